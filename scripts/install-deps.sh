@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build needs, and only those that are missing.
+# As root it runs apt-get; otherwise it prints the command to run.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build make pkg-config
+  libcaf-dev            # CAF 0.17.6: the actor runtime
+  librdkafka-dev        # Kafka client
+  flatbuffers-compiler libflatbuffers-dev   # wire format (flatc at build time)
+  liblmdb-dev           # checkpoints and state
+  libboost-test-dev     # unit tests
+  libxxhash-dev         # hash() and key hashing
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing Debian packages: ${missing[*]}" >&2
+  echo "Install them with:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
+  # A fresh machine may have no package lists yet.
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+fi
