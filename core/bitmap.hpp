@@ -34,10 +34,12 @@ inline uint64_t load_word(const uint8_t* bits, int64_t offset) {
 /// Counts the set bits in [offset, offset + length).
 int64_t count_set(const uint8_t* bits, int64_t offset, int64_t length);
 
-/// Copies length bits starting at src_offset into dst starting at bit 0.
+/// Copies length bits starting at src_offset into dst starting at bit 0; dst bits from length on
+/// are left unchanged.
 void copy(uint8_t* dst, const uint8_t* src, int64_t src_offset, int64_t length);
 
-/// Writes a AND b (each at its own bit offset) into dst starting at bit 0.
+/// Writes a AND b (each at its own bit offset) into dst starting at bit 0; dst bits from length
+/// on are left unchanged.
 void and_into(uint8_t* dst, const uint8_t* a, int64_t a_offset, const uint8_t* b,
               int64_t b_offset, int64_t length);
 

@@ -57,6 +57,9 @@ void Buffer::resize(int64_t size) {
   } else if (size < size_ && owned_) {
     // Keep the padding promise: bytes past the logical end read as zero.
     std::memset(data_ + size, 0, static_cast<size_t>(size_ - size));
+  } else if (size > size_ && owned_) {
+    // set_size may have shrunk the buffer without clearing, so the regained bytes can be stale.
+    std::memset(data_ + size_, 0, static_cast<size_t>(size - size_));
   }
   size_ = size;
 }

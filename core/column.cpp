@@ -31,7 +31,10 @@ Result<ColumnPtr> Column::make(Type type, int64_t length, BufferPtr values, Buff
                                BufferPtr data, int64_t offset) {
   const std::string where = std::string(type_name(type)) + " column of " +
                             std::to_string(length) + " rows";
-  if (length < 0 || offset < 0) return Status::invalid_argument(where + ": negative length");
+  if (length < 0) return Status::invalid_argument(where + ": negative length");
+  if (offset < 0) {
+    return Status::invalid_argument(where + ": negative offset " + std::to_string(offset));
+  }
   if (!values) return Status::invalid_argument(where + ": missing values buffer");
   const int64_t value_count = type == Type::String ? offset + length + 1 : offset + length;
   if (values->size() / value_width(type) < value_count) {

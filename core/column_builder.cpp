@@ -44,7 +44,8 @@ void ColumnBuilder::append_string(std::string_view v) {
   grow_for_one();
   const int64_t size = static_cast<int64_t>(v.size());
   if (data_size_ + size > data_->size()) data_->resize(std::max(data_size_ + size, data_->size() * 2));
-  std::memcpy(data_->mutable_data() + data_size_, v.data(), v.size());
+  // An empty string_view may have a null data(), which memcpy must not receive.
+  if (size > 0) std::memcpy(data_->mutable_data() + data_size_, v.data(), v.size());
   data_size_ += size;
   mark_valid();
 }

@@ -41,8 +41,9 @@ std::string show(const RecordBatch& batch, const ShowOptions& options) {
   const int64_t shown = std::min(batch.num_rows(), std::max<int64_t>(options.num_rows, 0));
   std::vector<std::vector<std::string>> cells(static_cast<size_t>(shown + 1));
   std::vector<size_t> widths(static_cast<size_t>(columns), 3);
+  // Spark never truncates column names, only cells.
   for (int c = 0; c < columns; ++c) {
-    cells[0].push_back(cell_text(Value(batch.schema()->field(c).name), options.truncate));
+    cells[0].push_back(batch.schema()->field(c).name);
   }
   for (int64_t r = 0; r < shown; ++r) {
     for (int c = 0; c < columns; ++c) {
@@ -53,16 +54,21 @@ std::string show(const RecordBatch& batch, const ShowOptions& options) {
   for (const auto& row : cells) {
     for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], display_width(row[c]));
   }
+  // Spark writes the separators as start + join + end, so a batch without columns shows "++".
   std::string border = "+";
   for (size_t width : widths) border += std::string(width, '-') + "+";
+  if (widths.empty()) border += "+";
   border += "\n";
 
   std::string out = border;
   for (size_t r = 0; r < cells.size(); ++r) {
     out += "|";
     for (size_t c = 0; c < cells[r].size(); ++c) {
-      out += std::string(widths[c] - display_width(cells[r][c]), ' ') + cells[r][c] + "|";
+      // Spark right-aligns when truncating and left-aligns with truncate = 0.
+      const std::string padding(widths[c] - display_width(cells[r][c]), ' ');
+      out += (options.truncate > 0 ? padding + cells[r][c] : cells[r][c] + padding) + "|";
     }
+    if (cells[r].empty()) out += "|";
     out += "\n";
     if (r == 0) out += border;
   }

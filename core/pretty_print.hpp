@@ -13,8 +13,9 @@ struct ShowOptions {
 };
 
 /// Renders a batch as a text table the way Spark's `show()` does: a bordered header, cells
-/// right-aligned, `null` for nulls, long strings cut to `truncate` characters ending in "...",
-/// and "only showing top N rows" when rows were left out.
+/// right-aligned (left-aligned when truncate is 0), `null` for nulls, long cells (not column
+/// names) cut to `truncate` characters ending in "...", and "only showing top N rows" when rows
+/// were left out. Widths count code points.
 std::string show(const RecordBatch& batch, const ShowOptions& options = {});
 
 }  // namespace sluice

@@ -51,15 +51,36 @@ void civil_from_days(int64_t days, int64_t& year, unsigned& month, unsigned& day
 std::string format_double(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  // Find the fewest significant digits that round-trip; 17 always do.
   char buffer[64];
-  // Shortest form that round-trips, with a ".0" for integral values as Spark prints them.
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buffer, sizeof buffer, "%.*g", precision, v);
+  int precision = 0;
+  for (; precision < 16; ++precision) {
+    std::snprintf(buffer, sizeof buffer, "%.*e", precision, v);
     if (std::strtod(buffer, nullptr) == v) break;
   }
+  std::snprintf(buffer, sizeof buffer, "%.*e", precision, v);
   std::string text(buffer);
-  if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
-  return text;
+  const size_t e = text.find('e');
+  const int exponent = std::atoi(text.c_str() + e + 1);
+  // Positional notation in the range Python's repr uses it, so 100 prints as "100.0" (where
+  // "%.1g" gave "1e+02"); scientific outside it, with a digit after the point as in "1.0e+20".
+  if (exponent < -4 || exponent >= 16) {
+    if (precision == 0) text.insert(e, ".0");
+    return text;
+  }
+  const bool negative = text[0] == '-';
+  std::string digits;
+  for (size_t i = negative ? 1 : 0; i < e; ++i) {
+    if (text[i] != '.') digits += text[i];
+  }
+  std::string out = negative ? "-" : "";
+  if (exponent < 0)
+    return out + "0." + std::string(static_cast<size_t>(-exponent - 1), '0') + digits;
+  const size_t integral = static_cast<size_t>(exponent) + 1;
+  // Pad the shortest digits with zeros (below 1e16 that is the exact value).
+  if (digits.size() <= integral)
+    return out + digits + std::string(integral - digits.size(), '0') + ".0";
+  return out + digits.substr(0, integral) + "." + digits.substr(integral);
 }
 
 }  // namespace

@@ -1,0 +1,377 @@
+#include <chrono>
+#include <map>
+
+#include "actors/crash_point.hpp"
+#include "actors/pipeline_actors.hpp"
+#include "actors/query_runtime.hpp"
+
+namespace sluice::actors {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t elapsed_ms(Clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
+}
+
+// Polls sources this often when a zero-interval trigger found no new data.
+constexpr auto kIdlePoll = std::chrono::milliseconds(10);
+
+struct InFlight {
+  int64_t epoch = 0;
+  std::vector<SourceOffset> start;
+  std::vector<SourceOffset> end;
+  std::vector<SourceOffset> latest;
+  Clock::time_point trigger_start;
+  Clock::time_point run_start;
+  int64_t latest_offset_ms = 0;
+  int64_t wal_commit_ms = 0;
+  int pending_sources = 0;
+  std::vector<int64_t> rows;  // per pipeline
+  bool sink_done = false;
+  int64_t output_rows = 0;
+};
+
+struct Waiter {
+  std::vector<SourceOffset> target;
+  std::shared_ptr<std::promise<Status>> done;
+};
+
+struct CoordinatorState {
+  std::shared_ptr<QueryRuntime> runtime;
+  std::shared_ptr<Recovery> recovery;
+  std::vector<std::vector<caf::actor>> source_actors;  // per pipeline, per partition
+  std::vector<caf::actor> stage_actors;
+  caf::actor sink_actor;
+  int64_t next_epoch = 0;
+  std::vector<SourceOffset> committed;
+  std::optional<InFlight> in_flight;
+  bool tick_scheduled = false;
+  std::optional<std::vector<SourceOffset>> stop_target;  // Once / AvailableNow
+  bool stop_after_epoch = false;
+  std::vector<Waiter> waiters;
+  Clock::time_point last_trigger;
+  double last_input_rate = 0;
+  bool finished = false;
+};
+
+using coordinator_actor = caf::stateful_actor<CoordinatorState>;
+
+bool reached(const std::vector<SourceOffset>& have, const std::vector<SourceOffset>& target) {
+  for (size_t s = 0; s < target.size(); ++s) {
+    for (size_t p = 0; p < target[s].size(); ++p) {
+      const int64_t position = p < have[s].size() ? have[s][p] : 0;
+      if (position < target[s][p]) return false;
+    }
+  }
+  return true;
+}
+
+std::string iso_timestamp(int64_t micros) {
+  std::string text = format_timestamp(micros - micros % 1000);
+  // "YYYY-MM-DD HH:MM:SS[.fff]" -> "YYYY-MM-DDTHH:MM:SS.fffZ"
+  text[10] = 'T';
+  if (text.size() == 19) text += ".000";
+  while (text.size() < 23) text += '0';
+  return text.substr(0, 23) + "Z";
+}
+
+void finish(coordinator_actor* self, std::optional<Status> error) {
+  auto& st = self->state;
+  if (st.finished) return;
+  st.finished = true;
+  for (auto& partitions : st.source_actors) {
+    for (auto& actor : partitions) self->send(actor, stop_atom::value);
+  }
+  for (auto& actor : st.stage_actors) self->send(actor, stop_atom::value);
+  if (st.sink_actor) self->send(st.sink_actor, stop_atom::value);
+  const Status outcome = error ? *error : Status::aborted("the query stopped");
+  for (auto& waiter : st.waiters) waiter.done->set_value(error ? *error : Status::ok());
+  (void)outcome;
+  st.waiters.clear();
+  // Release the checkpoint lock before anyone waiting for termination can restart the query.
+  st.recovery->checkpoint.reset();
+  st.runtime->terminated(std::move(error));
+  self->quit();
+}
+
+void schedule_tick(coordinator_actor* self, std::chrono::milliseconds delay) {
+  auto& st = self->state;
+  if (st.tick_scheduled || st.finished) return;
+  st.tick_scheduled = true;
+  if (delay.count() <= 0) {
+    self->send(self, tick_atom::value);
+  } else {
+    self->delayed_send(self, delay, tick_atom::value);
+  }
+}
+
+Result<std::vector<SourceOffset>> latest_offsets(coordinator_actor* self) {
+  auto& st = self->state;
+  std::vector<SourceOffset> latest;
+  for (size_t s = 0; s < st.recovery->sources.size(); ++s) {
+    SLUICE_ASSIGN_OR_RETURN(SourceOffset offset,
+                            st.recovery->sources[s]->latest_offset(st.committed[s], ReadLimit{}));
+    latest.push_back(std::move(offset));
+  }
+  return latest;
+}
+
+void notify_waiters(coordinator_actor* self) {
+  auto& st = self->state;
+  auto it = st.waiters.begin();
+  while (it != st.waiters.end()) {
+    if (reached(st.committed, it->target)) {
+      it->done->set_value(Status::ok());
+      it = st.waiters.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void start_epoch(coordinator_actor* self, const std::vector<SourceOffset>& end,
+                 const std::vector<SourceOffset>& latest, Clock::time_point trigger_start,
+                 int64_t latest_offset_ms) {
+  auto& st = self->state;
+  InFlight flight;
+  flight.epoch = st.next_epoch;
+  flight.start = st.committed;
+  flight.end = end;
+  flight.latest = latest;
+  flight.trigger_start = trigger_start;
+  flight.latest_offset_ms = latest_offset_ms;
+  flight.rows.assign(st.recovery->sources.size(), 0);
+
+  // Write-ahead: the exact range is durable before any record of the epoch is read.
+  const auto wal_start = Clock::now();
+  std::vector<std::string> metadata;
+  for (const auto& source : st.recovery->sources) metadata.push_back(source->save_metadata());
+  Status logged = st.recovery->checkpoint->write_offsets(
+      flight.epoch, encode_offsets_entry(flight.start, flight.end, metadata));
+  if (!logged.is_ok()) {
+    return finish(self, logged.with_context("writing offsets of epoch " + std::to_string(flight.epoch)));
+  }
+  crash_point("after_offsets_logged", flight.epoch);
+  flight.wal_commit_ms = elapsed_ms(wal_start);
+  flight.run_start = Clock::now();
+  for (size_t s = 0; s < st.source_actors.size(); ++s) {
+    for (size_t p = 0; p < st.source_actors[s].size(); ++p) {
+      const int64_t from = p < flight.start[s].size() ? flight.start[s][p] : 0;
+      const int64_t to = p < flight.end[s].size() ? flight.end[s][p] : from;
+      self->send(st.source_actors[s][p], EpochRange{flight.epoch, from, to});
+      ++flight.pending_sources;
+    }
+  }
+  st.in_flight = std::move(flight);
+}
+
+void on_tick(coordinator_actor* self) {
+  auto& st = self->state;
+  st.tick_scheduled = false;
+  if (st.in_flight || st.finished) return;
+  const auto trigger_start = Clock::now();
+  st.last_trigger = trigger_start;
+  const Trigger& trigger = st.runtime->spec().trigger;
+
+  if (st.recovery->replay) {
+    // Re-run the epoch that was logged but not committed before the restart, exactly.
+    auto end = *st.recovery->replay;
+    st.recovery->replay.reset();
+    return start_epoch(self, end, end, trigger_start, 0);
+  }
+  auto latest = latest_offsets(self);
+  if (!latest.ok()) return finish(self, latest.status().with_context("asking sources for new data"));
+  const int64_t latest_offset_ms = elapsed_ms(trigger_start);
+  if ((trigger.kind == Trigger::Kind::once || trigger.kind == Trigger::Kind::available_now) &&
+      !st.stop_target) {
+    st.stop_target = *latest;
+  }
+  std::vector<SourceOffset> end = *latest;
+  if (st.stop_target) {
+    // Never read past what was available at start, even if more arrived since.
+    for (size_t s = 0; s < end.size(); ++s) {
+      for (size_t p = 0; p < end[s].size() && p < (*st.stop_target)[s].size(); ++p) {
+        end[s][p] = std::min(end[s][p], (*st.stop_target)[s][p]);
+      }
+    }
+  }
+  const bool has_data = !reached(st.committed, end);
+  if (!has_data) {
+    if (st.stop_target) return finish(self, std::nullopt);
+    st.runtime->publish_idle();
+    const auto interval = std::max(trigger.interval, std::chrono::milliseconds(kIdlePoll));
+    return schedule_tick(self, interval);
+  }
+  if (trigger.kind == Trigger::Kind::once) st.stop_after_epoch = true;
+  start_epoch(self, end, *latest, trigger_start, latest_offset_ms);
+}
+
+void report_progress(coordinator_actor* self, const InFlight& flight, int64_t commit_ms) {
+  auto& st = self->state;
+  const auto& spec = st.runtime->spec();
+  StreamingQueryProgress progress;
+  progress.id = st.runtime->id();
+  progress.run_id = st.runtime->run_id();
+  progress.name = spec.name;
+  progress.timestamp = iso_timestamp(st.runtime->session()->clock()->now_micros());
+  progress.batch_id = flight.epoch;
+  const int64_t total_ms = elapsed_ms(flight.trigger_start);
+  int64_t input_rows = 0;
+  for (int64_t rows : flight.rows) input_rows += rows;
+  progress.num_input_rows = input_rows;
+  const double seconds = std::max<double>(static_cast<double>(total_ms), 1.0) / 1000.0;
+  progress.processed_rows_per_second = static_cast<double>(input_rows) / seconds;
+  progress.input_rows_per_second = progress.processed_rows_per_second;
+  progress.duration_ms = {{"latestOffset", flight.latest_offset_ms},
+                          {"walCommit", flight.wal_commit_ms},
+                          {"getBatch", 0},
+                          {"addBatch", elapsed_ms(flight.run_start) - commit_ms},
+                          {"commit", commit_ms},
+                          {"triggerExecution", total_ms}};
+  for (size_t s = 0; s < st.recovery->sources.size(); ++s) {
+    SourceProgress source;
+    source.description = st.recovery->sources[s]->description();
+    source.start_offset = offset_to_json(flight.start[s]);
+    source.end_offset = offset_to_json(flight.end[s]);
+    source.latest_offset = offset_to_json(flight.latest[s]);
+    source.num_input_rows = flight.rows[s];
+    source.processed_rows_per_second = static_cast<double>(flight.rows[s]) / seconds;
+    source.input_rows_per_second = source.processed_rows_per_second;
+    progress.sources.push_back(std::move(source));
+  }
+  progress.sink.description = spec.sink->description();
+  progress.sink.num_output_rows = flight.output_rows;
+  st.runtime->publish_progress(std::move(progress));
+}
+
+void try_commit(coordinator_actor* self) {
+  auto& st = self->state;
+  if (!st.in_flight || st.in_flight->pending_sources > 0 || !st.in_flight->sink_done) return;
+  InFlight flight = std::move(*st.in_flight);
+  st.in_flight.reset();
+  crash_point("after_sink_write", flight.epoch);
+  const auto commit_start = Clock::now();
+  EpochCommit commit;
+  commit.epoch = flight.epoch;
+  commit.commit_metadata = "{\"nextBatchWatermarkMs\":0}";
+  crash_point("before_commit", flight.epoch);
+  Status committed = st.recovery->checkpoint->commit_epoch(commit);
+  crash_point("after_commit", flight.epoch);
+  if (!committed.is_ok()) {
+    return finish(self, committed.with_context("committing epoch " + std::to_string(flight.epoch)));
+  }
+  const int64_t commit_ms = elapsed_ms(commit_start);
+  self->send(st.sink_actor, SinkCommit{flight.epoch});
+  st.committed = flight.end;
+  st.next_epoch = flight.epoch + 1;
+  for (size_t s = 0; s < st.recovery->sources.size(); ++s) {
+    Status released = st.recovery->sources[s]->commit(st.committed[s]);
+    if (!released.is_ok()) return finish(self, released);
+  }
+  report_progress(self, flight, commit_ms);
+  notify_waiters(self);
+  if (st.stop_after_epoch) return finish(self, std::nullopt);
+  const Trigger& trigger = st.runtime->spec().trigger;
+  auto next = std::chrono::duration_cast<std::chrono::milliseconds>(
+      (st.last_trigger + trigger.interval) - Clock::now());
+  // A late epoch starts the next one at once; there is no burst of catch-up epochs.
+  schedule_tick(self, trigger.kind == Trigger::Kind::processing_time ? next : std::chrono::milliseconds(0));
+}
+
+caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<QueryRuntime> runtime,
+                                   std::shared_ptr<Recovery> recovery) {
+  auto& st = self->state;
+  st.runtime = std::move(runtime);
+  st.recovery = std::move(recovery);
+  st.next_epoch = st.recovery->next_epoch;
+  st.committed = st.recovery->committed;
+  const QuerySpec& spec = st.runtime->spec();
+  caf::actor_system& system = self->system();
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+
+  // Build the graph: sources -> stages -> sink, with every actor reporting to us.
+  int num_stages = 0;
+  for (const auto& source : st.recovery->sources) num_stages += source->num_partitions();
+  st.sink_actor = spawn_sink_actor(system, me, spec.sink, num_stages);
+  self->monitor(st.sink_actor);
+  for (size_t s = 0; s < spec.physical.pipelines.size(); ++s) {
+    const auto& pipeline = spec.physical.pipelines[s];
+    const auto& source = st.recovery->sources[s];
+    std::vector<StatelessStep> steps = pipeline.steps;
+    // A source that could not prune its columns gets a projection to the planned ones.
+    if (!(*source->schema() == *pipeline.source->schema())) {
+      std::vector<Expr> columns;
+      for (const auto& field : pipeline.source->schema()->fields()) columns.push_back(col(field.name));
+      steps.insert(steps.begin(), StatelessStep::project(columns));
+    }
+    auto stage = StatelessStage::make(source->schema(), steps, spec.eval);
+    if (!stage.ok()) {
+      finish(self, stage.status().with_context("planning stage of " + source->description()));
+      return {};
+    }
+    std::vector<caf::actor> partitions;
+    for (int p = 0; p < source->num_partitions(); ++p) {
+      const std::string where = "partition " + std::to_string(p) + " of " + source->description();
+      caf::actor stage_actor = spawn_stage_actor(system, me, st.sink_actor, *stage, "stage " + std::to_string(s) + ", " + where);
+      self->monitor(stage_actor);
+      st.stage_actors.push_back(stage_actor);
+      caf::actor source_actor = spawn_source_actor(system, me, stage_actor, source,
+                                                   static_cast<int>(s), p, "source " + where);
+      self->monitor(source_actor);
+      partitions.push_back(source_actor);
+    }
+    st.source_actors.push_back(std::move(partitions));
+  }
+
+  self->set_down_handler([=](caf::down_msg& down) {
+    if (!self->state.finished && down.reason) {
+      finish(self, Status::internal("a query actor died: " + self->system().render(down.reason)));
+    }
+  });
+  schedule_tick(self, std::chrono::milliseconds(0));
+
+  return {
+      [=](tick_atom) { on_tick(self); },
+      [=](SourceDone done) {
+        auto& st = self->state;
+        if (!st.in_flight || st.in_flight->epoch != done.epoch) return;
+        st.in_flight->rows[static_cast<size_t>(done.pipeline)] += done.rows;
+        --st.in_flight->pending_sources;
+        try_commit(self);
+      },
+      [=](SinkDone done) {
+        auto& st = self->state;
+        if (!st.in_flight || st.in_flight->epoch != done.epoch) return;
+        st.in_flight->sink_done = true;
+        st.in_flight->output_rows = done.rows;
+        try_commit(self);
+      },
+      [=](Failure failure) { finish(self, failure.status); },
+      [=](AwaitAvailable request) {
+        auto& st = self->state;
+        auto latest = latest_offsets(self);
+        if (!latest.ok()) return request.done->set_value(latest.status());
+        Waiter waiter{*latest, request.done};
+        if (reached(st.committed, waiter.target) && !st.recovery->replay) {
+          return waiter.done->set_value(Status::ok());
+        }
+        st.waiters.push_back(std::move(waiter));
+        schedule_tick(self, std::chrono::milliseconds(0));
+      },
+      [=](stop_atom) {
+        // An epoch in flight is abandoned: its offsets stay logged and it re-runs on restart.
+        finish(self, std::nullopt);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_coordinator(caf::actor_system& system, std::shared_ptr<QueryRuntime> runtime,
+                             std::shared_ptr<Recovery> recovery) {
+  return system.spawn(coordinator_behavior, std::move(runtime), std::move(recovery));
+}
+
+}  // namespace sluice::actors

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <future>
+#include <memory>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "core/record_batch.hpp"
+#include "io/source.hpp"
+
+namespace sluice::actors {
+
+// Atoms (at most ten characters in CAF 0.17).
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using read_atom = caf::atom_constant<caf::atom("read")>;
+
+/// Coordinator → source actor: read [start, end) of this actor's partition as epoch `epoch`.
+struct EpochRange {
+  int64_t epoch = 0;
+  int64_t start = 0;
+  int64_t end = 0;
+};
+
+/// Rows of one epoch moving along an edge. The batch is shared, never copied.
+struct BatchMessage {
+  int64_t epoch = 0;
+  RecordBatchPtr batch;
+};
+
+/// End of an epoch on an edge: every batch of `epoch` on this edge came before it.
+struct BarrierMessage {
+  int64_t epoch = 0;
+};
+
+/// Receiver → sender: the receiver consumed `credits` batches, the sender may send as many more.
+struct CreditMessage {
+  int32_t credits = 0;
+};
+
+/// Source actor → coordinator: the partition finished reading its range of `epoch`.
+struct SourceDone {
+  int64_t epoch = 0;
+  int pipeline = 0;
+  int64_t rows = 0;
+};
+
+/// Sink actor → coordinator: every row of `epoch` was written and made durable.
+struct SinkDone {
+  int64_t epoch = 0;
+  int64_t rows = 0;
+};
+
+/// Coordinator → sink actor: the checkpoint committed `epoch`.
+struct SinkCommit {
+  int64_t epoch = 0;
+};
+
+/// Any actor → coordinator: a source, operator or sink failed; the query stops with `status`.
+struct Failure {
+  Status status;
+};
+
+/// Caller → coordinator: fulfil `done` once every row available now is committed.
+struct AwaitAvailable {
+  std::shared_ptr<std::promise<Status>> done;
+};
+
+/// Credits each edge starts with: how many batches may be in flight on one link.
+inline constexpr int32_t kLinkCredits = 4;
+
+}  // namespace sluice::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::EpochRange)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::BatchMessage)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::BarrierMessage)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::CreditMessage)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::SourceDone)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::SinkDone)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::SinkCommit)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::Failure)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::AwaitAvailable)

@@ -1,0 +1,275 @@
+#include "actors/query_runtime.hpp"
+
+#include <future>
+
+#include "actors/messages.hpp"
+
+#include <charconv>
+#include <filesystem>
+#include <random>
+
+namespace sluice::actors {
+
+namespace {
+
+std::string random_uuid() {
+  static std::mutex mutex;
+  static std::mt19937_64 generator(std::random_device{}());
+  std::lock_guard lock(mutex);
+  const uint64_t high = generator();
+  const uint64_t low = generator();
+  char text[37];
+  // Version 4 (random) UUID: set the version and variant bits.
+  std::snprintf(text, sizeof text, "%08x-%04x-4%03x-%04x-%012llx",
+                static_cast<unsigned>(high >> 32), static_cast<unsigned>((high >> 16) & 0xffff),
+                static_cast<unsigned>(high & 0x0fff),
+                static_cast<unsigned>(((low >> 48) & 0x3fff) | 0x8000),
+                static_cast<unsigned long long>(low & 0xffffffffffffULL));
+  return text;
+}
+
+Result<std::string> make_temporary_directory() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "sluice-checkpoint-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return Status::io_error("cannot create a temporary checkpoint directory under " +
+                            std::filesystem::temp_directory_path().string());
+  }
+  return pattern;
+}
+
+// Describes, line by line, how two plan fingerprints differ.
+std::string describe_change(const std::string& before, const std::string& after) {
+  auto lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      out.push_back(text.substr(start, end - start));
+      start = end + 1;
+    }
+    return out;
+  };
+  auto a = lines(before);
+  auto b = lines(after);
+  std::string text;
+  for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    const std::string was = i < a.size() ? a[i] : "(nothing)";
+    const std::string now = i < b.size() ? b[i] : "(nothing)";
+    if (was != now) text += "; checkpoint has '" + was + "', query has '" + now + "'";
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string encode_offsets_entry(const std::vector<SourceOffset>& start,
+                                 const std::vector<SourceOffset>& end,
+                                 const std::vector<std::string>& source_metadata) {
+  std::string text = "v1\n";
+  for (size_t s = 0; s < start.size(); ++s) {
+    const std::string& metadata = source_metadata[s];
+    text += offset_to_json(start[s]) + " " + offset_to_json(end[s]) + " " +
+            std::to_string(metadata.size()) + ":" + metadata + "\n";
+  }
+  return text;
+}
+
+Result<OffsetsEntry> decode_offsets_entry(std::string_view text) {
+  auto fail = [](const std::string& what) {
+    return Status::corrupt("offsets log entry: " + what);
+  };
+  if (text.substr(0, 3) != "v1\n") return fail("unknown version");
+  text.remove_prefix(3);
+  OffsetsEntry entry;
+  while (!text.empty()) {
+    const size_t first = text.find(' ');
+    if (first == std::string_view::npos) return fail("missing end offset");
+    SLUICE_ASSIGN_OR_RETURN(SourceOffset start, offset_from_json(text.substr(0, first)));
+    text.remove_prefix(first + 1);
+    const size_t second = text.find(' ');
+    if (second == std::string_view::npos) return fail("missing source metadata");
+    SLUICE_ASSIGN_OR_RETURN(SourceOffset end, offset_from_json(text.substr(0, second)));
+    text.remove_prefix(second + 1);
+    const size_t colon = text.find(':');
+    size_t length = 0;
+    if (colon == std::string_view::npos ||
+        std::from_chars(text.data(), text.data() + colon, length).ec != std::errc() ||
+        colon + 1 + length + 1 > text.size() || text[colon + 1 + length] != '\n') {
+      return fail("malformed source metadata");
+    }
+    entry.start.push_back(std::move(start));
+    entry.end.push_back(std::move(end));
+    entry.source_metadata.emplace_back(text.substr(colon + 1, length));
+    text.remove_prefix(colon + 1 + length + 1);
+  }
+  return entry;
+}
+
+QueryRuntime::QueryRuntime(QuerySpec spec, std::shared_ptr<SessionState> session)
+    : spec_(std::move(spec)), session_(std::move(session)), run_id_(random_uuid()) {}
+
+QueryRuntime::~QueryRuntime() {
+  if (!temporary_checkpoint_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(temporary_checkpoint_, ignored);
+  }
+}
+
+Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& system, QuerySpec spec,
+                                                          std::shared_ptr<SessionState> session) {
+  if (spec.trigger.kind == Trigger::Kind::continuous) {
+    return Status::invalid_argument("the continuous trigger is not implemented yet; use "
+                                    "Trigger::ProcessingTime(0) for the lowest latency");
+  }
+  std::shared_ptr<QueryRuntime> runtime(new QueryRuntime(std::move(spec), std::move(session)));
+  std::string location = runtime->spec_.checkpoint_location;
+  if (location.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(location, make_temporary_directory());
+    runtime->temporary_checkpoint_ = location;
+  }
+  auto recovery = std::make_shared<Recovery>();
+  SLUICE_ASSIGN_OR_RETURN(recovery->checkpoint, CheckpointStore::open(location));
+  CheckpointStore& checkpoint = *recovery->checkpoint;
+
+  for (const auto& pipeline : runtime->spec_.physical.pipelines) {
+    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Source> source, pipeline.source->source()->create());
+    if (!pipeline.source->required_columns().empty()) {
+      source->prune_columns(pipeline.source->required_columns());
+    }
+    recovery->sources.push_back(std::move(source));
+  }
+
+  SLUICE_ASSIGN_OR_RETURN(auto metadata, checkpoint.read_metadata());
+  if (metadata) {
+    if (metadata->plan_fingerprint != runtime->spec_.plan_fingerprint) {
+      return Status::invalid_argument(
+          "checkpoint " + location + " was written by an incompatible query" +
+          describe_change(metadata->plan_fingerprint, runtime->spec_.plan_fingerprint));
+    }
+    runtime->id_ = metadata->query_id;
+  } else {
+    runtime->id_ = random_uuid();
+    CheckpointMetadata fresh;
+    fresh.query_id = runtime->id_;
+    fresh.plan_fingerprint = runtime->spec_.plan_fingerprint;
+    SLUICE_RETURN_NOT_OK(checkpoint.write_metadata(fresh));
+  }
+
+  for (const auto& source : recovery->sources) recovery->committed.push_back(source->initial_offset());
+  SLUICE_ASSIGN_OR_RETURN(auto last_committed, checkpoint.latest_committed_epoch());
+  SLUICE_ASSIGN_OR_RETURN(auto last_logged, checkpoint.latest_offsets_epoch());
+  recovery->next_epoch = last_committed ? *last_committed + 1 : 0;
+  auto restore = [&](int64_t epoch) -> Result<OffsetsEntry> {
+    SLUICE_ASSIGN_OR_RETURN(auto text, checkpoint.read_offsets(epoch));
+    if (!text) {
+      return Status::corrupt("checkpoint " + location + " has no offsets for epoch " +
+                             std::to_string(epoch));
+    }
+    auto entry = decode_offsets_entry(*text);
+    if (!entry.ok()) return entry.status().with_context("epoch " + std::to_string(epoch));
+    if (entry->end.size() != recovery->sources.size()) {
+      return Status::corrupt("offsets of epoch " + std::to_string(epoch) + " list " +
+                             std::to_string(entry->end.size()) + " sources, the query has " +
+                             std::to_string(recovery->sources.size()));
+    }
+    for (size_t s = 0; s < recovery->sources.size(); ++s) {
+      SLUICE_RETURN_NOT_OK(recovery->sources[s]->restore_metadata(entry->source_metadata[s]));
+    }
+    return entry;
+  };
+  if (last_committed) {
+    SLUICE_ASSIGN_OR_RETURN(OffsetsEntry entry, restore(*last_committed));
+    recovery->committed = entry.end;
+  }
+  if (last_logged && (!last_committed || *last_logged > *last_committed)) {
+    if (*last_logged != recovery->next_epoch) {
+      return Status::corrupt("checkpoint " + location + " logged offsets of epoch " +
+                             std::to_string(*last_logged) + " but the next epoch is " +
+                             std::to_string(recovery->next_epoch));
+    }
+    SLUICE_ASSIGN_OR_RETURN(OffsetsEntry entry, restore(*last_logged));
+    recovery->committed = entry.start;
+    recovery->replay = entry.end;
+  }
+
+  runtime->coordinator_ = spawn_coordinator(system, runtime, recovery);
+  return runtime;
+}
+
+bool QueryRuntime::is_active() const {
+  std::lock_guard lock(mutex_);
+  return active_;
+}
+
+Status QueryRuntime::stop() {
+  caf::anon_send(coordinator_, stop_atom::value);
+  await_termination(std::nullopt);
+  return Status::ok();
+}
+
+bool QueryRuntime::await_termination(std::optional<std::chrono::milliseconds> timeout) {
+  std::unique_lock lock(mutex_);
+  if (!timeout) {
+    terminated_cv_.wait(lock, [&] { return !active_; });
+    return true;
+  }
+  return terminated_cv_.wait_for(lock, *timeout, [&] { return !active_; });
+}
+
+Status QueryRuntime::process_all_available() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!active_) return error_ ? *error_ : Status::ok();
+  }
+  auto done = std::make_shared<std::promise<Status>>();
+  auto future = done->get_future();
+  caf::anon_send(coordinator_, AwaitAvailable{done});
+  // The coordinator answers every waiter, also when the query ends, so this cannot hang; a
+  // message sent after the coordinator quit is dropped, which the loop below notices.
+  while (future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    std::lock_guard lock(mutex_);
+    if (!active_) return error_ ? *error_ : Status::ok();
+  }
+  return future.get();
+}
+
+std::optional<Status> QueryRuntime::exception() const {
+  std::lock_guard lock(mutex_);
+  return error_;
+}
+
+std::optional<StreamingQueryProgress> QueryRuntime::last_progress() const {
+  std::lock_guard lock(mutex_);
+  if (progress_.empty()) return std::nullopt;
+  return progress_.back();
+}
+
+std::vector<StreamingQueryProgress> QueryRuntime::recent_progress() const {
+  std::lock_guard lock(mutex_);
+  return {progress_.begin(), progress_.end()};
+}
+
+void QueryRuntime::publish_progress(StreamingQueryProgress progress) {
+  {
+    std::lock_guard lock(mutex_);
+    progress_.push_back(progress);
+    // Spark keeps the last 100 reports (spark.sql.streaming.numRecentProgressUpdates).
+    if (progress_.size() > 100) progress_.pop_front();
+  }
+  session_->streams().query_progress(progress);
+}
+
+void QueryRuntime::publish_idle() { session_->streams().query_idle(id_, run_id_); }
+
+void QueryRuntime::terminated(std::optional<Status> error) {
+  {
+    std::lock_guard lock(mutex_);
+    active_ = false;
+    error_ = error;
+  }
+  terminated_cv_.notify_all();
+  session_->streams().query_terminated(id_, run_id_, error);
+}
+
+}  // namespace sluice::actors

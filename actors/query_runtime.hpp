@@ -1,0 +1,87 @@
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+
+#include <caf/all.hpp>
+
+#include "plan/session_context.hpp"
+#include "state/checkpoint_store.hpp"
+
+namespace sluice::actors {
+
+/// The state of one run of a query shared between its coordinator actor and user threads:
+/// lifecycle, error, progress. Implements the QueryHandle behind StreamingQuery. Thread-safe.
+class QueryRuntime final : public QueryHandle, public std::enable_shared_from_this<QueryRuntime> {
+ public:
+  /// Opens (or creates) the checkpoint, checks it belongs to this query, recovers its position
+  /// and spawns the query's actors in `system`. Fails before anything runs when the checkpoint
+  /// is in use, corrupt or written by an incompatible query.
+  static Result<std::shared_ptr<QueryRuntime>> start(caf::actor_system& system, QuerySpec spec,
+                                                     std::shared_ptr<SessionState> session);
+
+  ~QueryRuntime() override;
+
+  const std::string& id() const override { return id_; }
+  const std::string& run_id() const override { return run_id_; }
+  const std::string& name() const override { return spec_.name; }
+  bool is_active() const override;
+  Status stop() override;
+  bool await_termination(std::optional<std::chrono::milliseconds> timeout) override;
+  Status process_all_available() override;
+  std::optional<Status> exception() const override;
+  std::optional<StreamingQueryProgress> last_progress() const override;
+  std::vector<StreamingQueryProgress> recent_progress() const override;
+  std::string explain() const override { return spec_.explain; }
+
+  // Called by the coordinator actor.
+  void publish_progress(StreamingQueryProgress progress);
+  void publish_idle();
+  void terminated(std::optional<Status> error);
+  const QuerySpec& spec() const { return spec_; }
+  const std::shared_ptr<SessionState>& session() const { return session_; }
+
+ private:
+  QueryRuntime(QuerySpec spec, std::shared_ptr<SessionState> session);
+  QuerySpec spec_;
+  std::shared_ptr<SessionState> session_;
+  std::string id_;
+  std::string run_id_;
+  std::string temporary_checkpoint_;
+  caf::actor coordinator_;
+  mutable std::mutex mutex_;
+  std::condition_variable terminated_cv_;
+  bool active_ = true;
+  std::optional<Status> error_;
+  std::deque<StreamingQueryProgress> progress_;
+};
+
+/// What the coordinator starts from, read from the checkpoint by QueryRuntime::start.
+struct Recovery {
+  std::unique_ptr<CheckpointStore> checkpoint;
+  std::vector<std::shared_ptr<Source>> sources;     ///< one per pipeline
+  std::vector<SourceOffset> committed;              ///< end offsets of the last committed epoch
+  int64_t next_epoch = 0;
+  std::optional<std::vector<SourceOffset>> replay;  ///< logged, uncommitted range of next_epoch
+};
+
+/// Spawns the coordinator of a query; it spawns the query's other actors.
+caf::actor spawn_coordinator(caf::actor_system& system, std::shared_ptr<QueryRuntime> runtime,
+                             std::shared_ptr<Recovery> recovery);
+
+/// Encodes the offsets write-ahead entry of one epoch: the start and end of every source and
+/// the sources' own restart metadata.
+std::string encode_offsets_entry(const std::vector<SourceOffset>& start,
+                                 const std::vector<SourceOffset>& end,
+                                 const std::vector<std::string>& source_metadata);
+struct OffsetsEntry {
+  std::vector<SourceOffset> start;
+  std::vector<SourceOffset> end;
+  std::vector<std::string> source_metadata;
+};
+/// Decodes encode_offsets_entry's text; fails naming the malformed part.
+Result<OffsetsEntry> decode_offsets_entry(std::string_view text);
+
+}  // namespace sluice::actors

@@ -1,0 +1,61 @@
+#include "actors/session.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/query_runtime.hpp"
+
+namespace sluice {
+
+class Session::Launcher final : public QueryLauncher {
+ public:
+  Launcher(caf::actor_system& system, std::shared_ptr<SessionState> session)
+      : system_(system), session_(std::move(session)) {}
+
+  Result<StreamingQuery> launch(QuerySpec spec) override {
+    std::lock_guard lock(mutex_);
+    SLUICE_ASSIGN_OR_RETURN(auto runtime, actors::QueryRuntime::start(system_, std::move(spec), session_));
+    StreamingQuery query(runtime);
+    runtimes_.push_back(runtime);
+    session_->streams().query_started(query);
+    return query;
+  }
+
+  void stop_all() {
+    std::vector<std::shared_ptr<actors::QueryRuntime>> runtimes;
+    {
+      std::lock_guard lock(mutex_);
+      runtimes.swap(runtimes_);
+    }
+    for (auto& runtime : runtimes) {
+      if (runtime->is_active()) (void)runtime->stop();
+    }
+  }
+
+ private:
+  caf::actor_system& system_;
+  std::shared_ptr<SessionState> session_;
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<actors::QueryRuntime>> runtimes_;
+};
+
+Session::Session() : config_(std::make_unique<caf::actor_system_config>()) {
+  // CAF 0.17 reads no configuration file unless asked; keep its logger and console quiet.
+  owned_system_ = std::make_unique<caf::actor_system>(*config_);
+  system_ = owned_system_.get();
+  launcher_ = std::make_unique<Launcher>(*system_, state_);
+  state_->set_launcher(launcher_.get());
+}
+
+Session::Session(caf::actor_system& system) : system_(&system) {
+  launcher_ = std::make_unique<Launcher>(*system_, state_);
+  state_->set_launcher(launcher_.get());
+}
+
+Session::~Session() {
+  launcher_->stop_all();
+  state_->set_launcher(nullptr);
+}
+
+caf::actor_system& Session::system() { return *system_; }
+
+}  // namespace sluice

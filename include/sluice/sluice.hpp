@@ -1,0 +1,10 @@
+#pragma once
+
+// The one header a user includes: sessions, DataFrames, expressions, queries.
+#include "actors/session.hpp"
+#include "core/pretty_print.hpp"
+#include "core/record_batch.hpp"
+#include "operators/expression.hpp"
+#include "plan/dataframe.hpp"
+#include "plan/streaming_query.hpp"
+#include "plan/trigger.hpp"

@@ -1,0 +1,77 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/record_batch.hpp"
+#include "io/sink.hpp"
+
+namespace sluice {
+
+/// Positions of a source, one int64 per partition: a range of an epoch is (start, end] per
+/// partition, read as [start, end). Replaying the same range must yield the same rows.
+using SourceOffset = std::vector<int64_t>;
+
+/// Renders offsets as a JSON array, e.g. "[10,12]" (the form stored in the write-ahead log).
+std::string offset_to_json(const SourceOffset& offset);
+/// Parses the form written by offset_to_json; fails naming the bad text.
+Result<SourceOffset> offset_from_json(std::string_view text);
+
+/// Limits how far one epoch may read (rate limits such as maxOffsetsPerTrigger).
+struct ReadLimit {
+  int64_t max_rows = -1;  ///< total rows across partitions, -1 = unlimited
+};
+
+/// Says whether a partition reader produced a batch or reached the end of its range.
+enum class ReadFlow { have_batch, finished };
+
+/// Reads one partition's rows of one epoch. Used by one source actor; not thread-safe.
+class PartitionReader {
+ public:
+  virtual ~PartitionReader() = default;
+  /// Produces the next batch of the range into `out`, or reports the end.
+  virtual Result<ReadFlow> next(RecordBatchPtr& out) = 0;
+};
+
+/// A streaming source: plans ranges and opens readers over them. Planning methods are called
+/// by the coordinator only (one thread at a time); `open_reader` may be called from source
+/// actors concurrently with planning and with each other, and must be thread-safe.
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual const SchemaPtr& schema() const = 0;
+  /// Describes the source in progress reports and explain output, e.g. "MemoryStream[id,v]".
+  virtual std::string description() const = 0;
+  virtual int num_partitions() const = 0;
+  /// Returns true when replaying a logged range yields the same rows (exactly-once capable).
+  virtual bool replayable() const = 0;
+  /// Returns the offset before any data (the start of the first epoch of a new query).
+  virtual SourceOffset initial_offset() const = 0;
+  /// Returns the latest offset available now, capped by limit relative to start.
+  virtual Result<SourceOffset> latest_offset(const SourceOffset& start, const ReadLimit& limit) = 0;
+  /// Opens a reader of partition `partition` for [start, end) of that partition.
+  virtual Result<std::unique_ptr<PartitionReader>> open_reader(int partition, int64_t start,
+                                                               int64_t end) = 0;
+  /// Tells the source that everything up to `end` is committed and will not be read again.
+  virtual Status commit(const SourceOffset& end) {
+    (void)end;
+    return Status::ok();
+  }
+  /// Returns what the source must remember across restarts beyond its offsets (the rate
+  /// source's start time, say); stored in the checkpoint at the query's first start.
+  virtual std::string save_metadata() const { return {}; }
+  /// Restores what save_metadata returned at the first start of this checkpoint.
+  virtual Status restore_metadata(std::string_view saved) {
+    (void)saved;
+    return Status::ok();
+  }
+  /// Restricts the columns the source produces (column pruning pushed down by the optimizer).
+  /// Sources that cannot prune return false and keep producing every column.
+  virtual bool prune_columns(const std::vector<std::string>& columns) {
+    (void)columns;
+    return false;
+  }
+};
+
+}  // namespace sluice

@@ -1,0 +1,110 @@
+#include "operators/stateless_stage.hpp"
+
+#include <algorithm>
+
+namespace sluice {
+
+namespace {
+
+Result<SchemaPtr> projection_schema(const std::vector<BoundExpr>& projections) {
+  std::vector<Field> fields;
+  for (const auto& projection : projections) {
+    fields.push_back({projection.expr().output_name(), projection.type(), projection.nullable()});
+  }
+  return Schema::make(std::move(fields));
+}
+
+Result<std::vector<BoundExpr>> bind_all(const std::vector<Expr>& exprs, const Schema& schema,
+                                        const EvalOptions& options) {
+  std::vector<BoundExpr> bound;
+  for (const auto& expr : exprs) {
+    SLUICE_ASSIGN_OR_RETURN(BoundExpr b, bind(expr, schema, options));
+    bound.push_back(std::move(b));
+  }
+  return bound;
+}
+
+Result<RecordBatchPtr> project(const std::vector<BoundExpr>& projections, const SchemaPtr& output,
+                               const RecordBatch& input) {
+  std::vector<ColumnPtr> columns;
+  columns.reserve(projections.size());
+  for (const auto& projection : projections) {
+    SLUICE_ASSIGN_OR_RETURN(ColumnPtr column, projection.evaluate(input));
+    columns.push_back(std::move(column));
+  }
+  return RecordBatch::make_unchecked(output, std::move(columns), input.num_rows());
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const StatelessStage>> StatelessStage::make(
+    SchemaPtr input, const std::vector<StatelessStep>& steps, const EvalOptions& options) {
+  std::shared_ptr<StatelessStage> stage(new StatelessStage());
+  stage->input_ = input;
+  SchemaPtr current = input;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const StatelessStep& step = steps[i];
+    BoundStep bound{step.kind, std::nullopt, {}, current, {}, nullptr};
+    if (step.kind == StatelessStep::Kind::filter) {
+      SLUICE_ASSIGN_OR_RETURN(bound.predicate, bind(step.predicate, *current, options));
+      if (bound.predicate->type() != Type::Bool) {
+        return Status::type_error("filter condition " + step.predicate.to_string() + " is " +
+                                  std::string(type_name(bound.predicate->type())) +
+                                  ", not BOOLEAN");
+      }
+      const bool projection_follows =
+          i + 1 < steps.size() && steps[i + 1].kind == StatelessStep::Kind::project;
+      if (projection_follows) {
+        std::vector<Field> fields;
+        for (const auto& expr : steps[i + 1].projections) {
+          for (const auto& name : expr.referenced_columns()) {
+            SLUICE_ASSIGN_OR_RETURN(int index, current->index_of(name));
+            if (std::find(bound.gather_columns.begin(), bound.gather_columns.end(), index) ==
+                bound.gather_columns.end()) {
+              bound.gather_columns.push_back(index);
+              fields.push_back(current->field(index));
+            }
+          }
+        }
+        SLUICE_ASSIGN_OR_RETURN(bound.gathered, Schema::make(std::move(fields)));
+        bound.output = bound.gathered;
+        current = bound.gathered;
+      }
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(bound.projections, bind_all(step.projections, *current, options));
+      SLUICE_ASSIGN_OR_RETURN(bound.output, projection_schema(bound.projections));
+      current = bound.output;
+    }
+    stage->steps_.push_back(std::move(bound));
+  }
+  stage->output_ = current;
+  return std::shared_ptr<const StatelessStage>(std::move(stage));
+}
+
+Result<RecordBatchPtr> StatelessStage::process(const RecordBatchPtr& input) const {
+  RecordBatchPtr current = input;
+  std::vector<int32_t> selection;
+  for (const BoundStep& step : steps_) {
+    if (step.kind == StatelessStep::Kind::project) {
+      SLUICE_ASSIGN_OR_RETURN(current, project(step.projections, step.output, *current));
+      continue;
+    }
+    SLUICE_RETURN_NOT_OK(step.predicate->select(*current, selection));
+    const int64_t kept = static_cast<int64_t>(selection.size());
+    if (!step.gathered) {
+      if (kept == current->num_rows()) continue;
+      current = current->take(selection.data(), kept);
+      continue;
+    }
+    std::vector<ColumnPtr> columns;
+    columns.reserve(step.gather_columns.size());
+    for (int index : step.gather_columns) {
+      const ColumnPtr& column = current->column(index);
+      columns.push_back(kept == current->num_rows() ? column : column->take(selection.data(), kept));
+    }
+    current = RecordBatch::make_unchecked(step.gathered, std::move(columns), kept);
+  }
+  return current;
+}
+
+}  // namespace sluice

@@ -1,0 +1,362 @@
+#include "plan/dataframe.hpp"
+
+#include <charconv>
+#include <set>
+
+#include "io/rate_source.hpp"
+#include "plan/optimizer.hpp"
+
+namespace sluice {
+
+namespace {
+
+std::string join(const std::set<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
+Status check_options(const std::string& what, const std::map<std::string, std::string>& options,
+                     const std::set<std::string>& allowed) {
+  for (const auto& [key, value] : options) {
+    if (!allowed.count(key)) {
+      std::vector<std::string> names(allowed.begin(), allowed.end());
+      std::string message = "unknown option '" + key + "' for " + what;
+      std::string suggestion = closest_name(key, names);
+      if (!suggestion.empty()) message += "; did you mean '" + suggestion + "'?";
+      return Status::invalid_argument(message + " (allowed: " + join(allowed) + ")");
+    }
+  }
+  return Status::ok();
+}
+
+Result<int64_t> integer_option(const std::map<std::string, std::string>& options,
+                               const std::string& key, int64_t fallback, int64_t minimum) {
+  auto it = options.find(key);
+  if (it == options.end()) return fallback;
+  int64_t value = 0;
+  const std::string& text = it->second;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < minimum) {
+    return Status::invalid_argument("option '" + key + "' must be an integer >= " +
+                                    std::to_string(minimum) + ", got '" + text + "'");
+  }
+  return value;
+}
+
+Result<bool> bool_option(const std::map<std::string, std::string>& options, const std::string& key,
+                         bool fallback) {
+  auto it = options.find(key);
+  if (it == options.end()) return fallback;
+  if (it->second == "true") return true;
+  if (it->second == "false") return false;
+  return Status::invalid_argument("option '" + key + "' must be true or false, got '" +
+                                  it->second + "'");
+}
+
+std::string fingerprint(const PlanPtr& plan) {
+  std::string text;
+  std::function<void(const PlanPtr&)> visit = [&](const PlanPtr& node) {
+    if (node->kind() == PlanKind::source) {
+      text += "source " + node->source()->format + " (" + node->source()->schema->to_string() + ")\n";
+    }
+    for (const auto& child : node->children()) visit(child);
+  };
+  visit(plan);
+  text += "output (" + plan->schema()->to_string() + ")\n";
+  return text;
+}
+
+}  // namespace
+
+DataFrame DataFrame::derive(const std::function<Result<PlanPtr>(const PlanPtr&)>& fn) const {
+  if (!plan_.ok()) return *this;
+  return DataFrame(session_, fn(*plan_));
+}
+
+DataFrame DataFrame::select(std::vector<Expr> exprs) const {
+  return derive([&](const PlanPtr& plan) { return LogicalPlan::make_project(plan, exprs); });
+}
+
+DataFrame DataFrame::filter(const Expr& condition) const {
+  return derive([&](const PlanPtr& plan) { return LogicalPlan::make_filter(plan, condition); });
+}
+
+DataFrame DataFrame::with_column(const std::string& name, const Expr& expr) const {
+  return derive([&](const PlanPtr& plan) {
+    std::vector<Expr> exprs;
+    bool replaced = false;
+    for (const auto& field : plan->schema()->fields()) {
+      if (field.name == name) {
+        exprs.push_back(expr.alias(name));
+        replaced = true;
+      } else {
+        exprs.push_back(col(field.name));
+      }
+    }
+    if (!replaced) exprs.push_back(expr.alias(name));
+    return LogicalPlan::make_project(plan, exprs);
+  });
+}
+
+DataFrame DataFrame::with_column_renamed(const std::string& existing, const std::string& renamed) const {
+  return derive([&](const PlanPtr& plan) -> Result<PlanPtr> {
+    if (plan->schema()->find(existing) < 0) return plan;
+    std::vector<Expr> exprs;
+    for (const auto& field : plan->schema()->fields()) {
+      exprs.push_back(field.name == existing ? col(field.name).alias(renamed) : col(field.name));
+    }
+    return LogicalPlan::make_project(plan, exprs);
+  });
+}
+
+DataFrame DataFrame::drop(const std::vector<std::string>& columns) const {
+  return derive([&](const PlanPtr& plan) -> Result<PlanPtr> {
+    std::vector<Expr> exprs;
+    for (const auto& field : plan->schema()->fields()) {
+      if (std::find(columns.begin(), columns.end(), field.name) == columns.end()) {
+        exprs.push_back(col(field.name));
+      }
+    }
+    if (static_cast<int>(exprs.size()) == plan->schema()->num_fields()) return plan;
+    if (exprs.empty()) return Status::invalid_argument("drop would remove every column");
+    return LogicalPlan::make_project(plan, exprs);
+  });
+}
+
+DataFrame DataFrame::union_all(const DataFrame& other) const {
+  if (!other.plan_.ok()) return other;
+  return derive([&](const PlanPtr& plan) {
+    return LogicalPlan::make_union({plan, *other.plan_});
+  });
+}
+
+std::string DataFrame::explain(bool extended) const {
+  if (!plan_.ok()) return "Error: " + plan_.status().to_string() + "\n";
+  const PlanPtr& plan = *plan_;
+  auto optimized = Optimizer().optimize(plan);
+  if (!optimized.ok()) return "Error: " + optimized.status().to_string() + "\n";
+  auto physical = plan_physical(*optimized);
+  if (!physical.ok()) return "Error: " + physical.status().to_string() + "\n";
+  if (!extended) return "== Physical Plan ==\n" + physical->to_string();
+  return "== Parsed Logical Plan ==\n" + plan->to_string() + "\n== Analyzed Logical Plan ==\n" +
+         plan->to_string(true) + "\n== Optimized Logical Plan ==\n" + (*optimized)->to_string() +
+         "\n== Physical Plan ==\n" + physical->to_string();
+}
+
+DataStreamWriter DataFrame::write_stream() const { return DataStreamWriter(*this); }
+
+DataStreamReader& DataStreamReader::format(std::string name) {
+  format_ = std::move(name);
+  return *this;
+}
+
+DataStreamReader& DataStreamReader::option(const std::string& key, const std::string& value) {
+  options_[key] = value;
+  return *this;
+}
+
+DataStreamReader& DataStreamReader::options(const std::map<std::string, std::string>& options) {
+  for (const auto& [key, value] : options) options_[key] = value;
+  return *this;
+}
+
+DataStreamReader& DataStreamReader::schema(SchemaPtr schema) {
+  schema_ = std::move(schema);
+  return *this;
+}
+
+DataFrame DataStreamReader::load(const std::string& path) {
+  auto spec = std::make_shared<SourceSpec>();
+  spec->format = format_;
+  spec->options = options_;
+  if (format_ == "rate") {
+    if (!path.empty()) {
+      return DataFrame(session_, Status::invalid_argument("the rate source takes no path, got '" + path + "'"));
+    }
+    auto parsed = RateSourceOptions::parse(options_);
+    if (!parsed.ok()) return DataFrame(session_, parsed.status());
+    auto clock = session_->clock();
+    RateSourceOptions options = *parsed;
+    spec->schema = RateSource(options, clock).schema();
+    spec->create = [options, clock]() -> Result<std::shared_ptr<Source>> {
+      return std::shared_ptr<Source>(std::make_shared<RateSource>(options, clock));
+    };
+    return DataFrame(session_, LogicalPlan::make_source(spec));
+  }
+  return DataFrame(session_, Status::invalid_argument(
+                                 "unknown source format '" + format_ +
+                                 "' (available: rate; use MemoryStream for rows from code)"));
+}
+
+DataStreamWriter& DataStreamWriter::format(std::string name) {
+  format_ = std::move(name);
+  return *this;
+}
+
+DataStreamWriter& DataStreamWriter::output_mode(OutputMode mode) {
+  mode_ = mode;
+  return *this;
+}
+
+DataStreamWriter& DataStreamWriter::trigger(Trigger trigger) {
+  trigger_ = trigger;
+  return *this;
+}
+
+DataStreamWriter& DataStreamWriter::option(const std::string& key, const std::string& value) {
+  options_[key] = value;
+  return *this;
+}
+
+DataStreamWriter& DataStreamWriter::options(const std::map<std::string, std::string>& options) {
+  for (const auto& [key, value] : options) options_[key] = value;
+  return *this;
+}
+
+DataStreamWriter& DataStreamWriter::query_name(std::string name) {
+  name_ = std::move(name);
+  return *this;
+}
+
+DataStreamWriter& DataStreamWriter::foreach_batch(BatchFunction fn) {
+  foreach_batch_ = std::move(fn);
+  format_ = "foreach_batch";
+  return *this;
+}
+
+Result<StreamingQuery> DataStreamWriter::start() {
+  const auto& session = frame_.session();
+  if (!frame_.plan().ok()) return frame_.status().with_context("cannot start the query");
+  if (session->launcher() == nullptr) {
+    return Status::invalid_argument("this session has no runtime to start queries");
+  }
+  QuerySpec spec;
+  spec.name = name_;
+  spec.output_mode = mode_;
+  spec.trigger = trigger_;
+  spec.eval = session->eval_options();
+  spec.analyzed = *frame_.plan();
+
+  if (mode_ == OutputMode::Complete) {
+    return Status::invalid_argument(
+        "output mode Complete is not supported when there are no streaming aggregations "
+        "(rule: complete mode needs an aggregation)");
+  }
+  if (trigger_.kind == Trigger::Kind::processing_time && trigger_.interval.count() < 0) {
+    return Status::invalid_argument("trigger interval must not be negative");
+  }
+  if (!name_.empty() && session->streams().active_with_name(name_)) {
+    return Status::invalid_argument("a query named '" + name_ + "' is already active");
+  }
+
+  const std::set<std::string> common = {"checkpointLocation"};
+  auto allowed = [&](std::set<std::string> extra) {
+    extra.insert(common.begin(), common.end());
+    return extra;
+  };
+  const SchemaPtr output = spec.analyzed->schema();
+  if (format_ == "console") {
+    SLUICE_RETURN_NOT_OK(check_options("the console sink", options_, allowed({"numRows", "truncate"})));
+    SLUICE_ASSIGN_OR_RETURN(int64_t num_rows, integer_option(options_, "numRows", 20, 0));
+    SLUICE_ASSIGN_OR_RETURN(bool truncate, bool_option(options_, "truncate", true));
+    spec.sink = std::make_shared<ConsoleSink>(num_rows, truncate ? 20 : 0);
+  } else if (format_ == "memory") {
+    SLUICE_RETURN_NOT_OK(check_options("the memory sink", options_, allowed({})));
+    if (name_.empty()) {
+      return Status::invalid_argument("the memory sink needs a query name: call query_name(...)");
+    }
+    auto sink = std::make_shared<MemorySink>(name_, mode_);
+    session->register_memory_sink(name_, sink);
+    spec.sink = sink;
+  } else if (format_ == "noop") {
+    SLUICE_RETURN_NOT_OK(check_options("the noop sink", options_, allowed({})));
+    spec.sink = std::make_shared<NoopSink>();
+  } else if (format_ == "foreach_batch") {
+    SLUICE_RETURN_NOT_OK(check_options("foreach_batch", options_, allowed({})));
+    spec.sink = std::make_shared<ForeachBatchSink>(output, foreach_batch_);
+  } else {
+    return Status::invalid_argument("unknown sink format '" + format_ +
+                                    "' (available: console, memory, noop, foreach_batch)");
+  }
+
+  if (auto it = options_.find("checkpointLocation"); it != options_.end()) {
+    spec.checkpoint_location = it->second;
+  } else if (std::string root = session->conf("checkpointLocation"); !root.empty()) {
+    if (name_.empty()) {
+      return Status::invalid_argument(
+          "the session option checkpointLocation needs a query name to choose a directory");
+    }
+    spec.checkpoint_location = root + "/" + name_;
+  }
+
+  SLUICE_ASSIGN_OR_RETURN(spec.optimized, Optimizer().optimize(spec.analyzed));
+  SLUICE_ASSIGN_OR_RETURN(spec.physical, plan_physical(spec.optimized));
+  spec.plan_fingerprint = fingerprint(spec.analyzed);
+  spec.explain = frame_.explain(true);
+  return session->launcher()->launch(std::move(spec));
+}
+
+MemoryStream::MemoryStream(SessionContext& session, SchemaPtr schema)
+    : session_(session.state()), source_(std::make_shared<MemorySource>(std::move(schema))) {}
+
+Status MemoryStream::add_data(const std::vector<std::vector<Value>>& rows) {
+  SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr batch, RecordBatch::from_rows(source_->schema(), rows));
+  return add_data(std::move(batch));
+}
+
+Status MemoryStream::add_data(RecordBatchPtr batch) { return source_->add(std::move(batch)).status(); }
+
+DataFrame MemoryStream::to_df() const {
+  auto spec = std::make_shared<SourceSpec>();
+  spec->format = "memory";
+  spec->schema = source_->schema();
+  std::shared_ptr<MemorySource> source = source_;
+  spec->create = [source]() -> Result<std::shared_ptr<Source>> { return std::shared_ptr<Source>(source); };
+  return DataFrame(session_, LogicalPlan::make_source(spec));
+}
+
+DataStreamReader SessionContext::read_stream() { return DataStreamReader(state_); }
+
+SessionState::SessionState() : clock_(system_clock()) {}
+
+Status SessionState::set_conf(const std::string& key, const std::string& value) {
+  if (key == "ansi") {
+    if (value != "true" && value != "false") {
+      return Status::invalid_argument("session option 'ansi' must be true or false, got '" + value + "'");
+    }
+  } else if (key != "checkpointLocation") {
+    std::string message = "unknown session option '" + key + "'";
+    std::string suggestion = closest_name(key, {"ansi", "checkpointLocation"});
+    if (!suggestion.empty()) message += "; did you mean '" + suggestion + "'?";
+    return Status::invalid_argument(message + " (known: ansi, checkpointLocation)");
+  }
+  std::lock_guard lock(mutex_);
+  conf_[key] = value;
+  return Status::ok();
+}
+
+std::string SessionState::conf(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  auto it = conf_.find(key);
+  return it == conf_.end() ? std::string() : it->second;
+}
+
+EvalOptions SessionState::eval_options() const {
+  EvalOptions options;
+  options.ansi = conf("ansi") == "true";
+  return options;
+}
+
+void SessionState::register_memory_sink(const std::string& name, std::shared_ptr<MemorySink> sink) {
+  std::lock_guard lock(mutex_);
+  memory_sinks_[name] = std::move(sink);
+}
+
+std::shared_ptr<MemorySink> SessionState::memory_sink(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  auto it = memory_sinks_.find(name);
+  return it == memory_sinks_.end() ? nullptr : it->second;
+}
+
+}  // namespace sluice

@@ -1,0 +1,135 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "io/memory_source.hpp"
+#include "plan/session_context.hpp"
+
+namespace sluice {
+
+class DataStreamWriter;
+
+/// A streaming table defined by a plan over sources. Immutable: every operation returns a new
+/// DataFrame. An operation that does not analyze (an unknown column, a type error) yields a
+/// DataFrame that carries the error: `status()` shows it and `start()` refuses to run it.
+class DataFrame {
+ public:
+  DataFrame(std::shared_ptr<SessionState> session, Result<PlanPtr> plan)
+      : session_(std::move(session)), plan_(std::move(plan)) {}
+
+  /// Computes the given expressions (or column names) as the new columns.
+  DataFrame select(std::vector<Expr> exprs) const;
+  template <typename... Args>
+  DataFrame select(Args&&... args) const {
+    return select(std::vector<Expr>{to_expr(std::forward<Args>(args))...});
+  }
+  /// Keeps the rows for which condition is true (NULL counts as false).
+  DataFrame filter(const Expr& condition) const;
+  DataFrame where(const Expr& condition) const { return filter(condition); }
+  /// Adds a column, or replaces the column of that name in place.
+  DataFrame with_column(const std::string& name, const Expr& expr) const;
+  /// Renames a column; a missing column is not an error (as in Spark).
+  DataFrame with_column_renamed(const std::string& existing, const std::string& renamed) const;
+  /// Removes columns; missing names are ignored (as in Spark).
+  DataFrame drop(const std::vector<std::string>& columns) const;
+  /// Appends the rows of another DataFrame with the same column types, by position.
+  DataFrame union_all(const DataFrame& other) const;
+
+  /// Returns the parsed, analyzed, optimized and physical plans (extended) or the physical plan.
+  std::string explain(bool extended = true) const;
+  /// Starts describing where and how the query's results go.
+  DataStreamWriter write_stream() const;
+
+  bool is_streaming() const { return true; }
+  Status status() const { return plan_.status(); }
+  /// Returns the schema; null when the DataFrame carries an error.
+  SchemaPtr schema() const { return plan_.ok() ? (*plan_)->schema() : nullptr; }
+  const Result<PlanPtr>& plan() const { return plan_; }
+  const std::shared_ptr<SessionState>& session() const { return session_; }
+
+ private:
+  static Expr to_expr(const Expr& expr) { return expr; }
+  static Expr to_expr(const std::string& name) { return col(name); }
+  static Expr to_expr(const char* name) { return col(name); }
+  DataFrame derive(const std::function<Result<PlanPtr>(const PlanPtr&)>& fn) const;
+
+  std::shared_ptr<SessionState> session_;
+  Result<PlanPtr> plan_;
+};
+
+/// Describes a streaming source: format, options, schema. `load` checks what it can at once;
+/// every error surfaces through the DataFrame's status and at start().
+class DataStreamReader {
+ public:
+  explicit DataStreamReader(std::shared_ptr<SessionState> session) : session_(std::move(session)) {}
+  DataStreamReader& format(std::string name);
+  DataStreamReader& option(const std::string& key, const std::string& value);
+  DataStreamReader& options(const std::map<std::string, std::string>& options);
+  DataStreamReader& schema(SchemaPtr schema);
+  DataFrame load(const std::string& path = "");
+
+ private:
+  std::shared_ptr<SessionState> session_;
+  std::string format_;
+  std::map<std::string, std::string> options_;
+  SchemaPtr schema_;
+};
+
+/// Describes where a query's results go and starts it (Spark's DataStreamWriter).
+class DataStreamWriter {
+ public:
+  using BatchFunction = std::function<Status(const RecordBatchPtr& batch, int64_t epoch_id)>;
+
+  explicit DataStreamWriter(DataFrame frame) : frame_(std::move(frame)) {}
+  /// Names the sink: "console", "memory", "noop" (foreach_batch sets its own).
+  DataStreamWriter& format(std::string name);
+  DataStreamWriter& output_mode(OutputMode mode);
+  DataStreamWriter& trigger(Trigger trigger);
+  DataStreamWriter& option(const std::string& key, const std::string& value);
+  DataStreamWriter& options(const std::map<std::string, std::string>& options);
+  DataStreamWriter& query_name(std::string name);
+  /// Hands each epoch's rows and the epoch id to fn; a replayed epoch repeats its id.
+  DataStreamWriter& foreach_batch(BatchFunction fn);
+  template <typename F>
+    requires std::is_void_v<std::invoke_result_t<F, const RecordBatchPtr&, int64_t>>
+  DataStreamWriter& foreach_batch(F fn) {
+    return foreach_batch(BatchFunction([fn](const RecordBatchPtr& b, int64_t e) {
+      fn(b, e);
+      return Status::ok();
+    }));
+  }
+  /// Checks the options, plans the query and starts it; fails naming the first problem.
+  Result<StreamingQuery> start();
+
+ private:
+  DataFrame frame_;
+  std::string format_ = "console";
+  OutputMode mode_ = OutputMode::Append;
+  Trigger trigger_ = Trigger::ProcessingTime(std::chrono::milliseconds(0));
+  std::map<std::string, std::string> options_;
+  std::string name_;
+  BatchFunction foreach_batch_;
+};
+
+/// A source fed from code, for tests and embedding (Spark's MemoryStream): rows added with
+/// `add_data` become the next epoch's input. Replayable. Thread-safe.
+class MemoryStream {
+ public:
+  MemoryStream(SessionContext& session, SchemaPtr schema);
+  /// Adds rows; fails naming the row and column of a value of the wrong type.
+  Status add_data(const std::vector<std::vector<Value>>& rows);
+  Status add_data(RecordBatchPtr batch);
+  /// Returns a DataFrame reading this stream.
+  DataFrame to_df() const;
+  const std::shared_ptr<MemorySource>& source() const { return source_; }
+
+ private:
+  std::shared_ptr<SessionState> session_;
+  std::shared_ptr<MemorySource> source_;
+};
+
+}  // namespace sluice

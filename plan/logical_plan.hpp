@@ -1,0 +1,75 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/source.hpp"
+#include "operators/expression.hpp"
+
+namespace sluice {
+
+/// Describes a streaming source in a plan: what to create at each query start. MemoryStream
+/// hands out the same shared source every time; other formats create a fresh one.
+struct SourceSpec {
+  std::string format;                          ///< "rate", "memory", ...
+  std::map<std::string, std::string> options;  ///< as the user gave them
+  SchemaPtr schema;                            ///< full schema the source produces
+  std::function<Result<std::shared_ptr<Source>>()> create;
+};
+
+enum class PlanKind { source, filter, project, union_all };
+
+/// Prints a node kind's name (for logs and test frameworks).
+std::ostream& operator<<(std::ostream& out, PlanKind kind);
+
+class LogicalPlan;
+using PlanPtr = std::shared_ptr<const LogicalPlan>;
+
+/// A node of a logical plan: immutable, analyzed on construction (its schema is known and its
+/// expressions type-checked), shared between DataFrames. Build nodes with the `make_*` factories.
+class LogicalPlan {
+ public:
+  static PlanPtr make_source(std::shared_ptr<const SourceSpec> source);
+  /// Fails when the condition does not type-check against the child or is not BOOLEAN.
+  static Result<PlanPtr> make_filter(PlanPtr child, Expr condition);
+  /// Fails when an expression does not type-check or two outputs share a name.
+  static Result<PlanPtr> make_project(PlanPtr child, std::vector<Expr> exprs);
+  /// Fails unless all children have the same number of columns with the same types.
+  static Result<PlanPtr> make_union(std::vector<PlanPtr> children);
+
+  PlanKind kind() const { return kind_; }
+  const std::vector<PlanPtr>& children() const { return children_; }
+  const PlanPtr& child() const { return children_.front(); }
+  const SchemaPtr& schema() const { return schema_; }
+  const Expr& condition() const { return condition_; }
+  const std::vector<Expr>& exprs() const { return exprs_; }
+  const std::shared_ptr<const SourceSpec>& source() const { return source_; }
+  /// For a source: the columns the query reads (empty = all), set by column pruning.
+  const std::vector<std::string>& required_columns() const { return required_columns_; }
+
+  /// Returns a copy of a source node that produces only `columns`.
+  PlanPtr with_required_columns(std::vector<std::string> columns) const;
+  /// Returns the same node over new children (re-analyzed).
+  Result<PlanPtr> with_children(std::vector<PlanPtr> children) const;
+
+  /// Renders the tree the way Spark's explain does ("Project [...]\n+- Filter ...").
+  std::string to_string(bool with_types = false) const;
+  /// Returns a one-line description of this node alone.
+  std::string node_string() const;
+
+ private:
+  LogicalPlan() = default;
+  void render(std::string& out, const std::string& prefix, bool last, bool root) const;
+  PlanKind kind_ = PlanKind::source;
+  std::vector<PlanPtr> children_;
+  SchemaPtr schema_;
+  Expr condition_;
+  std::vector<Expr> exprs_;
+  std::shared_ptr<const SourceSpec> source_;
+  std::vector<std::string> required_columns_;
+};
+
+}  // namespace sluice

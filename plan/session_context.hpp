@@ -1,0 +1,92 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/clock.hpp"
+#include "io/memory_sink.hpp"
+#include "io/sink.hpp"
+#include "operators/expression.hpp"
+#include "plan/physical_plan.hpp"
+#include "plan/streaming_query.hpp"
+#include "plan/trigger.hpp"
+
+namespace sluice {
+
+/// Everything the runtime needs to run one query, prepared by DataStreamWriter::start.
+struct QuerySpec {
+  std::string name;
+  PlanPtr analyzed;
+  PlanPtr optimized;
+  PhysicalPlan physical;
+  std::shared_ptr<Sink> sink;
+  OutputMode output_mode = OutputMode::Append;
+  Trigger trigger;
+  std::string checkpoint_location;  ///< empty: a temporary checkpoint removed at stop
+  EvalOptions eval;
+  std::string plan_fingerprint;     ///< what must match for a checkpoint to be reused
+  std::string explain;              ///< explain(extended) text
+};
+
+/// Starts queries; implemented by the actor runtime and installed by Session.
+class QueryLauncher {
+ public:
+  virtual ~QueryLauncher() = default;
+  virtual Result<StreamingQuery> launch(QuerySpec spec) = 0;
+};
+
+/// State shared by a session and every DataFrame made from it. Thread-safe.
+class SessionState {
+ public:
+  SessionState();
+
+  /// Sets a session option; fails naming an unknown option or a bad value. Known options:
+  /// `ansi` (true/false), `checkpointLocation` (default root for checkpoints).
+  Status set_conf(const std::string& key, const std::string& value);
+  std::string conf(const std::string& key) const;
+  EvalOptions eval_options() const;
+
+  StreamingQueryManager& streams() { return streams_; }
+  void set_launcher(QueryLauncher* launcher) { launcher_ = launcher; }
+  QueryLauncher* launcher() const { return launcher_; }
+  const std::shared_ptr<Clock>& clock() const { return clock_; }
+  void set_clock(std::shared_ptr<Clock> clock) { clock_ = std::move(clock); }
+
+  /// Registers the memory sink of a query under its name, replacing an older one.
+  void register_memory_sink(const std::string& name, std::shared_ptr<MemorySink> sink);
+  std::shared_ptr<MemorySink> memory_sink(const std::string& name) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::string> conf_;
+  std::map<std::string, std::shared_ptr<MemorySink>> memory_sinks_;
+  StreamingQueryManager streams_;
+  QueryLauncher* launcher_ = nullptr;
+  std::shared_ptr<Clock> clock_;
+};
+
+class DataStreamReader;
+
+/// The part of a session that plan-level code sees: options, readers, queries. `Session`
+/// (actors/session.hpp) adds the actor system that runs the queries.
+class SessionContext {
+ public:
+  /// Returns a reader for a streaming source.
+  DataStreamReader read_stream();
+  StreamingQueryManager& streams() { return state_->streams(); }
+  Status set_conf(const std::string& key, const std::string& value) { return state_->set_conf(key, value); }
+  std::string conf(const std::string& key) const { return state_->conf(key); }
+  /// Returns the in-memory result table of a query written with format("memory"), by its name.
+  std::shared_ptr<MemorySink> memory_table(const std::string& name) const {
+    return state_->memory_sink(name);
+  }
+  const std::shared_ptr<SessionState>& state() const { return state_; }
+
+ protected:
+  SessionContext() : state_(std::make_shared<SessionState>()) {}
+  std::shared_ptr<SessionState> state_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,63 @@
+// A query run by crash_recovery_test in a child process: rate -> filter -> select -> one file
+// per epoch, written atomically (temporary name, then rename) and keyed by epoch, so that a
+// replayed epoch overwrites its own file. Runs until killed, or until `max_epochs` epochs of
+// this run are committed.
+#include <sluice/sluice.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+using namespace sluice;
+using namespace std::chrono_literals;
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: crash_child CHECKPOINT_DIR OUTPUT_DIR MAX_EPOCHS\n");
+    return 2;
+  }
+  const std::string checkpoint = argv[1];
+  const std::string output = argv[2];
+  const size_t max_epochs = static_cast<size_t>(std::atoll(argv[3]));
+  Session session;
+  auto query = session.read_stream()
+                   .format("rate")
+                   .option("rowsPerSecond", "20000")
+                   .option("numPartitions", "2")
+                   .option("rowsPerBatch", "1000")
+                   .load()
+                   .filter(col("value") % 3 != 0)
+                   .select(col("value"), (col("value") * 2).alias("doubled"))
+                   .write_stream()
+                   .foreach_batch([&](const RecordBatchPtr& batch, int64_t epoch) -> Status {
+                     const std::string name = output + "/epoch-" + std::to_string(epoch);
+                     {
+                       std::ofstream file(name + ".tmp", std::ios::trunc);
+                       for (const auto& row : batch->to_rows()) {
+                         file << row[0].as_int64() << " " << row[1].as_int64() << "\n";
+                       }
+                       file.flush();
+                       if (!file) return Status::io_error("cannot write " + name + ".tmp");
+                     }
+                     if (std::rename((name + ".tmp").c_str(), (name + ".txt").c_str()) != 0) {
+                       return Status::io_error("cannot rename " + name);
+                     }
+                     return Status::ok();
+                   })
+                   .trigger(Trigger::ProcessingTime(20ms))
+                   .option("checkpointLocation", checkpoint)
+                   .start();
+  if (!query.ok()) {
+    std::fprintf(stderr, "start failed: %s\n", query.status().to_string().c_str());
+    return 3;
+  }
+  while (query->recent_progress().size() < max_epochs) {
+    if (query->await_termination(10ms)) {
+      std::fprintf(stderr, "query ended: %s\n",
+                   query->exception().value_or(Status::ok()).to_string().c_str());
+      return 4;
+    }
+  }
+  (void)query->stop();
+  return 0;
+}
