@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build demo test bench sanitize clean format
+.PHONY: all deps build demo test bench sanitize chaos clean format
 
 all: build
 
@@ -30,6 +30,10 @@ sanitize: deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# The crash test with 500 SIGKILLs instead of the 20 of `make test`.
+chaos: build
+	cd $(BUILD) && SLUICE_CHAOS_KILLS=500 ctest --output-on-failure -R crash_recovery
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

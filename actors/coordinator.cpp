@@ -52,7 +52,12 @@ struct CoordinatorState {
   bool stop_after_epoch = false;
   std::vector<Waiter> waiters;
   Clock::time_point last_trigger;
-  double last_input_rate = 0;
+  // With a manual clock, interval triggers follow that clock: the next tick waits for the
+  // clock to pass `manual_due` (in the clock's microseconds) and a ClockAdvanced message.
+  ManualClock* manual_clock = nullptr;
+  std::optional<int64_t> manual_due;
+  std::vector<std::shared_ptr<std::promise<Status>>> clock_waiters;
+  std::optional<Clock::time_point> previous_epoch_trigger;
   bool finished = false;
 };
 
@@ -90,6 +95,8 @@ void finish(coordinator_actor* self, std::optional<Status> error) {
   for (auto& waiter : st.waiters) waiter.done->set_value(error ? *error : Status::ok());
   (void)outcome;
   st.waiters.clear();
+  for (auto& waiter : st.clock_waiters) waiter->set_value(error ? *error : Status::ok());
+  st.clock_waiters.clear();
   // Release the checkpoint lock before anyone waiting for termination can restart the query.
   st.recovery->checkpoint.reset();
   st.runtime->terminated(std::move(error));
@@ -99,6 +106,11 @@ void finish(coordinator_actor* self, std::optional<Status> error) {
 void schedule_tick(coordinator_actor* self, std::chrono::milliseconds delay) {
   auto& st = self->state;
   if (st.tick_scheduled || st.finished) return;
+  if (st.manual_clock != nullptr && st.runtime->spec().trigger.interval.count() > 0 &&
+      delay.count() > 0) {
+    st.manual_due = st.manual_clock->now_micros() + delay.count() * 1000;
+    return;
+  }
   st.tick_scheduled = true;
   if (delay.count() <= 0) {
     self->send(self, tick_atom::value);
@@ -116,6 +128,14 @@ Result<std::vector<SourceOffset>> latest_offsets(coordinator_actor* self) {
     latest.push_back(std::move(offset));
   }
   return latest;
+}
+
+// Answers advance_manual_clock callers once no epoch is running any more.
+void notify_clock_waiters(coordinator_actor* self) {
+  auto& st = self->state;
+  if (st.in_flight) return;
+  for (auto& waiter : st.clock_waiters) waiter->set_value(Status::ok());
+  st.clock_waiters.clear();
 }
 
 void notify_waiters(coordinator_actor* self) {
@@ -223,7 +243,13 @@ void report_progress(coordinator_actor* self, const InFlight& flight, int64_t co
   progress.num_input_rows = input_rows;
   const double seconds = std::max<double>(static_cast<double>(total_ms), 1.0) / 1000.0;
   progress.processed_rows_per_second = static_cast<double>(input_rows) / seconds;
-  progress.input_rows_per_second = progress.processed_rows_per_second;
+  // Spark's input rate: rows of this epoch over the time since the previous epoch started.
+  const double since_previous =
+      st.previous_epoch_trigger
+          ? std::max(std::chrono::duration<double>(flight.trigger_start - *st.previous_epoch_trigger).count(), 1e-3)
+          : seconds;
+  st.previous_epoch_trigger = flight.trigger_start;
+  progress.input_rows_per_second = static_cast<double>(input_rows) / since_previous;
   progress.duration_ms = {{"latestOffset", flight.latest_offset_ms},
                           {"walCommit", flight.wal_commit_ms},
                           {"getBatch", 0},
@@ -238,7 +264,7 @@ void report_progress(coordinator_actor* self, const InFlight& flight, int64_t co
     source.latest_offset = offset_to_json(flight.latest[s]);
     source.num_input_rows = flight.rows[s];
     source.processed_rows_per_second = static_cast<double>(flight.rows[s]) / seconds;
-    source.input_rows_per_second = source.processed_rows_per_second;
+    source.input_rows_per_second = static_cast<double>(flight.rows[s]) / since_previous;
     progress.sources.push_back(std::move(source));
   }
   progress.sink.description = spec.sink->description();
@@ -272,6 +298,7 @@ void try_commit(coordinator_actor* self) {
   }
   report_progress(self, flight, commit_ms);
   notify_waiters(self);
+  notify_clock_waiters(self);
   if (st.stop_after_epoch) return finish(self, std::nullopt);
   const Trigger& trigger = st.runtime->spec().trigger;
   auto next = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -287,6 +314,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
   st.recovery = std::move(recovery);
   st.next_epoch = st.recovery->next_epoch;
   st.committed = st.recovery->committed;
+  st.manual_clock = dynamic_cast<ManualClock*>(st.runtime->session()->clock().get());
   const QuerySpec& spec = st.runtime->spec();
   caf::actor_system& system = self->system();
   caf::actor me = caf::actor_cast<caf::actor>(self);
@@ -359,6 +387,15 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         }
         st.waiters.push_back(std::move(waiter));
         schedule_tick(self, std::chrono::milliseconds(0));
+      },
+      [=](ClockAdvanced advanced) {
+        auto& st = self->state;
+        st.clock_waiters.push_back(advanced.done);
+        if (!st.in_flight && st.manual_due && st.manual_clock->now_micros() >= *st.manual_due) {
+          st.manual_due.reset();
+          on_tick(self);
+        }
+        notify_clock_waiters(self);
       },
       [=](stop_atom) {
         // An epoch in flight is abandoned: its offsets stay logged and it re-runs on restart.

@@ -67,6 +67,12 @@ struct AwaitAvailable {
   std::shared_ptr<std::promise<Status>> done;
 };
 
+/// Test kit → coordinator: the manual clock moved; fulfil `done` when the epoch it triggers
+/// (if any) is committed.
+struct ClockAdvanced {
+  std::shared_ptr<std::promise<Status>> done;
+};
+
 /// Credits each edge starts with: how many batches may be in flight on one link.
 inline constexpr int32_t kLinkCredits = 4;
 
@@ -81,3 +87,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::SinkDone)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::SinkCommit)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::Failure)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::AwaitAvailable)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::ClockAdvanced)

@@ -129,7 +129,9 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
     runtime->temporary_checkpoint_ = location;
   }
   auto recovery = std::make_shared<Recovery>();
-  SLUICE_ASSIGN_OR_RETURN(recovery->checkpoint, CheckpointStore::open(location));
+  CheckpointOptions checkpoint_options;
+  checkpoint_options.min_batches_to_retain = runtime->spec_.min_batches_to_retain;
+  SLUICE_ASSIGN_OR_RETURN(recovery->checkpoint, CheckpointStore::open(location, checkpoint_options));
   CheckpointStore& checkpoint = *recovery->checkpoint;
 
   for (const auto& pipeline : runtime->spec_.physical.pipelines) {
@@ -227,6 +229,17 @@ Status QueryRuntime::process_all_available() {
   caf::anon_send(coordinator_, AwaitAvailable{done});
   // The coordinator answers every waiter, also when the query ends, so this cannot hang; a
   // message sent after the coordinator quit is dropped, which the loop below notices.
+  while (future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    std::lock_guard lock(mutex_);
+    if (!active_) return error_ ? *error_ : Status::ok();
+  }
+  return future.get();
+}
+
+Status QueryRuntime::clock_advanced() {
+  auto done = std::make_shared<std::promise<Status>>();
+  auto future = done->get_future();
+  caf::anon_send(coordinator_, ClockAdvanced{done});
   while (future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
     std::lock_guard lock(mutex_);
     if (!active_) return error_ ? *error_ : Status::ok();

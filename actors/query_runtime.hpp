@@ -36,6 +36,10 @@ class QueryRuntime final : public QueryHandle, public std::enable_shared_from_th
   std::vector<StreamingQueryProgress> recent_progress() const override;
   std::string explain() const override { return spec_.explain; }
 
+  /// Tells the query its manual clock moved; returns once the epoch this triggers (if any)
+  /// is committed, or the query ended.
+  Status clock_advanced();
+
   // Called by the coordinator actor.
   void publish_progress(StreamingQueryProgress progress);
   void publish_idle();

@@ -68,6 +68,7 @@ int main() {
         .select(col("timestamp"), (col("value") * 10).alias("v"))
         .write_stream()
         .format("console")
+        .option("truncate", "false")
         .query_name("demo")
         .trigger(Trigger::ProcessingTime(1s))
         .option("checkpointLocation", checkpoint)

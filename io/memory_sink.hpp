@@ -21,6 +21,7 @@ class MemorySink final : public Sink {
   void abort_epoch(int64_t epoch) override;
 
   const std::string& name() const { return name_; }
+  OutputMode mode() const { return mode_; }
   /// Returns every committed row, epoch by epoch, in arrival order.
   std::vector<std::vector<Value>> rows() const;
   /// Returns the rows of one finished epoch (empty when it produced none).

@@ -176,11 +176,14 @@ DataFrame DataStreamReader::load(const std::string& path) {
     }
     auto parsed = RateSourceOptions::parse(options_);
     if (!parsed.ok()) return DataFrame(session_, parsed.status());
-    auto clock = session_->clock();
     RateSourceOptions options = *parsed;
-    spec->schema = RateSource(options, clock).schema();
-    spec->create = [options, clock]() -> Result<std::shared_ptr<Source>> {
-      return std::shared_ptr<Source>(std::make_shared<RateSource>(options, clock));
+    spec->schema = RateSource(options, session_->clock()).schema();
+    // The clock is the session's at query start, so a test may swap in a manual clock.
+    std::weak_ptr<SessionState> session = session_;
+    spec->create = [options, session]() -> Result<std::shared_ptr<Source>> {
+      auto state = session.lock();
+      if (!state) return Status::aborted("the session of this DataFrame is gone");
+      return std::shared_ptr<Source>(std::make_shared<RateSource>(options, state->clock()));
     };
     return DataFrame(session_, LogicalPlan::make_source(spec));
   }
@@ -250,7 +253,8 @@ Result<StreamingQuery> DataStreamWriter::start() {
     return Status::invalid_argument("a query named '" + name_ + "' is already active");
   }
 
-  const std::set<std::string> common = {"checkpointLocation"};
+  const std::set<std::string> common = {"checkpointLocation", "minBatchesToRetain"};
+  SLUICE_ASSIGN_OR_RETURN(spec.min_batches_to_retain, integer_option(options_, "minBatchesToRetain", 100, 1));
   auto allowed = [&](std::set<std::string> extra) {
     extra.insert(common.begin(), common.end());
     return extra;
@@ -266,8 +270,12 @@ Result<StreamingQuery> DataStreamWriter::start() {
     if (name_.empty()) {
       return Status::invalid_argument("the memory sink needs a query name: call query_name(...)");
     }
-    auto sink = std::make_shared<MemorySink>(name_, mode_);
-    session->register_memory_sink(name_, sink);
+    // A restarted query keeps appending to its table; replayed epochs replace their rows.
+    auto sink = session->memory_sink(name_);
+    if (!sink || sink->mode() != mode_) {
+      sink = std::make_shared<MemorySink>(name_, mode_);
+      session->register_memory_sink(name_, sink);
+    }
     spec.sink = sink;
   } else if (format_ == "noop") {
     SLUICE_RETURN_NOT_OK(check_options("the noop sink", options_, allowed({})));

@@ -25,6 +25,7 @@ struct QuerySpec {
   OutputMode output_mode = OutputMode::Append;
   Trigger trigger;
   std::string checkpoint_location;  ///< empty: a temporary checkpoint removed at stop
+  int64_t min_batches_to_retain = 100;  ///< epochs of offsets/commit logs kept (Spark's name)
   EvalOptions eval;
   std::string plan_fingerprint;     ///< what must match for a checkpoint to be reused
   std::string explain;              ///< explain(extended) text
