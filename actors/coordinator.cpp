@@ -1,5 +1,8 @@
+#include <algorithm>
 #include <chrono>
 #include <map>
+
+#include "actors/state_reader.hpp"
 
 #include "actors/crash_point.hpp"
 #include "actors/pipeline_actors.hpp"
@@ -28,9 +31,21 @@ struct InFlight {
   int64_t latest_offset_ms = 0;
   int64_t wal_commit_ms = 0;
   int pending_sources = 0;
+  int pending_stages = 0;
+  int pending_states = 0;
   std::vector<int64_t> rows;  // per pipeline
   bool sink_done = false;
   int64_t output_rows = 0;
+  std::optional<int64_t> watermark;  // in force during this epoch
+  std::vector<std::shared_ptr<StateDelta>> deltas;
+  StateOperatorMetrics state_metrics;
+};
+
+// What the coordinator knows of one stage actor's event times, for the watermark.
+struct InputTime {
+  int pipeline = 0;
+  std::optional<int64_t> max_event_time;
+  int64_t last_advance_micros = 0;  // processing time when max_event_time last grew
 };
 
 struct Waiter {
@@ -43,7 +58,15 @@ struct CoordinatorState {
   std::shared_ptr<Recovery> recovery;
   std::vector<std::vector<caf::actor>> source_actors;  // per pipeline, per partition
   std::vector<caf::actor> stage_actors;
+  std::vector<caf::actor> stateful_actors;
   caf::actor sink_actor;
+  std::vector<InputTime> inputs;  // per stage actor
+  std::optional<int64_t> watermark;
+  // The watermark moved past the one the last epoch ran with: run an epoch even without new
+  // data, so that windows it finalizes are emitted and their state evicted (as Spark does).
+  bool watermark_epoch_due = false;
+  int alive_stateful = 0;
+  std::optional<std::optional<Status>> finishing;  // set once stopping: the outcome
   int64_t next_epoch = 0;
   std::vector<SourceOffset> committed;
   std::optional<InFlight> in_flight;
@@ -82,18 +105,11 @@ std::string iso_timestamp(int64_t micros) {
   return text.substr(0, 23) + "Z";
 }
 
-void finish(coordinator_actor* self, std::optional<Status> error) {
+// Ends the run once every actor that reads the checkpoint has exited.
+void complete_finish(coordinator_actor* self) {
   auto& st = self->state;
-  if (st.finished) return;
-  st.finished = true;
-  for (auto& partitions : st.source_actors) {
-    for (auto& actor : partitions) self->send(actor, stop_atom::value);
-  }
-  for (auto& actor : st.stage_actors) self->send(actor, stop_atom::value);
-  if (st.sink_actor) self->send(st.sink_actor, stop_atom::value);
-  const Status outcome = error ? *error : Status::aborted("the query stopped");
+  std::optional<Status> error = *st.finishing;
   for (auto& waiter : st.waiters) waiter.done->set_value(error ? *error : Status::ok());
-  (void)outcome;
   st.waiters.clear();
   for (auto& waiter : st.clock_waiters) waiter->set_value(error ? *error : Status::ok());
   st.clock_waiters.clear();
@@ -101,6 +117,20 @@ void finish(coordinator_actor* self, std::optional<Status> error) {
   st.recovery->checkpoint.reset();
   st.runtime->terminated(std::move(error));
   self->quit();
+}
+
+void finish(coordinator_actor* self, std::optional<Status> error) {
+  auto& st = self->state;
+  if (st.finished) return;
+  st.finished = true;
+  st.finishing = std::move(error);
+  for (auto& partitions : st.source_actors) {
+    for (auto& actor : partitions) self->send(actor, stop_atom::value);
+  }
+  for (auto& actor : st.stage_actors) self->send(actor, stop_atom::value);
+  for (auto& actor : st.stateful_actors) self->send(actor, stop_atom::value);
+  if (st.sink_actor) self->send(st.sink_actor, stop_atom::value);
+  if (st.alive_stateful == 0) complete_finish(self);
 }
 
 void schedule_tick(coordinator_actor* self, std::chrono::milliseconds delay) {
@@ -140,6 +170,7 @@ void notify_clock_waiters(coordinator_actor* self) {
 
 void notify_waiters(coordinator_actor* self) {
   auto& st = self->state;
+  if (st.watermark_epoch_due) return;
   auto it = st.waiters.begin();
   while (it != st.waiters.end()) {
     if (reached(st.committed, it->target)) {
@@ -163,6 +194,9 @@ void start_epoch(coordinator_actor* self, const std::vector<SourceOffset>& end,
   flight.trigger_start = trigger_start;
   flight.latest_offset_ms = latest_offset_ms;
   flight.rows.assign(st.recovery->sources.size(), 0);
+  flight.watermark = st.watermark;
+  flight.pending_stages = static_cast<int>(st.stage_actors.size());
+  flight.pending_states = static_cast<int>(st.stateful_actors.size());
 
   // Write-ahead: the exact range is durable before any record of the epoch is read.
   const auto wal_start = Clock::now();
@@ -176,6 +210,11 @@ void start_epoch(coordinator_actor* self, const std::vector<SourceOffset>& end,
   crash_point("after_offsets_logged", flight.epoch);
   flight.wal_commit_ms = elapsed_ms(wal_start);
   flight.run_start = Clock::now();
+  const int64_t now = st.runtime->session()->clock()->now_micros();
+  for (auto& actor : st.stateful_actors) {
+    self->send(actor, EpochStart{flight.epoch, st.watermark.value_or(EpochContext::kNoWatermark), now,
+                                 st.runtime->spec().output_mode});
+  }
   for (size_t s = 0; s < st.source_actors.size(); ++s) {
     for (size_t p = 0; p < st.source_actors[s].size(); ++p) {
       const int64_t from = p < flight.start[s].size() ? flight.start[s][p] : 0;
@@ -218,6 +257,10 @@ void on_tick(coordinator_actor* self) {
     }
   }
   const bool has_data = !reached(st.committed, end);
+  if (!has_data && st.watermark_epoch_due) {
+    st.watermark_epoch_due = false;
+    return start_epoch(self, st.committed, *latest, trigger_start, latest_offset_ms);
+  }
   if (!has_data) {
     if (st.stop_target) return finish(self, std::nullopt);
     st.runtime->publish_idle();
@@ -267,21 +310,73 @@ void report_progress(coordinator_actor* self, const InFlight& flight, int64_t co
     source.input_rows_per_second = static_cast<double>(flight.rows[s]) / since_previous;
     progress.sources.push_back(std::move(source));
   }
+  if (spec.physical.stateful) {
+    StateOperatorProgress state;
+    state.operator_name = spec.physical.stateful->op->name();
+    state.num_rows_total = flight.state_metrics.num_rows_total;
+    state.num_rows_updated = flight.state_metrics.num_rows_updated;
+    state.num_rows_removed = flight.state_metrics.num_rows_removed;
+    state.num_rows_dropped_by_watermark = flight.state_metrics.num_rows_dropped_by_watermark;
+    state.memory_used_bytes = flight.state_metrics.memory_used_bytes;
+    state.commit_time_ms = commit_ms;
+    state.num_shuffle_partitions = static_cast<int64_t>(st.stateful_actors.size());
+    progress.state_operators.push_back(state);
+  }
+  if (flight.watermark) progress.event_time["watermark"] = iso_timestamp(*flight.watermark);
+  std::optional<int64_t> max_event_time;
+  for (const auto& input : st.inputs) {
+    if (input.max_event_time) max_event_time = std::max(max_event_time.value_or(*input.max_event_time), *input.max_event_time);
+  }
+  if (max_event_time) progress.event_time["max"] = iso_timestamp(*max_event_time);
   progress.sink.description = spec.sink->description();
   progress.sink.num_output_rows = flight.output_rows;
   st.runtime->publish_progress(std::move(progress));
 }
 
+// Moves the watermark after an epoch: each input's largest event time minus its delay, the
+// minimum over inputs (or maximum, by policy), never backwards. Inputs that saw no event time
+// yet, or none for longer than the idle timeout, do not hold it back.
+void advance_watermark(coordinator_actor* self) {
+  auto& st = self->state;
+  const auto& spec = st.runtime->spec();
+  const int64_t now = st.runtime->session()->clock()->now_micros();
+  std::optional<int64_t> candidate;
+  for (const auto& input : st.inputs) {
+    const auto& delay = spec.physical.pipelines[static_cast<size_t>(input.pipeline)].watermark_delay_micros;
+    if (!delay || !input.max_event_time) continue;
+    if (spec.watermark_idle_timeout_micros >= 0 &&
+        now - input.last_advance_micros > spec.watermark_idle_timeout_micros) {
+      continue;
+    }
+    const int64_t value = *input.max_event_time - *delay;
+    if (!candidate) {
+      candidate = value;
+    } else {
+      candidate = spec.watermark_policy_max ? std::max(*candidate, value) : std::min(*candidate, value);
+    }
+  }
+  if (candidate && (!st.watermark || *candidate > *st.watermark)) st.watermark = candidate;
+}
+
 void try_commit(coordinator_actor* self) {
   auto& st = self->state;
-  if (!st.in_flight || st.in_flight->pending_sources > 0 || !st.in_flight->sink_done) return;
+  if (!st.in_flight || st.in_flight->pending_sources > 0 || st.in_flight->pending_stages > 0 ||
+      st.in_flight->pending_states > 0 || !st.in_flight->sink_done) {
+    return;
+  }
   InFlight flight = std::move(*st.in_flight);
   st.in_flight.reset();
   crash_point("after_sink_write", flight.epoch);
   const auto commit_start = Clock::now();
   EpochCommit commit;
   commit.epoch = flight.epoch;
-  commit.commit_metadata = "{\"nextBatchWatermarkMs\":0}";
+  advance_watermark(self);
+  commit.commit_metadata = encode_commit_entry(st.watermark);
+  for (const auto& delta : flight.deltas) {
+    for (auto& change : delta->changes) {
+      commit.state_changes.push_back({kOperatorStateTable, std::move(change.key), std::move(change.value)});
+    }
+  }
   crash_point("before_commit", flight.epoch);
   Status committed = st.recovery->checkpoint->commit_epoch(commit);
   crash_point("after_commit", flight.epoch);
@@ -290,11 +385,16 @@ void try_commit(coordinator_actor* self) {
   }
   const int64_t commit_ms = elapsed_ms(commit_start);
   self->send(st.sink_actor, SinkCommit{flight.epoch});
+  for (auto& actor : st.stateful_actors) self->send(actor, EpochCommitted{flight.epoch});
   st.committed = flight.end;
   st.next_epoch = flight.epoch + 1;
   for (size_t s = 0; s < st.recovery->sources.size(); ++s) {
     Status released = st.recovery->sources[s]->commit(st.committed[s]);
     if (!released.is_ok()) return finish(self, released);
+  }
+  const auto& stateful = st.runtime->spec().physical.stateful;
+  if (stateful && stateful->uses_watermark && st.watermark && st.watermark != flight.watermark) {
+    st.watermark_epoch_due = true;
   }
   report_progress(self, flight, commit_ms);
   notify_waiters(self);
@@ -304,6 +404,7 @@ void try_commit(coordinator_actor* self) {
   auto next = std::chrono::duration_cast<std::chrono::milliseconds>(
       (st.last_trigger + trigger.interval) - Clock::now());
   // A late epoch starts the next one at once; there is no burst of catch-up epochs.
+  if (st.watermark_epoch_due) next = std::chrono::milliseconds(0);
   schedule_tick(self, trigger.kind == Trigger::Kind::processing_time ? next : std::chrono::milliseconds(0));
 }
 
@@ -319,11 +420,49 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
   caf::actor_system& system = self->system();
   caf::actor me = caf::actor_cast<caf::actor>(self);
 
-  // Build the graph: sources -> stages -> sink, with every actor reporting to us.
+  st.watermark = st.recovery->watermark;
+  // Build the graph: sources -> stages -> [stateful partitions] -> sink, every actor reporting
+  // to us.
   int num_stages = 0;
   for (const auto& source : st.recovery->sources) num_stages += source->num_partitions();
-  st.sink_actor = spawn_sink_actor(system, me, spec.sink, num_stages);
+  const auto& stateful = spec.physical.stateful;
+  const int partitions = stateful ? std::max(1, spec.shuffle_partitions) : 0;
+  ResultOrdering ordering;
+  ordering.limit = spec.physical.limit;
+  for (const auto& key : spec.physical.sort) {
+    const int column = key.expr.kind() == ExprKind::column ? spec.physical.output_schema->find(key.expr.column_name()) : -1;
+    if (column < 0) {
+      finish(self, Status::invalid_argument("order_by supports columns of the result, not " + key.expr.to_string()));
+      return {};
+    }
+    ordering.sort.emplace_back(column, key.ascending);
+  }
+  st.sink_actor = spawn_sink_actor(system, me, spec.sink, stateful ? partitions : num_stages, ordering);
   self->monitor(st.sink_actor);
+  std::vector<int> key_columns;
+  if (stateful) {
+    auto post = StatelessStage::make(stateful->op->output_schema(), stateful->post_steps, spec.eval);
+    if (!post.ok()) {
+      finish(self, post.status().with_context("planning the steps after " + stateful->op->name()));
+      return {};
+    }
+    auto reader = make_state_reader(st.recovery->checkpoint, kOperatorStateTable);
+    for (int p = 0; p < partitions; ++p) {
+      auto state = stateful->op->make_state(p, partitions, reader);
+      if (!state.ok()) {
+        finish(self, state.status().with_context(stateful->op->name() + " partition " + std::to_string(p)));
+        return {};
+      }
+      caf::actor actor = spawn_stateful_actor(
+          system, me, st.sink_actor, std::move(*state), *post, p, num_stages,
+          stateful->op->name() + ", partition " + std::to_string(p));
+      self->monitor(actor);
+      st.stateful_actors.push_back(actor);
+      ++st.alive_stateful;
+    }
+    key_columns = stateful->op->key_columns();
+  }
+  std::vector<caf::actor> stage_outputs = stateful ? st.stateful_actors : std::vector<caf::actor>{st.sink_actor};
   for (size_t s = 0; s < spec.physical.pipelines.size(); ++s) {
     const auto& pipeline = spec.physical.pipelines[s];
     const auto& source = st.recovery->sources[s];
@@ -339,23 +478,32 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
       finish(self, stage.status().with_context("planning stage of " + source->description()));
       return {};
     }
-    std::vector<caf::actor> partitions;
+    std::vector<caf::actor> partition_actors;
     for (int p = 0; p < source->num_partitions(); ++p) {
       const std::string where = "partition " + std::to_string(p) + " of " + source->description();
-      caf::actor stage_actor = spawn_stage_actor(system, me, st.sink_actor, *stage, "stage " + std::to_string(s) + ", " + where);
+      const int input = static_cast<int>(st.stage_actors.size());
+      caf::actor stage_actor = spawn_stage_actor(system, me, stage_outputs, key_columns, *stage, input,
+                                                 "stage " + std::to_string(s) + ", " + where);
       self->monitor(stage_actor);
       st.stage_actors.push_back(stage_actor);
+      st.inputs.push_back(InputTime{static_cast<int>(s), std::nullopt, 0});
       caf::actor source_actor = spawn_source_actor(system, me, stage_actor, source,
                                                    static_cast<int>(s), p, "source " + where);
       self->monitor(source_actor);
-      partitions.push_back(source_actor);
+      partition_actors.push_back(source_actor);
     }
-    st.source_actors.push_back(std::move(partitions));
+    st.source_actors.push_back(std::move(partition_actors));
   }
 
   self->set_down_handler([=](caf::down_msg& down) {
-    if (!self->state.finished && down.reason) {
+    auto& st = self->state;
+    const bool stateful_actor = std::any_of(st.stateful_actors.begin(), st.stateful_actors.end(),
+                                            [&](const caf::actor& a) { return a.address() == down.source; });
+    if (stateful_actor) --st.alive_stateful;
+    if (!st.finished && down.reason) {
       finish(self, Status::internal("a query actor died: " + self->system().render(down.reason)));
+    } else if (st.finishing && st.alive_stateful == 0 && st.recovery->checkpoint) {
+      complete_finish(self);
     }
   });
   schedule_tick(self, std::chrono::milliseconds(0));
@@ -367,6 +515,30 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         if (!st.in_flight || st.in_flight->epoch != done.epoch) return;
         st.in_flight->rows[static_cast<size_t>(done.pipeline)] += done.rows;
         --st.in_flight->pending_sources;
+        try_commit(self);
+      },
+      [=](StageDone done) {
+        auto& st = self->state;
+        if (!st.in_flight || st.in_flight->epoch != done.epoch) return;
+        InputTime& input = st.inputs[static_cast<size_t>(done.input)];
+        if (done.saw_event_time && (!input.max_event_time || done.max_event_time > *input.max_event_time)) {
+          input.max_event_time = done.max_event_time;
+          input.last_advance_micros = st.runtime->session()->clock()->now_micros();
+        }
+        --st.in_flight->pending_stages;
+        try_commit(self);
+      },
+      [=](StateDone done) {
+        auto& st = self->state;
+        if (!st.in_flight || st.in_flight->epoch != done.epoch) return;
+        st.in_flight->deltas.push_back(done.delta);
+        auto& total = st.in_flight->state_metrics;
+        total.num_rows_total += done.metrics.num_rows_total;
+        total.num_rows_updated += done.metrics.num_rows_updated;
+        total.num_rows_removed += done.metrics.num_rows_removed;
+        total.num_rows_dropped_by_watermark += done.metrics.num_rows_dropped_by_watermark;
+        total.memory_used_bytes += done.metrics.memory_used_bytes;
+        --st.in_flight->pending_states;
         try_commit(self);
       },
       [=](SinkDone done) {

@@ -8,6 +8,7 @@
 
 #include "core/record_batch.hpp"
 #include "io/source.hpp"
+#include "operators/stateful_operator.hpp"
 
 namespace sluice::actors {
 
@@ -73,6 +74,37 @@ struct ClockAdvanced {
   std::shared_ptr<std::promise<Status>> done;
 };
 
+/// Stage actor → coordinator: the stage finished its part of `epoch`, having seen event times
+/// up to max_event_time (when saw_event_time).
+struct StageDone {
+  int64_t epoch = 0;
+  int input = 0;  ///< index of the stage actor among all of the query's stage actors
+  int64_t max_event_time = 0;
+  bool saw_event_time = false;
+};
+
+/// Coordinator → stateful actors: epoch `epoch` begins with this watermark; sent before any
+/// source reads the epoch.
+struct EpochStart {
+  int64_t epoch = 0;
+  int64_t watermark = 0;
+  int64_t processing_time = 0;
+  OutputMode mode = OutputMode::Append;
+};
+
+/// Stateful actor → coordinator: the partition finished `epoch`; its state changes to commit.
+struct StateDone {
+  int64_t epoch = 0;
+  int partition = 0;
+  std::shared_ptr<StateDelta> delta;
+  StateOperatorMetrics metrics;
+};
+
+/// Coordinator → stateful actors: the checkpoint committed `epoch`.
+struct EpochCommitted {
+  int64_t epoch = 0;
+};
+
 /// Credits each edge starts with: how many batches may be in flight on one link.
 inline constexpr int32_t kLinkCredits = 4;
 
@@ -88,3 +120,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::SinkCommit)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::Failure)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::AwaitAvailable)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::ClockAdvanced)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::StageDone)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::EpochStart)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::StateDone)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::EpochCommitted)

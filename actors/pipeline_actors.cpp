@@ -1,6 +1,9 @@
 #include "actors/pipeline_actors.hpp"
 
+#include <algorithm>
 #include <map>
+
+#include "operators/key_encoder.hpp"
 
 namespace sluice::actors {
 
@@ -110,29 +113,66 @@ struct StageState {
   std::shared_ptr<const StatelessStage> stage;
   caf::actor coordinator;
   caf::actor upstream;
-  OutputLink out;
+  std::vector<OutputLink> outputs;
+  std::vector<int> key_columns;
+  std::vector<int32_t> partition_of_row;
+  std::vector<std::vector<int32_t>> rows_by_partition;
+  StageObservation observation;
   int32_t owed_credits = 0;
+  int input = 0;
   std::string name;
   bool failed = false;
 };
 
 using stage_actor = caf::stateful_actor<StageState>;
 
+bool all_drained(const std::vector<OutputLink>& links) {
+  return std::all_of(links.begin(), links.end(), [](const OutputLink& l) { return l.drained(); });
+}
+
 // Returns credits upstream only once our own output went out: a slow sink slows the source.
 void return_credits(stage_actor* self) {
   auto& st = self->state;
-  if (st.owed_credits > 0 && st.out.drained() && st.upstream) {
+  if (st.owed_credits > 0 && all_drained(st.outputs) && st.upstream) {
     self->send(st.upstream, CreditMessage{st.owed_credits});
     st.owed_credits = 0;
   }
 }
 
-caf::behavior stage_behavior(stage_actor* self, caf::actor coordinator, caf::actor sink,
-                             std::shared_ptr<const StatelessStage> stage, std::string name) {
+// Sends a batch to the one output, or splits it by key hash across the stateful partitions.
+void route(stage_actor* self, int64_t epoch, const RecordBatchPtr& batch) {
+  auto& st = self->state;
+  const int partitions = static_cast<int>(st.outputs.size());
+  if (partitions == 1) {
+    st.outputs[0].send_batch(BatchMessage{epoch, batch});
+    return;
+  }
+  partition_rows(*batch, st.key_columns, partitions, st.partition_of_row);
+  st.rows_by_partition.resize(static_cast<size_t>(partitions));
+  for (auto& rows : st.rows_by_partition) rows.clear();
+  for (size_t row = 0; row < st.partition_of_row.size(); ++row) {
+    st.rows_by_partition[static_cast<size_t>(st.partition_of_row[row])].push_back(static_cast<int32_t>(row));
+  }
+  for (int p = 0; p < partitions; ++p) {
+    const auto& rows = st.rows_by_partition[static_cast<size_t>(p)];
+    if (rows.empty()) continue;
+    RecordBatchPtr part = static_cast<int64_t>(rows.size()) == batch->num_rows()
+                              ? batch
+                              : batch->take(rows.data(), static_cast<int64_t>(rows.size()));
+    st.outputs[static_cast<size_t>(p)].send_batch(BatchMessage{epoch, std::move(part)});
+  }
+}
+
+caf::behavior stage_behavior(stage_actor* self, caf::actor coordinator,
+                             std::vector<caf::actor> outputs, std::vector<int> key_columns,
+                             std::shared_ptr<const StatelessStage> stage, int input,
+                             std::string name) {
   auto& st = self->state;
   st.stage = std::move(stage);
   st.coordinator = std::move(coordinator);
-  st.out = OutputLink(self, std::move(sink));
+  for (auto& output : outputs) st.outputs.emplace_back(self, std::move(output));
+  st.key_columns = std::move(key_columns);
+  st.input = input;
   st.name = std::move(name);
   return {
       [=](BatchMessage& message) {
@@ -142,7 +182,7 @@ caf::behavior stage_behavior(stage_actor* self, caf::actor coordinator, caf::act
         if (st.failed) return;
         Result<RecordBatchPtr> output = RecordBatchPtr();
         Status status = guarded(st.name, [&] {
-          output = st.stage->process(message.batch);
+          output = st.stage->process(message.batch, st.observation);
           return output.status();
         });
         if (!status.is_ok()) {
@@ -150,20 +190,141 @@ caf::behavior stage_behavior(stage_actor* self, caf::actor coordinator, caf::act
           self->send(st.coordinator, Failure{status.with_context(st.name)});
           return;
         }
-        if ((*output)->num_rows() > 0) st.out.send_batch(BatchMessage{message.epoch, *output});
+        if ((*output)->num_rows() > 0) route(self, message.epoch, *output);
         return_credits(self);
       },
-      [=](BarrierMessage barrier) { self->state.out.send_barrier(barrier); },
+      [=](BarrierMessage barrier) {
+        auto& st = self->state;
+        for (auto& output : st.outputs) output.send_barrier(barrier);
+        self->send(st.coordinator, StageDone{barrier.epoch, st.input, st.observation.max_event_time,
+                                             st.observation.saw_event_time});
+        st.observation = StageObservation{};
+      },
       [=](CreditMessage credit) {
-        self->state.out.add_credits(credit.credits);
+        auto& st = self->state;
+        const auto sender = self->current_sender();
+        for (auto& output : st.outputs) {
+          if (caf::actor_cast<caf::strong_actor_ptr>(output.destination()) == sender) {
+            output.add_credits(credit.credits);
+          }
+        }
         return_credits(self);
       },
       [=](stop_atom) { self->quit(); },
   };
 }
 
+struct StatefulState {
+  std::unique_ptr<StatefulOperatorState> state;
+  std::shared_ptr<const StatelessStage> post;
+  caf::actor coordinator;
+  OutputLink out;
+  std::map<int64_t, EpochContext> contexts;
+  std::map<int64_t, int> barriers;
+  int num_inputs = 0;
+  int partition = 0;
+  std::string name;
+  bool failed = false;
+};
+
+using stateful_actor = caf::stateful_actor<StatefulState>;
+
+void stateful_fail(stateful_actor* self, const Status& status) {
+  self->state.failed = true;
+  self->send(self->state.coordinator, Failure{status.with_context(self->state.name)});
+}
+
+caf::behavior stateful_behavior(stateful_actor* self, caf::actor coordinator, caf::actor sink,
+                                std::unique_ptr<StatefulOperatorState> state,
+                                std::shared_ptr<const StatelessStage> post, int partition,
+                                int num_inputs, std::string name) {
+  auto& st = self->state;
+  st.state = std::move(state);
+  st.post = std::move(post);
+  st.coordinator = std::move(coordinator);
+  st.out = OutputLink(self, std::move(sink));
+  st.partition = partition;
+  st.num_inputs = num_inputs;
+  st.name = std::move(name);
+  return {
+      [=](EpochStart start) {
+        EpochContext context;
+        context.epoch = start.epoch;
+        context.watermark = start.watermark;
+        context.processing_time = start.processing_time;
+        context.mode = start.mode;
+        self->state.contexts[start.epoch] = context;
+      },
+      [=](BatchMessage& message) {
+        auto& st = self->state;
+        auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+        if (!st.failed) {
+          Status status = guarded(st.name, [&] {
+            return st.state->add_input(message.batch, st.contexts[message.epoch]);
+          });
+          if (!status.is_ok()) stateful_fail(self, status);
+        }
+        // Input is consumed into state at once, so its credit goes straight back.
+        if (sender) self->send(sender, CreditMessage{1});
+      },
+      [=](BarrierMessage barrier) {
+        auto& st = self->state;
+        if (st.failed || ++st.barriers[barrier.epoch] < st.num_inputs) return;
+        st.barriers.erase(barrier.epoch);
+        EpochContext context = st.contexts[barrier.epoch];
+        st.contexts.erase(barrier.epoch);
+        std::vector<RecordBatchPtr> output;
+        auto delta = std::make_shared<StateDelta>();
+        Status status = guarded(st.name, [&] { return st.state->finish_epoch(context, output, *delta); });
+        if (!status.is_ok()) return stateful_fail(self, status);
+        for (const auto& batch : output) {
+          Result<RecordBatchPtr> processed = RecordBatchPtr();
+          status = guarded(st.name, [&] {
+            processed = st.post->process(batch);
+            return processed.status();
+          });
+          if (!status.is_ok()) return stateful_fail(self, status);
+          if ((*processed)->num_rows() > 0) st.out.send_batch(BatchMessage{barrier.epoch, *processed});
+        }
+        st.out.send_barrier(barrier);
+        self->send(st.coordinator, StateDone{barrier.epoch, st.partition, delta, st.state->metrics()});
+      },
+      [=](EpochCommitted committed) { self->state.state->epoch_committed(committed.epoch); },
+      [=](CreditMessage credit) { self->state.out.add_credits(credit.credits); },
+      [=](stop_atom) { self->quit(); },
+  };
+}
+
+// Sorts and cuts one epoch's complete result (order_by / limit after an aggregation).
+Result<RecordBatchPtr> order_result(const std::vector<RecordBatchPtr>& batches, const SchemaPtr& schema,
+                                    const ResultOrdering& ordering) {
+  RecordBatchPtr all = RecordBatch::make_empty(schema);
+  if (!batches.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(all, RecordBatch::concatenate(batches));
+  }
+  std::vector<int32_t> order(static_cast<size_t>(all->num_rows()));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    for (const auto& [column, ascending] : ordering.sort) {
+      const Value left = all->column(column)->value_at(a);
+      const Value right = all->column(column)->value_at(b);
+      if (left == right) continue;
+      // Spark's default: nulls first when ascending, last when descending.
+      return ascending ? left < right : right < left;
+    }
+    return false;
+  });
+  if (ordering.limit >= 0 && static_cast<int64_t>(order.size()) > ordering.limit) {
+    order.resize(static_cast<size_t>(ordering.limit));
+  }
+  return all->take(order.data(), static_cast<int64_t>(order.size()));
+}
+
 struct SinkState {
   std::shared_ptr<Sink> sink;
+  ResultOrdering ordering;
+  std::map<int64_t, std::vector<RecordBatchPtr>> held;
+  SchemaPtr schema;
   caf::actor coordinator;
   int num_inputs = 0;
   std::map<int64_t, int> barriers;
@@ -179,9 +340,10 @@ void sink_fail(sink_actor* self, const Status& status) {
 }
 
 caf::behavior sink_behavior(sink_actor* self, caf::actor coordinator, std::shared_ptr<Sink> sink,
-                            int num_inputs) {
+                            int num_inputs, ResultOrdering ordering) {
   auto& st = self->state;
   st.sink = std::move(sink);
+  st.ordering = std::move(ordering);
   st.coordinator = std::move(coordinator);
   st.num_inputs = num_inputs;
   return {
@@ -189,10 +351,15 @@ caf::behavior sink_behavior(sink_actor* self, caf::actor coordinator, std::share
         auto& st = self->state;
         auto sender = caf::actor_cast<caf::actor>(self->current_sender());
         if (!st.failed) {
-          st.rows[message.epoch] += message.batch->num_rows();
-          Status status = guarded(st.sink->description(),
-                                  [&] { return st.sink->write(message.epoch, message.batch); });
-          if (!status.is_ok()) sink_fail(self, status);
+          if (st.ordering.active()) {
+            st.schema = message.batch->schema();
+            st.held[message.epoch].push_back(message.batch);
+          } else {
+            st.rows[message.epoch] += message.batch->num_rows();
+            Status status = guarded(st.sink->description(),
+                                    [&] { return st.sink->write(message.epoch, message.batch); });
+            if (!status.is_ok()) sink_fail(self, status);
+          }
         }
         if (sender) self->send(sender, CreditMessage{1});
       },
@@ -200,6 +367,18 @@ caf::behavior sink_behavior(sink_actor* self, caf::actor coordinator, std::share
         auto& st = self->state;
         if (st.failed || ++st.barriers[barrier.epoch] < st.num_inputs) return;
         st.barriers.erase(barrier.epoch);
+        if (st.ordering.active()) {
+          auto held = std::move(st.held[barrier.epoch]);
+          st.held.erase(barrier.epoch);
+          if (!held.empty()) {
+            auto ordered = order_result(held, st.schema, st.ordering);
+            if (!ordered.ok()) return sink_fail(self, ordered.status());
+            st.rows[barrier.epoch] += (*ordered)->num_rows();
+            Status written = guarded(st.sink->description(),
+                                     [&] { return st.sink->write(barrier.epoch, *ordered); });
+            if (!written.is_ok()) return sink_fail(self, written);
+          }
+        }
         Status status = guarded(st.sink->description(),
                                 [&] { return st.sink->finish_epoch(barrier.epoch); });
         if (!status.is_ok()) return sink_fail(self, status);
@@ -232,15 +411,33 @@ caf::actor spawn_source_actor(caf::actor_system& system, caf::actor coordinator,
                       pipeline, partition, std::move(name));
 }
 
-caf::actor spawn_stage_actor(caf::actor_system& system, caf::actor coordinator, caf::actor sink,
-                             std::shared_ptr<const StatelessStage> stage, std::string name) {
-  return system.spawn(stage_behavior, std::move(coordinator), std::move(sink), std::move(stage),
-                      std::move(name));
+caf::actor spawn_stage_actor(caf::actor_system& system, caf::actor coordinator,
+                             std::vector<caf::actor> outputs, std::vector<int> key_columns,
+                             std::shared_ptr<const StatelessStage> stage, int input, std::string name) {
+  return system.spawn(stage_behavior, std::move(coordinator), std::move(outputs),
+                      std::move(key_columns), std::move(stage), input, std::move(name));
+}
+
+caf::actor spawn_stateful_actor(caf::actor_system& system, caf::actor coordinator, caf::actor sink,
+                                std::unique_ptr<StatefulOperatorState> state,
+                                std::shared_ptr<const StatelessStage> post, int partition,
+                                int num_inputs, std::string name) {
+  // CAF copies spawn arguments, so the owned state travels in a shared wrapper.
+  auto holder = std::make_shared<std::unique_ptr<StatefulOperatorState>>(std::move(state));
+  return system.spawn(
+      [holder](stateful_actor* self, caf::actor coordinator, caf::actor sink,
+               std::shared_ptr<const StatelessStage> post, int partition, int num_inputs,
+               std::string name) {
+        return stateful_behavior(self, std::move(coordinator), std::move(sink), std::move(*holder),
+                                 std::move(post), partition, num_inputs, std::move(name));
+      },
+      std::move(coordinator), std::move(sink), std::move(post), partition, num_inputs, std::move(name));
 }
 
 caf::actor spawn_sink_actor(caf::actor_system& system, caf::actor coordinator,
-                            std::shared_ptr<Sink> sink, int num_inputs) {
-  return system.spawn(sink_behavior, std::move(coordinator), std::move(sink), num_inputs);
+                            std::shared_ptr<Sink> sink, int num_inputs, ResultOrdering ordering) {
+  return system.spawn(sink_behavior, std::move(coordinator), std::move(sink), num_inputs,
+                      std::move(ordering));
 }
 
 }  // namespace sluice::actors

@@ -18,13 +18,31 @@ caf::actor spawn_source_actor(caf::actor_system& system, caf::actor coordinator,
                               std::string name);
 
 /// Spawns the actor that runs a fused stateless stage over the batches of one source
-/// partition and forwards results and barriers to `sink`.
-caf::actor spawn_stage_actor(caf::actor_system& system, caf::actor coordinator, caf::actor sink,
-                             std::shared_ptr<const StatelessStage> stage, std::string name);
+/// partition and forwards results and barriers downstream: to the one sink, or routed by the
+/// hash of `key_columns` to the stateful partitions in `outputs`. Reports each finished epoch
+/// (with the largest event time it observed) to the coordinator as input `input`.
+caf::actor spawn_stage_actor(caf::actor_system& system, caf::actor coordinator,
+                             std::vector<caf::actor> outputs, std::vector<int> key_columns,
+                             std::shared_ptr<const StatelessStage> stage, int input, std::string name);
+
+/// Spawns partition `partition` of a stateful operator: consumes its share of every input's
+/// rows, and once the barrier of an epoch came from all `num_inputs` stage actors, finishes the
+/// epoch, sends the output (through `post`) to the sink and the state delta to the coordinator.
+caf::actor spawn_stateful_actor(caf::actor_system& system, caf::actor coordinator, caf::actor sink,
+                                std::unique_ptr<StatefulOperatorState> state,
+                                std::shared_ptr<const StatelessStage> post, int partition,
+                                int num_inputs, std::string name);
+
+/// Orders and cuts each epoch's complete result at the sink (order_by / limit).
+struct ResultOrdering {
+  std::vector<std::pair<int, bool>> sort;  ///< column index, ascending
+  int64_t limit = -1;
+  bool active() const { return !sort.empty() || limit >= 0; }
+};
 
 /// Spawns the actor that owns the sink: writes batches, and once the barrier of an epoch came
-/// from all `num_inputs` stage actors finishes the epoch and tells the coordinator.
+/// from all `num_inputs` upstream actors finishes the epoch and tells the coordinator.
 caf::actor spawn_sink_actor(caf::actor_system& system, caf::actor coordinator,
-                            std::shared_ptr<Sink> sink, int num_inputs);
+                            std::shared_ptr<Sink> sink, int num_inputs, ResultOrdering ordering);
 
 }  // namespace sluice::actors

@@ -106,6 +106,25 @@ Result<OffsetsEntry> decode_offsets_entry(std::string_view text) {
   return entry;
 }
 
+std::string encode_commit_entry(std::optional<int64_t> watermark) {
+  return watermark ? "{\"watermark\":" + std::to_string(*watermark) + "}" : "{\"watermark\":null}";
+}
+
+Result<std::optional<int64_t>> decode_commit_watermark(std::string_view text) {
+  constexpr std::string_view prefix = "{\"watermark\":";
+  if (text.substr(0, prefix.size()) != prefix || text.empty() || text.back() != '}') {
+    return Status::corrupt("malformed commit log entry '" + std::string(text) + "'");
+  }
+  std::string_view value = text.substr(prefix.size(), text.size() - prefix.size() - 1);
+  if (value == "null") return std::optional<int64_t>();
+  int64_t watermark = 0;
+  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), watermark);
+  if (error != std::errc() || end != value.data() + value.size()) {
+    return Status::corrupt("malformed watermark in commit log entry '" + std::string(text) + "'");
+  }
+  return std::optional<int64_t>(watermark);
+}
+
 QueryRuntime::QueryRuntime(QuerySpec spec, std::shared_ptr<SessionState> session)
     : spec_(std::move(spec)), session_(std::move(session)), run_id_(random_uuid()) {}
 
@@ -131,7 +150,9 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
   auto recovery = std::make_shared<Recovery>();
   CheckpointOptions checkpoint_options;
   checkpoint_options.min_batches_to_retain = runtime->spec_.min_batches_to_retain;
-  SLUICE_ASSIGN_OR_RETURN(recovery->checkpoint, CheckpointStore::open(location, checkpoint_options));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointStore> store,
+                          CheckpointStore::open(location, checkpoint_options));
+  recovery->checkpoint = std::move(store);
   CheckpointStore& checkpoint = *recovery->checkpoint;
 
   for (const auto& pipeline : runtime->spec_.physical.pipelines) {
@@ -183,6 +204,12 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
   if (last_committed) {
     SLUICE_ASSIGN_OR_RETURN(OffsetsEntry entry, restore(*last_committed));
     recovery->committed = entry.end;
+    SLUICE_ASSIGN_OR_RETURN(auto commit, checkpoint.read_commit(*last_committed));
+    if (commit) {
+      auto watermark = decode_commit_watermark(*commit);
+      if (!watermark.ok()) return watermark.status().with_context("commit of epoch " + std::to_string(*last_committed));
+      recovery->watermark = *watermark;
+    }
   }
   if (last_logged && (!last_committed || *last_logged > *last_committed)) {
     if (*last_logged != recovery->next_epoch) {

@@ -64,12 +64,23 @@ class QueryRuntime final : public QueryHandle, public std::enable_shared_from_th
 
 /// What the coordinator starts from, read from the checkpoint by QueryRuntime::start.
 struct Recovery {
-  std::unique_ptr<CheckpointStore> checkpoint;
+  /// Shared with the stateful partitions' state readers; the coordinator waits for them to end
+  /// before it lets go, so the checkpoint's lock is free when the query has terminated.
+  std::shared_ptr<CheckpointStore> checkpoint;
+  /// The watermark in force after the last committed epoch, if any.
+  std::optional<int64_t> watermark;
   std::vector<std::shared_ptr<Source>> sources;     ///< one per pipeline
   std::vector<SourceOffset> committed;              ///< end offsets of the last committed epoch
   int64_t next_epoch = 0;
   std::optional<std::vector<SourceOffset>> replay;  ///< logged, uncommitted range of next_epoch
 };
+
+/// Encodes and decodes the commit log entry of an epoch (the watermark for the next epoch).
+std::string encode_commit_entry(std::optional<int64_t> watermark);
+Result<std::optional<int64_t>> decode_commit_watermark(std::string_view text);
+
+/// The state table of the query's stateful operator in the checkpoint.
+inline constexpr const char* kOperatorStateTable = "operator0";
 
 /// Spawns the coordinator of a query; it spawns the query's other actors.
 caf::actor spawn_coordinator(caf::actor_system& system, std::shared_ptr<QueryRuntime> runtime,

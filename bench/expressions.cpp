@@ -117,8 +117,7 @@ Checksum run_sluice(const SluiceRun& run, const std::vector<RecordBatchPtr>& bat
   std::vector<int32_t> selection;
   for (const auto& batch : batches) {
     if (!run.filter.select(*batch, selection).is_ok()) std::abort();
-    RecordBatchPtr selected =
-        batch->take(selection.data(), static_cast<int64_t>(selection.size()));
+    RecordBatchPtr selected = batch->take(selection.data(), static_cast<int64_t>(selection.size()));
     auto first = run.first.evaluate(*selected);
     auto second = run.second.evaluate(*selected);
     if (!first.ok() || !second.ok()) std::abort();
@@ -184,14 +183,14 @@ double best_seconds(int repetitions, F run) {
 
 int main(int argc, char** argv) {
   bool quick = false;
-  for (int i = 1; i < argc; ++i) quick = quick || std::string(argv[i]) == "--quick";
+  for (int i = 1; i < argc; ++i)
+    quick = quick || std::string(argv[i]) == "--quick";
   const int64_t rows = quick ? 1'000'000 : 10'000'000;
   const int repetitions = quick ? 3 : 5;
   const uint64_t seed = 20240601;
 
   const Input input = generate(rows, seed);
-  auto schema =
-      Schema::make({{"a", Type::Int64}, {"b", Type::Int64}, {"c", Type::Double}}).value();
+  auto schema = Schema::make({{"a", Type::Int64}, {"b", Type::Int64}, {"c", Type::Double}}).value();
   const auto batches = make_batches(input, schema);
 
   auto filter = bind(col("a") > kThreshold, *schema);

@@ -31,6 +31,19 @@ std::shared_ptr<Buffer> Buffer::allocate(int64_t size) {
   return buffer;
 }
 
+std::shared_ptr<Buffer> Buffer::allocate_for_overwrite(int64_t size) {
+  std::shared_ptr<Buffer> buffer(new Buffer());
+  buffer->capacity_ = padded(size + 8);
+  void* memory = std::aligned_alloc(kAlignment, static_cast<size_t>(buffer->capacity_));
+  if (memory == nullptr) throw std::bad_alloc();
+  buffer->data_ = static_cast<uint8_t*>(memory);
+  const int64_t used = std::max<int64_t>(size, 0);
+  std::memset(buffer->data_ + used, 0, static_cast<size_t>(buffer->capacity_ - used));
+  buffer->size_ = size;
+  buffer->owned_ = true;
+  return buffer;
+}
+
 std::shared_ptr<const Buffer> Buffer::wrap(const void* data, int64_t size,
                                            std::shared_ptr<const void> owner) {
   std::shared_ptr<Buffer> buffer(new Buffer());

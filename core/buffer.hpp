@@ -15,6 +15,10 @@ class Buffer {
   /// Allocates size bytes, zero-filled.
   static std::shared_ptr<Buffer> allocate(int64_t size);
 
+  /// Allocates size bytes for a caller that writes every one of them (kernels, gathers): only
+  /// the padding past `size` is zeroed, saving a pass over the memory.
+  static std::shared_ptr<Buffer> allocate_for_overwrite(int64_t size);
+
   /// Wraps memory owned elsewhere; owner keeps it alive as long as the buffer lives.
   static std::shared_ptr<const Buffer> wrap(const void* data, int64_t size,
                                             std::shared_ptr<const void> owner);

@@ -9,7 +9,9 @@ namespace sluice {
 
 namespace {
 
-std::string name_of(Type type) { return std::string(type_name(type)); }
+std::string name_of(Type type) {
+  return std::string(type_name(type));
+}
 
 bool is_untyped_null(const Expr& e) {
   return e.kind() == ExprKind::literal && !e.literal_type().has_value();
@@ -170,8 +172,10 @@ class Binder {
         SLUICE_ASSIGN_OR_RETURN(int index, schema_.index_of(e.column_name()));
         return make_column_node(index, schema_.field(index), e);
       }
-      case ExprKind::literal: return bind_literal(e, hint);
-      case ExprKind::alias: return bind(e.children()[0], hint);
+      case ExprKind::literal:
+        return bind_literal(e, hint);
+      case ExprKind::alias:
+        return bind(e.children()[0], hint);
       case ExprKind::cast: {
         const Type to = e.cast_type();
         SLUICE_ASSIGN_OR_RETURN(BoundNodePtr child, bind(e.children()[0], to));
@@ -182,12 +186,18 @@ class Binder {
         if (child->type == to) return child;
         return make_cast_node(to, e.node()->strict, std::move(child), e);
       }
-      case ExprKind::unary: return bind_unary(e);
-      case ExprKind::binary: return bind_binary(e, hint);
-      case ExprKind::in_list: return bind_in(e);
-      case ExprKind::case_when: return bind_case(e, hint);
-      case ExprKind::function: return bind_function(e, hint);
-      case ExprKind::udf: return bind_udf(e);
+      case ExprKind::unary:
+        return bind_unary(e);
+      case ExprKind::binary:
+        return bind_binary(e, hint);
+      case ExprKind::in_list:
+        return bind_in(e);
+      case ExprKind::case_when:
+        return bind_case(e, hint);
+      case ExprKind::function:
+        return bind_function(e, hint);
+      case ExprKind::udf:
+        return bind_udf(e);
     }
     return Status::internal("unknown expression kind in " + e.to_string());
   }
@@ -231,8 +241,8 @@ class Binder {
         return type_error(e, op == "and" ? "AND" : "OR", operands.first->type,
                           operands.second->type);
       }
-      return make_logical_node(op == "and", std::move(operands.first),
-                               std::move(operands.second), e);
+      return make_logical_node(op == "and", std::move(operands.first), std::move(operands.second),
+                               e);
     }
     if (auto comparison = comparison_op(op)) {
       SLUICE_ASSIGN_OR_RETURN(auto operands, bind_pair(a, b, std::nullopt));
@@ -264,8 +274,8 @@ class Binder {
       const bool interval_first = a.is_interval();
       const Expr& timestamp_side = interval_first ? b : a;
       const Expr& interval_side = interval_first ? a : b;
-      const bool op_allowed = op == ArithmeticOp::add ||
-                              (op == ArithmeticOp::subtract && !interval_first);
+      const bool op_allowed =
+          op == ArithmeticOp::add || (op == ArithmeticOp::subtract && !interval_first);
       if (interval_side.literal().type() != Type::Int64) {
         return parse_interval(interval_side.node()->name).status();
       }
@@ -290,8 +300,8 @@ class Binder {
     if (!is_numeric(left->type) || !is_numeric(right->type)) {
       return type_error(e, symbol, left->type, right->type);
     }
-    const bool as_double = op == ArithmeticOp::divide || left->type == Type::Double ||
-                           right->type == Type::Double;
+    const bool as_double =
+        op == ArithmeticOp::divide || left->type == Type::Double || right->type == Type::Double;
     const Type type = as_double ? Type::Double : Type::Int64;
     left = coerce(left, type);
     right = coerce(right, type);
@@ -305,8 +315,8 @@ class Binder {
     for (size_t i = 1; i < children.size(); ++i) {
       const Expr& item = children[i];
       if (item.kind() != ExprKind::literal || item.is_interval()) {
-        return Status::invalid_argument("IN list values must be literals, got " +
-                                        item.to_string() + " in " + e.to_string());
+        return Status::invalid_argument("IN list values must be literals, got " + item.to_string() +
+                                        " in " + e.to_string());
       }
       if (item.literal().is_null()) continue;
       const Type item_type = *item.literal().type();
@@ -451,6 +461,10 @@ class Binder {
   Result<BoundNodePtr> bind_udf(const Expr& e) {
     const auto& definition = e.node()->function;
     const auto& args = e.children();
+    if (!definition || !definition->function) {
+      return Status::invalid_argument("udf '" + e.function_name() + "' has no function in " +
+                                      e.to_string());
+    }
     std::vector<BoundNodePtr> nodes;
     if (!definition->argument_types) {
       for (const auto& arg : args) {
@@ -462,8 +476,10 @@ class Binder {
     const auto& types = *definition->argument_types;
     auto signature_error = [&]() {
       std::string expected, given;
-      for (Type t : types) expected += (expected.empty() ? "" : ", ") + name_of(t);
-      for (const auto& node : nodes) given += (given.empty() ? "" : ", ") + name_of(node->type);
+      for (Type t : types)
+        expected += (expected.empty() ? "" : ", ") + name_of(t);
+      for (const auto& node : nodes)
+        given += (given.empty() ? "" : ", ") + name_of(node->type);
       return Status::type_error("udf '" + definition->name + "' takes (" + expected + "), got (" +
                                 given + ") in " + e.to_string());
     };
@@ -497,10 +513,18 @@ class Binder {
 BoundExpr::BoundExpr(std::shared_ptr<const BoundNode> root, Expr expr, EvalOptions options)
     : root_(std::move(root)), expr_(std::move(expr)), options_(options) {}
 
-Type BoundExpr::type() const { return root_->type; }
-bool BoundExpr::nullable() const { return root_->nullable; }
-const Expr& BoundExpr::expr() const { return expr_; }
-std::string BoundExpr::to_string() const { return expr_.to_string(); }
+Type BoundExpr::type() const {
+  return root_->type;
+}
+bool BoundExpr::nullable() const {
+  return root_->nullable;
+}
+const Expr& BoundExpr::expr() const {
+  return expr_;
+}
+std::string BoundExpr::to_string() const {
+  return expr_.to_string();
+}
 
 Result<ColumnPtr> BoundExpr::evaluate(const RecordBatch& batch) const {
   EvalContext ctx{batch, batch.num_rows(), options_};

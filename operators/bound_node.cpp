@@ -58,10 +58,14 @@ Result<Operand> evaluate_operand(const BoundNode& node, const EvalContext& ctx) 
 
 int64_t scalar_int64(const Value& value) {
   switch (*value.type()) {
-    case Type::Bool: return value.as_bool() ? 1 : 0;
-    case Type::Timestamp: return value.as_timestamp().micros;
-    case Type::Double: return static_cast<int64_t>(value.as_double());
-    default: return value.as_int64();
+    case Type::Bool:
+      return value.as_bool() ? 1 : 0;
+    case Type::Timestamp:
+      return value.as_timestamp().micros;
+    case Type::Double:
+      return static_cast<int64_t>(value.as_double());
+    default:
+      return value.as_int64();
   }
 }
 
@@ -82,7 +86,8 @@ ColumnPtr broadcast(Type type, const Value& value, int64_t length) {
     auto offsets = Buffer::allocate((length + 1) * 8);
     auto data = Buffer::allocate(size * length);
     int64_t* o = offsets->mutable_as<int64_t>();
-    for (int64_t i = 0; i <= length; ++i) o[i] = i * size;
+    for (int64_t i = 0; i <= length; ++i)
+      o[i] = i * size;
     for (int64_t i = 0; i < length; ++i) {
       std::memcpy(data->mutable_data() + i * size, text.data(), text.size());
     }
@@ -94,11 +99,13 @@ ColumnPtr broadcast(Type type, const Value& value, int64_t length) {
   } else if (type == Type::Double) {
     const double v = scalar_double(value);
     double* out = values->mutable_as<double>();
-    for (int64_t i = 0; i < length; ++i) out[i] = v;
+    for (int64_t i = 0; i < length; ++i)
+      out[i] = v;
   } else {
     const int64_t v = scalar_int64(value);
     int64_t* out = values->mutable_as<int64_t>();
-    for (int64_t i = 0; i < length; ++i) out[i] = v;
+    for (int64_t i = 0; i < length; ++i)
+      out[i] = v;
   }
   return Column::make_unchecked(type, length, std::move(values), nullptr);
 }

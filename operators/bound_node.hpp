@@ -52,7 +52,8 @@ using BoundNodePtr = std::shared_ptr<const BoundNode>;
 struct BoundNode {
   BoundNode(Type type, bool nullable, Expr expr, std::vector<BoundNodePtr> children = {})
       : type(type), nullable(nullable), expr(std::move(expr)), children(std::move(children)) {
-    for (const auto& child : this->children) may_fail = may_fail || child->may_fail;
+    for (const auto& child : this->children)
+      may_fail = may_fail || child->may_fail;
   }
   virtual ~BoundNode() = default;
 

@@ -4,7 +4,9 @@ namespace sluice::calendar {
 
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Reads exactly count digits at pos.
 bool read_digits(std::string_view text, size_t& pos, size_t count, int64_t& value) {
@@ -19,7 +21,9 @@ bool read_digits(std::string_view text, size_t& pos, size_t count, int64_t& valu
   return true;
 }
 
-bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+bool is_space(char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r');
+}
 
 }  // namespace
 
@@ -35,8 +39,10 @@ std::optional<int64_t> make_timestamp(int64_t year, int64_t month, int64_t day, 
 }
 
 std::optional<int64_t> parse_timestamp(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  while (!text.empty() && is_space(text.front()))
+    text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back()))
+    text.remove_suffix(1);
   if (!text.empty() && text.back() == 'Z') text.remove_suffix(1);
   size_t pos = 0;
   int64_t sign = 1;
@@ -47,7 +53,8 @@ std::optional<int64_t> parse_timestamp(std::string_view text) {
   int64_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, micros = 0;
   // Years have four digits or more (up to six), as Spark prints them.
   size_t year_digits = 0;
-  while (pos + year_digits < text.size() && is_digit(text[pos + year_digits])) ++year_digits;
+  while (pos + year_digits < text.size() && is_digit(text[pos + year_digits]))
+    ++year_digits;
   if (year_digits < 4 || year_digits > 6) return std::nullopt;
   if (!read_digits(text, pos, year_digits, year)) return std::nullopt;
   year *= sign;

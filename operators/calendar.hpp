@@ -20,7 +20,9 @@ constexpr int64_t floor_div(int64_t a, int64_t b) {
 }
 
 /// Returns the non-negative remainder of floor_div.
-constexpr int64_t floor_mod(int64_t a, int64_t b) { return a - floor_div(a, b) * b; }
+constexpr int64_t floor_mod(int64_t a, int64_t b) {
+  return a - floor_div(a, b) * b;
+}
 
 /// Returns days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
 constexpr int64_t days_from_civil(int64_t year, int64_t month, int64_t day) {

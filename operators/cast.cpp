@@ -25,11 +25,15 @@ namespace sluice {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+bool is_space(char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r');
+}
 
 std::string_view trim_spaces(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  while (!text.empty() && is_space(text.front()))
+    text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back()))
+    text.remove_suffix(1);
   return text;
 }
 
@@ -74,7 +78,8 @@ bool parse_int64(std::string_view text, int64_t& out) {
     magnitude = magnitude * 10 + digit;
   }
   if (pos < text.size() && text[pos] == '.') {
-    for (++pos; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos) ++digits;
+    for (++pos; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos)
+      ++digits;
   }
   if (digits == 0 || pos != text.size()) return false;
   out = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
@@ -97,8 +102,8 @@ bool parse_double(std::string_view text, double& out) {
     out = NAN;
     return true;
   }
-  if (body.empty() || !(std::isdigit(static_cast<unsigned char>(body.front())) ||
-                        body.front() == '.')) {
+  if (body.empty() ||
+      !(std::isdigit(static_cast<unsigned char>(body.front())) || body.front() == '.')) {
     return false;
   }
   double value;
@@ -117,7 +122,9 @@ struct FixedConversion {
 
 constexpr double kTwoTo63 = 9223372036854775808.0;
 
-inline uint8_t fits_int64(double d) { return (d >= -kTwoTo63) & (d < kTwoTo63); }
+inline uint8_t fits_int64(double d) {
+  return (d >= -kTwoTo63) & (d < kTwoTo63);
+}
 
 FixedConversion convert_fixed(const Column& input, Type from, Type to, int64_t n) {
   FixedConversion result{allocate_values(to, n), {}};
@@ -129,19 +136,23 @@ FixedConversion convert_fixed(const Column& input, Type from, Type to, int64_t n
     const uint8_t* __restrict in = input.values<uint8_t>();
     if (to == Type::Double) {
       double* __restrict out = result.values->mutable_as<double>();
-      for (int64_t i = 0; i < n; ++i) out[i] = in[i];
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = in[i];
     } else {
       int64_t* __restrict out = result.values->mutable_as<int64_t>();
-      for (int64_t i = 0; i < n; ++i) out[i] = in[i];
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = in[i];
     }
   } else if (from == Type::Int64) {
     const int64_t* __restrict in = input.values<int64_t>();
     if (to == Type::Bool) {
       uint8_t* __restrict out = result.values->mutable_data();
-      for (int64_t i = 0; i < n; ++i) out[i] = in[i] != 0;
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = in[i] != 0;
     } else if (to == Type::Double) {
       double* __restrict out = result.values->mutable_as<double>();
-      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<double>(in[i]);
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = static_cast<double>(in[i]);
     } else {  // Timestamp: seconds
       int64_t* __restrict out = result.values->mutable_as<int64_t>();
       uint8_t* __restrict ok = need_ok();
@@ -155,7 +166,8 @@ FixedConversion convert_fixed(const Column& input, Type from, Type to, int64_t n
     const double* __restrict in = input.values<double>();
     if (to == Type::Bool) {
       uint8_t* __restrict out = result.values->mutable_data();
-      for (int64_t i = 0; i < n; ++i) out[i] = in[i] != 0;
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = in[i] != 0;
     } else {
       const double scale = to == Type::Timestamp ? 1e6 : 1.0;
       int64_t* __restrict out = result.values->mutable_as<int64_t>();
@@ -170,10 +182,12 @@ FixedConversion convert_fixed(const Column& input, Type from, Type to, int64_t n
     const int64_t* __restrict in = input.values<int64_t>();
     if (to == Type::Double) {
       double* __restrict out = result.values->mutable_as<double>();
-      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<double>(in[i]) / 1e6;
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = static_cast<double>(in[i]) / 1e6;
     } else {
       int64_t* __restrict out = result.values->mutable_as<int64_t>();
-      for (int64_t i = 0; i < n; ++i) out[i] = calendar::floor_div(in[i], calendar::kMicrosPerSecond);
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = calendar::floor_div(in[i], calendar::kMicrosPerSecond);
     }
   }
   return result;
@@ -185,17 +199,20 @@ FixedConversion parse_strings(const Column& input, Type to, int64_t n) {
   switch (to) {
     case Type::Bool: {
       uint8_t* out = result.values->mutable_data();
-      for (int64_t i = 0; i < n; ++i) ok[i] = parse_bool(input.string_at(i), out[i]);
+      for (int64_t i = 0; i < n; ++i)
+        ok[i] = parse_bool(input.string_at(i), out[i]);
       break;
     }
     case Type::Int64: {
       int64_t* out = result.values->mutable_as<int64_t>();
-      for (int64_t i = 0; i < n; ++i) ok[i] = parse_int64(input.string_at(i), out[i]);
+      for (int64_t i = 0; i < n; ++i)
+        ok[i] = parse_int64(input.string_at(i), out[i]);
       break;
     }
     case Type::Double: {
       double* out = result.values->mutable_as<double>();
-      for (int64_t i = 0; i < n; ++i) ok[i] = parse_double(input.string_at(i), out[i]);
+      for (int64_t i = 0; i < n; ++i)
+        ok[i] = parse_double(input.string_at(i), out[i]);
       break;
     }
     case Type::Timestamp: {
@@ -207,7 +224,8 @@ FixedConversion parse_strings(const Column& input, Type to, int64_t n) {
       }
       break;
     }
-    case Type::String: break;
+    case Type::String:
+      break;
   }
   return result;
 }
@@ -222,15 +240,24 @@ ColumnPtr format_strings(const Column& input, Type from, int64_t n) {
       continue;
     }
     switch (from) {
-      case Type::Bool: writer.append(input.values<uint8_t>()[i] ? "true" : "false"); break;
+      case Type::Bool:
+        writer.append(input.values<uint8_t>()[i] ? "true" : "false");
+        break;
       case Type::Int64: {
-        auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, input.values<int64_t>()[i]);
+        auto [end, error] =
+            std::to_chars(buffer, buffer + sizeof buffer, input.values<int64_t>()[i]);
         writer.append({buffer, static_cast<size_t>(end - buffer)});
         break;
       }
-      case Type::Double: writer.append(Value(input.values<double>()[i]).to_string()); break;
-      case Type::Timestamp: writer.append(format_timestamp(input.values<int64_t>()[i])); break;
-      case Type::String: writer.append(input.string_at(i)); break;
+      case Type::Double:
+        writer.append(Value(input.values<double>()[i]).to_string());
+        break;
+      case Type::Timestamp:
+        writer.append(format_timestamp(input.values<int64_t>()[i]));
+        break;
+      case Type::String:
+        writer.append(input.string_at(i));
+        break;
     }
   }
   return writer.finish(validity::rebase(input));
@@ -254,21 +281,21 @@ class CastNode final : public BoundNode {
   Result<ColumnPtr> cast(const Column& input, const EvalContext& ctx) const {
     const int64_t n = ctx.num_rows;
     if (type == Type::String) return format_strings(input, from_, n);
-    FixedConversion conversion =
-        from_ == Type::String ? parse_strings(input, type, n) : convert_fixed(input, from_, type, n);
+    FixedConversion conversion = from_ == Type::String ? parse_strings(input, type, n)
+                                                       : convert_fixed(input, from_, type, n);
     BufferPtr validity = validity::rebase(input);
     if (!conversion.ok.empty()) {
       if (strict_) {
-        const int64_t row = first_failing_row(
-            ctx, validity.get(), [&](int64_t i) { return conversion.ok[static_cast<size_t>(i)] == 0; });
+        const int64_t row = first_failing_row(ctx, validity.get(), [&](int64_t i) {
+          return conversion.ok[static_cast<size_t>(i)] == 0;
+        });
         if (row >= 0) {
           Value value = input.value_at(row);
           const std::string text =
               from_ == Type::String ? "'" + value.to_string() + "'" : value.to_string();
           return Status::invalid_argument("cannot cast " + std::string(type_name(from_)) +
-                                          " value " + text + " to " +
-                                          std::string(type_name(type)) + " in " +
-                                          expr.to_string());
+                                          " value " + text + " to " + std::string(type_name(type)) +
+                                          " in " + expr.to_string());
         }
       } else {
         auto bits = validity::allocate(n);

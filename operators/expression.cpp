@@ -10,7 +10,9 @@ namespace sluice {
 
 namespace {
 
-Expr make(ExprNode node) { return Expr(std::make_shared<const ExprNode>(std::move(node))); }
+Expr make(ExprNode node) {
+  return Expr(std::make_shared<const ExprNode>(std::move(node)));
+}
 
 Expr make_call(ExprKind kind, std::string name, std::vector<Expr> children) {
   ExprNode node;
@@ -40,9 +42,12 @@ std::string render_literal(const ExprNode& node) {
   const Value& v = node.value;
   if (v.is_null()) return "NULL";
   switch (*v.type()) {
-    case Type::String: return quote(v.as_string());
-    case Type::Timestamp: return "TIMESTAMP " + quote(v.to_string());
-    default: return v.to_string();
+    case Type::String:
+      return quote(v.as_string());
+    case Type::Timestamp:
+      return "TIMESTAMP " + quote(v.to_string());
+    default:
+      return v.to_string();
   }
 }
 
@@ -77,14 +82,17 @@ void collect_columns(const Expr& e, std::vector<std::string>& names,
     if (seen.insert(e.column_name()).second) names.push_back(e.column_name());
     return;
   }
-  for (const auto& child : e.children()) collect_columns(child, names, seen);
+  for (const auto& child : e.children())
+    collect_columns(child, names, seen);
 }
 
 Expr binary(std::string op, Expr a, Expr b) {
   return make_call(ExprKind::binary, std::move(op), {std::move(a), std::move(b)});
 }
 
-Expr unary(std::string op, Expr a) { return make_call(ExprKind::unary, std::move(op), {std::move(a)}); }
+Expr unary(std::string op, Expr a) {
+  return make_call(ExprKind::unary, std::move(op), {std::move(a)});
+}
 
 Expr function(std::string name, std::vector<Expr> args) {
   return make_call(ExprKind::function, std::move(name), std::move(args));
@@ -94,8 +102,12 @@ Expr function(std::string name, std::vector<Expr> args) {
 
 Expr::Expr() : node_(std::make_shared<const ExprNode>()) {}
 
-ExprKind Expr::kind() const { return node_->kind; }
-const std::vector<Expr>& Expr::children() const { return node_->children; }
+ExprKind Expr::kind() const {
+  return node_->kind;
+}
+const std::vector<Expr>& Expr::children() const {
+  return node_->children;
+}
 const std::string& Expr::column_name() const {
   return node_->kind == ExprKind::column ? node_->name : empty_string();
 }
@@ -106,26 +118,36 @@ const Value& Expr::literal() const {
 std::optional<Type> Expr::literal_type() const {
   return node_->kind == ExprKind::literal ? node_->type : std::nullopt;
 }
-bool Expr::is_interval() const { return node_->interval; }
+bool Expr::is_interval() const {
+  return node_->interval;
+}
 const std::string& Expr::function_name() const {
   switch (node_->kind) {
     case ExprKind::column:
-    case ExprKind::literal: return empty_string();
-    default: return node_->name;
+    case ExprKind::literal:
+      return empty_string();
+    default:
+      return node_->name;
   }
 }
-Type Expr::cast_type() const { return node_->type.value_or(Type::Int64); }
+Type Expr::cast_type() const {
+  return node_->type.value_or(Type::Int64);
+}
 const std::string& Expr::alias_name() const {
   return node_->kind == ExprKind::alias ? node_->name : empty_string();
 }
-bool Expr::has_else() const { return node_->has_else; }
+bool Expr::has_else() const {
+  return node_->has_else;
+}
 
 std::string Expr::to_string() const {
   const ExprNode& n = *node_;
   const auto& c = n.children;
   switch (n.kind) {
-    case ExprKind::column: return n.name;
-    case ExprKind::literal: return render_literal(n);
+    case ExprKind::column:
+      return n.name;
+    case ExprKind::literal:
+      return render_literal(n);
     case ExprKind::unary:
       if (n.name == "not") return "(NOT " + c[0].to_string() + ")";
       if (n.name == "is_null") return "(" + c[0].to_string() + " IS NULL)";
@@ -140,7 +162,8 @@ std::string Expr::to_string() const {
         return c[0].to_string() + " LIKE " + c[1].to_string();
       }
       return n.name + "(" + join(c) + ")";
-    case ExprKind::udf: return n.name + "(" + join(c) + ")";
+    case ExprKind::udf:
+      return n.name + "(" + join(c) + ")";
     case ExprKind::case_when: {
       std::string out = "CASE";
       const size_t branch_children = n.has_else ? c.size() - 1 : c.size();
@@ -152,8 +175,10 @@ std::string Expr::to_string() const {
     }
     case ExprKind::cast:
       return "CAST(" + c[0].to_string() + " AS " + std::string(type_name(*n.type)) + ")";
-    case ExprKind::alias: return c[0].to_string() + " AS " + n.name;
-    case ExprKind::in_list: return "(" + c[0].to_string() + " IN (" + join(c, 1) + "))";
+    case ExprKind::alias:
+      return c[0].to_string() + " AS " + n.name;
+    case ExprKind::in_list:
+      return "(" + c[0].to_string() + " IN (" + join(c, 1) + "))";
   }
   return "?";
 }
@@ -186,12 +211,17 @@ Expr Expr::strict_cast(Type type) const {
   return make(std::move(node));
 }
 
-Expr Expr::is_null() const { return unary("is_null", *this); }
-Expr Expr::is_not_null() const { return unary("is_not_null", *this); }
+Expr Expr::is_null() const {
+  return unary("is_null", *this);
+}
+Expr Expr::is_not_null() const {
+  return unary("is_not_null", *this);
+}
 
 Expr Expr::isin(std::vector<Value> values) const {
   std::vector<Expr> children{*this};
-  for (auto& v : values) children.push_back(lit(std::move(v)));
+  for (auto& v : values)
+    children.push_back(lit(std::move(v)));
   return make_call(ExprKind::in_list, "in", std::move(children));
 }
 
@@ -201,7 +231,9 @@ Expr Expr::like(std::string pattern) const {
 Expr Expr::starts_with(Expr prefix) const {
   return function("startswith", {*this, std::move(prefix)});
 }
-Expr Expr::contains(Expr part) const { return function("contains", {*this, std::move(part)}); }
+Expr Expr::contains(Expr part) const {
+  return function("contains", {*this, std::move(part)});
+}
 
 std::vector<std::string> Expr::referenced_columns() const {
   std::vector<std::string> names;
@@ -261,67 +293,165 @@ Expr lit_null(Type type) {
   return make(std::move(node));
 }
 
-Expr operator+(Expr a, Expr b) { return binary("+", std::move(a), std::move(b)); }
-Expr operator-(Expr a, Expr b) { return binary("-", std::move(a), std::move(b)); }
-Expr operator*(Expr a, Expr b) { return binary("*", std::move(a), std::move(b)); }
-Expr operator/(Expr a, Expr b) { return binary("/", std::move(a), std::move(b)); }
-Expr operator%(Expr a, Expr b) { return binary("%", std::move(a), std::move(b)); }
-Expr operator+(Expr a, Value b) { return std::move(a) + lit(std::move(b)); }
-Expr operator-(Expr a, Value b) { return std::move(a) - lit(std::move(b)); }
-Expr operator*(Expr a, Value b) { return std::move(a) * lit(std::move(b)); }
-Expr operator/(Expr a, Value b) { return std::move(a) / lit(std::move(b)); }
-Expr operator%(Expr a, Value b) { return std::move(a) % lit(std::move(b)); }
-Expr operator+(Value a, Expr b) { return lit(std::move(a)) + std::move(b); }
-Expr operator-(Value a, Expr b) { return lit(std::move(a)) - std::move(b); }
-Expr operator*(Value a, Expr b) { return lit(std::move(a)) * std::move(b); }
-Expr operator/(Value a, Expr b) { return lit(std::move(a)) / std::move(b); }
-Expr operator%(Value a, Expr b) { return lit(std::move(a)) % std::move(b); }
-Expr operator-(Expr a) { return unary("-", std::move(a)); }
+Expr operator+(Expr a, Expr b) {
+  return binary("+", std::move(a), std::move(b));
+}
+Expr operator-(Expr a, Expr b) {
+  return binary("-", std::move(a), std::move(b));
+}
+Expr operator*(Expr a, Expr b) {
+  return binary("*", std::move(a), std::move(b));
+}
+Expr operator/(Expr a, Expr b) {
+  return binary("/", std::move(a), std::move(b));
+}
+Expr operator%(Expr a, Expr b) {
+  return binary("%", std::move(a), std::move(b));
+}
+Expr operator+(Expr a, Value b) {
+  return std::move(a) + lit(std::move(b));
+}
+Expr operator-(Expr a, Value b) {
+  return std::move(a) - lit(std::move(b));
+}
+Expr operator*(Expr a, Value b) {
+  return std::move(a) * lit(std::move(b));
+}
+Expr operator/(Expr a, Value b) {
+  return std::move(a) / lit(std::move(b));
+}
+Expr operator%(Expr a, Value b) {
+  return std::move(a) % lit(std::move(b));
+}
+Expr operator+(Value a, Expr b) {
+  return lit(std::move(a)) + std::move(b);
+}
+Expr operator-(Value a, Expr b) {
+  return lit(std::move(a)) - std::move(b);
+}
+Expr operator*(Value a, Expr b) {
+  return lit(std::move(a)) * std::move(b);
+}
+Expr operator/(Value a, Expr b) {
+  return lit(std::move(a)) / std::move(b);
+}
+Expr operator%(Value a, Expr b) {
+  return lit(std::move(a)) % std::move(b);
+}
+Expr operator-(Expr a) {
+  return unary("-", std::move(a));
+}
 
-Expr operator==(Expr a, Expr b) { return binary("=", std::move(a), std::move(b)); }
-Expr operator!=(Expr a, Expr b) { return binary("!=", std::move(a), std::move(b)); }
-Expr operator<(Expr a, Expr b) { return binary("<", std::move(a), std::move(b)); }
-Expr operator<=(Expr a, Expr b) { return binary("<=", std::move(a), std::move(b)); }
-Expr operator>(Expr a, Expr b) { return binary(">", std::move(a), std::move(b)); }
-Expr operator>=(Expr a, Expr b) { return binary(">=", std::move(a), std::move(b)); }
-Expr operator==(Expr a, Value b) { return std::move(a) == lit(std::move(b)); }
-Expr operator!=(Expr a, Value b) { return std::move(a) != lit(std::move(b)); }
-Expr operator<(Expr a, Value b) { return std::move(a) < lit(std::move(b)); }
-Expr operator<=(Expr a, Value b) { return std::move(a) <= lit(std::move(b)); }
-Expr operator>(Expr a, Value b) { return std::move(a) > lit(std::move(b)); }
-Expr operator>=(Expr a, Value b) { return std::move(a) >= lit(std::move(b)); }
-Expr operator==(Value a, Expr b) { return lit(std::move(a)) == std::move(b); }
-Expr operator!=(Value a, Expr b) { return lit(std::move(a)) != std::move(b); }
-Expr operator<(Value a, Expr b) { return lit(std::move(a)) < std::move(b); }
-Expr operator<=(Value a, Expr b) { return lit(std::move(a)) <= std::move(b); }
-Expr operator>(Value a, Expr b) { return lit(std::move(a)) > std::move(b); }
-Expr operator>=(Value a, Expr b) { return lit(std::move(a)) >= std::move(b); }
+Expr operator==(Expr a, Expr b) {
+  return binary("=", std::move(a), std::move(b));
+}
+Expr operator!=(Expr a, Expr b) {
+  return binary("!=", std::move(a), std::move(b));
+}
+Expr operator<(Expr a, Expr b) {
+  return binary("<", std::move(a), std::move(b));
+}
+Expr operator<=(Expr a, Expr b) {
+  return binary("<=", std::move(a), std::move(b));
+}
+Expr operator>(Expr a, Expr b) {
+  return binary(">", std::move(a), std::move(b));
+}
+Expr operator>=(Expr a, Expr b) {
+  return binary(">=", std::move(a), std::move(b));
+}
+Expr operator==(Expr a, Value b) {
+  return std::move(a) == lit(std::move(b));
+}
+Expr operator!=(Expr a, Value b) {
+  return std::move(a) != lit(std::move(b));
+}
+Expr operator<(Expr a, Value b) {
+  return std::move(a) < lit(std::move(b));
+}
+Expr operator<=(Expr a, Value b) {
+  return std::move(a) <= lit(std::move(b));
+}
+Expr operator>(Expr a, Value b) {
+  return std::move(a) > lit(std::move(b));
+}
+Expr operator>=(Expr a, Value b) {
+  return std::move(a) >= lit(std::move(b));
+}
+Expr operator==(Value a, Expr b) {
+  return lit(std::move(a)) == std::move(b);
+}
+Expr operator!=(Value a, Expr b) {
+  return lit(std::move(a)) != std::move(b);
+}
+Expr operator<(Value a, Expr b) {
+  return lit(std::move(a)) < std::move(b);
+}
+Expr operator<=(Value a, Expr b) {
+  return lit(std::move(a)) <= std::move(b);
+}
+Expr operator>(Value a, Expr b) {
+  return lit(std::move(a)) > std::move(b);
+}
+Expr operator>=(Value a, Expr b) {
+  return lit(std::move(a)) >= std::move(b);
+}
 
-Expr operator&&(Expr a, Expr b) { return binary("and", std::move(a), std::move(b)); }
-Expr operator||(Expr a, Expr b) { return binary("or", std::move(a), std::move(b)); }
-Expr operator!(Expr a) { return unary("not", std::move(a)); }
+Expr operator&&(Expr a, Expr b) {
+  return binary("and", std::move(a), std::move(b));
+}
+Expr operator||(Expr a, Expr b) {
+  return binary("or", std::move(a), std::move(b));
+}
+Expr operator!(Expr a) {
+  return unary("not", std::move(a));
+}
 
-Expr coalesce(std::vector<Expr> args) { return function("coalesce", std::move(args)); }
-Expr lower(Expr e) { return function("lower", {std::move(e)}); }
-Expr upper(Expr e) { return function("upper", {std::move(e)}); }
-Expr length(Expr e) { return function("length", {std::move(e)}); }
+Expr coalesce(std::vector<Expr> args) {
+  return function("coalesce", std::move(args));
+}
+Expr lower(Expr e) {
+  return function("lower", {std::move(e)});
+}
+Expr upper(Expr e) {
+  return function("upper", {std::move(e)});
+}
+Expr length(Expr e) {
+  return function("length", {std::move(e)});
+}
 Expr substring(Expr e, int64_t pos, int64_t len) {
   return function("substring", {std::move(e), lit(pos), lit(len)});
 }
-Expr concat(std::vector<Expr> args) { return function("concat", std::move(args)); }
-Expr trim(Expr e) { return function("trim", {std::move(e)}); }
+Expr concat(std::vector<Expr> args) {
+  return function("concat", std::move(args));
+}
+Expr trim(Expr e) {
+  return function("trim", {std::move(e)});
+}
 Expr to_timestamp(Expr e, std::string format) {
   return function("to_timestamp", {std::move(e), lit(std::move(format))});
 }
 Expr date_trunc(std::string unit, Expr e) {
   return function("date_trunc", {lit(std::move(unit)), std::move(e)});
 }
-Expr year(Expr e) { return function("year", {std::move(e)}); }
-Expr month(Expr e) { return function("month", {std::move(e)}); }
-Expr day(Expr e) { return function("day", {std::move(e)}); }
-Expr hour(Expr e) { return function("hour", {std::move(e)}); }
-Expr minute(Expr e) { return function("minute", {std::move(e)}); }
-Expr second(Expr e) { return function("second", {std::move(e)}); }
+Expr year(Expr e) {
+  return function("year", {std::move(e)});
+}
+Expr month(Expr e) {
+  return function("month", {std::move(e)});
+}
+Expr day(Expr e) {
+  return function("day", {std::move(e)});
+}
+Expr hour(Expr e) {
+  return function("hour", {std::move(e)});
+}
+Expr minute(Expr e) {
+  return function("minute", {std::move(e)});
+}
+Expr second(Expr e) {
+  return function("second", {std::move(e)});
+}
 
 Expr interval(std::string text) {
   ExprNode node;
@@ -335,7 +465,9 @@ Expr interval(std::string text) {
   return make(std::move(node));
 }
 
-Expr hash(std::vector<Expr> args) { return function("hash", std::move(args)); }
+Expr hash(std::vector<Expr> args) {
+  return function("hash", std::move(args));
+}
 
 CaseBuilder CaseBuilder::when(Expr cond, Expr value) && {
   branches_.push_back(std::move(cond));

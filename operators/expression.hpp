@@ -18,7 +18,18 @@
 namespace sluice {
 
 /// Names the shape of an expression node.
-enum class ExprKind { column, literal, unary, binary, function, case_when, cast, alias, in_list, udf };
+enum class ExprKind {
+  column,
+  literal,
+  unary,
+  binary,
+  function,
+  case_when,
+  cast,
+  alias,
+  in_list,
+  udf
+};
 
 struct ExprNode;
 struct UserFunctionDefinition;
@@ -35,7 +46,9 @@ class Expr {
   /// Builds a NULL literal without a type; it takes the type its context needs at bind time.
   Expr();
 
+  /// Returns the shape of the node.
   ExprKind kind() const;
+  /// Returns the operands, arguments or (for CASE) cond1, value1, cond2, value2, ..., [else].
   const std::vector<Expr>& children() const;
   /// Returns the column name (kind column); empty otherwise.
   const std::string& column_name() const;
@@ -62,18 +75,21 @@ class Expr {
   /// Returns the alias if aliased, the name of a column, else to_string().
   std::string output_name() const;
 
+  /// Names the result (the output column name).
   Expr alias(std::string name) const;
   /// Casts leniently: a value that does not convert becomes NULL.
   Expr cast(Type type) const;
   /// Casts strictly: a value that does not convert fails evaluation with an error naming the
   /// value and the target type.
   Expr strict_cast(Type type) const;
+  /// Tests for NULL; never NULL itself.
   Expr is_null() const;
   Expr is_not_null() const;
   /// Tests membership with SQL null semantics: NULL when not found and the list holds a NULL.
   Expr isin(std::vector<Value> values) const;
   /// Matches a SQL LIKE pattern: '%' any sequence, '_' one character, '\' escapes the next.
   Expr like(std::string pattern) const;
+  /// Tests whether the string starts with / contains another (bytewise).
   Expr starts_with(Expr prefix) const;
   Expr contains(Expr part) const;
 
@@ -88,6 +104,7 @@ class Expr {
 
   /// Returns the shared node; for the binder and for tools that walk trees.
   const std::shared_ptr<const ExprNode>& node() const { return node_; }
+  /// Wraps a node (see operators/expression_node.hpp); builders above are the usual way.
   explicit Expr(std::shared_ptr<const ExprNode> node) : node_(std::move(node)) {}
 
  private:
@@ -101,6 +118,8 @@ Expr lit(Value v);
 /// Builds a NULL literal of the given type.
 Expr lit_null(Type type);
 
+/// Builds arithmetic: BIGINT op BIGINT is BIGINT (wrapping on overflow unless ANSI), with a
+/// DOUBLE operand it is DOUBLE.
 Expr operator+(Expr a, Expr b);
 Expr operator-(Expr a, Expr b);
 Expr operator*(Expr a, Expr b);
@@ -118,6 +137,7 @@ Expr operator-(Value a, Expr b);
 Expr operator*(Value a, Expr b);
 Expr operator/(Value a, Expr b);
 Expr operator%(Value a, Expr b);
+/// Negates a number.
 Expr operator-(Expr a);
 
 /// Builds comparisons; these return expressions, not bool (use Expr::equals to compare trees).
@@ -197,6 +217,7 @@ class CaseBuilder {
   std::vector<Expr> branches_;
 };
 
+/// Starts CASE WHEN cond THEN value; numeric branch types unify to DOUBLE.
 CaseBuilder when(Expr cond, Expr value);
 
 /// Computes a user function over whole columns: args are the evaluated arguments (num_rows
@@ -222,10 +243,13 @@ struct BoundNode;
 /// concurrently from several threads.
 class BoundExpr {
  public:
+  /// Returns the result type.
   Type type() const;
   /// Returns false when the result can never be NULL for inputs of the bound schema.
   bool nullable() const;
+  /// Returns the expression this was bound from.
   const Expr& expr() const;
+  /// Renders the expression as Expr::to_string does.
   std::string to_string() const;
 
   /// Evaluates over every row of batch, whose schema must be the one bound to.
@@ -235,6 +259,7 @@ class BoundExpr {
   /// TRUE; NULL and FALSE rows are left out.
   Status select(const RecordBatch& batch, std::vector<int32_t>& selection) const;
 
+  /// Wraps a bound tree; `bind` is the way to make one.
   explicit BoundExpr(std::shared_ptr<const BoundNode> root, Expr expr, EvalOptions options);
 
  private:

@@ -18,7 +18,9 @@ namespace {
 
 constexpr uint64_t kSeed = 42;
 
-inline uint64_t hash_int64(int64_t v, uint64_t seed) { return XXH64(&v, sizeof v, seed); }
+inline uint64_t hash_int64(int64_t v, uint64_t seed) {
+  return XXH64(&v, sizeof v, seed);
+}
 
 inline uint64_t hash_double(double v, uint64_t seed) {
   if (v == 0.0) v = 0.0;
@@ -39,7 +41,8 @@ inline uint64_t hash_string(std::string_view v, uint64_t seed) {
 template <typename Hash>
 void fold_rows(const Column& column, uint64_t* __restrict hashes, int64_t n, Hash hash) {
   if (!column.has_nulls()) {
-    for (int64_t i = 0; i < n; ++i) hashes[i] = hash(i, hashes[i]);
+    for (int64_t i = 0; i < n; ++i)
+      hashes[i] = hash(i, hashes[i]);
     return;
   }
   const uint8_t* bits = column.validity_bits();
@@ -59,7 +62,8 @@ class HashNode final : public BoundNode {
     const int64_t n = ctx.num_rows;
     auto values = allocate_values(Type::Int64, n);
     uint64_t* hashes = values->mutable_as<uint64_t>();
-    for (int64_t i = 0; i < n; ++i) hashes[i] = kSeed;
+    for (int64_t i = 0; i < n; ++i)
+      hashes[i] = kSeed;
     for (const auto& child : children) {
       if (child->literal && child->literal->is_null()) continue;
       SLUICE_ASSIGN_OR_RETURN(ColumnPtr column, child->evaluate(ctx));
@@ -72,7 +76,8 @@ class HashNode final : public BoundNode {
         }
         case Type::Double: {
           const double* v = c.values<double>();
-          fold_rows(c, hashes, n, [v](int64_t i, uint64_t seed) { return hash_double(v[i], seed); });
+          fold_rows(c, hashes, n,
+                    [v](int64_t i, uint64_t seed) { return hash_double(v[i], seed); });
           break;
         }
         case Type::String:

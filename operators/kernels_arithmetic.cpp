@@ -60,19 +60,22 @@ struct Remainder {
 };
 
 template <typename Op, typename T>
-SLUICE_KERNEL void loop_column_column(const T* __restrict a, const T* __restrict b, T* __restrict out,
-                        int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = Op::apply(a[i], b[i]);
+SLUICE_KERNEL void loop_column_column(const T* __restrict a, const T* __restrict b,
+                                      T* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = Op::apply(a[i], b[i]);
 }
 
 template <typename Op, typename T>
 SLUICE_KERNEL void loop_column_scalar(const T* __restrict a, T b, T* __restrict out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = Op::apply(a[i], b);
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = Op::apply(a[i], b);
 }
 
 template <typename Op, typename T>
 SLUICE_KERNEL void loop_scalar_column(T a, const T* __restrict b, T* __restrict out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = Op::apply(a, b[i]);
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = Op::apply(a, b[i]);
 }
 
 template <typename T>
@@ -138,11 +141,16 @@ class ArithmeticNode final : public BoundNode {
   Result<ColumnPtr> evaluate_typed(const EvalContext& ctx, const Operand& left,
                                    const Operand& right) const {
     switch (op_) {
-      case ArithmeticOp::add: return evaluate_op<Add, T>(ctx, left, right);
-      case ArithmeticOp::subtract: return evaluate_op<Subtract, T>(ctx, left, right);
-      case ArithmeticOp::multiply: return evaluate_op<Multiply, T>(ctx, left, right);
-      case ArithmeticOp::divide: return evaluate_op<Divide, T>(ctx, left, right);
-      case ArithmeticOp::remainder: return evaluate_op<Remainder, T>(ctx, left, right);
+      case ArithmeticOp::add:
+        return evaluate_op<Add, T>(ctx, left, right);
+      case ArithmeticOp::subtract:
+        return evaluate_op<Subtract, T>(ctx, left, right);
+      case ArithmeticOp::multiply:
+        return evaluate_op<Multiply, T>(ctx, left, right);
+      case ArithmeticOp::divide:
+        return evaluate_op<Divide, T>(ctx, left, right);
+      case ArithmeticOp::remainder:
+        return evaluate_op<Remainder, T>(ctx, left, right);
     }
     return Status::internal("unknown arithmetic operator");
   }
@@ -171,9 +179,8 @@ class ArithmeticNode final : public BoundNode {
       SLUICE_ASSIGN_OR_RETURN(validity, null_zero_divisors(ctx, b, right, std::move(validity)));
     } else if constexpr (std::is_same_v<T, int64_t>) {
       if (ctx.options.ansi) {
-        const int64_t row = first_failing_row(ctx, validity.get(), [&](int64_t i) {
-          return Op::overflows(a[i], b[i]);
-        });
+        const int64_t row = first_failing_row(ctx, validity.get(),
+                                              [&](int64_t i) { return Op::overflows(a[i], b[i]); });
         if (row >= 0) {
           return Status::out_of_range("BIGINT overflow in " + expr.to_string() + " at row " +
                                       std::to_string(row) + " (" + std::to_string(a[row]) + " " +
@@ -191,7 +198,8 @@ class ArithmeticNode final : public BoundNode {
                                        const Operand& right, BufferPtr validity) const {
     const int64_t n = ctx.num_rows;
     if (ctx.options.ansi) {
-      const int64_t row = first_failing_row(ctx, validity.get(), [&](int64_t i) { return b[i] == 0; });
+      const int64_t row =
+          first_failing_row(ctx, validity.get(), [&](int64_t i) { return b[i] == 0; });
       if (row >= 0) {
         return Status::invalid_argument("division by zero in " + expr.to_string() + " at row " +
                                         std::to_string(row) + "; set ansi off to get NULL");
@@ -205,7 +213,8 @@ class ArithmeticNode final : public BoundNode {
     }
     const T* divisor = right.column->values<T>();
     std::vector<uint8_t> nonzero(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) nonzero[static_cast<size_t>(i)] = divisor[i] != 0;
+    for (int64_t i = 0; i < n; ++i)
+      nonzero[static_cast<size_t>(i)] = divisor[i] != 0;
     auto bits = validity::allocate(n);
     uint64_t* words = bits->mutable_as<uint64_t>();
     validity::pack(nonzero.data(), n, words);
@@ -232,7 +241,8 @@ class NegateNode final : public BoundNode {
     if (type == Type::Double) {
       double* __restrict out = values->mutable_as<double>();
       const double* __restrict in = input->values<double>();
-      for (int64_t i = 0; i < n; ++i) out[i] = -in[i];
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = -in[i];
     } else {
       const int64_t* in = input->values<int64_t>();
       loop_scalar_column<Subtract, int64_t>(0, in, values->mutable_as<int64_t>(), n);

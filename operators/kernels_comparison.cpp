@@ -11,8 +11,12 @@ namespace sluice {
 namespace {
 
 // Less-than under Spark's order for doubles: NaN is the largest value.
-inline uint8_t less(double a, double b) { return (a < b) | ((b != b) & (a == a)); }
-inline uint8_t equal(double a, double b) { return (a == b) | ((a != a) & (b != b)); }
+inline uint8_t less(double a, double b) {
+  return (a < b) | ((b != b) & (a == a));
+}
+inline uint8_t equal(double a, double b) {
+  return (a == b) | ((a != a) & (b != b));
+}
 template <typename T>
 inline uint8_t less(const T& a, const T& b) {
   return a < b;
@@ -24,43 +28,60 @@ inline uint8_t equal(const T& a, const T& b) {
 
 struct Equal {
   template <typename T>
-  static uint8_t apply(const T& a, const T& b) { return equal(a, b); }
+  static uint8_t apply(const T& a, const T& b) {
+    return equal(a, b);
+  }
 };
 struct NotEqual {
   template <typename T>
-  static uint8_t apply(const T& a, const T& b) { return equal(a, b) ^ 1; }
+  static uint8_t apply(const T& a, const T& b) {
+    return equal(a, b) ^ 1;
+  }
 };
 struct Less {
   template <typename T>
-  static uint8_t apply(const T& a, const T& b) { return less(a, b); }
+  static uint8_t apply(const T& a, const T& b) {
+    return less(a, b);
+  }
 };
 struct LessEqual {
   template <typename T>
-  static uint8_t apply(const T& a, const T& b) { return less(b, a) ^ 1; }
+  static uint8_t apply(const T& a, const T& b) {
+    return less(b, a) ^ 1;
+  }
 };
 struct Greater {
   template <typename T>
-  static uint8_t apply(const T& a, const T& b) { return less(b, a); }
+  static uint8_t apply(const T& a, const T& b) {
+    return less(b, a);
+  }
 };
 struct GreaterEqual {
   template <typename T>
-  static uint8_t apply(const T& a, const T& b) { return less(a, b) ^ 1; }
+  static uint8_t apply(const T& a, const T& b) {
+    return less(a, b) ^ 1;
+  }
 };
 
 template <typename Op, typename T>
-SLUICE_KERNEL void compare_column_column(const T* __restrict a, const T* __restrict b, uint8_t* __restrict out,
-                           int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = Op::apply(a[i], b[i]);
+SLUICE_KERNEL void compare_column_column(const T* __restrict a, const T* __restrict b,
+                                         uint8_t* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = Op::apply(a[i], b[i]);
 }
 
 template <typename Op, typename T>
-SLUICE_KERNEL void compare_column_scalar(const T* __restrict a, T b, uint8_t* __restrict out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = Op::apply(a[i], b);
+SLUICE_KERNEL void compare_column_scalar(const T* __restrict a, T b, uint8_t* __restrict out,
+                                         int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = Op::apply(a[i], b);
 }
 
 template <typename Op, typename T>
-SLUICE_KERNEL void compare_scalar_column(T a, const T* __restrict b, uint8_t* __restrict out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = Op::apply(a, b[i]);
+SLUICE_KERNEL void compare_scalar_column(T a, const T* __restrict b, uint8_t* __restrict out,
+                                         int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = Op::apply(a, b[i]);
 }
 
 template <typename Op>
@@ -68,15 +89,18 @@ void compare_strings(const Operand& left, const Operand& right, uint8_t* out, in
   if (left.is_scalar()) {
     const std::string_view a = left.scalar->as_string();
     const Column& b = *right.column;
-    for (int64_t i = 0; i < n; ++i) out[i] = Op::apply(a, b.string_at(i));
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = Op::apply(a, b.string_at(i));
   } else if (right.is_scalar()) {
     const Column& a = *left.column;
     const std::string_view b = right.scalar->as_string();
-    for (int64_t i = 0; i < n; ++i) out[i] = Op::apply(a.string_at(i), b);
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = Op::apply(a.string_at(i), b);
   } else {
     const Column& a = *left.column;
     const Column& b = *right.column;
-    for (int64_t i = 0; i < n; ++i) out[i] = Op::apply(a.string_at(i), b.string_at(i));
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = Op::apply(a.string_at(i), b.string_at(i));
   }
 }
 
@@ -101,19 +125,26 @@ void compare_fixed(const Operand& left, const Operand& right, uint8_t* out, int6
 template <typename Op>
 void compare(Type type, const Operand& left, const Operand& right, uint8_t* out, int64_t n) {
   switch (type) {
-    case Type::Bool: compare_fixed<Op, uint8_t>(left, right, out, n); break;
+    case Type::Bool:
+      compare_fixed<Op, uint8_t>(left, right, out, n);
+      break;
     case Type::Int64:
-    case Type::Timestamp: compare_fixed<Op, int64_t>(left, right, out, n); break;
-    case Type::Double: compare_fixed<Op, double>(left, right, out, n); break;
-    case Type::String: compare_strings<Op>(left, right, out, n); break;
+    case Type::Timestamp:
+      compare_fixed<Op, int64_t>(left, right, out, n);
+      break;
+    case Type::Double:
+      compare_fixed<Op, double>(left, right, out, n);
+      break;
+    case Type::String:
+      compare_strings<Op>(left, right, out, n);
+      break;
   }
 }
 
 class ComparisonNode final : public BoundNode {
  public:
   ComparisonNode(ComparisonOp op, BoundNodePtr left, BoundNodePtr right, Expr expr)
-      : BoundNode(Type::Bool, left->nullable || right->nullable, std::move(expr),
-                  {left, right}),
+      : BoundNode(Type::Bool, left->nullable || right->nullable, std::move(expr), {left, right}),
         op_(op) {}
 
   Result<ColumnPtr> evaluate(const EvalContext& ctx) const override {
@@ -129,11 +160,21 @@ class ComparisonNode final : public BoundNode {
     uint8_t* out = values->mutable_data();
     const Type operand_type = children[0]->type;
     switch (op_) {
-      case ComparisonOp::equal: compare<Equal>(operand_type, left, right, out, n); break;
-      case ComparisonOp::not_equal: compare<NotEqual>(operand_type, left, right, out, n); break;
-      case ComparisonOp::less: compare<Less>(operand_type, left, right, out, n); break;
-      case ComparisonOp::less_equal: compare<LessEqual>(operand_type, left, right, out, n); break;
-      case ComparisonOp::greater: compare<Greater>(operand_type, left, right, out, n); break;
+      case ComparisonOp::equal:
+        compare<Equal>(operand_type, left, right, out, n);
+        break;
+      case ComparisonOp::not_equal:
+        compare<NotEqual>(operand_type, left, right, out, n);
+        break;
+      case ComparisonOp::less:
+        compare<Less>(operand_type, left, right, out, n);
+        break;
+      case ComparisonOp::less_equal:
+        compare<LessEqual>(operand_type, left, right, out, n);
+        break;
+      case ComparisonOp::greater:
+        compare<Greater>(operand_type, left, right, out, n);
+        break;
       case ComparisonOp::greater_equal:
         compare<GreaterEqual>(operand_type, left, right, out, n);
         break;

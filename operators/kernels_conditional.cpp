@@ -29,7 +29,8 @@ bool any(const Words& words) {
 Words narrow(const EvalContext& ctx, const Words& mask) {
   Words active = mask;
   if (ctx.active) {
-    for (size_t w = 0; w < active.size(); ++w) active[w] &= ctx.active[w];
+    for (size_t w = 0; w < active.size(); ++w)
+      active[w] &= ctx.active[w];
   }
   return active;
 }
@@ -64,27 +65,25 @@ struct Source {
 };
 
 template <typename T>
-void blend_column(const uint8_t* __restrict take, const T* __restrict v, T* __restrict out,
-                  int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = take[i] ? v[i] : out[i];
+SLUICE_KERNEL void blend_column(const uint8_t* __restrict take, const T* __restrict v,
+                                T* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = take[i] ? v[i] : out[i];
 }
 
 template <typename T>
-void blend_scalar(const uint8_t* __restrict take, T v, T* __restrict out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = take[i] ? v : out[i];
+SLUICE_KERNEL void blend_scalar(const uint8_t* __restrict take, T v, T* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = take[i] ? v : out[i];
 }
 
 template <typename T>
-T scalar_bits(const Value& value) {
+T scalar_as(const Value& value) {
   if constexpr (std::is_same_v<T, uint8_t>) {
     return static_cast<uint8_t>(value.as_bool());
+  } else if constexpr (std::is_same_v<T, double>) {
+    return scalar_double(value);
   } else {
-    if (value.type() == Type::Double) {
-      const double d = value.as_double();
-      int64_t bits;
-      std::memcpy(&bits, &d, 8);
-      return bits;
-    }
     return scalar_int64(value);
   }
 }
@@ -98,7 +97,7 @@ std::shared_ptr<Buffer> blend_fixed(Type type, int64_t n, const std::vector<Sour
     if (source.operand.is_null_scalar()) continue;
     validity::unpack({reinterpret_cast<const uint8_t*>(source.rows.data()), 0}, n, take.data());
     if (source.operand.is_scalar()) {
-      blend_scalar<T>(take.data(), scalar_bits<T>(*source.operand.scalar), out, n);
+      blend_scalar<T>(take.data(), scalar_as<T>(*source.operand.scalar), out, n);
     } else {
       blend_column<T>(take.data(), source.operand.column->values<T>(), out, n);
     }
@@ -112,8 +111,7 @@ ColumnPtr blend_strings(int64_t n, const std::vector<Source>& sources, BufferPtr
   std::vector<uint8_t> take(static_cast<size_t>(n));
   for (size_t k = 0; k < sources.size(); ++k) {
     if (sources[k].operand.is_null_scalar()) continue;
-    validity::unpack({reinterpret_cast<const uint8_t*>(sources[k].rows.data()), 0}, n,
-                     take.data());
+    validity::unpack({reinterpret_cast<const uint8_t*>(sources[k].rows.data()), 0}, n, take.data());
     for (int64_t i = 0; i < n; ++i) {
       if (take[i]) chosen[i] = static_cast<uint8_t>(k);
     }
@@ -149,12 +147,17 @@ ColumnPtr assemble(Type type, int64_t n, const std::vector<Source>& sources) {
   uint64_t* valid = validity->mutable_as<uint64_t>();
   for (const Source& source : sources) {
     Words rows = valid_rows(source.operand, n);
-    for (size_t w = 0; w < rows.size(); ++w) valid[w] |= rows[w] & source.rows[w];
+    for (size_t w = 0; w < rows.size(); ++w)
+      valid[w] |= rows[w] & source.rows[w];
   }
   switch (type) {
-    case Type::String: return blend_strings(n, sources, std::move(validity));
+    case Type::String:
+      return blend_strings(n, sources, std::move(validity));
     case Type::Bool:
       return Column::make_unchecked(type, n, blend_fixed<uint8_t>(type, n, sources),
+                                    std::move(validity));
+    case Type::Double:
+      return Column::make_unchecked(type, n, blend_fixed<double>(type, n, sources),
                                     std::move(validity));
     default:
       return Column::make_unchecked(type, n, blend_fixed<int64_t>(type, n, sources),
@@ -175,9 +178,11 @@ class CaseNode final : public BoundNode {
     }
     if (has_else) children.push_back(std::move(otherwise));
     nullable = !has_else;
-    for (size_t k = 0; k < branches_; ++k) nullable = nullable || children[2 * k + 1]->nullable;
+    for (size_t k = 0; k < branches_; ++k)
+      nullable = nullable || children[2 * k + 1]->nullable;
     if (has_else) nullable = nullable || children.back()->nullable;
-    for (const auto& child : children) may_fail = may_fail || child->may_fail;
+    for (const auto& child : children)
+      may_fail = may_fail || child->may_fail;
   }
 
   Result<ColumnPtr> evaluate(const EvalContext& ctx) const override {
@@ -203,8 +208,8 @@ class CaseNode final : public BoundNode {
     }
     if (children.size() > 2 * branches_ && any(remaining)) {
       Words else_active = narrow(ctx, remaining);
-      SLUICE_ASSIGN_OR_RETURN(Operand value,
-                              evaluate_operand(*children.back(), ctx.with_active(else_active.data())));
+      SLUICE_ASSIGN_OR_RETURN(
+          Operand value, evaluate_operand(*children.back(), ctx.with_active(else_active.data())));
       sources.push_back({std::move(value), std::move(remaining)});
     }
     return assemble(type, n, sources);
@@ -219,7 +224,8 @@ class CoalesceNode final : public BoundNode {
   CoalesceNode(Type type, std::vector<BoundNodePtr> args, Expr expr)
       : BoundNode(type, true, std::move(expr), std::move(args)) {
     nullable = true;
-    for (const auto& child : children) nullable = nullable && child->nullable;
+    for (const auto& child : children)
+      nullable = nullable && child->nullable;
   }
 
   Result<ColumnPtr> evaluate(const EvalContext& ctx) const override {

@@ -36,8 +36,7 @@ ColumnPtr as_column(const Operand& operand, Type type, int64_t length) {
 class LogicalNode final : public BoundNode {
  public:
   LogicalNode(bool is_and, BoundNodePtr left, BoundNodePtr right, Expr expr)
-      : BoundNode(Type::Bool, left->nullable || right->nullable, std::move(expr),
-                  {left, right}),
+      : BoundNode(Type::Bool, left->nullable || right->nullable, std::move(expr), {left, right}),
         is_and_(is_and) {}
 
   Result<ColumnPtr> evaluate(const EvalContext& ctx) const override {
@@ -68,9 +67,11 @@ class LogicalNode final : public BoundNode {
     const uint8_t* __restrict a = left->values<uint8_t>();
     const uint8_t* __restrict b = right->values<uint8_t>();
     if (is_and_) {
-      for (int64_t i = 0; i < n; ++i) out[i] = a[i] & b[i];
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = a[i] & b[i];
     } else {
-      for (int64_t i = 0; i < n; ++i) out[i] = a[i] | b[i];
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = a[i] | b[i];
     }
     if (!left->has_nulls() && !right->has_nulls()) {
       return Column::make_unchecked(type, n, std::move(values), nullptr);
@@ -105,7 +106,8 @@ class NotNode final : public BoundNode {
     auto values = allocate_values(Type::Bool, n);
     uint8_t* __restrict out = values->mutable_data();
     const uint8_t* __restrict in = input->values<uint8_t>();
-    for (int64_t i = 0; i < n; ++i) out[i] = in[i] ^ 1;
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = in[i] ^ 1;
     return Column::make_unchecked(type, n, std::move(values), validity::rebase(*input));
   }
 };
@@ -122,7 +124,8 @@ class IsNullNode final : public BoundNode {
     uint8_t* out = values->mutable_data();
     validity::unpack(validity::of(*input), n, out);
     if (!is_not_null_) {
-      for (int64_t i = 0; i < n; ++i) out[i] ^= 1;
+      for (int64_t i = 0; i < n; ++i)
+        out[i] ^= 1;
     }
     return Column::make_unchecked(type, n, std::move(values), nullptr);
   }
@@ -141,15 +144,24 @@ class InNode final : public BoundNode {
         continue;
       }
       switch (children[0]->type) {
-        case Type::Bool: (value.as_bool() ? has_true_ : has_false_) = true; break;
-        case Type::Double: doubles_.push_back(value.as_double()); break;
-        case Type::String: strings_.push_back(value.as_string()); break;
-        default: integers_.push_back(scalar_int64(value)); break;
+        case Type::Bool:
+          (value.as_bool() ? has_true_ : has_false_) = true;
+          break;
+        case Type::Double:
+          doubles_.push_back(value.as_double());
+          break;
+        case Type::String:
+          strings_.push_back(value.as_string());
+          break;
+        default:
+          integers_.push_back(scalar_int64(value));
+          break;
       }
     }
     nullable = children[0]->nullable || list_has_null_;
     std::sort(integers_.begin(), integers_.end());
-    for (const auto& s : strings_) string_set_.insert(s);
+    for (const auto& s : strings_)
+      string_set_.insert(s);
   }
 
   Result<ColumnPtr> evaluate(const EvalContext& ctx) const override {
@@ -162,14 +174,20 @@ class InNode final : public BoundNode {
       case Type::Bool: {
         const uint8_t* __restrict x = input->values<uint8_t>();
         const uint8_t t = has_true_, f = has_false_;
-        for (int64_t i = 0; i < n; ++i) found[i] = (x[i] & t) | ((x[i] ^ 1) & f);
+        for (int64_t i = 0; i < n; ++i)
+          found[i] = (x[i] & t) | ((x[i] ^ 1) & f);
         break;
       }
-      case Type::Double: find_fixed(input->values<double>(), doubles_, found, n); break;
-      case Type::String:
-        for (int64_t i = 0; i < n; ++i) found[i] = string_set_.count(input->string_at(i)) != 0;
+      case Type::Double:
+        find_fixed(input->values<double>(), doubles_, found, n);
         break;
-      default: find_fixed(input->values<int64_t>(), integers_, found, n); break;
+      case Type::String:
+        for (int64_t i = 0; i < n; ++i)
+          found[i] = string_set_.count(input->string_at(i)) != 0;
+        break;
+      default:
+        find_fixed(input->values<int64_t>(), integers_, found, n);
+        break;
     }
     BufferPtr validity = validity::rebase(*input);
     if (list_has_null_) {
@@ -194,7 +212,8 @@ class InNode final : public BoundNode {
     if (items.size() <= 16 || std::is_same_v<T, double>) {
       // A pass per item keeps the loop branch-free and vectorizable.
       for (const T item : items) {
-        for (int64_t i = 0; i < n; ++i) found[i] |= same(x[i], item);
+        for (int64_t i = 0; i < n; ++i)
+          found[i] |= same(x[i], item);
       }
       return;
     }

@@ -44,8 +44,20 @@ Result<std::shared_ptr<const StatelessStage>> StatelessStage::make(
   SchemaPtr current = input;
   for (size_t i = 0; i < steps.size(); ++i) {
     const StatelessStep& step = steps[i];
-    BoundStep bound{step.kind, std::nullopt, {}, current, {}, nullptr};
-    if (step.kind == StatelessStep::Kind::filter) {
+    BoundStep bound{step.kind, std::nullopt, {}, current, {}, nullptr, -1, step.window};
+    if (step.kind == StatelessStep::Kind::assign_windows ||
+        step.kind == StatelessStep::Kind::observe_event_time) {
+      SLUICE_ASSIGN_OR_RETURN(bound.column_index, current->index_of(step.column));
+      if (current->field(bound.column_index).type != Type::Timestamp) {
+        return Status::type_error("event-time column '" + step.column + "' is " +
+                                  std::string(type_name(current->field(bound.column_index).type)) +
+                                  ", not TIMESTAMP");
+      }
+      if (step.kind == StatelessStep::Kind::assign_windows) {
+        SLUICE_ASSIGN_OR_RETURN(bound.output, windowed_schema(*current));
+        current = bound.output;
+      }
+    } else if (step.kind == StatelessStep::Kind::filter) {
       SLUICE_ASSIGN_OR_RETURN(bound.predicate, bind(step.predicate, *current, options));
       if (bound.predicate->type() != Type::Bool) {
         return Status::type_error("filter condition " + step.predicate.to_string() + " is " +
@@ -82,9 +94,30 @@ Result<std::shared_ptr<const StatelessStage>> StatelessStage::make(
 }
 
 Result<RecordBatchPtr> StatelessStage::process(const RecordBatchPtr& input) const {
+  StageObservation ignored;
+  return process(input, ignored);
+}
+
+Result<RecordBatchPtr> StatelessStage::process(const RecordBatchPtr& input,
+                                               StageObservation& observation) const {
   RecordBatchPtr current = input;
   std::vector<int32_t> selection;
   for (const BoundStep& step : steps_) {
+    if (step.kind == StatelessStep::Kind::observe_event_time) {
+      const ColumnPtr& column = current->column(step.column_index);
+      const int64_t* times = column->values<int64_t>();
+      for (int64_t i = 0; i < column->length(); ++i) {
+        if (column->is_valid(i) && times[i] > observation.max_event_time) {
+          observation.max_event_time = times[i];
+          observation.saw_event_time = true;
+        }
+      }
+      continue;
+    }
+    if (step.kind == StatelessStep::Kind::assign_windows) {
+      SLUICE_ASSIGN_OR_RETURN(current, assign_windows(*current, step.column_index, step.window));
+      continue;
+    }
     if (step.kind == StatelessStep::Kind::project) {
       SLUICE_ASSIGN_OR_RETURN(current, project(step.projections, step.output, *current));
       continue;

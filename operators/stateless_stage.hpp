@@ -1,26 +1,43 @@
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <optional>
 #include <vector>
 
 #include "core/record_batch.hpp"
 #include "operators/expression.hpp"
+#include "operators/window_assigner.hpp"
 
 namespace sluice {
 
-/// Describes one stateless step before binding: keep rows where `predicate` is true, or
-/// compute `projections` as the new columns.
+/// Describes one stateless step before binding: keep rows where `predicate` is true, compute
+/// `projections` as the new columns, append event-time windows of `column`, or observe the
+/// largest event time of `column` (for the watermark) without changing rows.
 struct StatelessStep {
-  enum class Kind { filter, project };
+  enum class Kind { filter, project, assign_windows, observe_event_time };
   Kind kind = Kind::filter;
   Expr predicate;
   std::vector<Expr> projections;
+  std::string column;
+  WindowDefinition window{0, 0, 0};
 
-  static StatelessStep filter(Expr predicate) { return {Kind::filter, std::move(predicate), {}}; }
+  static StatelessStep filter(Expr predicate) { return {Kind::filter, std::move(predicate), {}, {}, {0, 0, 0}}; }
   static StatelessStep project(std::vector<Expr> projections) {
-    return {Kind::project, Expr(), std::move(projections)};
+    return {Kind::project, Expr(), std::move(projections), {}, {0, 0, 0}};
   }
+  static StatelessStep assign_windows(std::string column, WindowDefinition window) {
+    return {Kind::assign_windows, Expr(), {}, std::move(column), window};
+  }
+  static StatelessStep observe_event_time(std::string column) {
+    return {Kind::observe_event_time, Expr(), {}, std::move(column), {0, 0, 0}};
+  }
+};
+
+/// What a stage saw while processing: the largest event time of an observed column.
+struct StageObservation {
+  int64_t max_event_time = std::numeric_limits<int64_t>::min();
+  bool saw_event_time = false;
 };
 
 /// Runs a chain of filters and projections fused into one pass per batch: a filter yields a
@@ -36,6 +53,8 @@ class StatelessStage {
   /// Transforms one batch. The result may have zero rows; it shares buffers with the input
   /// where a step passes columns through unchanged.
   Result<RecordBatchPtr> process(const RecordBatchPtr& input) const;
+  /// Like process, also recording event times of observe_event_time steps in `observation`.
+  Result<RecordBatchPtr> process(const RecordBatchPtr& input, StageObservation& observation) const;
 
   const SchemaPtr& input_schema() const { return input_; }
   const SchemaPtr& output_schema() const { return output_; }
@@ -50,6 +69,8 @@ class StatelessStage {
     // the narrowed schema the projection is bound against.
     std::vector<int> gather_columns;
     SchemaPtr gathered;
+    int column_index = -1;  // assign_windows / observe_event_time
+    WindowDefinition window{0, 0, 0};
   };
   StatelessStage() = default;
   SchemaPtr input_;

@@ -15,20 +15,24 @@ namespace sluice {
 
 namespace {
 
-inline bool is_continuation(uint8_t byte) { return (byte & 0xC0) == 0x80; }
+inline bool is_continuation(uint8_t byte) {
+  return (byte & 0xC0) == 0x80;
+}
 
 // Returns the byte position after skipping count code points from pos (clamped to the end).
 size_t skip_code_points(std::string_view s, size_t pos, int64_t count) {
   for (; count > 0 && pos < s.size(); --count) {
     ++pos;
-    while (pos < s.size() && is_continuation(static_cast<uint8_t>(s[pos]))) ++pos;
+    while (pos < s.size() && is_continuation(static_cast<uint8_t>(s[pos])))
+      ++pos;
   }
   return pos;
 }
 
 int64_t count_code_points(const uint8_t* __restrict bytes, int64_t size) {
   int64_t count = 0;
-  for (int64_t i = 0; i < size; ++i) count += !is_continuation(bytes[i]);
+  for (int64_t i = 0; i < size; ++i)
+    count += !is_continuation(bytes[i]);
   return count;
 }
 
@@ -48,8 +52,8 @@ std::vector<const Column*> columns_of(const std::vector<Operand>& operands) {
 class StringFunctionNode final : public BoundNode {
  public:
   StringFunctionNode(StringFunction function, BoundNodePtr child, Expr expr)
-      : BoundNode(function == StringFunction::length ? Type::Int64 : Type::String,
-                  child->nullable, std::move(expr), {child}),
+      : BoundNode(function == StringFunction::length ? Type::Int64 : Type::String, child->nullable,
+                  std::move(expr), {child}),
         function_(function) {}
 
   Result<ColumnPtr> evaluate(const EvalContext& ctx) const override {
@@ -65,7 +69,8 @@ class StringFunctionNode final : public BoundNode {
         const int64_t size = offsets[n] - base;
         auto out_offsets = Buffer::allocate((n + 1) * 8);
         int64_t* o = out_offsets->mutable_as<int64_t>();
-        for (int64_t i = 0; i <= n; ++i) o[i] = offsets[i] - base;
+        for (int64_t i = 0; i <= n; ++i)
+          o[i] = offsets[i] - base;
         auto out_data = Buffer::allocate(size);
         uint8_t* __restrict out = out_data->mutable_data();
         const uint8_t* __restrict in = data + base;
@@ -89,8 +94,10 @@ class StringFunctionNode final : public BoundNode {
         StringColumnWriter writer(n, offsets[n] - offsets[0]);
         for (int64_t i = 0; i < n; ++i) {
           std::string_view s = input->string_at(i);
-          while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-          while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+          while (!s.empty() && s.front() == ' ')
+            s.remove_prefix(1);
+          while (!s.empty() && s.back() == ' ')
+            s.remove_suffix(1);
           writer.append(s);
         }
         return writer.finish(validity::rebase(*input));
@@ -113,7 +120,8 @@ class SubstringNode final : public BoundNode {
     const int64_t n = ctx.num_rows;
     const int64_t* offsets = input->values<int64_t>();
     StringColumnWriter writer(n, offsets[n] - offsets[0]);
-    for (int64_t i = 0; i < n; ++i) writer.append(substring_of(input->string_at(i)));
+    for (int64_t i = 0; i < n; ++i)
+      writer.append(substring_of(input->string_at(i)));
     return writer.finish(validity::rebase(*input));
   }
 
@@ -131,7 +139,8 @@ class SubstringNode final : public BoundNode {
     } else {
       start = 0;
     }
-    const int64_t end = len_ > INT64_MAX - start ? INT64_MAX : start + len_;
+    int64_t end;
+    if (__builtin_add_overflow(start, len_, &end)) end = len_ > 0 ? INT64_MAX : INT64_MIN;
     start = std::max<int64_t>(start, 0);
     if (start >= end) return {};
     const size_t begin = skip_code_points(s, 0, start);
@@ -147,7 +156,8 @@ class ConcatNode final : public BoundNode {
  public:
   ConcatNode(std::vector<BoundNodePtr> args, Expr expr)
       : BoundNode(Type::String, false, std::move(expr), std::move(args)) {
-    for (const auto& child : children) nullable = nullable || child->nullable;
+    for (const auto& child : children)
+      nullable = nullable || child->nullable;
   }
 
   Result<ColumnPtr> evaluate(const EvalContext& ctx) const override {
@@ -161,7 +171,8 @@ class ConcatNode final : public BoundNode {
     StringColumnWriter writer(n);
     for (int64_t i = 0; i < n; ++i) {
       int64_t size = 0;
-      for (const auto& operand : operands) size += static_cast<int64_t>(string_of(operand, i).size());
+      for (const auto& operand : operands)
+        size += static_cast<int64_t>(string_of(operand, i).size());
       char* out = writer.reserve(size);
       for (const auto& operand : operands) {
         const std::string_view part = string_of(operand, i);
@@ -223,12 +234,16 @@ class LikePattern {
 
   bool matches(std::string_view s) const {
     switch (shape_) {
-      case Shape::equals: return s == literal_;
-      case Shape::starts_with: return s.substr(0, literal_.size()) == literal_;
+      case Shape::equals:
+        return s == literal_;
+      case Shape::starts_with:
+        return s.substr(0, literal_.size()) == literal_;
       case Shape::ends_with:
         return s.size() >= literal_.size() && s.substr(s.size() - literal_.size()) == literal_;
-      case Shape::contains: return s.find(literal_) != std::string_view::npos;
-      case Shape::general: return match_general(s);
+      case Shape::contains:
+        return s.find(literal_) != std::string_view::npos;
+      case Shape::general:
+        return match_general(s);
     }
     return false;
   }
@@ -263,7 +278,8 @@ class LikePattern {
         return false;
       }
     }
-    while (ti < count && tokens_[ti].kind == Token::any_sequence) ++ti;
+    while (ti < count && tokens_[ti].kind == Token::any_sequence)
+      ++ti;
     return ti == count;
   }
 
@@ -283,7 +299,8 @@ class LikeNode final : public BoundNode {
     const int64_t n = ctx.num_rows;
     auto values = allocate_values(Type::Bool, n);
     uint8_t* out = values->mutable_data();
-    for (int64_t i = 0; i < n; ++i) out[i] = pattern_.matches(input->string_at(i));
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = pattern_.matches(input->string_at(i));
     return Column::make_unchecked(type, n, std::move(values), validity::rebase(*input));
   }
 
@@ -294,8 +311,7 @@ class LikeNode final : public BoundNode {
 class StringMatchNode final : public BoundNode {
  public:
   StringMatchNode(StringMatch match, BoundNodePtr child, BoundNodePtr part, Expr expr)
-      : BoundNode(Type::Bool, child->nullable || part->nullable, std::move(expr),
-                  {child, part}),
+      : BoundNode(Type::Bool, child->nullable || part->nullable, std::move(expr), {child, part}),
         match_(match) {}
 
   Result<ColumnPtr> evaluate(const EvalContext& ctx) const override {

@@ -18,7 +18,9 @@ using calendar::kMicrosPerHour;
 using calendar::kMicrosPerMinute;
 using calendar::kMicrosPerSecond;
 
-char lower_char(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower_char(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool starts_with_ignoring_case(std::string_view text, size_t pos, std::string_view word) {
   if (pos + word.size() > text.size()) return false;
@@ -31,10 +33,10 @@ bool starts_with_ignoring_case(std::string_view text, size_t pos, std::string_vi
 constexpr std::string_view kMonthNames[] = {"jan", "feb", "mar", "apr", "may", "jun",
                                             "jul", "aug", "sep", "oct", "nov", "dec"};
 
-// Parses strings against a compiled datetime pattern. Supported letters: y (year; yy is
-// 2000-2099), M (month; MMM is an English abbreviation), d, H (0-23), h (1-12) with a (AM/PM),
-// m, s, S (fraction of a second, as many digits as letters). Text in single quotes and any
-// non-letter match themselves.
+// Parses strings against a compiled datetime pattern. Supported letters: y (year: y takes 1 to
+// 6 digits, yy 2 digits for 2000-2099, yyyy exactly 4), M (month; MMM is an English abbreviation),
+// d, H (0-23), h (1-12) with a (AM/PM), m, s, S (fraction of a second, as many digits as letters).
+// Text in single quotes and any non-letter match themselves.
 class DatetimePattern {
  public:
   static Result<DatetimePattern> compile(const std::string& format) {
@@ -71,18 +73,37 @@ class DatetimePattern {
         continue;
       }
       size_t count = 1;
-      while (i + count < format.size() && format[i + count] == c) ++count;
+      while (i + count < format.size() && format[i + count] == c)
+        ++count;
       Field::Kind kind;
       switch (c) {
-        case 'y': kind = Field::year; break;
-        case 'M': kind = Field::month; break;
-        case 'd': kind = Field::day; break;
-        case 'H': kind = Field::hour; break;
-        case 'h': kind = Field::hour12; break;
-        case 'm': kind = Field::minute; break;
-        case 's': kind = Field::second; break;
-        case 'S': kind = Field::fraction; break;
-        case 'a': kind = Field::am_pm; break;
+        case 'y':
+          kind = Field::year;
+          break;
+        case 'M':
+          kind = Field::month;
+          break;
+        case 'd':
+          kind = Field::day;
+          break;
+        case 'H':
+          kind = Field::hour;
+          break;
+        case 'h':
+          kind = Field::hour12;
+          break;
+        case 'm':
+          kind = Field::minute;
+          break;
+        case 's':
+          kind = Field::second;
+          break;
+        case 'S':
+          kind = Field::fraction;
+          break;
+        case 'a':
+          kind = Field::am_pm;
+          break;
         default:
           return Status::invalid_argument(
               "datetime pattern '" + format + "' uses the unsupported letter '" +
@@ -110,7 +131,8 @@ class DatetimePattern {
           if (field.count == 2) {
             if (!digits(text, pos, 2, 2, year)) return std::nullopt;
             year += 2000;
-          } else if (!digits(text, pos, field.count == 1 ? 1 : field.count, 6, year)) {
+          } else if (!digits(text, pos, field.count == 1 ? 1 : field.count,
+                             field.count == 1 ? 6 : field.count, year)) {
             return std::nullopt;
           }
           break;
@@ -149,8 +171,10 @@ class DatetimePattern {
         case Field::fraction: {
           int64_t fraction;
           if (!digits(text, pos, field.count, field.count, fraction)) return std::nullopt;
-          for (int k = field.count; k < 6; ++k) fraction *= 10;
-          for (int k = 6; k < field.count; ++k) fraction /= 10;
+          for (int k = field.count; k < 6; ++k)
+            fraction *= 10;
+          for (int k = 6; k < field.count; ++k)
+            fraction /= 10;
           micros = fraction;
           break;
         }
@@ -243,7 +267,8 @@ class DateTruncNode final : public BoundNode {
     switch (unit_) {
       case TruncUnit::fixed: {
         const int64_t unit = fixed_micros_;
-        for (int64_t i = 0; i < n; ++i) out[i] = in[i] - floor_mod(in[i], unit);
+        for (int64_t i = 0; i < n; ++i)
+          out[i] = in[i] - floor_mod(in[i], unit);
         break;
       }
       case TruncUnit::week:
@@ -294,10 +319,12 @@ class ExtractNode final : public BoundNode {
         }
         break;
       case TimestampField::hour:
-        for (int64_t i = 0; i < n; ++i) out[i] = floor_mod(in[i], kMicrosPerDay) / kMicrosPerHour;
+        for (int64_t i = 0; i < n; ++i)
+          out[i] = floor_mod(in[i], kMicrosPerDay) / kMicrosPerHour;
         break;
       case TimestampField::minute:
-        for (int64_t i = 0; i < n; ++i) out[i] = floor_mod(in[i], kMicrosPerHour) / kMicrosPerMinute;
+        for (int64_t i = 0; i < n; ++i)
+          out[i] = floor_mod(in[i], kMicrosPerHour) / kMicrosPerMinute;
         break;
       case TimestampField::second:
         for (int64_t i = 0; i < n; ++i) {

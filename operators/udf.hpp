@@ -125,6 +125,8 @@ template <typename T>
 struct Signature {
   static constexpr bool known = false;
   static constexpr bool is_const = true;
+  using result = bool;  // placeholders so that only the first static_assert fires
+  using arguments = std::tuple<>;
 };
 template <typename R, typename... A>
 struct Signature<R (*)(A...)> {
@@ -145,7 +147,9 @@ template <typename R, typename... A>
 struct Signature<R (*)(A...) noexcept> : Signature<R (*)(A...)> {};
 
 template <typename F>
-concept has_call_operator = requires { &F::operator(); };
+concept has_call_operator = requires {
+  &F::operator();
+};
 
 template <typename F>
 constexpr auto signature_of() {
@@ -207,19 +211,18 @@ class UserFunction {
                 "udf parameter types must be bool, int64_t, double, std::string, "
                 "std::string_view or Timestamp");
 
-  UserFunction(std::string name, F fn, bool deterministic = true)
-      : definition_(std::make_shared<UserFunctionDefinition>()) {
-    auto definition = std::const_pointer_cast<UserFunctionDefinition>(definition_);
+  UserFunction(std::string name, F fn) {
+    auto definition = std::make_shared<UserFunctionDefinition>();
     definition->name = std::move(name);
     definition->result_type = udf_detail::Output<ResultType>::type;
     definition->argument_types = udf_detail::ArgumentsSupported<Arguments>::types();
-    definition->deterministic = deterministic;
     definition->function = [fn = std::move(fn)](const std::vector<ColumnPtr>& args,
-                                                 int64_t num_rows) -> Result<ColumnPtr> {
+                                                int64_t num_rows) -> Result<ColumnPtr> {
       return udf_detail::call_per_row<F, ResultType>(
           fn, args, num_rows, static_cast<Arguments*>(nullptr),
           std::make_index_sequence<std::tuple_size_v<Arguments>>());
     };
+    definition_ = std::move(definition);
   }
 
   /// Builds the expression calling the function on the given arguments.

@@ -13,7 +13,8 @@ constexpr std::array<uint64_t, 256> make_unpack_table() {
   std::array<uint64_t, 256> table{};
   for (unsigned byte = 0; byte < 256; ++byte) {
     uint64_t word = 0;
-    for (unsigned bit = 0; bit < 8; ++bit) word |= static_cast<uint64_t>((byte >> bit) & 1) << (8 * bit);
+    for (unsigned bit = 0; bit < 8; ++bit)
+      word |= static_cast<uint64_t>((byte >> bit) & 1) << (8 * bit);
     table[byte] = word;
   }
   return table;
@@ -37,7 +38,8 @@ std::shared_ptr<Buffer> allocate(int64_t length) {
 void copy(uint64_t* dst, Bits src, int64_t length) {
   const int64_t full = length / 64;
   if (src.data == nullptr) {
-    for (int64_t w = 0; w < full; ++w) dst[w] = ~uint64_t{0};
+    for (int64_t w = 0; w < full; ++w)
+      dst[w] = ~uint64_t{0};
     if (length & 63) dst[full] = tail_mask(length);
     return;
   }
@@ -46,14 +48,16 @@ void copy(uint64_t* dst, Bits src, int64_t length) {
     if (length & 63) dst[full] &= tail_mask(length);
     return;
   }
-  for (int64_t w = 0; w < full; ++w) dst[w] = bitmap::load_word(src.data, src.offset + w * 64);
+  for (int64_t w = 0; w < full; ++w)
+    dst[w] = bitmap::load_word(src.data, src.offset + w * 64);
   if (length & 63) dst[full] = load_bits(src.data, src.offset + full * 64, length & 63);
 }
 
 void and_into(uint64_t* dst, Bits src, int64_t length) {
   if (src.data == nullptr) return;
   const int64_t full = length / 64;
-  for (int64_t w = 0; w < full; ++w) dst[w] &= bitmap::load_word(src.data, src.offset + w * 64);
+  for (int64_t w = 0; w < full; ++w)
+    dst[w] &= bitmap::load_word(src.data, src.offset + w * 64);
   if (length & 63) dst[full] &= load_bits(src.data, src.offset + full * 64, length & 63);
 }
 
@@ -97,7 +101,8 @@ void pack(const uint8_t* bytes, int64_t length, uint64_t* dst) {
   }
   if (length & 7) {
     uint8_t last = 0;
-    for (int64_t i = full * 8; i < length; ++i) last |= static_cast<uint8_t>(bytes[i] << (i & 7));
+    for (int64_t i = full * 8; i < length; ++i)
+      last |= static_cast<uint8_t>(bytes[i] << (i & 7));
     out[full] = last;
   }
 }
@@ -114,7 +119,8 @@ void unpack(Bits src, int64_t length, uint8_t* bytes) {
       std::memcpy(bytes + w * 64 + b * 8, &kUnpackTable[(word >> (8 * b)) & 0xff], 8);
     }
   }
-  for (int64_t i = full * 64; i < length; ++i) bytes[i] = bitmap::get(src.data, src.offset + i);
+  for (int64_t i = full * 64; i < length; ++i)
+    bytes[i] = bitmap::get(src.data, src.offset + i);
 }
 
 void select_rows(const uint8_t* bytes, Bits bits, int64_t length, std::vector<int32_t>& indices) {
@@ -125,7 +131,8 @@ void select_rows(const uint8_t* bytes, Bits bits, int64_t length, std::vector<in
   pack(bytes, length, mask.data());
   if (bits.data != nullptr) and_into(mask.data(), bits, length);
   int64_t selected = 0;
-  for (int64_t w = 0; w < num_words; ++w) selected += std::popcount(mask[static_cast<size_t>(w)]);
+  for (int64_t w = 0; w < num_words; ++w)
+    selected += std::popcount(mask[static_cast<size_t>(w)]);
   const size_t start = indices.size();
   indices.resize(start + static_cast<size_t>(selected));
   int32_t* out = indices.data() + start;
@@ -142,7 +149,8 @@ void select_rows(const uint8_t* bytes, Bits bits, int64_t length, std::vector<in
 int64_t count(const uint64_t* words, int64_t length) {
   const int64_t full = length / 64;
   int64_t total = 0;
-  for (int64_t w = 0; w < full; ++w) total += std::popcount(words[w]);
+  for (int64_t w = 0; w < full; ++w)
+    total += std::popcount(words[w]);
   if (length & 63) total += std::popcount(words[full] & tail_mask(length));
   return total;
 }

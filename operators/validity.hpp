@@ -21,7 +21,9 @@ struct Bits {
 };
 
 /// Returns the validity bits of a column (data == nullptr when it has no nulls).
-inline Bits of(const Column& column) { return {column.validity_bits(), column.offset()}; }
+inline Bits of(const Column& column) {
+  return {column.validity_bits(), column.offset()};
+}
 
 /// Reads count (<= 64) bits from bit offset into the low bits of a word, touching only the
 /// bytes that hold them.
@@ -35,7 +37,9 @@ inline uint64_t load_bits(const uint8_t* bits, int64_t offset, int64_t count) {
 }
 
 /// Returns the number of 64-bit words that hold length bits.
-constexpr int64_t words_for(int64_t length) { return (length + 63) / 64; }
+constexpr int64_t words_for(int64_t length) {
+  return (length + 63) / 64;
+}
 
 /// Allocates a zeroed bitmap of length bits, writable as whole 64-bit words.
 std::shared_ptr<Buffer> allocate(int64_t length);

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <set>
+#include <thread>
 
 #include "io/rate_source.hpp"
 #include "plan/optimizer.hpp"
@@ -54,7 +55,7 @@ Result<bool> bool_option(const std::map<std::string, std::string>& options, cons
                                   it->second + "'");
 }
 
-std::string fingerprint(const PlanPtr& plan) {
+std::string fingerprint(const PlanPtr& plan, const PhysicalPlan& physical) {
   std::string text;
   std::function<void(const PlanPtr&)> visit = [&](const PlanPtr& node) {
     if (node->kind() == PlanKind::source) {
@@ -64,6 +65,9 @@ std::string fingerprint(const PlanPtr& plan) {
   };
   visit(plan);
   text += "output (" + plan->schema()->to_string() + ")\n";
+  if (physical.stateful) {
+    text += "stateful operator " + physical.stateful->op->state_fingerprint() + "\n";
+  }
   return text;
 }
 
@@ -129,6 +133,42 @@ DataFrame DataFrame::union_all(const DataFrame& other) const {
   return derive([&](const PlanPtr& plan) {
     return LogicalPlan::make_union({plan, *other.plan_});
   });
+}
+
+GroupedData DataFrame::group_by(std::vector<GroupKey> keys) const {
+  return GroupedData(*this, std::move(keys));
+}
+
+DataFrame GroupedData::agg(std::vector<AggregateCall> aggregates) const {
+  return frame_.derive([&](const PlanPtr& plan) {
+    return LogicalPlan::make_aggregate(plan, keys_, aggregates);
+  });
+}
+
+DataFrame GroupedData::count() const { return agg({sluice::count().alias("count")}); }
+
+DataFrame DataFrame::with_watermark(const std::string& column, const std::string& delay) const {
+  return derive([&](const PlanPtr& plan) { return LogicalPlan::make_watermark(plan, column, delay); });
+}
+
+DataFrame DataFrame::drop_duplicates(std::vector<std::string> columns) const {
+  return derive([&](const PlanPtr& plan) {
+    return LogicalPlan::make_deduplicate(plan, columns, false);
+  });
+}
+
+DataFrame DataFrame::drop_duplicates_within_watermark(std::vector<std::string> columns) const {
+  return derive([&](const PlanPtr& plan) {
+    return LogicalPlan::make_deduplicate(plan, columns, true);
+  });
+}
+
+DataFrame DataFrame::order_by(std::vector<SortKey> keys) const {
+  return derive([&](const PlanPtr& plan) { return LogicalPlan::make_sort(plan, keys); });
+}
+
+DataFrame DataFrame::limit(int64_t n) const {
+  return derive([&](const PlanPtr& plan) { return LogicalPlan::make_limit(plan, n); });
 }
 
 std::string DataFrame::explain(bool extended) const {
@@ -241,11 +281,7 @@ Result<StreamingQuery> DataStreamWriter::start() {
   spec.eval = session->eval_options();
   spec.analyzed = *frame_.plan();
 
-  if (mode_ == OutputMode::Complete) {
-    return Status::invalid_argument(
-        "output mode Complete is not supported when there are no streaming aggregations "
-        "(rule: complete mode needs an aggregation)");
-  }
+  SLUICE_RETURN_NOT_OK(check_output_mode(spec.analyzed, mode_));
   if (trigger_.kind == Trigger::Kind::processing_time && trigger_.interval.count() < 0) {
     return Status::invalid_argument("trigger interval must not be negative");
   }
@@ -298,9 +334,18 @@ Result<StreamingQuery> DataStreamWriter::start() {
     spec.checkpoint_location = root + "/" + name_;
   }
 
+  if (std::string partitions = session->conf("shuffle_partitions"); !partitions.empty()) {
+    spec.shuffle_partitions = std::stoi(partitions);
+  } else {
+    spec.shuffle_partitions = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  spec.watermark_policy_max = session->conf("multipleWatermarkPolicy") == "max";
+  if (std::string idle = session->conf("watermarkIdleTimeout"); !idle.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(spec.watermark_idle_timeout_micros, parse_duration(idle));
+  }
   SLUICE_ASSIGN_OR_RETURN(spec.optimized, Optimizer().optimize(spec.analyzed));
   SLUICE_ASSIGN_OR_RETURN(spec.physical, plan_physical(spec.optimized));
-  spec.plan_fingerprint = fingerprint(spec.analyzed);
+  spec.plan_fingerprint = fingerprint(spec.analyzed, spec.physical);
   spec.explain = frame_.explain(true);
   return session->launcher()->launch(std::move(spec));
 }
@@ -329,15 +374,27 @@ DataStreamReader SessionContext::read_stream() { return DataStreamReader(state_)
 SessionState::SessionState() : clock_(system_clock()) {}
 
 Status SessionState::set_conf(const std::string& key, const std::string& value) {
+  static const std::vector<std::string> known = {"ansi", "checkpointLocation", "shuffle_partitions",
+                                                 "multipleWatermarkPolicy", "watermarkIdleTimeout"};
   if (key == "ansi") {
     if (value != "true" && value != "false") {
       return Status::invalid_argument("session option 'ansi' must be true or false, got '" + value + "'");
     }
+  } else if (key == "shuffle_partitions") {
+    SLUICE_RETURN_NOT_OK(integer_option({{key, value}}, key, 1, 1).status().with_context("session option"));
+  } else if (key == "multipleWatermarkPolicy") {
+    if (value != "min" && value != "max") {
+      return Status::invalid_argument("session option 'multipleWatermarkPolicy' must be min or max, got '" + value + "'");
+    }
+  } else if (key == "watermarkIdleTimeout") {
+    SLUICE_RETURN_NOT_OK(parse_duration(value).status().with_context("session option 'watermarkIdleTimeout'"));
   } else if (key != "checkpointLocation") {
     std::string message = "unknown session option '" + key + "'";
-    std::string suggestion = closest_name(key, {"ansi", "checkpointLocation"});
+    std::string suggestion = closest_name(key, known);
     if (!suggestion.empty()) message += "; did you mean '" + suggestion + "'?";
-    return Status::invalid_argument(message + " (known: ansi, checkpointLocation)");
+    std::string listing;
+    for (const auto& name : known) listing += (listing.empty() ? "" : ", ") + name;
+    return Status::invalid_argument(message + " (known: " + listing + ")");
   }
   std::lock_guard lock(mutex_);
   conf_[key] = value;

@@ -12,6 +12,7 @@
 namespace sluice {
 
 class DataStreamWriter;
+class GroupedData;
 
 /// A streaming table defined by a plan over sources. Immutable: every operation returns a new
 /// DataFrame. An operation that does not analyze (an unknown column, a type error) yields a
@@ -39,6 +40,23 @@ class DataFrame {
   /// Appends the rows of another DataFrame with the same column types, by position.
   DataFrame union_all(const DataFrame& other) const;
 
+  /// Groups rows by keys (expressions, column names, or one window) for agg().
+  GroupedData group_by(std::vector<GroupKey> keys) const;
+  template <typename... Args>
+  GroupedData group_by(Args&&... keys) const;
+  /// Declares the event-time column and how late its rows may arrive ("10 seconds"): the
+  /// watermark is the largest event time seen minus the delay, advanced between epochs.
+  DataFrame with_watermark(const std::string& column, const std::string& delay) const;
+  /// Keeps the first row of each distinct combination of `columns` (all columns when empty).
+  DataFrame drop_duplicates(std::vector<std::string> columns = {}) const;
+  /// Like drop_duplicates, remembering each key only until the watermark passes its first
+  /// event time plus the watermark delay.
+  DataFrame drop_duplicates_within_watermark(std::vector<std::string> columns = {}) const;
+  /// Sorts the result (streaming: only after an aggregation, in complete mode).
+  DataFrame order_by(std::vector<SortKey> keys) const;
+  /// Keeps the first n rows (streaming: only after an aggregation, in complete mode).
+  DataFrame limit(int64_t n) const;
+
   /// Returns the parsed, analyzed, optimized and physical plans (extended) or the physical plan.
   std::string explain(bool extended = true) const;
   /// Starts describing where and how the query's results go.
@@ -52,6 +70,7 @@ class DataFrame {
   const std::shared_ptr<SessionState>& session() const { return session_; }
 
  private:
+  friend class GroupedData;
   static Expr to_expr(const Expr& expr) { return expr; }
   static Expr to_expr(const std::string& name) { return col(name); }
   static Expr to_expr(const char* name) { return col(name); }
@@ -60,6 +79,37 @@ class DataFrame {
   std::shared_ptr<SessionState> session_;
   Result<PlanPtr> plan_;
 };
+
+/// The result of group_by, waiting for its aggregates (Spark's RelationalGroupedDataset).
+class GroupedData {
+ public:
+  GroupedData(DataFrame frame, std::vector<GroupKey> keys) : frame_(std::move(frame)), keys_(std::move(keys)) {}
+  /// Computes aggregates per group: count(), sum(col("v")).alias("total"), ...
+  DataFrame agg(std::vector<AggregateCall> aggregates) const;
+  template <typename... Args>
+  DataFrame agg(Args&&... aggregates) const {
+    return agg(std::vector<AggregateCall>{std::forward<Args>(aggregates)...});
+  }
+  /// Counts rows per group into a column named "count".
+  DataFrame count() const;
+
+ private:
+  DataFrame frame_;
+  std::vector<GroupKey> keys_;
+};
+
+namespace detail {
+inline GroupKey to_group_key(const Expr& e) { return e; }
+inline GroupKey to_group_key(const std::string& name) { return col(name); }
+inline GroupKey to_group_key(const char* name) { return col(name); }
+inline GroupKey to_group_key(const TimeWindow& w) { return w; }
+inline GroupKey to_group_key(const SessionWindow& w) { return w; }
+}  // namespace detail
+
+template <typename... Args>
+GroupedData DataFrame::group_by(Args&&... keys) const {
+  return group_by(std::vector<GroupKey>{detail::to_group_key(std::forward<Args>(keys))...});
+}
 
 /// Describes a streaming source: format, options, schema. `load` checks what it can at once;
 /// every error surfaces through the DataFrame's status and at start().

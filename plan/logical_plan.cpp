@@ -1,5 +1,8 @@
 #include "plan/logical_plan.hpp"
 
+#include "operators/window_assigner.hpp"
+
+#include <algorithm>
 #include <ostream>
 #include <set>
 
@@ -11,6 +14,11 @@ std::ostream& operator<<(std::ostream& out, PlanKind kind) {
     case PlanKind::filter: return out << "filter";
     case PlanKind::project: return out << "project";
     case PlanKind::union_all: return out << "union_all";
+    case PlanKind::watermark: return out << "watermark";
+    case PlanKind::aggregate: return out << "aggregate";
+    case PlanKind::deduplicate: return out << "deduplicate";
+    case PlanKind::sort: return out << "sort";
+    case PlanKind::limit: return out << "limit";
   }
   return out << "unknown";
 }
@@ -82,6 +90,180 @@ Result<PlanPtr> LogicalPlan::make_union(std::vector<PlanPtr> children) {
   return PlanPtr(node);
 }
 
+Result<PlanPtr> LogicalPlan::make_watermark(PlanPtr child, std::string column, std::string delay) {
+  SLUICE_ASSIGN_OR_RETURN(int index, child->schema()->index_of(column));
+  if (child->schema()->field(index).type != Type::Timestamp) {
+    return Status::type_error("with_watermark: column '" + column + "' is " +
+                              std::string(type_name(child->schema()->field(index).type)) +
+                              ", the event time must be TIMESTAMP");
+  }
+  auto micros = parse_duration(delay);
+  if (!micros.ok()) return micros.status().with_context("with_watermark delay");
+  if (*micros < 0) return Status::invalid_argument("with_watermark: the delay must not be negative");
+  std::shared_ptr<LogicalPlan> node(new LogicalPlan());
+  node->kind_ = PlanKind::watermark;
+  node->schema_ = child->schema();
+  node->children_ = {std::move(child)};
+  node->watermark_column_ = std::move(column);
+  node->watermark_delay_ = std::move(delay);
+  node->watermark_delay_micros_ = *micros;
+  return PlanPtr(node);
+}
+
+Result<PlanPtr> LogicalPlan::make_aggregate(PlanPtr child, std::vector<GroupKey> keys,
+                                            std::vector<AggregateCall> aggregates) {
+  const Schema& input = *child->schema();
+  std::vector<Field> fields;
+  std::vector<Field> session_fields;
+  int windows = 0;
+  for (const auto& key : keys) {
+    if (const auto* expr = std::get_if<Expr>(&key)) {
+      SLUICE_ASSIGN_OR_RETURN(BoundExpr bound, bind(*expr, input));
+      fields.push_back({expr->output_name(), bound.type(), bound.nullable()});
+      continue;
+    }
+    ++windows;
+    const Expr& time = std::holds_alternative<TimeWindow>(key) ? std::get<TimeWindow>(key).time
+                                                                : std::get<SessionWindow>(key).time;
+    SLUICE_ASSIGN_OR_RETURN(Type time_type, infer_type(time, input));
+    if (time_type != Type::Timestamp) {
+      return Status::type_error("window: the time column " + time.to_string() + " is " +
+                                std::string(type_name(time_type)) + ", not TIMESTAMP");
+    }
+    if (const auto* window = std::get_if<TimeWindow>(&key)) {
+      SLUICE_ASSIGN_OR_RETURN(int64_t size, parse_duration(window->size));
+      if (!window->slide.empty()) {
+        SLUICE_ASSIGN_OR_RETURN(int64_t parsed, parse_duration(window->slide));
+        if (parsed <= 0 || parsed > size) {
+          return Status::invalid_argument("window: the slide '" + window->slide +
+                                          "' must be positive and at most the size '" +
+                                          window->size + "'");
+        }
+      }
+      if (size <= 0) return Status::invalid_argument("window: the size '" + window->size + "' must be positive");
+      if (!window->start.empty()) SLUICE_RETURN_NOT_OK(parse_duration(window->start).status());
+      fields.push_back({"window.start", Type::Timestamp, false});
+      fields.push_back({"window.end", Type::Timestamp, false});
+    } else {
+      const auto& session = std::get<SessionWindow>(key);
+      if (session.gap_expr) {
+        SLUICE_ASSIGN_OR_RETURN(Type gap_type, infer_type(*session.gap_expr, input));
+        if (gap_type != Type::Int64) {
+          return Status::type_error("session_window: the gap expression " +
+                                    session.gap_expr->to_string() + " is " +
+                                    std::string(type_name(gap_type)) + ", not BIGINT microseconds");
+        }
+      } else {
+        SLUICE_ASSIGN_OR_RETURN(int64_t gap, parse_duration(session.gap));
+        if (gap <= 0) return Status::invalid_argument("session_window: the gap '" + session.gap + "' must be positive");
+      }
+      session_fields.push_back({"session_window.start", Type::Timestamp, false});
+      session_fields.push_back({"session_window.end", Type::Timestamp, false});
+    }
+  }
+  if (windows > 1) return Status::invalid_argument("group_by takes at most one window key");
+  fields.insert(fields.end(), session_fields.begin(), session_fields.end());
+  if (aggregates.empty()) return Status::invalid_argument("agg needs at least one aggregate");
+  for (const auto& aggregate : aggregates) {
+    std::optional<Type> argument_type;
+    if (aggregate.argument()) {
+      SLUICE_ASSIGN_OR_RETURN(Type type, infer_type(*aggregate.argument(), input));
+      argument_type = type;
+    }
+    auto result = aggregate_result_type(aggregate.kind(), argument_type);
+    if (!result.ok()) return result.status().with_context(aggregate.to_string());
+    const bool never_null = aggregate.kind() == AggregateKind::count_all ||
+                            aggregate.kind() == AggregateKind::count ||
+                            aggregate.kind() == AggregateKind::count_distinct ||
+                            aggregate.kind() == AggregateKind::approx_count_distinct;
+    fields.push_back({aggregate.output_name(), *result, !never_null});
+  }
+  auto schema = Schema::make(std::move(fields));
+  if (!schema.ok()) return schema.status().with_context("agg");
+  std::shared_ptr<LogicalPlan> node(new LogicalPlan());
+  node->kind_ = PlanKind::aggregate;
+  node->schema_ = *schema;
+  node->children_ = {std::move(child)};
+  node->group_keys_ = std::move(keys);
+  node->aggregates_ = std::move(aggregates);
+  return PlanPtr(node);
+}
+
+Result<PlanPtr> LogicalPlan::make_deduplicate(PlanPtr child, std::vector<std::string> columns,
+                                              bool within_watermark) {
+  if (columns.empty()) {
+    for (const auto& field : child->schema()->fields()) columns.push_back(field.name);
+  }
+  for (const auto& column : columns) SLUICE_RETURN_NOT_OK(child->schema()->index_of(column).status());
+  std::shared_ptr<LogicalPlan> node(new LogicalPlan());
+  node->kind_ = PlanKind::deduplicate;
+  node->schema_ = child->schema();
+  node->children_ = {std::move(child)};
+  node->dedup_columns_ = std::move(columns);
+  node->within_watermark_ = within_watermark;
+  return PlanPtr(node);
+}
+
+Result<PlanPtr> LogicalPlan::make_sort(PlanPtr child, std::vector<SortKey> keys) {
+  if (keys.empty()) return Status::invalid_argument("order_by needs at least one key");
+  for (const auto& key : keys) SLUICE_RETURN_NOT_OK(infer_type(key.expr, *child->schema()).status());
+  std::shared_ptr<LogicalPlan> node(new LogicalPlan());
+  node->kind_ = PlanKind::sort;
+  node->schema_ = child->schema();
+  node->children_ = {std::move(child)};
+  node->sort_keys_ = std::move(keys);
+  return PlanPtr(node);
+}
+
+Result<PlanPtr> LogicalPlan::make_limit(PlanPtr child, int64_t limit) {
+  if (limit < 0) return Status::invalid_argument("limit must not be negative, got " + std::to_string(limit));
+  std::shared_ptr<LogicalPlan> node(new LogicalPlan());
+  node->kind_ = PlanKind::limit;
+  node->schema_ = child->schema();
+  node->children_ = {std::move(child)};
+  node->limit_ = limit;
+  return PlanPtr(node);
+}
+
+std::vector<std::string> LogicalPlan::referenced_columns() const {
+  std::vector<std::string> names;
+  auto add = [&](const Expr& expr) {
+    for (const auto& name : expr.referenced_columns()) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+  };
+  switch (kind_) {
+    case PlanKind::source:
+    case PlanKind::union_all:
+    case PlanKind::limit: break;
+    case PlanKind::filter: add(condition_); break;
+    case PlanKind::project:
+      for (const auto& expr : exprs_) add(expr);
+      break;
+    case PlanKind::watermark: add(col(watermark_column_)); break;
+    case PlanKind::aggregate:
+      for (const auto& key : group_keys_) {
+        if (const auto* expr = std::get_if<Expr>(&key)) add(*expr);
+        if (const auto* window = std::get_if<TimeWindow>(&key)) add(window->time);
+        if (const auto* session = std::get_if<SessionWindow>(&key)) {
+          add(session->time);
+          if (session->gap_expr) add(*session->gap_expr);
+        }
+      }
+      for (const auto& aggregate : aggregates_) {
+        if (aggregate.argument()) add(*aggregate.argument());
+      }
+      break;
+    case PlanKind::deduplicate:
+      for (const auto& column : dedup_columns_) add(col(column));
+      break;
+    case PlanKind::sort:
+      for (const auto& key : sort_keys_) add(key.expr);
+      break;
+  }
+  return names;
+}
+
 PlanPtr LogicalPlan::with_required_columns(std::vector<std::string> columns) const {
   std::shared_ptr<LogicalPlan> node(new LogicalPlan(*this));
   node->required_columns_ = std::move(columns);
@@ -104,6 +286,13 @@ Result<PlanPtr> LogicalPlan::with_children(std::vector<PlanPtr> children) const 
     case PlanKind::filter: return make_filter(std::move(children.at(0)), condition_);
     case PlanKind::project: return make_project(std::move(children.at(0)), exprs_);
     case PlanKind::union_all: return make_union(std::move(children));
+    case PlanKind::watermark:
+      return make_watermark(std::move(children.at(0)), watermark_column_, watermark_delay_);
+    case PlanKind::aggregate: return make_aggregate(std::move(children.at(0)), group_keys_, aggregates_);
+    case PlanKind::deduplicate:
+      return make_deduplicate(std::move(children.at(0)), dedup_columns_, within_watermark_);
+    case PlanKind::sort: return make_sort(std::move(children.at(0)), sort_keys_);
+    case PlanKind::limit: return make_limit(std::move(children.at(0)), limit_);
   }
   return Status::internal("unknown plan node");
 }
@@ -122,6 +311,44 @@ std::string LogicalPlan::node_string() const {
       return "Project [" + list + "]";
     }
     case PlanKind::union_all: return "Union";
+    case PlanKind::watermark:
+      return "EventTimeWatermark " + watermark_column_ + ", " + watermark_delay_;
+    case PlanKind::aggregate: {
+      std::string keys;
+      for (const auto& key : group_keys_) {
+        std::string text;
+        if (const auto* expr = std::get_if<Expr>(&key)) text = expr->to_string();
+        if (const auto* window = std::get_if<TimeWindow>(&key)) {
+          text = "window(" + window->time.to_string() + ", " + window->size +
+                 (window->slide.empty() ? "" : ", " + window->slide) +
+                 (window->start.empty() ? "" : ", " + window->start) + ")";
+        }
+        if (const auto* session = std::get_if<SessionWindow>(&key)) {
+          text = "session_window(" + session->time.to_string() + ", " +
+                 (session->gap_expr ? session->gap_expr->to_string() : session->gap) + ")";
+        }
+        keys += (keys.empty() ? "" : ", ") + text;
+      }
+      std::string aggregates;
+      for (const auto& aggregate : aggregates_) {
+        aggregates += (aggregates.empty() ? "" : ", ") + aggregate.to_string();
+        if (aggregate.output_name() != aggregate.to_string()) aggregates += " AS " + aggregate.output_name();
+      }
+      return "Aggregate [" + keys + "], [" + aggregates + "]";
+    }
+    case PlanKind::deduplicate: {
+      std::string columns;
+      for (const auto& column : dedup_columns_) columns += (columns.empty() ? "" : ", ") + column;
+      return std::string(within_watermark_ ? "DeduplicateWithinWatermark" : "Deduplicate") + " [" + columns + "]";
+    }
+    case PlanKind::sort: {
+      std::string keys;
+      for (const auto& key : sort_keys_) {
+        keys += (keys.empty() ? "" : ", ") + key.expr.to_string() + (key.ascending ? " ASC" : " DESC");
+      }
+      return "Sort [" + keys + "]";
+    }
+    case PlanKind::limit: return "Limit " + std::to_string(limit_);
   }
   return "?";
 }

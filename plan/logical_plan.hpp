@@ -8,6 +8,7 @@
 
 #include "io/source.hpp"
 #include "operators/expression.hpp"
+#include "plan/aggregation.hpp"
 
 namespace sluice {
 
@@ -20,7 +21,7 @@ struct SourceSpec {
   std::function<Result<std::shared_ptr<Source>>()> create;
 };
 
-enum class PlanKind { source, filter, project, union_all };
+enum class PlanKind { source, filter, project, union_all, watermark, aggregate, deduplicate, sort, limit };
 
 /// Prints a node kind's name (for logs and test frameworks).
 std::ostream& operator<<(std::ostream& out, PlanKind kind);
@@ -39,6 +40,18 @@ class LogicalPlan {
   static Result<PlanPtr> make_project(PlanPtr child, std::vector<Expr> exprs);
   /// Fails unless all children have the same number of columns with the same types.
   static Result<PlanPtr> make_union(std::vector<PlanPtr> children);
+  /// Declares `column` (TIMESTAMP) the event time, late by at most `delay` ("10 seconds").
+  static Result<PlanPtr> make_watermark(PlanPtr child, std::string column, std::string delay);
+  /// Groups by keys (expressions, at most one window) and computes aggregates.
+  static Result<PlanPtr> make_aggregate(PlanPtr child, std::vector<GroupKey> keys,
+                                        std::vector<AggregateCall> aggregates);
+  /// Keeps the first row of each distinct value of `columns` (all columns when empty); with
+  /// within_watermark, a key is remembered only until the watermark passes its event time
+  /// plus the delay.
+  static Result<PlanPtr> make_deduplicate(PlanPtr child, std::vector<std::string> columns,
+                                          bool within_watermark);
+  static Result<PlanPtr> make_sort(PlanPtr child, std::vector<SortKey> keys);
+  static Result<PlanPtr> make_limit(PlanPtr child, int64_t limit);
 
   PlanKind kind() const { return kind_; }
   const std::vector<PlanPtr>& children() const { return children_; }
@@ -47,6 +60,19 @@ class LogicalPlan {
   const Expr& condition() const { return condition_; }
   const std::vector<Expr>& exprs() const { return exprs_; }
   const std::shared_ptr<const SourceSpec>& source() const { return source_; }
+  const std::string& watermark_column() const { return watermark_column_; }
+  int64_t watermark_delay_micros() const { return watermark_delay_micros_; }
+  const std::string& watermark_delay() const { return watermark_delay_; }
+  const std::vector<GroupKey>& group_keys() const { return group_keys_; }
+  const std::vector<AggregateCall>& aggregates() const { return aggregates_; }
+  const std::vector<std::string>& dedup_columns() const { return dedup_columns_; }
+  bool within_watermark() const { return within_watermark_; }
+  const std::vector<SortKey>& sort_keys() const { return sort_keys_; }
+  int64_t limit() const { return limit_; }
+  /// Returns true for nodes that keep state across epochs (aggregate, deduplicate).
+  bool is_stateful() const { return kind_ == PlanKind::aggregate || kind_ == PlanKind::deduplicate; }
+  /// Returns the columns an operator reads from its child (for pruning).
+  std::vector<std::string> referenced_columns() const;
   /// For a source: the columns the query reads (empty = all), set by column pruning.
   const std::vector<std::string>& required_columns() const { return required_columns_; }
 
@@ -70,6 +96,15 @@ class LogicalPlan {
   std::vector<Expr> exprs_;
   std::shared_ptr<const SourceSpec> source_;
   std::vector<std::string> required_columns_;
+  std::string watermark_column_;
+  std::string watermark_delay_;
+  int64_t watermark_delay_micros_ = 0;
+  std::vector<GroupKey> group_keys_;
+  std::vector<AggregateCall> aggregates_;
+  std::vector<std::string> dedup_columns_;
+  bool within_watermark_ = false;
+  std::vector<SortKey> sort_keys_;
+  int64_t limit_ = -1;
 };
 
 }  // namespace sluice

@@ -26,6 +26,9 @@ struct QuerySpec {
   Trigger trigger;
   std::string checkpoint_location;  ///< empty: a temporary checkpoint removed at stop
   int64_t min_batches_to_retain = 100;  ///< epochs of offsets/commit logs kept (Spark's name)
+  int shuffle_partitions = 1;           ///< partitions of the stateful stage
+  bool watermark_policy_max = false;    ///< multipleWatermarkPolicy: min (default) or max
+  int64_t watermark_idle_timeout_micros = -1;  ///< an input idle this long stops holding the watermark; -1 = never
   EvalOptions eval;
   std::string plan_fingerprint;     ///< what must match for a checkpoint to be reused
   std::string explain;              ///< explain(extended) text
@@ -44,7 +47,10 @@ class SessionState {
   SessionState();
 
   /// Sets a session option; fails naming an unknown option or a bad value. Known options:
-  /// `ansi` (true/false), `checkpointLocation` (default root for checkpoints).
+  /// `ansi` (true/false), `checkpointLocation` (default root for checkpoints),
+  /// `shuffle_partitions` (partitions of stateful operators; default: the number of cores),
+  /// `multipleWatermarkPolicy` (min or max), `watermarkIdleTimeout` (a duration after which an
+  /// input without new rows stops holding the watermark back; default: never).
   Status set_conf(const std::string& key, const std::string& value);
   std::string conf(const std::string& key) const;
   EvalOptions eval_options() const;

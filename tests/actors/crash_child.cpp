@@ -12,29 +12,36 @@ using namespace sluice;
 using namespace std::chrono_literals;
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: crash_child CHECKPOINT_DIR OUTPUT_DIR MAX_EPOCHS\n");
+  if (argc != 5) {
+    std::fprintf(stderr, "usage: crash_child CHECKPOINT_DIR OUTPUT_DIR MAX_EPOCHS stateless|stateful\n");
     return 2;
   }
+  const bool stateful = std::string(argv[4]) == "stateful";
   const std::string checkpoint = argv[1];
   const std::string output = argv[2];
   const size_t max_epochs = static_cast<size_t>(std::atoll(argv[3]));
   Session session;
-  auto query = session.read_stream()
-                   .format("rate")
-                   .option("rowsPerSecond", "20000")
-                   .option("numPartitions", "2")
-                   .option("rowsPerBatch", "1000")
-                   .load()
-                   .filter(col("value") % 3 != 0)
-                   .select(col("value"), (col("value") * 2).alias("doubled"))
-                   .write_stream()
+  (void)session.set_conf("shuffle_partitions", "2");
+  auto rate = session.read_stream()
+                  .format("rate")
+                  .option("rowsPerSecond", "20000")
+                  .option("numPartitions", stateful ? "1" : "2")
+                  .option("rowsPerBatch", "1000")
+                  .load();
+  // Stateless: every row once. Stateful: per key, count, sum and max of all values so far.
+  auto frame = stateful ? rate.group_by((col("value") % 10).alias("k"))
+                              .agg(count().alias("n"), sum(col("value")).alias("s"), max(col("value")).alias("m"))
+                        : rate.filter(col("value") % 3 != 0)
+                              .select(col("value"), (col("value") * 2).alias("doubled"));
+  auto query = frame.write_stream()
+                   .output_mode(stateful ? OutputMode::Complete : OutputMode::Append)
                    .foreach_batch([&](const RecordBatchPtr& batch, int64_t epoch) -> Status {
                      const std::string name = output + "/epoch-" + std::to_string(epoch);
                      {
                        std::ofstream file(name + ".tmp", std::ios::trunc);
                        for (const auto& row : batch->to_rows()) {
-                         file << row[0].as_int64() << " " << row[1].as_int64() << "\n";
+                         for (const auto& value : row) file << value.to_string() << " ";
+                         file << "\n";
                        }
                        file.flush();
                        if (!file) return Status::io_error("cannot write " + name + ".tmp");

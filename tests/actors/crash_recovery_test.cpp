@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -24,8 +25,8 @@ extern char** environ;
 namespace {
 
 pid_t spawn_child(const std::string& checkpoint, const std::string& output, int max_epochs,
-                  const std::string& crash_at = "") {
-  std::vector<std::string> args = {CRASH_CHILD_PATH, checkpoint, output, std::to_string(max_epochs)};
+                  const std::string& crash_at = "", const std::string& mode = "stateless") {
+  std::vector<std::string> args = {CRASH_CHILD_PATH, checkpoint, output, std::to_string(max_epochs), mode};
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -105,6 +106,50 @@ BOOST_AUTO_TEST_CASE(sigkill_at_random_moments_loses_nothing_and_doubles_nothing
   BOOST_TEST(epochs >= 3u);
 }
 
+// Checks the last epoch's complete result of the stateful child: per key k = value % 10, the
+// count, sum and max of exactly the values 0 .. N-1, where N is the total count.
+void check_stateful_result(const std::string& output) {
+  int64_t last_epoch = -1;
+  for (const auto& entry : std::filesystem::directory_iterator(output)) {
+    if (entry.path().extension() != ".txt") continue;
+    last_epoch = std::max<int64_t>(last_epoch, std::stoll(entry.path().stem().string().substr(6)));
+  }
+  BOOST_REQUIRE(last_epoch >= 0);
+  std::ifstream file(output + "/epoch-" + std::to_string(last_epoch) + ".txt");
+  std::map<int64_t, std::array<int64_t, 3>> groups;
+  int64_t k = 0, n = 0, s = 0, m = 0, total = 0;
+  while (file >> k >> n >> s >> m) {
+    groups[k] = {n, s, m};
+    total += n;
+  }
+  BOOST_REQUIRE(total > 0);
+  for (const auto& [key, agg] : groups) {
+    int64_t count = 0, sum = 0, max = -1;
+    for (int64_t v = key; v < total; v += 10) ++count, sum += v, max = v;
+    BOOST_TEST(agg[0] == count, "key " << key << " count");
+    BOOST_TEST(agg[1] == sum, "key " << key << " sum");
+    BOOST_TEST(agg[2] == max, "key " << key << " max");
+  }
+  BOOST_TEST(groups.size() == static_cast<size_t>(std::min<int64_t>(total, 10)));
+}
+
+BOOST_AUTO_TEST_CASE(stateful_aggregation_survives_sigkill_exactly) {
+  TemporaryDirectory checkpoint;
+  TemporaryDirectory output;
+  const uint64_t seed = std::random_device{}();
+  BOOST_TEST_MESSAGE("seed " << seed);
+  std::mt19937_64 random(seed);
+  const int kills = std::getenv("SLUICE_CHAOS_KILLS") ? std::atoi(std::getenv("SLUICE_CHAOS_KILLS")) : 10;
+  for (int kill = 0; kill < kills; ++kill) {
+    pid_t pid = spawn_child(checkpoint.path(), output.path(), 1'000'000, "", "stateful");
+    std::this_thread::sleep_for(std::chrono::milliseconds(40 + random() % 300));
+    ::kill(pid, SIGKILL);
+    wait_exit(pid);
+  }
+  BOOST_REQUIRE(wait_exit(spawn_child(checkpoint.path(), output.path(), 3, "", "stateful")) == 0);
+  check_stateful_result(output.path());
+}
+
 BOOST_AUTO_TEST_CASE(a_crash_at_each_protocol_step_recovers_exactly_once) {
   for (const char* point : {"after_offsets_logged", "after_sink_write", "before_commit", "after_commit"}) {
     BOOST_TEST_CONTEXT("crash point " << point) {
@@ -118,6 +163,14 @@ BOOST_AUTO_TEST_CASE(a_crash_at_each_protocol_step_recovers_exactly_once) {
       size_t epochs = 0, rows = 0;
       check_exactly_once(output.path(), epochs, rows);
       BOOST_TEST(epochs >= 5u);
+    }
+    BOOST_TEST_CONTEXT("stateful, crash point " << point) {
+      TemporaryDirectory checkpoint;
+      TemporaryDirectory output;
+      pid_t crashed = spawn_child(checkpoint.path(), output.path(), 1'000'000, std::string(point) + ":2", "stateful");
+      BOOST_TEST(wait_exit(crashed) == sluice::actors::kCrashPointExitCode);
+      BOOST_TEST(wait_exit(spawn_child(checkpoint.path(), output.path(), 3, "", "stateful")) == 0);
+      check_stateful_result(output.path());
     }
   }
 }

@@ -113,3 +113,11 @@ BOOST_AUTO_TEST_CASE(wrap_does_not_copy) {
   BOOST_TEST(static_cast<const void*>(buffer->data()) == static_cast<const void*>(kStatic));
   BOOST_TEST(buffer->capacity() == 4);
 }
+
+BOOST_AUTO_TEST_CASE(allocate_for_overwrite_zeroes_only_the_padding) {
+  auto buffer = Buffer::allocate_for_overwrite(100);
+  BOOST_TEST(buffer->size() == 100);
+  BOOST_TEST(reinterpret_cast<uintptr_t>(buffer->data()) % 64 == 0u);
+  BOOST_TEST(buffer->capacity() >= 108);
+  for (int64_t i = 100; i < buffer->capacity(); ++i) BOOST_TEST(buffer->data()[i] == 0);
+}

@@ -19,22 +19,18 @@ constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 
 SchemaPtr numbers() {
-  return schema_of({{"a", Type::Int64}, {"b", Type::Int64}, {"x", Type::Double}, {"y", Type::Double}});
+  return schema_of(
+      {{"a", Type::Int64}, {"b", Type::Int64}, {"x", Type::Double}, {"y", Type::Double}});
 }
 
 // Rows with nulls in every column, zeros, negatives and extremes.
 RecordBatchPtr number_rows() {
   std::vector<std::vector<Value>> rows = {
-      {int64_t{7}, int64_t{2}, 7.5, 2.0},
-      {int64_t{-7}, int64_t{3}, -7.5, 2.0},
-      {int64_t{7}, int64_t{-3}, 0.0, -0.0},
-      {Value(), int64_t{5}, Value(), 1.0},
-      {int64_t{5}, Value(), 1.0, Value()},
-      {Value(), Value(), Value(), Value()},
-      {int64_t{0}, int64_t{0}, 0.0, 0.0},
-      {kMax, int64_t{1}, 1e308, 1e308},
-      {kMin, int64_t{-1}, -1e308, 10.0},
-      {int64_t{12}, int64_t{0}, std::nan(""), 3.0},
+      {int64_t{7}, int64_t{2}, 7.5, 2.0},   {int64_t{-7}, int64_t{3}, -7.5, 2.0},
+      {int64_t{7}, int64_t{-3}, 0.0, -0.0}, {Value(), int64_t{5}, Value(), 1.0},
+      {int64_t{5}, Value(), 1.0, Value()},  {Value(), Value(), Value(), Value()},
+      {int64_t{0}, int64_t{0}, 0.0, 0.0},   {kMax, int64_t{1}, 1e308, 1e308},
+      {kMin, int64_t{-1}, -1e308, 10.0},    {int64_t{12}, int64_t{0}, std::nan(""), 3.0},
   };
   std::mt19937_64 random(7);
   for (int i = 0; i < 60; ++i) {
@@ -57,15 +53,20 @@ std::optional<double> as_double(const Value& v) {
   return v.type() == Type::Double ? v.as_double() : static_cast<double>(v.as_int64());
 }
 
-int64_t wrap(__int128 v) { return static_cast<int64_t>(static_cast<uint64_t>(static_cast<unsigned __int128>(v))); }
+int64_t wrap(__int128 v) {
+  return static_cast<int64_t>(static_cast<uint64_t>(static_cast<unsigned __int128>(v)));
+}
 
 Value int_reference(char op, const Value& l, const Value& r) {
   auto a = as_int(l), b = as_int(r);
   if (!a || !b) return Value();
   switch (op) {
-    case '+': return Value(wrap(static_cast<__int128>(*a) + *b));
-    case '-': return Value(wrap(static_cast<__int128>(*a) - *b));
-    case '*': return Value(wrap(static_cast<__int128>(*a) * *b));
+    case '+':
+      return Value(wrap(static_cast<__int128>(*a) + *b));
+    case '-':
+      return Value(wrap(static_cast<__int128>(*a) - *b));
+    case '*':
+      return Value(wrap(static_cast<__int128>(*a) * *b));
     case '%':
       if (*b == 0) return Value();
       return Value(static_cast<int64_t>(static_cast<__int128>(*a) % *b));
@@ -77,28 +78,39 @@ Value double_reference(char op, const Value& l, const Value& r) {
   auto a = as_double(l), b = as_double(r);
   if (!a || !b) return Value();
   switch (op) {
-    case '+': return Value(*a + *b);
-    case '-': return Value(*a - *b);
-    case '*': return Value(*a * *b);
-    case '/': return *b == 0 ? Value() : Value(*a / *b);
-    case '%': return *b == 0 ? Value() : Value(std::fmod(*a, *b));
+    case '+':
+      return Value(*a + *b);
+    case '-':
+      return Value(*a - *b);
+    case '*':
+      return Value(*a * *b);
+    case '/':
+      return *b == 0 ? Value() : Value(*a / *b);
+    case '%':
+      return *b == 0 ? Value() : Value(std::fmod(*a, *b));
   }
   return Value();
 }
 
 Expr apply(char op, Expr a, Expr b) {
   switch (op) {
-    case '+': return a + b;
-    case '-': return a - b;
-    case '*': return a * b;
-    case '/': return a / b;
-    default: return a % b;
+    case '+':
+      return a + b;
+    case '-':
+      return a - b;
+    case '*':
+      return a * b;
+    case '/':
+      return a / b;
+    default:
+      return a % b;
   }
 }
 
 std::vector<Value> column_values(const RecordBatch& batch, int index) {
   std::vector<Value> values;
-  for (int64_t i = 0; i < batch.num_rows(); ++i) values.push_back(batch.column(index)->value_at(i));
+  for (int64_t i = 0; i < batch.num_rows(); ++i)
+    values.push_back(batch.column(index)->value_at(i));
   return values;
 }
 
@@ -145,7 +157,8 @@ BOOST_AUTO_TEST_CASE(unary_minus_negates_with_nulls) {
   for (int64_t i = 0; i < batch->num_rows(); ++i) {
     const Value a = batch->column(0)->value_at(i);
     const Value x = batch->column(2)->value_at(i);
-    BOOST_TEST(values[i] == (a.is_null() ? Value() : Value(wrap(-static_cast<__int128>(a.as_int64())))));
+    BOOST_TEST(values[i] ==
+               (a.is_null() ? Value() : Value(wrap(-static_cast<__int128>(a.as_int64())))));
     BOOST_TEST(same_value(doubles[i], x.is_null() ? Value() : Value(-x.as_double())));
   }
   BOOST_TEST(std::signbit(evaluate_scalar(-lit(0.0)).as_double()));
@@ -174,9 +187,9 @@ BOOST_AUTO_TEST_CASE(integer_overflow_fails_under_ansi_naming_the_expression) {
 
 BOOST_AUTO_TEST_CASE(division_by_zero_is_null_without_ansi) {
   auto schema = schema_of({{"a", Type::Int64}, {"b", Type::Int64}, {"x", Type::Double}});
-  auto batch = batch_of(schema, {{int64_t{6}, int64_t{0}, 1.5},
-                                 {int64_t{6}, int64_t{4}, 0.0},
-                                 {Value(), int64_t{0}, -0.0}});
+  auto batch = batch_of(
+      schema,
+      {{int64_t{6}, int64_t{0}, 1.5}, {int64_t{6}, int64_t{4}, 0.0}, {Value(), int64_t{0}, -0.0}});
   check_values(evaluate(col("a") / col("b"), *batch), {Value(), Value(1.5), Value()});
   check_values(evaluate(col("a") % col("b"), *batch), {Value(), Value(2), Value()});
   check_values(evaluate(col("a") / 0, *batch), {Value(), Value(), Value()});
@@ -211,8 +224,10 @@ BOOST_AUTO_TEST_CASE(remainder_takes_the_sign_of_the_dividend) {
 
 BOOST_AUTO_TEST_CASE(null_literals_make_every_row_null) {
   auto batch = number_rows();
-  for (const Value& v : evaluate(col("a") + lit_null(Type::Int64), *batch)) BOOST_TEST(v.is_null());
-  for (const Value& v : evaluate(lit(Value()) * col("x"), *batch)) BOOST_TEST(v.is_null());
+  for (const Value& v : evaluate(col("a") + lit_null(Type::Int64), *batch))
+    BOOST_TEST(v.is_null());
+  for (const Value& v : evaluate(lit(Value()) * col("x"), *batch))
+    BOOST_TEST(v.is_null());
   auto type = infer_type(lit(Value()) + col("a"), *numbers());
   BOOST_TEST((type.value() == Type::Int64));
 }

@@ -88,13 +88,14 @@ BOOST_AUTO_TEST_CASE(function_arguments_are_checked) {
                       "an interval can only be added to or subtracted from a TIMESTAMP"));
   BOOST_TEST(contains(bind_status(interval("1 hour") - col("seen")).message(),
                       "an interval can only be added"));
-  BOOST_TEST(!bind_status(substring(col("name"), 1, 2).with_children({col("name"), col("id"),
-                                                                       lit(2)}))
-                  .is_ok());
+  BOOST_TEST(
+      !bind_status(substring(col("name"), 1, 2).with_children({col("name"), col("id"), lit(2)}))
+           .is_ok());
 }
 
 BOOST_AUTO_TEST_CASE(infer_type_follows_spark_rules) {
-  const Schema& schema = *people();
+  auto people_schema = people();
+  const Schema& schema = *people_schema;
   auto type = [&](const Expr& e) {
     auto t = infer_type(e, schema);
     BOOST_REQUIRE_MESSAGE(t.ok(), e.to_string() + ": " + t.status().to_string());
@@ -120,7 +121,8 @@ BOOST_AUTO_TEST_CASE(infer_type_follows_spark_rules) {
 }
 
 BOOST_AUTO_TEST_CASE(nullability_tracks_what_can_be_null) {
-  const Schema& schema = *people();
+  auto people_schema = people();
+  const Schema& schema = *people_schema;
   auto nullable = [&](const Expr& e) { return bind(e, schema).value().nullable(); };
   BOOST_TEST(!nullable(col("id")));
   BOOST_TEST(!nullable(col("id") + 1));

@@ -30,7 +30,8 @@ Expr compare(const std::string& op, Expr a, Expr b) {
 int order(const Value& a, const Value& b) {
   if (a.type() == Type::Double) {
     const double x = a.as_double(), y = b.as_double();
-    if (std::isnan(x) || std::isnan(y)) return std::isnan(x) == std::isnan(y) ? 0 : (std::isnan(x) ? 1 : -1);
+    if (std::isnan(x) || std::isnan(y))
+      return std::isnan(x) == std::isnan(y) ? 0 : (std::isnan(x) ? 1 : -1);
     return x < y ? -1 : (x > y ? 1 : 0);
   }
   if (a.type() == Type::String) {
@@ -54,7 +55,8 @@ Value reference(const std::string& op, const Value& a, const Value& b) {
 Value random_value(Type type, std::mt19937_64& random) {
   if (random() % 6 == 0) return Value();
   switch (type) {
-    case Type::Bool: return Value(random() % 2 == 0);
+    case Type::Bool:
+      return Value(random() % 2 == 0);
     case Type::Int64: {
       static const int64_t kEdges[] = {std::numeric_limits<int64_t>::min(), -1, 0, 1,
                                        std::numeric_limits<int64_t>::max()};
@@ -83,10 +85,12 @@ BOOST_AUTO_TEST_CASE(every_type_and_operator_with_nulls_matches_a_row_reference)
   for (Type type : {Type::Bool, Type::Int64, Type::Double, Type::String, Type::Timestamp}) {
     auto schema = schema_of({{"l", type}, {"r", type}});
     std::vector<std::vector<Value>> rows;
-    for (int i = 0; i < 150; ++i) rows.push_back({random_value(type, random), random_value(type, random)});
+    for (int i = 0; i < 150; ++i)
+      rows.push_back({random_value(type, random), random_value(type, random)});
     auto batch = batch_of(schema, rows);
     Value scalar = random_value(type, random);
-    while (scalar.is_null()) scalar = random_value(type, random);
+    while (scalar.is_null())
+      scalar = random_value(type, random);
     for (const auto& op : kOps) {
       std::vector<Value> both, column_scalar, scalar_column;
       for (const auto& row : rows) {
@@ -135,6 +139,8 @@ BOOST_AUTO_TEST_CASE(strings_compare_bytewise_including_utf8) {
   auto schema = schema_of({{"s", Type::String}});
   auto batch = batch_of(schema, {{"z"}, {"é"}, {""}, {"Z"}});
   // 'é' is 0xC3 0xA9: above every ASCII byte.
-  check_values(evaluate(col("s") > "z", *batch), {Value(false), Value(true), Value(false), Value(false)});
-  check_values(evaluate(col("s") < "a", *batch), {Value(false), Value(false), Value(true), Value(true)});
+  check_values(evaluate(col("s") > "z", *batch),
+               {Value(false), Value(true), Value(false), Value(false)});
+  check_values(evaluate(col("s") < "a", *batch),
+               {Value(false), Value(false), Value(true), Value(true)});
 }

@@ -40,7 +40,8 @@ inline std::vector<Value> evaluate(const Expr& expr, const RecordBatch& batch,
   BOOST_REQUIRE_EQUAL((*column)->length(), batch.num_rows());
   BOOST_REQUIRE((*column)->type() == bound->type());
   std::vector<Value> values;
-  for (int64_t i = 0; i < batch.num_rows(); ++i) values.push_back((*column)->value_at(i));
+  for (int64_t i = 0; i < batch.num_rows(); ++i)
+    values.push_back((*column)->value_at(i));
   return values;
 }
 
@@ -73,8 +74,8 @@ inline void check_values(const std::vector<Value>& actual, const std::vector<Val
   for (size_t i = 0; i < actual.size(); ++i) {
     BOOST_TEST(same_value(actual[i], expected[i]),
                what << " row " << i << ": got " << actual[i] << " ("
-                    << (actual[i].type() ? type_name(*actual[i].type()) : "null")
-                    << "), expected " << expected[i] << " ("
+                    << (actual[i].type() ? type_name(*actual[i].type()) : "null") << "), expected "
+                    << expected[i] << " ("
                     << (expected[i].type() ? type_name(*expected[i].type()) : "null") << ")");
   }
 }

@@ -25,7 +25,8 @@ BOOST_AUTO_TEST_CASE(rendering_follows_spark_column_names) {
   BOOST_TEST(lit(1.5).to_string() == "1.5");
   BOOST_TEST(lit_null(Type::Int64).to_string() == "NULL");
   BOOST_TEST((-col("a")).to_string() == "(- a)");
-  Expr case_expr = when(col("a") > 0, lit("pos")).when(col("a") < 0, lit("neg")).otherwise(lit("zero"));
+  Expr case_expr =
+      when(col("a") > 0, lit("pos")).when(col("a") < 0, lit("neg")).otherwise(lit("zero"));
   BOOST_TEST(case_expr.to_string() ==
              "CASE WHEN (a > 0) THEN 'pos' WHEN (a < 0) THEN 'neg' ELSE 'zero' END");
   Expr no_else = when(col("a") > 0, lit(1));

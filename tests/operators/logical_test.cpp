@@ -19,7 +19,8 @@ RecordBatchPtr truth_pairs() {
   auto schema = schema_of({{"p", Type::Bool}, {"q", Type::Bool}});
   std::vector<std::vector<Value>> rows;
   for (const Value& p : {T, F, N}) {
-    for (const Value& q : {T, F, N}) rows.push_back({p, q});
+    for (const Value& q : {T, F, N})
+      rows.push_back({p, q});
   }
   return batch_of(schema, rows);
 }
@@ -65,8 +66,8 @@ BOOST_AUTO_TEST_CASE(in_list_follows_sql_null_semantics) {
 }
 
 BOOST_AUTO_TEST_CASE(in_list_works_for_every_type) {
-  auto schema = schema_of({{"b", Type::Bool}, {"d", Type::Double}, {"s", Type::String},
-                           {"t", Type::Timestamp}});
+  auto schema = schema_of(
+      {{"b", Type::Bool}, {"d", Type::Double}, {"s", Type::String}, {"t", Type::Timestamp}});
   auto batch = batch_of(schema, {{true, std::nan(""), "é", Timestamp{0}},
                                  {false, -0.0, "", Timestamp{1'000'000}},
                                  {Value(), 2.0, "x", Value()}});
@@ -79,12 +80,13 @@ BOOST_AUTO_TEST_CASE(in_list_works_for_every_type) {
 BOOST_AUTO_TEST_CASE(large_in_lists_use_the_same_semantics) {
   auto schema = schema_of({{"x", Type::Int64}});
   std::vector<Value> list;
-  for (int64_t v = 0; v < 100; v += 3) list.push_back(v);
+  for (int64_t v = 0; v < 100; v += 3)
+    list.emplace_back(v);
   std::vector<std::vector<Value>> rows;
   std::vector<Value> expected;
   for (int64_t v = -5; v < 110; ++v) {
     rows.push_back({v});
-    expected.push_back(Value(v >= 0 && v < 100 && v % 3 == 0));
+    expected.emplace_back(v >= 0 && v < 100 && v % 3 == 0);
   }
   check_values(evaluate(col("x").isin(list), *batch_of(schema, rows)), expected);
 }
@@ -106,12 +108,16 @@ BOOST_AUTO_TEST_CASE(case_when_unifies_numeric_branches_to_double) {
   auto batch = batch_of(schema, {{1}, {2}});
   Expr e = when(col("x") == 1, col("x")).otherwise(lit(0.5));
   check_values(evaluate(e, *batch), {Value(1.0), Value(0.5)});
-  check_values(evaluate(when(col("x") == 1, lit(Value())).otherwise(col("x")), *batch), {N, Value(2)});
+  check_values(evaluate(when(col("x") == 1, lit(Value())).otherwise(col("x")), *batch),
+               {N, Value(2)});
 }
 
 BOOST_AUTO_TEST_CASE(case_when_handles_every_result_type) {
-  auto schema = schema_of({{"k", Type::Int64}, {"b", Type::Bool}, {"d", Type::Double},
-                           {"s", Type::String}, {"t", Type::Timestamp}});
+  auto schema = schema_of({{"k", Type::Int64},
+                           {"b", Type::Bool},
+                           {"d", Type::Double},
+                           {"s", Type::String},
+                           {"t", Type::Timestamp}});
   auto batch = batch_of(schema, {{1, true, 1.5, "one", Timestamp{1}},
                                  {2, Value(), Value(), Value(), Value()},
                                  {3, false, -2.5, "three", Timestamp{3}}});
@@ -119,8 +125,9 @@ BOOST_AUTO_TEST_CASE(case_when_handles_every_result_type) {
     Expr e = when(col("k") == 1, col(name)).when(col("k") == 2, col(name)).otherwise(col(name));
     auto expected = evaluate(col(name), *batch);
     check_values(evaluate(e, *batch), expected, name);
-    Expr swapped = when(col("k") != 3, lit_null(batch->schema()->field(batch->schema()->find(name)).type))
-                       .otherwise(col(name));
+    Expr swapped =
+        when(col("k") != 3, lit_null(batch->schema()->field(batch->schema()->find(name)).type))
+            .otherwise(col(name));
     check_values(evaluate(swapped, *batch), {N, N, expected[2]}, name);
   }
 }
@@ -131,7 +138,8 @@ BOOST_AUTO_TEST_CASE(coalesce_returns_the_first_non_null) {
   check_values(evaluate(coalesce({col("a"), col("b")}), *batch), {Value(1), Value(20), N});
   check_values(evaluate(coalesce({col("a"), col("b"), lit(0)}), *batch),
                {Value(1), Value(20), Value(0)});
-  check_values(evaluate(coalesce({col("a"), lit(0.5)}), *batch), {Value(1.0), Value(0.5), Value(0.5)});
+  check_values(evaluate(coalesce({col("a"), lit(0.5)}), *batch),
+               {Value(1.0), Value(0.5), Value(0.5)});
   check_values(evaluate(coalesce({col("s"), lit("none")}), *batch),
                {Value("x"), Value("none"), Value("z")});
   check_values(evaluate(coalesce({lit(Value()), col("b")}), *batch), {Value(10), Value(20), N});
@@ -161,7 +169,8 @@ BOOST_AUTO_TEST_CASE(random_boolean_trees_match_a_row_reference) {
   std::vector<std::vector<Value>> rows;
   for (int i = 0; i < 200; ++i) {
     std::vector<Value> row;
-    for (int c = 0; c < 3; ++c) row.push_back(random() % 3 == 0 ? N : Value(random() % 2 == 0));
+    for (int c = 0; c < 3; ++c)
+      row.push_back(random() % 3 == 0 ? N : Value(random() % 2 == 0));
     rows.push_back(row);
   }
   auto batch = batch_of(schema, rows);

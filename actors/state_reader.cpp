@@ -1,0 +1,42 @@
+#include "actors/state_reader.hpp"
+
+namespace sluice::actors {
+
+namespace {
+
+class CheckpointStateReader final : public StateReader {
+ public:
+  CheckpointStateReader(std::shared_ptr<CheckpointStore> store, std::string table)
+      : store_(std::move(store)), table_(std::move(table)) {}
+
+  Result<std::optional<std::string>> get(std::string_view key) const override {
+    return store_->get_state(table_, key);
+  }
+
+  Status scan(std::string_view begin, std::string_view end,
+              const std::function<bool(std::string_view, std::string_view)>& fn) const override {
+    // The store visits in key order from the first key of the table; skip to `begin` and stop
+    // at `end`. A prefix scan narrows the walk when the bounds share a prefix.
+    size_t shared = 0;
+    while (!end.empty() && shared < begin.size() && shared < end.size() && begin[shared] == end[shared]) ++shared;
+    const std::string_view prefix = end.empty() ? std::string_view() : begin.substr(0, shared);
+    return store_->scan_state_prefix(table_, prefix, [&](std::string_view key, std::string_view value) {
+      if (key < begin) return true;
+      if (!end.empty() && key >= end) return false;
+      return fn(key, value);
+    });
+  }
+
+ private:
+  std::shared_ptr<CheckpointStore> store_;
+  std::string table_;
+};
+
+}  // namespace
+
+std::shared_ptr<const StateReader> make_state_reader(std::shared_ptr<CheckpointStore> store,
+                                                     std::string table) {
+  return std::make_shared<CheckpointStateReader>(std::move(store), std::move(table));
+}
+
+}  // namespace sluice::actors

@@ -1,0 +1,228 @@
+#define BOOST_TEST_MODULE stateful_query
+#include <boost/test/unit_test.hpp>
+
+#include <sluice/sluice.hpp>
+#include <sluice/testing.hpp>
+
+#include <map>
+#include <random>
+
+#include "tests/support/temporary_directory.hpp"
+
+using namespace sluice;
+using namespace sluice::testing;
+using namespace std::chrono_literals;
+using sluice::testing::TemporaryDirectory;
+
+namespace {
+
+SchemaPtr events() {
+  return Schema::make({{"k", Type::String}, {"v", Type::Int64}, {"ts", Type::Timestamp}}).value();
+}
+
+Value ts(int64_t seconds) { return Value(Timestamp{seconds * 1'000'000}); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(complete_mode_emits_the_whole_result_every_epoch) {
+  Session session;
+  MemoryStream input(session, events());
+  auto df = input.to_df().group_by(col("k")).agg(count().alias("n"), sum(col("v")).alias("total"));
+  Status result = test_stream(session, df, OutputMode::Complete,
+                              {add_data(input, {{"a", 1, ts(1)}, {"b", 2, ts(1)}, {"a", 3, ts(2)}}),
+                               check_answer({{"a", 2, 4}, {"b", 1, 2}}),
+                               add_data(input, {{"b", 5, ts(3)}, {"c", nullptr, ts(3)}}),
+                               check_answer({{"a", 2, 4}, {"b", 2, 7}, {"c", 1, nullptr}})});
+  BOOST_TEST(result.is_ok(), result.to_string());
+}
+
+BOOST_AUTO_TEST_CASE(update_mode_emits_only_changed_groups) {
+  Session session;
+  MemoryStream input(session, events());
+  auto df = input.to_df().group_by(col("k")).agg(max(col("v")).alias("top"));
+  Status result = test_stream(session, df, OutputMode::Update,
+                              {add_data(input, {{"a", 1, ts(1)}, {"b", 2, ts(1)}}),
+                               check_last_batch({{"a", 1}, {"b", 2}}),
+                               add_data(input, {{"b", 7, ts(2)}}),
+                               check_last_batch({{"b", 7}})});
+  BOOST_TEST(result.is_ok(), result.to_string());
+}
+
+BOOST_AUTO_TEST_CASE(append_mode_emits_each_window_once_when_the_watermark_passes_it) {
+  Session session;
+  MemoryStream input(session, events());
+  auto df = input.to_df()
+                .with_watermark("ts", "10 seconds")
+                .group_by(window(col("ts"), "10 seconds"), col("k"))
+                .agg(count().alias("n"));
+  const Value w0s = ts(0), w0e = ts(10), w1s = ts(10), w1e = ts(20);
+  Status result = test_stream(
+      session, df, OutputMode::Append,
+      {add_data(input, {{"a", 1, ts(1)}, {"a", 1, ts(5)}, {"b", 1, ts(12)}}),
+       // Max event time 12 s: the watermark becomes 2 s, no window is final yet.
+       check_answer({}),
+       // Max 25 s: the watermark becomes 15 s, and an epoch without new data emits [0, 10).
+       add_data(input, {{"a", 1, ts(25)}}),
+       check_answer({{w0s, w0e, "a", 2}}),
+       add_data(input, {{"a", 1, ts(26)}, {"a", 1, ts(3)}}),  // ts 3 is behind the watermark
+       check_answer({{w0s, w0e, "a", 2}}),
+       assert_on_query([](StreamingQuery& q) {
+         int64_t dropped = 0;
+         for (const auto& p : q.recent_progress()) {
+           if (!p.state_operators.empty()) dropped += p.state_operators[0].num_rows_dropped_by_watermark;
+         }
+         auto last = q.last_progress();
+         return dropped == 1 && last && last->event_time.count("watermark") == 1;
+       }, "the late row is counted and the watermark reported"),
+       add_data(input, {{"a", 1, ts(40)}}),
+       check_answer({{w0s, w0e, "a", 2}, {w1s, w1e, "b", 1}, {ts(20), ts(30), "a", 2}})});
+  BOOST_TEST(result.is_ok(), result.to_string());
+}
+
+BOOST_AUTO_TEST_CASE(sliding_windows_count_each_row_in_every_window_it_falls_in) {
+  Session session;
+  MemoryStream input(session, events());
+  auto df = input.to_df()
+                .group_by(window(col("ts"), "10 seconds", "5 seconds"))
+                .agg(count().alias("n"));
+  Status result = test_stream(session, df, OutputMode::Complete,
+                              {add_data(input, {{"a", 1, ts(7)}, {"a", 1, ts(12)}}),
+                               check_answer({{ts(0), ts(10), 1}, {ts(5), ts(15), 2}, {ts(10), ts(20), 1}})});
+  BOOST_TEST(result.is_ok(), result.to_string());
+}
+
+BOOST_AUTO_TEST_CASE(state_survives_a_restart_from_the_checkpoint) {
+  Session session;
+  MemoryStream input(session, events());
+  auto df = input.to_df().group_by(col("k")).agg(count().alias("n"));
+  Status result = test_stream(session, df, OutputMode::Complete,
+                              {add_data(input, {{"a", 1, ts(1)}}),
+                               check_answer({{"a", 1}}),
+                               stop_stream(),
+                               add_data(input, {{"a", 1, ts(2)}, {"b", 1, ts(2)}}),
+                               start_stream(),
+                               check_answer({{"a", 2}, {"b", 1}})});
+  BOOST_TEST(result.is_ok(), result.to_string());
+}
+
+BOOST_AUTO_TEST_CASE(results_do_not_depend_on_shuffle_partitions) {
+  std::mt19937_64 random(11);
+  std::vector<std::vector<Value>> rows;
+  std::map<std::string, std::pair<int64_t, int64_t>> expected;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string key = "k" + std::to_string(random() % 37);
+    const int64_t value = static_cast<int64_t>(random() % 100);
+    rows.push_back({key, value, ts(i)});
+    expected[key].first += 1;
+    expected[key].second += value;
+  }
+  std::vector<std::vector<Value>> answer;
+  for (const auto& [key, agg] : expected) answer.push_back({key, agg.first, agg.second});
+  for (int partitions : {1, 2, 7}) {
+    BOOST_TEST_CONTEXT("shuffle_partitions " << partitions) {
+      Session session;
+      BOOST_REQUIRE(session.set_conf("shuffle_partitions", std::to_string(partitions)).is_ok());
+      MemoryStream input(session, events());
+      auto df = input.to_df().group_by(col("k")).agg(count().alias("n"), sum(col("v")).alias("s"));
+      std::vector<StreamAction> actions;
+      for (size_t start = 0; start < rows.size(); start += 300) {
+        actions.push_back(add_data(input, {rows.begin() + static_cast<std::ptrdiff_t>(start),
+                                           rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), start + 300))}));
+        actions.push_back(process_all_available());
+      }
+      actions.push_back(check_answer(answer));
+      Status result = test_stream(session, df, OutputMode::Complete, actions);
+      BOOST_TEST(result.is_ok(), result.to_string());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_restart_with_other_shuffle_partitions_redistributes_the_state) {
+  TemporaryDirectory dir;
+  Session session;
+  MemoryStream input(session, events());
+  auto start = [&] {
+    return input.to_df().group_by(col("k")).agg(count().alias("n"))
+        .write_stream().format("memory").query_name("counts").output_mode(OutputMode::Complete)
+        .option("checkpointLocation", dir.path()).start();
+  };
+  BOOST_REQUIRE(session.set_conf("shuffle_partitions", "3").is_ok());
+  auto first = start();
+  BOOST_REQUIRE_MESSAGE(first.ok(), first.status().to_string());
+  std::vector<std::vector<Value>> rows;
+  for (int i = 0; i < 50; ++i) rows.push_back({"k" + std::to_string(i % 10), i, ts(i)});
+  BOOST_REQUIRE(input.add_data(rows).is_ok());
+  BOOST_REQUIRE(first->process_all_available().is_ok());
+  BOOST_REQUIRE(first->stop().is_ok());
+  BOOST_REQUIRE(session.set_conf("shuffle_partitions", "5").is_ok());
+  auto second = start();
+  BOOST_REQUIRE_MESSAGE(second.ok(), second.status().to_string());
+  BOOST_REQUIRE(input.add_data(rows).is_ok());
+  BOOST_REQUIRE(second->process_all_available().is_ok());
+  auto sink = session.memory_table("counts");
+  auto epochs = sink->epochs();
+  auto last = sink->epoch_rows(epochs.back());
+  std::sort(last.begin(), last.end());
+  BOOST_REQUIRE(last.size() == 10u);
+  for (const auto& row : last) BOOST_TEST(row[1].as_int64() == 10);
+  (void)second->stop();
+}
+
+BOOST_AUTO_TEST_CASE(a_changed_aggregation_is_refused_on_restart) {
+  TemporaryDirectory dir;
+  Session session;
+  MemoryStream input(session, events());
+  auto first = input.to_df().group_by(col("k")).agg(count().alias("n")).write_stream().format("noop")
+                   .output_mode(OutputMode::Update).option("checkpointLocation", dir.path()).start();
+  BOOST_REQUIRE(first.ok());
+  (void)first->stop();
+  auto second = input.to_df().group_by(col("k")).agg(sum(col("v")).alias("n")).write_stream().format("noop")
+                    .output_mode(OutputMode::Update).option("checkpointLocation", dir.path()).start();
+  BOOST_REQUIRE(!second.ok());
+  BOOST_TEST(second.status().message().find("incompatible") != std::string::npos, second.status().message());
+  BOOST_TEST(second.status().message().find("stateful operator") != std::string::npos, second.status().message());
+}
+
+BOOST_AUTO_TEST_CASE(unsupported_output_modes_are_refused_naming_the_rule) {
+  Session session;
+  MemoryStream input(session, events());
+  auto counts = input.to_df().group_by(col("k")).agg(count());
+  auto append = counts.write_stream().format("noop").output_mode(OutputMode::Append).start();
+  BOOST_REQUIRE(!append.ok());
+  BOOST_TEST(append.status().message().find("watermark") != std::string::npos, append.status().message());
+  auto sorted = input.to_df().order_by({asc(col("k"))}).write_stream().format("noop").start();
+  BOOST_REQUIRE(!sorted.ok());
+  BOOST_TEST(sorted.status().message().find("rule") != std::string::npos);
+  auto dedup_complete = input.to_df().drop_duplicates({"k"}).write_stream().format("noop")
+                            .output_mode(OutputMode::Complete).start();
+  BOOST_TEST(!dedup_complete.ok());
+  auto within = input.to_df().drop_duplicates_within_watermark({"k"}).write_stream().format("noop").start();
+  BOOST_REQUIRE(!within.ok());
+  BOOST_TEST(within.status().message().find("with_watermark") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(complete_mode_sorts_and_limits_the_result) {
+  Session session;
+  MemoryStream input(session, events());
+  auto df = input.to_df().group_by(col("k")).agg(count().alias("n")).order_by({desc(col("n"))}).limit(2);
+  Status result = test_stream(session, df, OutputMode::Complete,
+                              {add_data(input, {{"a", 1, ts(1)}, {"b", 1, ts(1)}, {"b", 1, ts(1)},
+                                                {"c", 1, ts(1)}, {"c", 1, ts(1)}, {"c", 1, ts(1)}}),
+                               check_answer({{"c", 3}, {"b", 2}}),
+                               assert_on_query([](StreamingQuery& q) {
+                                 return q.last_progress()->sink.num_output_rows == 2;
+                               }, "two rows written")});
+  BOOST_TEST(result.is_ok(), result.to_string());
+}
+
+BOOST_AUTO_TEST_CASE(drop_duplicates_keeps_the_first_row_of_each_key_across_epochs) {
+  Session session;
+  MemoryStream input(session, events());
+  auto df = input.to_df().drop_duplicates({"k"});
+  Status result = test_stream(session, df, OutputMode::Append,
+                              {add_data(input, {{"a", 1, ts(1)}, {"a", 2, ts(2)}}),
+                               check_answer({{"a", 1, ts(1)}}),
+                               add_data(input, {{"a", 3, ts(3)}, {"b", 4, ts(4)}}),
+                               check_answer({{"a", 1, ts(1)}, {"b", 4, ts(4)}})});
+  BOOST_TEST(result.is_ok(), result.to_string());
+}
