@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <map>
 
 #include "actors/state_reader.hpp"
@@ -21,6 +22,10 @@ int64_t elapsed_ms(Clock::time_point since) {
 // Polls sources this often when a zero-interval trigger found no new data.
 constexpr auto kIdlePoll = std::chrono::milliseconds(10);
 
+// How many epochs may be in flight at once: epoch e+1 reads while e finishes and commits.
+constexpr size_t kMaxMicroBatchFlights = 2;
+constexpr size_t kMaxContinuousFlights = 4;
+
 struct InFlight {
   int64_t epoch = 0;
   std::vector<SourceOffset> start;
@@ -31,6 +36,8 @@ struct InFlight {
   int64_t latest_offset_ms = 0;
   int64_t wal_commit_ms = 0;
   int pending_sources = 0;
+  int pending_cuts = 0;        // continuous: source partitions yet to report their cut
+  bool offsets_logged = true;  // continuous: false until the cut positions are logged
   int pending_stages = 0;
   int pending_states = 0;
   std::vector<int64_t> rows;  // per pipeline
@@ -67,9 +74,12 @@ struct CoordinatorState {
   bool watermark_epoch_due = false;
   int alive_stateful = 0;
   std::optional<std::optional<Status>> finishing;  // set once stopping: the outcome
-  int64_t next_epoch = 0;
-  std::vector<SourceOffset> committed;
-  std::optional<InFlight> in_flight;
+  int64_t next_epoch = 0;             // the next epoch to plan
+  std::vector<SourceOffset> committed;  // end offsets of the last committed epoch
+  std::vector<SourceOffset> planned;    // end offsets of the last planned epoch
+  // Epochs started and not yet committed, oldest first; commits happen in this order.
+  std::map<int64_t, InFlight> flights;
+  bool continuous = false;  // the Continuous trigger, once replays are planned
   bool tick_scheduled = false;
   std::optional<std::vector<SourceOffset>> stop_target;  // Once / AvailableNow
   bool stop_after_epoch = false;
@@ -79,6 +89,7 @@ struct CoordinatorState {
   // clock to pass `manual_due` (in the clock's microseconds) and a ClockAdvanced message.
   ManualClock* manual_clock = nullptr;
   std::optional<int64_t> manual_due;
+  int64_t last_manual_trigger = std::numeric_limits<int64_t>::min() / 2;
   std::vector<std::shared_ptr<std::promise<Status>>> clock_waiters;
   std::optional<Clock::time_point> previous_epoch_trigger;
   bool finished = false;
@@ -163,7 +174,7 @@ Result<std::vector<SourceOffset>> latest_offsets(coordinator_actor* self) {
 // Answers advance_manual_clock callers once no epoch is running any more.
 void notify_clock_waiters(coordinator_actor* self) {
   auto& st = self->state;
-  if (st.in_flight) return;
+  if (!st.flights.empty()) return;
   for (auto& waiter : st.clock_waiters) waiter->set_value(Status::ok());
   st.clock_waiters.clear();
 }
@@ -182,39 +193,55 @@ void notify_waiters(coordinator_actor* self) {
   }
 }
 
-void start_epoch(coordinator_actor* self, const std::vector<SourceOffset>& end,
-                 const std::vector<SourceOffset>& latest, Clock::time_point trigger_start,
-                 int64_t latest_offset_ms) {
+void send_epoch_start(coordinator_actor* self, int64_t epoch, std::optional<int64_t> watermark) {
+  auto& st = self->state;
+  const int64_t now = st.runtime->session()->clock()->now_micros();
+  for (auto& actor : st.stateful_actors) {
+    self->send(actor, EpochStart{epoch, watermark.value_or(EpochContext::kNoWatermark), now,
+                                 st.runtime->spec().output_mode});
+  }
+}
+
+InFlight new_flight(coordinator_actor* self, Clock::time_point trigger_start) {
   auto& st = self->state;
   InFlight flight;
-  flight.epoch = st.next_epoch;
-  flight.start = st.committed;
-  flight.end = end;
-  flight.latest = latest;
+  flight.epoch = st.next_epoch++;
+  flight.start = st.planned;
   flight.trigger_start = trigger_start;
-  flight.latest_offset_ms = latest_offset_ms;
   flight.rows.assign(st.recovery->sources.size(), 0);
   flight.watermark = st.watermark;
   flight.pending_stages = static_cast<int>(st.stage_actors.size());
   flight.pending_states = static_cast<int>(st.stateful_actors.size());
+  return flight;
+}
 
-  // Write-ahead: the exact range is durable before any record of the epoch is read.
+Status log_offsets(coordinator_actor* self, InFlight& flight) {
+  auto& st = self->state;
   const auto wal_start = Clock::now();
-  std::vector<std::string> metadata;
-  for (const auto& source : st.recovery->sources) metadata.push_back(source->save_metadata());
-  Status logged = st.recovery->checkpoint->write_offsets(
-      flight.epoch, encode_offsets_entry(flight.start, flight.end, metadata));
-  if (!logged.is_ok()) {
-    return finish(self, logged.with_context("writing offsets of epoch " + std::to_string(flight.epoch)));
-  }
+  OffsetsEntry entry{flight.start, flight.end, {}, flight.watermark};
+  for (const auto& source : st.recovery->sources) entry.source_metadata.push_back(source->save_metadata());
+  Status logged = st.recovery->checkpoint->write_offsets(flight.epoch, encode_offsets_entry(entry));
+  if (!logged.is_ok()) return logged.with_context("writing offsets of epoch " + std::to_string(flight.epoch));
   crash_point("after_offsets_logged", flight.epoch);
   flight.wal_commit_ms = elapsed_ms(wal_start);
+  return Status::ok();
+}
+
+// Starts a micro-batch epoch over [planned, end): the range is durable in the write-ahead log
+// before any record of it is read.
+void start_epoch(coordinator_actor* self, const std::vector<SourceOffset>& end,
+                 const std::vector<SourceOffset>& latest, Clock::time_point trigger_start,
+                 int64_t latest_offset_ms, std::optional<std::optional<int64_t>> watermark = {}) {
+  auto& st = self->state;
+  InFlight flight = new_flight(self, trigger_start);
+  if (watermark) flight.watermark = *watermark;  // a replay runs with its logged watermark
+  flight.end = end;
+  flight.latest = latest;
+  flight.latest_offset_ms = latest_offset_ms;
+  if (Status logged = log_offsets(self, flight); !logged.is_ok()) return finish(self, logged);
   flight.run_start = Clock::now();
-  const int64_t now = st.runtime->session()->clock()->now_micros();
-  for (auto& actor : st.stateful_actors) {
-    self->send(actor, EpochStart{flight.epoch, st.watermark.value_or(EpochContext::kNoWatermark), now,
-                                 st.runtime->spec().output_mode});
-  }
+  self->send(st.sink_actor, OffsetsLogged{flight.epoch});
+  send_epoch_start(self, flight.epoch, flight.watermark);
   for (size_t s = 0; s < st.source_actors.size(); ++s) {
     for (size_t p = 0; p < st.source_actors[s].size(); ++p) {
       const int64_t from = p < flight.start[s].size() ? flight.start[s][p] : 0;
@@ -223,22 +250,100 @@ void start_epoch(coordinator_actor* self, const std::vector<SourceOffset>& end,
       ++flight.pending_sources;
     }
   }
-  st.in_flight = std::move(flight);
+  st.planned = end;
+  st.flights.emplace(flight.epoch, std::move(flight));
+}
+
+// Continuous trigger: opens the next epoch while sources keep streaming; its range becomes
+// known when the sources cut it (cut_epoch), and is logged before the sink may finish it.
+void open_continuous_epoch(coordinator_actor* self) {
+  auto& st = self->state;
+  InFlight flight = new_flight(self, Clock::now());
+  flight.run_start = flight.trigger_start;
+  flight.offsets_logged = false;
+  flight.end = flight.start;
+  flight.latest = flight.start;
+  for (const auto& partitions : st.source_actors) {
+    flight.pending_sources += static_cast<int>(partitions.size());
+    flight.pending_cuts += static_cast<int>(partitions.size());
+  }
+  send_epoch_start(self, flight.epoch, flight.watermark);
+  st.flights.emplace(flight.epoch, std::move(flight));
+}
+
+void start_continuous(coordinator_actor* self) {
+  auto& st = self->state;
+  st.continuous = true;
+  open_continuous_epoch(self);
+  const int64_t epoch = st.flights.rbegin()->first;
+  for (size_t s = 0; s < st.source_actors.size(); ++s) {
+    for (size_t p = 0; p < st.source_actors[s].size(); ++p) {
+      const int64_t from = p < st.planned[s].size() ? st.planned[s][p] : 0;
+      self->send(st.source_actors[s][p], ContinuousStart{epoch, from});
+    }
+  }
+}
+
+// Continuous trigger: every interval, the open epoch is cut at the sources' positions and the
+// next one opened, unless too many epochs are still finishing (backpressure).
+void cut_epoch(coordinator_actor* self) {
+  auto& st = self->state;
+  if (st.flights.empty() || st.flights.size() >= kMaxContinuousFlights) return;
+  const int64_t epoch = st.flights.rbegin()->first;
+  open_continuous_epoch(self);
+  for (auto& partitions : st.source_actors) {
+    for (auto& actor : partitions) self->send(actor, CutEpoch{epoch});
+  }
+}
+
+// Returns how long until an interval trigger is due (zero when due now), on the manual clock
+// when the session has one. Replays and watermark-only epochs do not wait.
+std::chrono::milliseconds until_due(coordinator_actor* self) {
+  auto& st = self->state;
+  const Trigger& trigger = st.runtime->spec().trigger;
+  if (trigger.kind != Trigger::Kind::processing_time || trigger.interval.count() <= 0 ||
+      st.watermark_epoch_due || !st.recovery->replays.empty()) {
+    return std::chrono::milliseconds(0);
+  }
+  if (st.manual_clock) {
+    const int64_t remaining =
+        st.last_manual_trigger + trigger.interval.count() * 1000 - st.manual_clock->now_micros();
+    return std::chrono::milliseconds(remaining > 0 ? (remaining + 999) / 1000 : 0);
+  }
+  const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+      st.last_trigger + trigger.interval - Clock::now());
+  return std::max(remaining, std::chrono::milliseconds(0));
 }
 
 void on_tick(coordinator_actor* self) {
   auto& st = self->state;
   st.tick_scheduled = false;
-  if (st.in_flight || st.finished) return;
+  if (st.finished) return;
+  const Trigger& trigger = st.runtime->spec().trigger;
+  if (st.continuous) {
+    cut_epoch(self);
+    return schedule_tick(self, trigger.interval);
+  }
+  // A new epoch may start while older ones finish, once the newest one's sources are done.
+  if (st.flights.size() >= kMaxMicroBatchFlights) return;
+  if (!st.flights.empty() && st.flights.rbegin()->second.pending_sources > 0) return;
+  if (auto wait = until_due(self); wait.count() > 0) return schedule_tick(self, wait);
   const auto trigger_start = Clock::now();
   st.last_trigger = trigger_start;
-  const Trigger& trigger = st.runtime->spec().trigger;
+  if (st.manual_clock) st.last_manual_trigger = st.manual_clock->now_micros();
 
-  if (st.recovery->replay) {
-    // Re-run the epoch that was logged but not committed before the restart, exactly.
-    auto end = *st.recovery->replay;
-    st.recovery->replay.reset();
-    return start_epoch(self, end, end, trigger_start, 0);
+  if (!st.recovery->replays.empty()) {
+    // Re-run an epoch that was logged but not committed before the restart, exactly.
+    auto replay = st.recovery->replays.front();
+    st.recovery->replays.erase(st.recovery->replays.begin());
+    start_epoch(self, replay.end, replay.end, trigger_start, 0, replay.watermark);
+    return schedule_tick(self, std::chrono::milliseconds(0));
+  }
+  if (trigger.kind == Trigger::Kind::continuous) {
+    // Replayed epochs commit before streaming starts, so epochs reach operators in order.
+    if (!st.flights.empty()) return;
+    start_continuous(self);
+    return schedule_tick(self, trigger.interval);
   }
   auto latest = latest_offsets(self);
   if (!latest.ok()) return finish(self, latest.status().with_context("asking sources for new data"));
@@ -256,18 +361,23 @@ void on_tick(coordinator_actor* self) {
       }
     }
   }
-  const bool has_data = !reached(st.committed, end);
-  if (!has_data && st.watermark_epoch_due) {
+  const bool has_data = !reached(st.planned, end);
+  if (!has_data && st.watermark_epoch_due && st.flights.empty()) {
     st.watermark_epoch_due = false;
-    return start_epoch(self, st.committed, *latest, trigger_start, latest_offset_ms);
+    return start_epoch(self, st.planned, *latest, trigger_start, latest_offset_ms);
   }
   if (!has_data) {
+    // Epochs still finishing will tick again when they commit.
+    if (!st.flights.empty()) return;
     if (st.stop_target) return finish(self, std::nullopt);
     st.runtime->publish_idle();
     const auto interval = std::max(trigger.interval, std::chrono::milliseconds(kIdlePoll));
     return schedule_tick(self, interval);
   }
-  if (trigger.kind == Trigger::Kind::once) st.stop_after_epoch = true;
+  if (trigger.kind == Trigger::Kind::once) {
+    if (st.stop_after_epoch) return;  // Once runs exactly one epoch
+    st.stop_after_epoch = true;
+  }
   start_epoch(self, end, *latest, trigger_start, latest_offset_ms);
 }
 
@@ -358,54 +468,59 @@ void advance_watermark(coordinator_actor* self) {
   if (candidate && (!st.watermark || *candidate > *st.watermark)) st.watermark = candidate;
 }
 
+bool complete(const InFlight& flight) {
+  return flight.pending_sources == 0 && flight.pending_stages == 0 && flight.pending_states == 0 &&
+         flight.sink_done && flight.offsets_logged;
+}
+
+// Commits finished epochs in order: state changes and commits/e in one LMDB transaction.
 void try_commit(coordinator_actor* self) {
   auto& st = self->state;
-  if (!st.in_flight || st.in_flight->pending_sources > 0 || st.in_flight->pending_stages > 0 ||
-      st.in_flight->pending_states > 0 || !st.in_flight->sink_done) {
-    return;
-  }
-  InFlight flight = std::move(*st.in_flight);
-  st.in_flight.reset();
-  crash_point("after_sink_write", flight.epoch);
-  const auto commit_start = Clock::now();
-  EpochCommit commit;
-  commit.epoch = flight.epoch;
-  advance_watermark(self);
-  commit.commit_metadata = encode_commit_entry(st.watermark);
-  for (const auto& delta : flight.deltas) {
-    for (auto& change : delta->changes) {
-      commit.state_changes.push_back({kOperatorStateTable, std::move(change.key), std::move(change.value)});
+  bool committed_any = false;
+  while (!st.flights.empty() && complete(st.flights.begin()->second) && !st.finished) {
+    InFlight flight = std::move(st.flights.begin()->second);
+    st.flights.erase(st.flights.begin());
+    crash_point("after_sink_write", flight.epoch);
+    const auto commit_start = Clock::now();
+    EpochCommit commit;
+    commit.epoch = flight.epoch;
+    advance_watermark(self);
+    commit.commit_metadata = encode_commit_entry(st.watermark);
+    for (const auto& delta : flight.deltas) {
+      for (auto& change : delta->changes) {
+        commit.state_changes.push_back({kOperatorStateTable, std::move(change.key), std::move(change.value)});
+      }
     }
+    crash_point("before_commit", flight.epoch);
+    Status committed = st.recovery->checkpoint->commit_epoch(commit);
+    crash_point("after_commit", flight.epoch);
+    if (!committed.is_ok()) {
+      return finish(self, committed.with_context("committing epoch " + std::to_string(flight.epoch)));
+    }
+    const int64_t commit_ms = elapsed_ms(commit_start);
+    self->send(st.sink_actor, SinkCommit{flight.epoch});
+    for (auto& actor : st.stateful_actors) self->send(actor, EpochCommitted{flight.epoch});
+    st.committed = flight.end;
+    for (size_t s = 0; s < st.recovery->sources.size(); ++s) {
+      Status released = st.recovery->sources[s]->commit(st.committed[s]);
+      if (!released.is_ok()) return finish(self, released);
+    }
+    const auto& stateful = st.runtime->spec().physical.stateful;
+    if (!st.continuous && stateful && stateful->uses_watermark && st.watermark &&
+        st.watermark != flight.watermark) {
+      st.watermark_epoch_due = true;
+    }
+    report_progress(self, flight, commit_ms);
+    committed_any = true;
   }
-  crash_point("before_commit", flight.epoch);
-  Status committed = st.recovery->checkpoint->commit_epoch(commit);
-  crash_point("after_commit", flight.epoch);
-  if (!committed.is_ok()) {
-    return finish(self, committed.with_context("committing epoch " + std::to_string(flight.epoch)));
-  }
-  const int64_t commit_ms = elapsed_ms(commit_start);
-  self->send(st.sink_actor, SinkCommit{flight.epoch});
-  for (auto& actor : st.stateful_actors) self->send(actor, EpochCommitted{flight.epoch});
-  st.committed = flight.end;
-  st.next_epoch = flight.epoch + 1;
-  for (size_t s = 0; s < st.recovery->sources.size(); ++s) {
-    Status released = st.recovery->sources[s]->commit(st.committed[s]);
-    if (!released.is_ok()) return finish(self, released);
-  }
-  const auto& stateful = st.runtime->spec().physical.stateful;
-  if (stateful && stateful->uses_watermark && st.watermark && st.watermark != flight.watermark) {
-    st.watermark_epoch_due = true;
-  }
-  report_progress(self, flight, commit_ms);
+  if (!committed_any) return;
   notify_waiters(self);
   notify_clock_waiters(self);
-  if (st.stop_after_epoch) return finish(self, std::nullopt);
-  const Trigger& trigger = st.runtime->spec().trigger;
-  auto next = std::chrono::duration_cast<std::chrono::milliseconds>(
-      (st.last_trigger + trigger.interval) - Clock::now());
-  // A late epoch starts the next one at once; there is no burst of catch-up epochs.
-  if (st.watermark_epoch_due) next = std::chrono::milliseconds(0);
-  schedule_tick(self, trigger.kind == Trigger::Kind::processing_time ? next : std::chrono::milliseconds(0));
+  if (st.continuous) return;
+  if (st.stop_after_epoch && st.flights.empty()) return finish(self, std::nullopt);
+  // The tick waits out the rest of the interval; a late epoch starts the next one at once,
+  // with no burst of catch-up epochs.
+  schedule_tick(self, std::chrono::milliseconds(0));
 }
 
 caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<QueryRuntime> runtime,
@@ -415,6 +530,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
   st.recovery = std::move(recovery);
   st.next_epoch = st.recovery->next_epoch;
   st.committed = st.recovery->committed;
+  st.planned = st.committed;
   st.manual_clock = dynamic_cast<ManualClock*>(st.runtime->session()->clock().get());
   const QuerySpec& spec = st.runtime->spec();
   caf::actor_system& system = self->system();
@@ -437,7 +553,8 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
     }
     ordering.sort.emplace_back(column, key.ascending);
   }
-  st.sink_actor = spawn_sink_actor(system, me, spec.sink, stateful ? partitions : num_stages, ordering);
+  st.sink_actor = spawn_sink_actor(system, me, spec.sink, stateful ? partitions : num_stages, ordering,
+                                   spec.trigger.kind == Trigger::Kind::continuous);
   self->monitor(st.sink_actor);
   std::vector<int> key_columns;
   if (stateful) {
@@ -512,40 +629,67 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
       [=](tick_atom) { on_tick(self); },
       [=](SourceDone done) {
         auto& st = self->state;
-        if (!st.in_flight || st.in_flight->epoch != done.epoch) return;
-        st.in_flight->rows[static_cast<size_t>(done.pipeline)] += done.rows;
-        --st.in_flight->pending_sources;
+        auto it = st.flights.find(done.epoch);
+        if (it == st.flights.end()) return;
+        it->second.rows[static_cast<size_t>(done.pipeline)] += done.rows;
+        --it->second.pending_sources;
+        // The newest epoch's sources are done: the next epoch may start reading.
+        if (!st.continuous && it->second.pending_sources == 0) schedule_tick(self, std::chrono::milliseconds(0));
+        try_commit(self);
+      },
+      [=](SourceCut cut) {
+        auto& st = self->state;
+        auto it = st.flights.find(cut.epoch);
+        if (it == st.flights.end()) return;
+        InFlight& flight = it->second;
+        auto& end = flight.end[static_cast<size_t>(cut.pipeline)];
+        if (end.size() <= static_cast<size_t>(cut.partition)) end.resize(static_cast<size_t>(cut.partition) + 1, 0);
+        end[static_cast<size_t>(cut.partition)] = cut.end;
+        flight.latest = flight.end;
+        flight.rows[static_cast<size_t>(cut.pipeline)] += cut.rows;
+        --flight.pending_sources;
+        if (--flight.pending_cuts > 0) return;
+        // The epoch's range is known only now: log it before the sink may finish the epoch.
+        if (Status logged = log_offsets(self, flight); !logged.is_ok()) return finish(self, logged);
+        flight.offsets_logged = true;
+        auto next = std::next(it);
+        if (next != st.flights.end()) next->second.start = flight.end;
+        st.planned = flight.end;
+        self->send(st.sink_actor, OffsetsLogged{flight.epoch});
         try_commit(self);
       },
       [=](StageDone done) {
         auto& st = self->state;
-        if (!st.in_flight || st.in_flight->epoch != done.epoch) return;
+        auto it = st.flights.find(done.epoch);
+        if (it == st.flights.end()) return;
         InputTime& input = st.inputs[static_cast<size_t>(done.input)];
         if (done.saw_event_time && (!input.max_event_time || done.max_event_time > *input.max_event_time)) {
           input.max_event_time = done.max_event_time;
           input.last_advance_micros = st.runtime->session()->clock()->now_micros();
         }
-        --st.in_flight->pending_stages;
+        --it->second.pending_stages;
         try_commit(self);
       },
       [=](StateDone done) {
         auto& st = self->state;
-        if (!st.in_flight || st.in_flight->epoch != done.epoch) return;
-        st.in_flight->deltas.push_back(done.delta);
-        auto& total = st.in_flight->state_metrics;
+        auto it = st.flights.find(done.epoch);
+        if (it == st.flights.end()) return;
+        it->second.deltas.push_back(done.delta);
+        auto& total = it->second.state_metrics;
         total.num_rows_total += done.metrics.num_rows_total;
         total.num_rows_updated += done.metrics.num_rows_updated;
         total.num_rows_removed += done.metrics.num_rows_removed;
         total.num_rows_dropped_by_watermark += done.metrics.num_rows_dropped_by_watermark;
         total.memory_used_bytes += done.metrics.memory_used_bytes;
-        --st.in_flight->pending_states;
+        --it->second.pending_states;
         try_commit(self);
       },
       [=](SinkDone done) {
         auto& st = self->state;
-        if (!st.in_flight || st.in_flight->epoch != done.epoch) return;
-        st.in_flight->sink_done = true;
-        st.in_flight->output_rows = done.rows;
+        auto it = st.flights.find(done.epoch);
+        if (it == st.flights.end()) return;
+        it->second.sink_done = true;
+        it->second.output_rows = done.rows;
         try_commit(self);
       },
       [=](Failure failure) { finish(self, failure.status); },
@@ -554,7 +698,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         auto latest = latest_offsets(self);
         if (!latest.ok()) return request.done->set_value(latest.status());
         Waiter waiter{*latest, request.done};
-        if (reached(st.committed, waiter.target) && !st.recovery->replay) {
+        if (reached(st.committed, waiter.target) && st.recovery->replays.empty() && st.flights.empty()) {
           return waiter.done->set_value(Status::ok());
         }
         st.waiters.push_back(std::move(waiter));
@@ -563,7 +707,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
       [=](ClockAdvanced advanced) {
         auto& st = self->state;
         st.clock_waiters.push_back(advanced.done);
-        if (!st.in_flight && st.manual_due && st.manual_clock->now_micros() >= *st.manual_due) {
+        if (st.manual_due && st.manual_clock->now_micros() >= *st.manual_due) {
           st.manual_due.reset();
           on_tick(self);
         }

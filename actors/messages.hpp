@@ -105,6 +105,33 @@ struct EpochCommitted {
   int64_t epoch = 0;
 };
 
+/// Coordinator → source actor (continuous trigger): stream this partition from `start` on,
+/// tagging rows with `epoch` until told to cut.
+struct ContinuousStart {
+  int64_t epoch = 0;
+  int64_t start = 0;
+};
+
+/// Coordinator → source actor (continuous trigger): end epoch `epoch` at the current position.
+struct CutEpoch {
+  int64_t epoch = 0;
+};
+
+/// Source actor → coordinator (continuous trigger): where the partition cut epoch `epoch`.
+struct SourceCut {
+  int64_t epoch = 0;
+  int pipeline = 0;
+  int partition = 0;
+  int64_t end = 0;
+  int64_t rows = 0;
+};
+
+/// Coordinator → sink actor (continuous trigger): the range of `epoch` is in the write-ahead
+/// log, so the sink may make the epoch visible.
+struct OffsetsLogged {
+  int64_t epoch = 0;
+};
+
 /// Credits each edge starts with: how many batches may be in flight on one link.
 inline constexpr int32_t kLinkCredits = 4;
 
@@ -124,3 +151,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::StageDone)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::EpochStart)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::StateDone)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::EpochCommitted)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::ContinuousStart)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::CutEpoch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::SourceCut)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::OffsetsLogged)

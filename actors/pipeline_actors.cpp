@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "operators/key_encoder.hpp"
 
@@ -33,9 +34,19 @@ struct SourceState {
   int partition = 0;
   std::string name;
   bool failed = false;
+  // Continuous trigger: once the logged ranges are read, stream from `position` on as
+  // `continuous_epoch`, polling the source for new data when caught up.
+  std::optional<ContinuousStart> continuous;
+  int64_t position = 0;
+  int64_t continuous_epoch = 0;
+  int64_t epoch_rows = 0;
+  bool poll_scheduled = false;
 };
 
 using source_actor = caf::stateful_actor<SourceState>;
+
+// How often a continuous source partition that caught up asks for new data.
+constexpr auto kContinuousPoll = std::chrono::milliseconds(1);
 
 void fail(source_actor* self, Status status) {
   self->state.failed = true;
@@ -49,10 +60,13 @@ void schedule_read(source_actor* self) {
   }
 }
 
+void continuous_step(source_actor* self);
+
 // Reads one batch per message, so that credits and new ranges interleave with reading.
 void read_step(source_actor* self) {
   auto& st = self->state;
   if (st.failed) return;
+  if (st.ranges.empty() && st.continuous) return continuous_step(self);
   if (!st.reader) {
     if (st.ranges.empty()) return;
     const EpochRange& range = st.ranges.front();
@@ -82,6 +96,67 @@ void read_step(source_actor* self) {
   if (st.reader || !st.ranges.empty()) schedule_read(self);
 }
 
+// Streams the partition: reads what is available now, polls when caught up.
+void continuous_step(source_actor* self) {
+  auto& st = self->state;
+  if (!st.reader) {
+    if (st.position < 0) {
+      st.position = st.continuous->start;
+      st.continuous_epoch = st.continuous->epoch;
+    }
+    SourceOffset zero(static_cast<size_t>(st.source->num_partitions()), 0);
+    auto latest = st.source->latest_offset(zero, ReadLimit{});
+    if (!latest.ok()) return fail(self, latest.status());
+    const int64_t available = static_cast<size_t>(st.partition) < latest->size() ? (*latest)[static_cast<size_t>(st.partition)] : 0;
+    if (available <= st.position) {
+      if (!st.poll_scheduled) {
+        st.poll_scheduled = true;
+        self->delayed_send(self, kContinuousPoll, read_atom::value);
+      }
+      return;
+    }
+    auto reader = st.source->open_reader(st.partition, st.position, available);
+    if (!reader.ok()) return fail(self, reader.status());
+    if (!(*reader)->position()) {
+      return fail(self, Status::invalid_argument(st.source->description() +
+                                                 " cannot run with the continuous trigger: its "
+                                                 "readers do not report their position"));
+    }
+    st.reader = std::move(*reader);
+  }
+  if (!st.out.has_credit()) return;  // resumed by the next credit
+  RecordBatchPtr batch;
+  Result<ReadFlow> flow = ReadFlow::finished;
+  Status status = guarded(st.name, [&] {
+    flow = st.reader->next(batch);
+    return flow.status();
+  });
+  if (!status.is_ok()) return fail(self, status);
+  if (*flow == ReadFlow::have_batch) {
+    st.epoch_rows += batch->num_rows();
+    st.out.send_batch(BatchMessage{st.continuous_epoch, std::move(batch)});
+  } else {
+    st.position = *st.reader->position();
+    st.reader.reset();
+  }
+  schedule_read(self);
+}
+
+// Ends the current continuous epoch at the reader's position and starts the next one.
+void cut(source_actor* self, int64_t epoch) {
+  auto& st = self->state;
+  if (st.failed) return;
+  if (st.position < 0) {
+    st.position = st.continuous->start;
+    st.continuous_epoch = st.continuous->epoch;
+  }
+  const int64_t end = st.reader ? *st.reader->position() : st.position;
+  st.out.send_barrier(BarrierMessage{epoch});
+  self->send(st.coordinator, SourceCut{epoch, st.pipeline, st.partition, end, st.epoch_rows});
+  st.continuous_epoch = epoch + 1;
+  st.epoch_rows = 0;
+}
+
 caf::behavior source_behavior(source_actor* self, caf::actor coordinator, caf::actor stage,
                               std::shared_ptr<Source> source, int pipeline, int partition,
                               std::string name) {
@@ -99,8 +174,15 @@ caf::behavior source_behavior(source_actor* self, caf::actor coordinator, caf::a
       },
       [=](read_atom) {
         self->state.read_scheduled = false;
+        self->state.poll_scheduled = false;
         read_step(self);
       },
+      [=](ContinuousStart start) {
+        self->state.continuous = start;
+        self->state.position = -1;
+        schedule_read(self);
+      },
+      [=](CutEpoch epoch) { cut(self, epoch.epoch); },
       [=](CreditMessage credit) {
         self->state.out.add_credits(credit.credits);
         schedule_read(self);
@@ -322,6 +404,11 @@ Result<RecordBatchPtr> order_result(const std::vector<RecordBatchPtr>& batches, 
 
 struct SinkState {
   std::shared_ptr<Sink> sink;
+  // Continuous trigger: an epoch is finished only once its range is logged (OffsetsLogged),
+  // so nothing becomes visible that a replay could not reproduce.
+  bool wait_for_log = false;
+  std::set<int64_t> logged;
+  std::set<int64_t> aligned;
   ResultOrdering ordering;
   std::map<int64_t, std::vector<RecordBatchPtr>> held;
   SchemaPtr schema;
@@ -339,9 +426,34 @@ void sink_fail(sink_actor* self, const Status& status) {
   self->send(self->state.coordinator, Failure{status.with_context(self->state.sink->description())});
 }
 
-caf::behavior sink_behavior(sink_actor* self, caf::actor coordinator, std::shared_ptr<Sink> sink,
-                            int num_inputs, ResultOrdering ordering) {
+// Makes an epoch's rows durable and visible once all inputs' barriers (and, continuous, its
+// logged range) are in, then tells the coordinator.
+void finish_sink_epoch(sink_actor* self, int64_t epoch) {
   auto& st = self->state;
+  st.aligned.erase(epoch);
+  st.logged.erase(epoch);
+  if (st.ordering.active()) {
+    auto held = std::move(st.held[epoch]);
+    st.held.erase(epoch);
+    if (!held.empty()) {
+      auto ordered = order_result(held, st.schema, st.ordering);
+      if (!ordered.ok()) return sink_fail(self, ordered.status());
+      st.rows[epoch] += (*ordered)->num_rows();
+      Status written = guarded(st.sink->description(), [&] { return st.sink->write(epoch, *ordered); });
+      if (!written.is_ok()) return sink_fail(self, written);
+    }
+  }
+  Status status = guarded(st.sink->description(), [&] { return st.sink->finish_epoch(epoch); });
+  if (!status.is_ok()) return sink_fail(self, status);
+  const int64_t rows = st.rows[epoch];
+  st.rows.erase(epoch);
+  self->send(st.coordinator, SinkDone{epoch, rows});
+}
+
+caf::behavior sink_behavior(sink_actor* self, caf::actor coordinator, std::shared_ptr<Sink> sink,
+                            int num_inputs, ResultOrdering ordering, bool wait_for_log) {
+  auto& st = self->state;
+  st.wait_for_log = wait_for_log;
   st.sink = std::move(sink);
   st.ordering = std::move(ordering);
   st.coordinator = std::move(coordinator);
@@ -363,28 +475,20 @@ caf::behavior sink_behavior(sink_actor* self, caf::actor coordinator, std::share
         }
         if (sender) self->send(sender, CreditMessage{1});
       },
+      [=](OffsetsLogged logged) {
+        auto& st = self->state;
+        st.logged.insert(logged.epoch);
+        if (st.aligned.count(logged.epoch)) finish_sink_epoch(self, logged.epoch);
+      },
       [=](BarrierMessage barrier) {
         auto& st = self->state;
         if (st.failed || ++st.barriers[barrier.epoch] < st.num_inputs) return;
         st.barriers.erase(barrier.epoch);
-        if (st.ordering.active()) {
-          auto held = std::move(st.held[barrier.epoch]);
-          st.held.erase(barrier.epoch);
-          if (!held.empty()) {
-            auto ordered = order_result(held, st.schema, st.ordering);
-            if (!ordered.ok()) return sink_fail(self, ordered.status());
-            st.rows[barrier.epoch] += (*ordered)->num_rows();
-            Status written = guarded(st.sink->description(),
-                                     [&] { return st.sink->write(barrier.epoch, *ordered); });
-            if (!written.is_ok()) return sink_fail(self, written);
-          }
+        if (st.wait_for_log && !st.logged.count(barrier.epoch)) {
+          st.aligned.insert(barrier.epoch);
+          return;
         }
-        Status status = guarded(st.sink->description(),
-                                [&] { return st.sink->finish_epoch(barrier.epoch); });
-        if (!status.is_ok()) return sink_fail(self, status);
-        const int64_t rows = st.rows[barrier.epoch];
-        st.rows.erase(barrier.epoch);
-        self->send(st.coordinator, SinkDone{barrier.epoch, rows});
+        finish_sink_epoch(self, barrier.epoch);
       },
       [=](SinkCommit commit) {
         auto& st = self->state;
@@ -435,9 +539,10 @@ caf::actor spawn_stateful_actor(caf::actor_system& system, caf::actor coordinato
 }
 
 caf::actor spawn_sink_actor(caf::actor_system& system, caf::actor coordinator,
-                            std::shared_ptr<Sink> sink, int num_inputs, ResultOrdering ordering) {
+                            std::shared_ptr<Sink> sink, int num_inputs, ResultOrdering ordering,
+                            bool wait_for_log) {
   return system.spawn(sink_behavior, std::move(coordinator), std::move(sink), num_inputs,
-                      std::move(ordering));
+                      std::move(ordering), wait_for_log);
 }
 
 }  // namespace sluice::actors

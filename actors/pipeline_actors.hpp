@@ -41,8 +41,10 @@ struct ResultOrdering {
 };
 
 /// Spawns the actor that owns the sink: writes batches, and once the barrier of an epoch came
-/// from all `num_inputs` upstream actors finishes the epoch and tells the coordinator.
+/// from all `num_inputs` upstream actors (and, with wait_for_log, the coordinator said the
+/// epoch's range is logged) finishes the epoch and tells the coordinator.
 caf::actor spawn_sink_actor(caf::actor_system& system, caf::actor coordinator,
-                            std::shared_ptr<Sink> sink, int num_inputs, ResultOrdering ordering);
+                            std::shared_ptr<Sink> sink, int num_inputs, ResultOrdering ordering,
+                            bool wait_for_log);
 
 }  // namespace sluice::actors

@@ -63,13 +63,11 @@ std::string describe_change(const std::string& before, const std::string& after)
 
 }  // namespace
 
-std::string encode_offsets_entry(const std::vector<SourceOffset>& start,
-                                 const std::vector<SourceOffset>& end,
-                                 const std::vector<std::string>& source_metadata) {
-  std::string text = "v1\n";
-  for (size_t s = 0; s < start.size(); ++s) {
-    const std::string& metadata = source_metadata[s];
-    text += offset_to_json(start[s]) + " " + offset_to_json(end[s]) + " " +
+std::string encode_offsets_entry(const OffsetsEntry& entry) {
+  std::string text = "v2\nwatermark " + (entry.watermark ? std::to_string(*entry.watermark) : "none") + "\n";
+  for (size_t s = 0; s < entry.start.size(); ++s) {
+    const std::string& metadata = entry.source_metadata[s];
+    text += offset_to_json(entry.start[s]) + " " + offset_to_json(entry.end[s]) + " " +
             std::to_string(metadata.size()) + ":" + metadata + "\n";
   }
   return text;
@@ -79,9 +77,19 @@ Result<OffsetsEntry> decode_offsets_entry(std::string_view text) {
   auto fail = [](const std::string& what) {
     return Status::corrupt("offsets log entry: " + what);
   };
-  if (text.substr(0, 3) != "v1\n") return fail("unknown version");
+  if (text.substr(0, 3) != "v2\n") return fail("unknown version");
   text.remove_prefix(3);
   OffsetsEntry entry;
+  const size_t line_end = text.find('\n');
+  if (text.substr(0, 10) != "watermark " || line_end == std::string_view::npos) return fail("missing watermark");
+  const std::string_view watermark = text.substr(10, line_end - 10);
+  if (watermark != "none") {
+    int64_t value = 0;
+    auto [end, error] = std::from_chars(watermark.data(), watermark.data() + watermark.size(), value);
+    if (error != std::errc() || end != watermark.data() + watermark.size()) return fail("malformed watermark");
+    entry.watermark = value;
+  }
+  text.remove_prefix(line_end + 1);
   while (!text.empty()) {
     const size_t first = text.find(' ');
     if (first == std::string_view::npos) return fail("missing end offset");
@@ -137,9 +145,8 @@ QueryRuntime::~QueryRuntime() {
 
 Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& system, QuerySpec spec,
                                                           std::shared_ptr<SessionState> session) {
-  if (spec.trigger.kind == Trigger::Kind::continuous) {
-    return Status::invalid_argument("the continuous trigger is not implemented yet; use "
-                                    "Trigger::ProcessingTime(0) for the lowest latency");
+  if (spec.trigger.kind == Trigger::Kind::continuous && spec.trigger.interval.count() <= 0) {
+    return Status::invalid_argument("the continuous trigger needs a positive checkpoint interval");
   }
   std::shared_ptr<QueryRuntime> runtime(new QueryRuntime(std::move(spec), std::move(session)));
   std::string location = runtime->spec_.checkpoint_location;
@@ -212,14 +219,12 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
     }
   }
   if (last_logged && (!last_committed || *last_logged > *last_committed)) {
-    if (*last_logged != recovery->next_epoch) {
-      return Status::corrupt("checkpoint " + location + " logged offsets of epoch " +
-                             std::to_string(*last_logged) + " but the next epoch is " +
-                             std::to_string(recovery->next_epoch));
+    // Epochs may overlap, so several may be logged past the last commit: re-run them all.
+    for (int64_t epoch = recovery->next_epoch; epoch <= *last_logged; ++epoch) {
+      SLUICE_ASSIGN_OR_RETURN(OffsetsEntry entry, restore(epoch));
+      if (epoch == recovery->next_epoch) recovery->committed = entry.start;
+      recovery->replays.push_back({entry.start, entry.end, entry.watermark});
     }
-    SLUICE_ASSIGN_OR_RETURN(OffsetsEntry entry, restore(*last_logged));
-    recovery->committed = entry.start;
-    recovery->replay = entry.end;
   }
 
   runtime->coordinator_ = spawn_coordinator(system, runtime, recovery);

@@ -72,7 +72,14 @@ struct Recovery {
   std::vector<std::shared_ptr<Source>> sources;     ///< one per pipeline
   std::vector<SourceOffset> committed;              ///< end offsets of the last committed epoch
   int64_t next_epoch = 0;
-  std::optional<std::vector<SourceOffset>> replay;  ///< logged, uncommitted range of next_epoch
+  /// Epochs logged but not committed before the restart, from next_epoch on: each re-runs
+  /// with exactly its logged range and watermark.
+  struct Replay {
+    std::vector<SourceOffset> start;
+    std::vector<SourceOffset> end;
+    std::optional<int64_t> watermark;
+  };
+  std::vector<Replay> replays;
 };
 
 /// Encodes and decodes the commit log entry of an epoch (the watermark for the next epoch).
@@ -86,16 +93,15 @@ inline constexpr const char* kOperatorStateTable = "operator0";
 caf::actor spawn_coordinator(caf::actor_system& system, std::shared_ptr<QueryRuntime> runtime,
                              std::shared_ptr<Recovery> recovery);
 
-/// Encodes the offsets write-ahead entry of one epoch: the start and end of every source and
-/// the sources' own restart metadata.
-std::string encode_offsets_entry(const std::vector<SourceOffset>& start,
-                                 const std::vector<SourceOffset>& end,
-                                 const std::vector<std::string>& source_metadata);
+/// The offsets write-ahead entry of one epoch: the start and end of every source, the
+/// watermark the epoch runs with, and the sources' own restart metadata.
 struct OffsetsEntry {
   std::vector<SourceOffset> start;
   std::vector<SourceOffset> end;
   std::vector<std::string> source_metadata;
+  std::optional<int64_t> watermark;
 };
+std::string encode_offsets_entry(const OffsetsEntry& entry);
 /// Decodes encode_offsets_entry's text; fails naming the malformed part.
 Result<OffsetsEntry> decode_offsets_entry(std::string_view text);
 

@@ -78,34 +78,36 @@ ConsoleSink::ConsoleSink(int64_t num_rows, int truncate, std::function<void(cons
   }
 }
 
-Status ConsoleSink::write(int64_t, const RecordBatchPtr& batch) {
-  pending_.push_back(batch);
+Status ConsoleSink::write(int64_t epoch, const RecordBatchPtr& batch) {
+  pending_[epoch].push_back(batch);
   return Status::ok();
 }
 
 Status ConsoleSink::finish_epoch(int64_t epoch) {
   std::string text = "-------------------------------------------\nBatch: " + std::to_string(epoch) +
                      "\n-------------------------------------------\n";
-  if (!pending_.empty()) {
-    SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr all, RecordBatch::concatenate(pending_));
+  std::vector<RecordBatchPtr> batches = std::move(pending_[epoch]);
+  pending_.erase(epoch);
+  if (!batches.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr all, RecordBatch::concatenate(batches));
     text += show(*all, ShowOptions{num_rows_, truncate_});
   }
-  pending_.clear();
   out_(text + "\n");
   return Status::ok();
 }
 
-Status ForeachBatchSink::write(int64_t, const RecordBatchPtr& batch) {
-  pending_.push_back(batch);
+Status ForeachBatchSink::write(int64_t epoch, const RecordBatchPtr& batch) {
+  pending_[epoch].push_back(batch);
   return Status::ok();
 }
 
 Status ForeachBatchSink::finish_epoch(int64_t epoch) {
+  std::vector<RecordBatchPtr> batches = std::move(pending_[epoch]);
+  pending_.erase(epoch);
   RecordBatchPtr all = RecordBatch::make_empty(schema_);
-  if (!pending_.empty()) {
-    SLUICE_ASSIGN_OR_RETURN(all, RecordBatch::concatenate(pending_));
+  if (!batches.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(all, RecordBatch::concatenate(batches));
   }
-  pending_.clear();
   return fn_(all, epoch).with_context("foreach_batch function at epoch " + std::to_string(epoch));
 }
 

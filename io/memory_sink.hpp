@@ -47,12 +47,13 @@ class ConsoleSink final : public Sink {
   std::string description() const override { return "ConsoleSink"; }
   Status write(int64_t epoch, const RecordBatchPtr& batch) override;
   Status finish_epoch(int64_t epoch) override;
+  void abort_epoch(int64_t epoch) override { pending_.erase(epoch); }
 
  private:
   int64_t num_rows_;
   int truncate_;
   std::function<void(const std::string&)> out_;
-  std::vector<RecordBatchPtr> pending_;
+  std::map<int64_t, std::vector<RecordBatchPtr>> pending_;  // by epoch: epochs may overlap
 };
 
 /// Calls a user function with each epoch's rows as one batch and the epoch id. The user's
@@ -65,11 +66,12 @@ class ForeachBatchSink final : public Sink {
   std::string description() const override { return "ForeachBatchSink"; }
   Status write(int64_t epoch, const RecordBatchPtr& batch) override;
   Status finish_epoch(int64_t epoch) override;
+  void abort_epoch(int64_t epoch) override { pending_.erase(epoch); }
 
  private:
   SchemaPtr schema_;
   Function fn_;
-  std::vector<RecordBatchPtr> pending_;
+  std::map<int64_t, std::vector<RecordBatchPtr>> pending_;  // by epoch: epochs may overlap
 };
 
 /// Discards every row (Spark's "noop" format): for benchmarks.

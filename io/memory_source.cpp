@@ -28,6 +28,8 @@ class MemoryReader final : public PartitionReader {
     return ReadFlow::finished;
   }
 
+  std::optional<int64_t> position() const override { return position_; }
+
  private:
   std::vector<RecordBatchPtr> batches_;
   std::vector<int64_t> starts_;

@@ -57,6 +57,8 @@ class RateReader final : public PartitionReader {
     return ReadFlow::have_batch;
   }
 
+  std::optional<int64_t> position() const override { return position_; }
+
  private:
   const RateSource& source_;
   SchemaPtr schema_;

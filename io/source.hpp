@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ class PartitionReader {
   virtual ~PartitionReader() = default;
   /// Produces the next batch of the range into `out`, or reports the end.
   virtual Result<ReadFlow> next(RecordBatchPtr& out) = 0;
+  /// Returns the offset of the next row this reader would produce, for cutting a continuous
+  /// epoch mid-range; nullopt when the reader cannot tell (continuous mode is then refused).
+  virtual std::optional<int64_t> position() const { return std::nullopt; }
 };
 
 /// A streaming source: plans ranges and opens readers over them. Planning methods are called

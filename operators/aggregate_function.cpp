@@ -63,11 +63,13 @@ template <typename F>
 inline void for_each_valid(const Column* input, const int32_t* rows, int64_t count, F&& f) {
   if (input == nullptr || !input->has_nulls()) {
     if (rows != nullptr) {
-      for (int64_t j = 0; j < count; ++j)
+      for (int64_t j = 0; j < count; ++j) {
         f(j, static_cast<int64_t>(rows[j]));
+      }
     } else {
-      for (int64_t j = 0; j < count; ++j)
+      for (int64_t j = 0; j < count; ++j) {
         f(j, j);
+      }
     }
     return;
   }
@@ -88,11 +90,13 @@ inline void for_each_valid(const Column* input, const int32_t* rows, int64_t cou
 template <typename F>
 inline void for_each_row(const int32_t* rows, int64_t count, F&& f) {
   if (rows != nullptr) {
-    for (int64_t j = 0; j < count; ++j)
+    for (int64_t j = 0; j < count; ++j) {
       f(j, static_cast<int64_t>(rows[j]));
+    }
   } else {
-    for (int64_t j = 0; j < count; ++j)
+    for (int64_t j = 0; j < count; ++j) {
       f(j, j);
+    }
   }
 }
 
@@ -613,8 +617,9 @@ class CountDistinctFunction final : public AggregateFunction {
     });
   }
   void merge(uint64_t* into, const uint64_t* from) const override {
-    if (const auto* other = load_pointer<Set>(from))
+    if (const auto* other = load_pointer<Set>(from)) {
       set_of(into).insert(other->begin(), other->end());
+    }
   }
   void destroy(uint64_t* state) const override {
     delete load_pointer<Set>(state);
@@ -668,8 +673,9 @@ class CountDistinctStringFunction final : public AggregateFunction {
     std::unordered_set<std::string> values;
     int64_t bytes = 0;
     void insert(std::string_view v) {
-      if (values.emplace(v).second)
+      if (values.emplace(v).second) {
         bytes += 48 + (v.size() > 15 ? static_cast<int64_t>(v.size()) + 1 : 0);
+      }
     }
   };
 
@@ -695,8 +701,9 @@ class CountDistinctStringFunction final : public AggregateFunction {
     const auto* other = load_pointer<Set>(from);
     if (other == nullptr) return;
     Set& set = set_of(into);
-    for (const auto& v : other->values)
+    for (const auto& v : other->values) {
       set.insert(v);
+    }
   }
   void destroy(uint64_t* state) const override {
     delete load_pointer<Set>(state);
@@ -711,8 +718,9 @@ class CountDistinctStringFunction final : public AggregateFunction {
     std::vector<std::string_view> values(set->values.begin(), set->values.end());
     std::sort(values.begin(), values.end());
     se::put_varint(out, values.size());
-    for (std::string_view v : values)
+    for (std::string_view v : values) {
       se::put_bytes(out, v);
+    }
   }
   bool deserialize(std::string_view& in, uint64_t* state) const override {
     uint64_t size;
@@ -779,8 +787,9 @@ class ApproxCountDistinctFunction final : public AggregateFunction {
     const auto* other = load_pointer<uint8_t>(from);
     if (other == nullptr) return;
     uint8_t* registers = registers_of(into);
-    for (int i = 0; i < kM; ++i)
+    for (int i = 0; i < kM; ++i) {
       registers[i] = std::max(registers[i], other[i]);
+    }
   }
   void destroy(uint64_t* state) const override {
     delete[] load_pointer<uint8_t>(state);
@@ -793,8 +802,9 @@ class ApproxCountDistinctFunction final : public AggregateFunction {
       return;
     }
     int non_zero = 0;
-    for (int i = 0; i < kM; ++i)
+    for (int i = 0; i < kM; ++i) {
       non_zero += registers[i] != 0;
+    }
     // Sparse pairs cost about two bytes each; past a third of the registers dense is smaller.
     if (non_zero * 3 < kM) {
       se::put_byte(out, kSparse);
@@ -959,13 +969,15 @@ void HyperLogLog::add(uint8_t* registers, uint64_t hash) {
 double HyperLogLog::estimate(const uint8_t* registers) {
   constexpr int q = 64 - kPrecision;
   int histogram[q + 2] = {};
-  for (int i = 0; i < kNumRegisters; ++i)
+  for (int i = 0; i < kNumRegisters; ++i) {
     ++histogram[registers[i]];
+  }
   const double m = kNumRegisters;
   if (histogram[0] == kNumRegisters) return 0.0;
   double z = m * hll_tau(1.0 - histogram[q + 1] / m);
-  for (int k = q; k >= 1; --k)
+  for (int k = q; k >= 1; --k) {
     z = 0.5 * (z + histogram[k]);
+  }
   z += m * hll_sigma(histogram[0] / m);
   const double alpha_infinity = 1.0 / (2.0 * std::log(2.0));
   return alpha_infinity * m * m / z;
@@ -1092,15 +1104,17 @@ void AggregateRow::merge(uint64_t* into, const uint64_t* from) const {
 
 void AggregateRow::destroy(uint64_t* row) const {
   if (has_heap_state_) {
-    for (const auto& function : functions_)
+    for (const auto& function : functions_) {
       function->destroy(row + function->offset());
+    }
   }
   std::memset(row, 0, static_cast<size_t>(words_) * sizeof(uint64_t));
 }
 
 void AggregateRow::serialize(const uint64_t* row, std::string& out) const {
-  for (const auto& function : functions_)
+  for (const auto& function : functions_) {
     function->serialize(row + function->offset(), out);
+  }
 }
 
 Status AggregateRow::deserialize(std::string_view& in, uint64_t* row) const {
@@ -1124,8 +1138,9 @@ void AggregateRow::finalize(const uint64_t* row, ColumnBuilder* builders) const 
 int64_t AggregateRow::heap_bytes(const uint64_t* row) const {
   if (!has_heap_state_) return 0;
   int64_t bytes = 0;
-  for (const auto& function : functions_)
+  for (const auto& function : functions_) {
     bytes += function->heap_bytes(row + function->offset());
+  }
   return bytes;
 }
 

@@ -118,8 +118,9 @@ class DeduplicateState final : public StatefulOperatorState {
 
   Status finish_epoch(const EpochContext& context, std::vector<RecordBatchPtr>& out,
                       StateDelta& delta) override {
-    for (auto& batch : pending_)
+    for (auto& batch : pending_) {
       out.push_back(std::move(batch));
+    }
     pending_.clear();
     const int64_t epoch = context.epoch;
     delta_.clear();
@@ -135,14 +136,13 @@ class DeduplicateState final : public StatefulOperatorState {
         ++metrics_.num_rows_removed;
       }
     }
-    for (uint32_t group : table_.dirty_groups()) {
-      if (!table_.is_dirty(group) || !table_.is_live(group)) continue;
+    table_.for_each_dirty([&](uint32_t group) {
       std::string& value = delta_.begin_written(table_.key(group));
       se::put_byte(value, se::kFormatVersion);
       if (config_->expiry == Expiry::after_delay) se::put_zigzag(value, table_.event_time(group));
       delta_.end_written();
       table_.mark_written(group, epoch);
-    }
+    });
     table_.clear_dirty_groups();
     delta_.write(delta);
     metrics_.num_rows_updated = delta_.num_written();
@@ -171,8 +171,9 @@ class DeduplicateState final : public StatefulOperatorState {
     int64_t bytes = table_.memory_bytes() +
                     static_cast<int64_t>(keys_.bytes.capacity() + 8 * keys_.offsets.capacity() +
                                          4 * selection_.capacity());
-    for (const auto& batch : pending_)
+    for (const auto& batch : pending_) {
       bytes += batch->memory_bytes();
+    }
     return bytes;
   }
 

@@ -37,10 +37,11 @@ struct DeduplicateOptions {
 /// expiry time for dropDuplicatesWithinWatermark]. Eviction comes from an in-memory time index;
 /// committed keys not in memory are found by a range scan over the time prefix (event time in
 /// the keys) or one scan of the operator's state (within-watermark), only when one of them may
-/// be due.
+/// be due. A delta holds each added or removed key once, in key order.
 ///
 /// The operator is immutable and may be shared by all partitions; each state is used by one
-/// thread.
+/// thread. After a call to a state fails, the runtime must recreate the state from the
+/// committed state (its memory may hold part of the failed call's changes).
 Result<std::shared_ptr<const StatefulOperator>> make_deduplicate(SchemaPtr input,
                                                                  std::vector<int> key_columns,
                                                                  DeduplicateOptions options = {});

@@ -24,6 +24,22 @@ int record_words_for(int key_width, int row_words) {
   return words;
 }
 
+// Compares two keys of equal size a word at a time (keys are short: a libc call costs more).
+inline bool same_bytes(const char* a, const char* b, size_t size) {
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t x;
+    uint64_t y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    if (x != y) return false;
+  }
+  for (; i < size; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 // A slot keeps 32 bits of the hash: the probe start (low bits) and a tag compared before keys.
 inline uint64_t slot_hash(uint64_t hash) {
   return (hash ^ (hash >> 32)) & 0xFFFFFFFFu;
@@ -54,8 +70,7 @@ uint32_t GroupTable::find(std::string_view key, uint64_t hash) const {
     if ((slot >> 32) != hash) continue;
     const auto group = static_cast<uint32_t>(slot & 0xFFFFFFFFu) - 1;
     const std::string_view candidate = this->key(group);
-    if (candidate.size() == key.size() &&
-        std::memcmp(candidate.data(), key.data(), key.size()) == 0) {
+    if (candidate.size() == key.size() && same_bytes(candidate.data(), key.data(), key.size())) {
       return group;
     }
   }
@@ -107,8 +122,9 @@ uint32_t GroupTable::insert(std::string_view key, uint64_t hash) {
   meta.heap_bytes = 0;
   meta.flags = kAlive;
   uint64_t i = hash & mask_;
-  while (slots_[i] != 0)
+  while (slots_[i] != 0) {
     i = (i + 1) & mask_;
+  }
   slots_[i] = (hash << 32) | (uint64_t{group} + 1);
   ++num_groups_;
   memory_bytes_ += group_bytes(group);
@@ -158,8 +174,9 @@ void GroupTable::grow_slots() {
   for (uint64_t slot : old) {
     if (slot == 0) continue;
     uint64_t i = (slot >> 32) & mask_;
-    while (slots_[i] != 0)
+    while (slots_[i] != 0) {
       i = (i + 1) & mask_;
+    }
     slots_[i] = slot;
   }
 }
@@ -266,22 +283,44 @@ inline size_t common_prefix(std::string_view a, std::string_view b, size_t offse
     if (x != y) return i + static_cast<size_t>(std::countr_zero(x ^ y) / 8);
     i += 8;
   }
-  while (i < limit && a[offset + i] == b[offset + i])
+  while (i < limit && a[offset + i] == b[offset + i]) {
     ++i;
+  }
   return i;
 }
 
-}  // namespace
+// Sorts items by digit: a least-significant-byte radix sort over the bytes that vary, using
+// scratch (as many items) as the second buffer.
+void sort_by_digit(SortItem* items, size_t count, SortItem* scratch) {
+  uint64_t varying = 0;
+  for (size_t i = 1; i < count; ++i) {
+    varying |= items[i].digit ^ items[0].digit;
+  }
+  SortItem* from = items;
+  SortItem* to = scratch;
+  for (int shift = 0; shift < 64; shift += 8) {
+    if (((varying >> shift) & 0xFF) == 0) continue;
+    size_t starts[257] = {};
+    for (size_t i = 0; i < count; ++i) {
+      ++starts[((from[i].digit >> shift) & 0xFF) + 1];
+    }
+    for (int b = 0; b < 256; ++b) {
+      starts[b + 1] += starts[b];
+    }
+    for (size_t i = 0; i < count; ++i) {
+      to[starts[(from[i].digit >> shift) & 0xFF]++] = from[i];
+    }
+    std::swap(from, to);
+  }
+  if (from != items) std::copy(from, from + count, items);
+}
 
-namespace {
-
-void sort_range(SortItem* items, size_t count, size_t depth) {
+void sort_range(SortItem* items, size_t count, size_t depth, SortItem* scratch) {
   if (count < 2) return;
-  auto less = [](const SortItem& a, const SortItem& b) {
-    return std::string_view(a.key, a.size) < std::string_view(b.key, b.size);
-  };
-  if (count <= 12) {
-    std::sort(items, items + count, less);
+  if (count <= 32) {
+    std::sort(items, items + count, [](const SortItem& a, const SortItem& b) {
+      return std::string_view(a.key, a.size) < std::string_view(b.key, b.size);
+    });
     return;
   }
   // Skip the bytes every key of the range shares.
@@ -296,21 +335,25 @@ void sort_range(SortItem* items, size_t count, size_t depth) {
   for (size_t i = 0; i < count; ++i) {
     items[i].digit = digit(std::string_view(items[i].key, items[i].size), depth);
   }
-  std::sort(items, items + count,
-            [](const SortItem& a, const SortItem& b) { return a.digit < b.digit; });
+  sort_by_digit(items, count, scratch);
   for (size_t i = 0; i < count;) {
     size_t j = i + 1;
-    while (j < count && items[j].digit == items[i].digit) ++j;
+    while (j < count && items[j].digit == items[i].digit) {
+      ++j;
+    }
     // Distinct prefix-free keys differ before the end of the shorter one, so a tie on this
     // digit leaves bytes to compare.
-    if (j - i > 1) sort_range(items + i, j - i, depth + 8);
+    if (j - i > 1) sort_range(items + i, j - i, depth + 8, scratch + i);
     i = j;
   }
 }
 
 }  // namespace
 
-void sort_by_key(std::vector<SortItem>& items) { sort_range(items.data(), items.size(), 0); }
+void sort_by_key(std::vector<SortItem>& items, std::vector<SortItem>& scratch) {
+  scratch.resize(items.size());
+  sort_range(items.data(), items.size(), 0, scratch.data());
+}
 
 void DeltaBuilder::clear() {
   data_.clear();
@@ -341,7 +384,7 @@ void DeltaBuilder::write(StateDelta& delta) {
     const Change& change = changes_[i];
     items_[i] = {0, data_.data() + change.begin, change.key_size, change.value_size};
   }
-  sort_by_key(items_);
+  sort_by_key(items_, scratch_);
   delta.changes.reserve(delta.changes.size() + items_.size());
   for (const SortItem& item : items_) {
     if (item.tag == kRemoved) {

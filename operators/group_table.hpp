@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -110,6 +111,21 @@ class GroupTable {
   /// Lists the groups marked dirty since the last clear_dirty_groups (some may since have been
   /// erased, become tombstones or been written: check is_dirty and is_live).
   const std::vector<uint32_t>& dirty_groups() const { return dirty_; }
+  /// Calls f(group) for every live dirty group, in increasing id (memory) order: by sorting
+  /// the dirty list, or by scanning every id when most groups are dirty.
+  template <typename F>
+  void for_each_dirty(F&& f) {
+    if (dirty_.size() * 4 >= meta_.size()) {
+      for (uint32_t group = 0; group < end_id(); ++group) {
+        if ((meta_[group].flags & (kAlive | kTombstone | kDirty)) == (kAlive | kDirty)) f(group);
+      }
+      return;
+    }
+    std::sort(dirty_.begin(), dirty_.end());
+    for (uint32_t group : dirty_) {
+      if (is_dirty(group) && is_live(group)) f(group);
+    }
+  }
   /// Records that the delta of epoch writes the group: clean, stored and pending until epoch
   /// commits.
   void mark_written(uint32_t group, int64_t epoch) {
@@ -248,8 +264,9 @@ struct SortItem {
 /// Sorts items by their distinct keys of one encoder (none a prefix of another) into memcmp
 /// order: an MSD radix sort on 8-byte digits that skips the prefix all keys of a range share,
 /// so keys with a long common prefix (one window, one time) sort as integers and each key is
-/// read about once per level. Moves the items themselves. Thread-safe.
-void sort_by_key(std::vector<SortItem>& items);
+/// read about once per level. Moves the items themselves; scratch is resized to hold as many
+/// (kept by the caller to reuse its memory). Thread-safe.
+void sort_by_key(std::vector<SortItem>& items, std::vector<SortItem>& scratch);
 
 /// Collects the changes of one epoch (keys removed, keys written with their values), copying
 /// each key and value side by side into one buffer while the group is in the cache, then
@@ -283,6 +300,7 @@ class DeltaBuilder {
   std::string data_;
   std::vector<Change> changes_;
   std::vector<SortItem> items_;
+  std::vector<SortItem> scratch_;
   int64_t num_removed_ = 0;
 };
 

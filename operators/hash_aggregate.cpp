@@ -77,8 +77,9 @@ class HashAggregateState final : public StatefulOperatorState {
       const Column& time = *batch->column(config.event_time_column);
       const int64_t* t = time.values<int64_t>();
       int64_t late = 0;
-      for (int64_t r = 0; r < n; ++r)
+      for (int64_t r = 0; r < n; ++r) {
         late += (t[r] <= bound) & time.is_valid(r);
+      }
       if (late > 0) {
         selection_.clear();
         for (int64_t r = 0; r < n; ++r) {
@@ -102,8 +103,9 @@ class HashAggregateState final : public StatefulOperatorState {
     std::string_view previous_key;
     for (int64_t j = 0; j < count; ++j) {
       if (j + kAhead < count) table_.prefetch(hashes_[static_cast<size_t>(j + kAhead)]);
-      if (j + kAhead / 2 < count)
+      if (j + kAhead / 2 < count) {
         table_.prefetch_group(hashes_[static_cast<size_t>(j + kAhead / 2)]);
+      }
       const int64_t r = rows ? rows[j] : j;
       const std::string_view key = keys_.key(r);
       // Runs of one key (sorted or bursty input) skip the hash table.
@@ -171,8 +173,7 @@ class HashAggregateState final : public StatefulOperatorState {
       table_.remove(group, epoch);
       ++metrics_.num_rows_removed;
     }
-    for (uint32_t group : table_.dirty_groups()) {
-      if (!table_.is_dirty(group) || !table_.is_live(group)) continue;
+    table_.for_each_dirty([&](uint32_t group) {
       const uint64_t* row = table_.row(group);
       std::string& value = delta_.begin_written(table_.key(group));
       se::put_byte(value, se::kFormatVersion);
@@ -182,7 +183,7 @@ class HashAggregateState final : public StatefulOperatorState {
         table_.set_heap_bytes(group, config.aggregates->heap_bytes(row));
       }
       table_.mark_written(group, epoch);
-    }
+    });
     table_.clear_dirty_groups();
     delta_.write(delta);
     metrics_.num_rows_updated = delta_.num_written();
@@ -343,8 +344,9 @@ class HashAggregateState final : public StatefulOperatorState {
     if (groups.empty()) return Status::ok();
     std::vector<Entry> entries;
     entries.reserve(groups.size());
-    for (uint32_t group : groups)
+    for (uint32_t group : groups) {
       entries.emplace_back(table_.key(group), table_.row(group));
+    }
     return emit(entries, out);
   }
 
@@ -355,18 +357,21 @@ class HashAggregateState final : public StatefulOperatorState {
       sort_items_[i] = {0, entries[i].first.data(), static_cast<uint32_t>(entries[i].first.size()),
                         static_cast<uint32_t>(i)};
     }
-    sort_by_key(sort_items_);
+    sort_by_key(sort_items_, sort_scratch_);
     const Config& config = *config_;
     const int num_keys = static_cast<int>(config.key_columns.size());
     std::vector<ColumnBuilder> builders;
-    for (const Field& field : config.output->fields())
+    for (const Field& field : config.output->fields()) {
       builders.emplace_back(field.type);
-    for (auto& builder : builders)
+    }
+    for (auto& builder : builders) {
       builder.reserve(static_cast<int64_t>(entries.size()));
+    }
     std::vector<ColumnBuilder*> key_builders;
     if (config.prefix > 0) key_builders.push_back(nullptr);
-    for (int i = 0; i < num_keys; ++i)
+    for (int i = 0; i < num_keys; ++i) {
       key_builders.push_back(&builders[static_cast<size_t>(i)]);
+    }
     for (const SortItem& item : sort_items_) {
       const auto& [key, row] = entries[item.tag];
       SLUICE_RETURN_NOT_OK(config.encoder->decode_into(key, key_builders.data())
@@ -374,8 +379,9 @@ class HashAggregateState final : public StatefulOperatorState {
       config.aggregates->finalize(row, builders.data() + num_keys);
     }
     std::vector<ColumnPtr> columns;
-    for (auto& builder : builders)
+    for (auto& builder : builders) {
       columns.push_back(builder.finish());
+    }
     out.push_back(RecordBatch::make_unchecked(config.output, std::move(columns),
                                               static_cast<int64_t>(entries.size())));
     return Status::ok();
@@ -391,8 +397,9 @@ class HashAggregateState final : public StatefulOperatorState {
     std::deque<std::vector<uint64_t>> rows;
     const AggregateRow& aggregates = *config_->aggregates;
     auto release = [&] {
-      for (auto& row : rows)
+      for (auto& row : rows) {
         aggregates.destroy(row.data());
+      }
     };
     if (!table_.complete() && committed_) {
       Status status;
@@ -438,6 +445,7 @@ class HashAggregateState final : public StatefulOperatorState {
   std::vector<int32_t> selection_;
   std::vector<uint64_t> hashes_;
   std::vector<SortItem> sort_items_;
+  std::vector<SortItem> sort_scratch_;
   DeltaBuilder delta_;
   int64_t epoch_dropped_ = 0;
   StateOperatorMetrics metrics_;
@@ -521,8 +529,9 @@ Result<std::shared_ptr<const StatefulOperator>> make_hash_aggregate(
     keys_text +=
         input->field(column).name + " " + std::string(type_name(input->field(column).type));
   }
-  for (const Field& field : config->aggregates->output_fields())
+  for (const Field& field : config->aggregates->output_fields()) {
     fields.push_back(field);
+  }
   auto output = Schema::make(std::move(fields));
   if (!output.ok()) return output.status().with_context("output schema of the aggregation");
   config->output = *output;

@@ -45,10 +45,11 @@ struct HashAggregateOptions {
 /// and append output come from an in-memory event-time index; committed groups not in memory
 /// (state beyond cache_bytes, or not loaded at start) are found by a range scan over the time
 /// prefix, only when one of them may be final. A delta holds each changed or removed group
-/// once, in unspecified order.
+/// once, in key order.
 ///
 /// The operator is immutable and may be shared by all partitions; each state is used by one
-/// thread.
+/// thread. After a call to a state fails, the runtime must recreate the state from the
+/// committed state (its memory may hold part of the failed call's changes).
 Result<std::shared_ptr<const StatefulOperator>> make_hash_aggregate(
     SchemaPtr input, std::vector<int> key_columns, std::vector<AggregateSpec> aggregates,
     HashAggregateOptions options = {});

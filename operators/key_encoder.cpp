@@ -235,8 +235,9 @@ void KeyEncoder::encode_flat(const RecordBatch& batch, EncodedKeys& keys) const 
   int64_t* offsets = keys.offsets.data();
   if (fixed_width_ >= 0) {
     const int64_t width = fixed_width_;
-    for (int64_t r = 0; r <= n; ++r)
+    for (int64_t r = 0; r <= n; ++r) {
       offsets[r] = r * width;
+    }
     keys.bytes.resize(static_cast<size_t>(n * width));
     int64_t position = 0;
     for (size_t c = 0; c < columns_.size(); ++c) {
@@ -247,22 +248,25 @@ void KeyEncoder::encode_flat(const RecordBatch& batch, EncodedKeys& keys) const 
     return;
   }
   // Variable width: size every row first, then write column by column through a cursor.
-  for (int64_t r = 0; r <= n; ++r)
+  for (int64_t r = 0; r <= n; ++r) {
     offsets[r] = 0;
+  }
   for (size_t c = 0; c < columns_.size(); ++c) {
     const Column& column = *batch.column(columns_[c]);
     if (types_[c] != Type::String) {
       const int width = encoded_width(types_[c]);
-      for (int64_t r = 0; r < n; ++r)
+      for (int64_t r = 0; r < n; ++r) {
         offsets[r + 1] += width;
+      }
       continue;
     }
     for (int64_t r = 0; r < n; ++r) {
       offsets[r + 1] += column.is_valid(r) ? 3 + escaped_size(column.string_at(r)) : 1;
     }
   }
-  for (int64_t r = 0; r < n; ++r)
+  for (int64_t r = 0; r < n; ++r) {
     offsets[r + 1] += offsets[r];
+  }
   keys.bytes.resize(static_cast<size_t>(offsets[n]));
   uint8_t* bytes = keys.bytes.data();
   std::vector<int64_t> cursor(offsets, offsets + n);
@@ -307,8 +311,9 @@ void KeyEncoder::encode(const RecordBatch& batch, std::vector<std::string>& keys
   encode_flat(batch, flat);
   const int64_t n = batch.num_rows();
   keys.resize(static_cast<size_t>(n));
-  for (int64_t r = 0; r < n; ++r)
+  for (int64_t r = 0; r < n; ++r) {
     keys[static_cast<size_t>(r)].assign(flat.key(r));
+  }
 }
 
 Result<std::vector<Value>> KeyEncoder::decode(std::string_view key) const {

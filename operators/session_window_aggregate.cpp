@@ -49,11 +49,13 @@ class Sessions {
   int add(int64_t start, int64_t end, const AggregateRow& layout, int64_t& count) {
     const int n = size();
     int lo = 0;
-    while (lo < n && this->end(lo) < start)
+    while (lo < n && this->end(lo) < start) {
       ++lo;
+    }
     int hi = lo;
-    while (hi < n && this->start(hi) <= end)
+    while (hi < n && this->start(hi) <= end) {
       ++hi;
+    }
     if (lo == hi) {
       words_.insert(words_.begin() + static_cast<int64_t>(lo) * stride_,
                     static_cast<size_t>(stride_), 0);
@@ -79,27 +81,31 @@ class Sessions {
 
   // Removes the first `count` sessions (the earliest).
   void erase_front(int count, const AggregateRow& layout) {
-    for (int i = 0; i < count; ++i)
+    for (int i = 0; i < count; ++i) {
       layout.destroy(aggregates(i));
+    }
     words_.erase(words_.begin(), words_.begin() + static_cast<int64_t>(count) * stride_);
   }
 
   void clear_changed() {
-    for (int i = 0; i < size(); ++i)
+    for (int i = 0; i < size(); ++i) {
       at(i)[2] = 0;
+    }
   }
 
   void destroy(const AggregateRow& layout) {
-    for (int i = 0; i < size(); ++i)
+    for (int i = 0; i < size(); ++i) {
       layout.destroy(aggregates(i));
+    }
     words_.clear();
   }
 
   int64_t heap_bytes(const AggregateRow& layout) const {
     int64_t bytes = static_cast<int64_t>(sizeof(Sessions) + 8 * words_.capacity());
     if (layout.has_heap_state()) {
-      for (int i = 0; i < size(); ++i)
+      for (int i = 0; i < size(); ++i) {
         bytes += layout.heap_bytes(aggregates(i));
+      }
     }
     return bytes;
   }
@@ -304,8 +310,9 @@ class SessionWindowState final : public StatefulOperatorState {
     for (uint32_t group : final_groups) {
       Sessions& sessions = sessions_of(group);
       int count = 0;
-      while (count < sessions.size() && sessions.end(count) <= watermark)
+      while (count < sessions.size() && sessions.end(count) <= watermark) {
         ++count;
+      }
       sessions.erase_front(count, layout_);
       sessions_in_memory_ -= count;
       metrics_.num_rows_removed += count;
@@ -319,17 +326,17 @@ class SessionWindowState final : public StatefulOperatorState {
       }
     }
     metrics_.num_rows_updated = 0;
-    for (uint32_t group : table_.dirty_groups()) {
-      if (!table_.is_dirty(group) || !table_.is_live(group)) continue;
+    table_.for_each_dirty([&](uint32_t group) {
       Sessions& sessions = sessions_of(group);
       sessions.serialize(layout_, delta_.begin_written(table_.key(group)));
       delta_.end_written();
-      for (int i = 0; i < sessions.size(); ++i)
+      for (int i = 0; i < sessions.size(); ++i) {
         metrics_.num_rows_updated += sessions.changed(i);
+      }
       sessions.clear_changed();
       table_.set_heap_bytes(group, sessions.heap_bytes(layout_));
       table_.mark_written(group, epoch);
-    }
+    });
     table_.clear_dirty_groups();
     delta_.write(delta);
     arrivals_ = 0;
@@ -487,11 +494,13 @@ class SessionWindowState final : public StatefulOperatorState {
     const Config& config = *config_;
     const size_t num_keys = config.key_columns.size();
     std::vector<ColumnBuilder> builders;
-    for (const Field& field : config.output->fields())
+    for (const Field& field : config.output->fields()) {
       builders.emplace_back(field.type);
+    }
     std::vector<ColumnBuilder*> key_builders;
-    for (size_t i = 0; i < num_keys; ++i)
+    for (size_t i = 0; i < num_keys; ++i) {
       key_builders.push_back(&builders[i]);
+    }
     for (const Entry& entry : entries) {
       SLUICE_RETURN_NOT_OK(config.encoder->decode_into(entry.key, key_builders.data())
                                .with_context("state key of a session window aggregate"));
@@ -500,8 +509,9 @@ class SessionWindowState final : public StatefulOperatorState {
       layout_.finalize(entry.sessions->aggregates(entry.index), builders.data() + num_keys + 2);
     }
     std::vector<ColumnPtr> columns;
-    for (auto& builder : builders)
+    for (auto& builder : builders) {
       columns.push_back(builder.finish());
+    }
     out.push_back(RecordBatch::make_unchecked(config.output, std::move(columns),
                                               static_cast<int64_t>(entries.size())));
     return Status::ok();
@@ -513,14 +523,16 @@ class SessionWindowState final : public StatefulOperatorState {
     for (uint32_t group = 0; group < table_.end_id(); ++group) {
       if (!table_.is_live(group)) continue;
       const Sessions& sessions = sessions_of(group);
-      for (int i = 0; i < sessions.size(); ++i)
+      for (int i = 0; i < sessions.size(); ++i) {
         entries.push_back({table_.key(group), &sessions, i});
+      }
     }
     std::deque<std::string> keys;
     std::deque<Sessions> loaded;
     auto release_loaded = [&] {
-      for (auto& sessions : loaded)
+      for (auto& sessions : loaded) {
         sessions.destroy(layout_);
+      }
     };
     if (!table_.complete() && committed_) {
       Status status;
@@ -638,8 +650,9 @@ Result<std::shared_ptr<const StatefulOperator>> make_session_window_aggregate(
   }
   fields.push_back(Field{"session_window.start", Type::Timestamp, false});
   fields.push_back(Field{"session_window.end", Type::Timestamp, false});
-  for (const Field& field : layout.output_fields())
+  for (const Field& field : layout.output_fields()) {
     fields.push_back(field);
+  }
   auto output = Schema::make(std::move(fields));
   if (!output.ok()) return output.status().with_context("output schema of the session windows");
   auto config = std::make_shared<Config>();

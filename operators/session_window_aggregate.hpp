@@ -44,10 +44,12 @@ struct SessionWindowOptions {
 /// version byte, the number of sessions, then each session's start, length and aggregate
 /// states in start order. Eviction comes from an in-memory index of each key's earliest
 /// session end; when keys are not in memory (state beyond cache_bytes) and one of them may hold
-/// a final session, eviction scans the whole committed state of the operator once.
+/// a final session, eviction scans the whole committed state of the operator once. A delta
+/// holds each changed or removed key once, in key order.
 ///
 /// The operator is immutable and may be shared by all partitions; each state is used by one
-/// thread.
+/// thread. After a call to a state fails, the runtime must recreate the state from the
+/// committed state (its memory may hold part of the failed call's changes).
 Result<std::shared_ptr<const StatefulOperator>> make_session_window_aggregate(
     SchemaPtr input, std::vector<int> key_columns, int time_column,
     std::vector<AggregateSpec> aggregates, SessionWindowOptions options);

@@ -115,8 +115,9 @@ Result<RecordBatchPtr> assign_windows(const RecordBatch& batch, int time_column,
       continue;
     }
     const int64_t into = t[r] - last_start(t[r], slide, offset);  // in [0, slide)
-    for (int64_t k = 0; k < per_row; ++k)
+    for (int64_t k = 0; k < per_row; ++k) {
       total += into + k * slide < size;
+    }
   }
   std::vector<int32_t> indices(static_cast<size_t>(total));
   auto starts = allocate_int64(total);
@@ -138,8 +139,9 @@ Result<RecordBatchPtr> assign_windows(const RecordBatch& batch, int time_column,
   }
   std::vector<ColumnPtr> columns;
   columns.reserve(static_cast<size_t>(schema->num_fields()));
-  for (const auto& column : batch.columns())
+  for (const auto& column : batch.columns()) {
     columns.push_back(column->take(indices.data(), total));
+  }
   columns.push_back(Column::make_unchecked(Type::Timestamp, total, std::move(starts), nullptr));
   columns.push_back(Column::make_unchecked(Type::Timestamp, total, std::move(ends), nullptr));
   return RecordBatch::make_unchecked(std::move(schema), std::move(columns), total);

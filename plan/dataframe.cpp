@@ -268,6 +268,12 @@ DataStreamWriter& DataStreamWriter::foreach_batch(BatchFunction fn) {
   return *this;
 }
 
+DataStreamWriter& DataStreamWriter::sink(std::shared_ptr<Sink> sink) {
+  custom_sink_ = std::move(sink);
+  format_ = "custom";
+  return *this;
+}
+
 Result<StreamingQuery> DataStreamWriter::start() {
   const auto& session = frame_.session();
   if (!frame_.plan().ok()) return frame_.status().with_context("cannot start the query");
@@ -316,6 +322,10 @@ Result<StreamingQuery> DataStreamWriter::start() {
   } else if (format_ == "noop") {
     SLUICE_RETURN_NOT_OK(check_options("the noop sink", options_, allowed({})));
     spec.sink = std::make_shared<NoopSink>();
+  } else if (format_ == "custom") {
+    SLUICE_RETURN_NOT_OK(check_options("a custom sink", options_, allowed({})));
+    if (!custom_sink_) return Status::invalid_argument("format 'custom' needs sink(...)");
+    spec.sink = custom_sink_;
   } else if (format_ == "foreach_batch") {
     SLUICE_RETURN_NOT_OK(check_options("foreach_batch", options_, allowed({})));
     spec.sink = std::make_shared<ForeachBatchSink>(output, foreach_batch_);

@@ -152,6 +152,8 @@ class DataStreamWriter {
       return Status::ok();
     }));
   }
+  /// Writes to a sink of the user's own (see io/sink.hpp for the exactly-once contract).
+  DataStreamWriter& sink(std::shared_ptr<Sink> sink);
   /// Checks the options, plans the query and starts it; fails naming the first problem.
   Result<StreamingQuery> start();
 
@@ -163,6 +165,7 @@ class DataStreamWriter {
   std::map<std::string, std::string> options_;
   std::string name_;
   BatchFunction foreach_batch_;
+  std::shared_ptr<Sink> custom_sink_;
 };
 
 /// A source fed from code, for tests and embedding (Spark's MemoryStream): rows added with

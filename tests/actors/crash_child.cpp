@@ -13,7 +13,7 @@ using namespace std::chrono_literals;
 
 int main(int argc, char** argv) {
   if (argc != 5) {
-    std::fprintf(stderr, "usage: crash_child CHECKPOINT_DIR OUTPUT_DIR MAX_EPOCHS stateless|stateful\n");
+    std::fprintf(stderr, "usage: crash_child CHECKPOINT_DIR OUTPUT_DIR MAX_EPOCHS stateless|stateful|continuous\n");
     return 2;
   }
   const bool stateful = std::string(argv[4]) == "stateful";
@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
                      }
                      return Status::ok();
                    })
-                   .trigger(Trigger::ProcessingTime(20ms))
+                   .trigger(std::string(argv[4]) == "continuous" ? Trigger::Continuous(20ms)
+                                                                 : Trigger::ProcessingTime(20ms))
                    .option("checkpointLocation", checkpoint)
                    .start();
   if (!query.ok()) {

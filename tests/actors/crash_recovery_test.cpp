@@ -150,6 +150,25 @@ BOOST_AUTO_TEST_CASE(stateful_aggregation_survives_sigkill_exactly) {
   check_stateful_result(output.path());
 }
 
+BOOST_AUTO_TEST_CASE(continuous_trigger_survives_sigkill_exactly_once) {
+  TemporaryDirectory checkpoint;
+  TemporaryDirectory output;
+  const uint64_t seed = std::random_device{}();
+  BOOST_TEST_MESSAGE("seed " << seed);
+  std::mt19937_64 random(seed);
+  const int kills = std::getenv("SLUICE_CHAOS_KILLS") ? std::atoi(std::getenv("SLUICE_CHAOS_KILLS")) : 10;
+  for (int kill = 0; kill < kills; ++kill) {
+    pid_t pid = spawn_child(checkpoint.path(), output.path(), 1'000'000, "", "continuous");
+    std::this_thread::sleep_for(std::chrono::milliseconds(40 + random() % 300));
+    ::kill(pid, SIGKILL);
+    wait_exit(pid);
+  }
+  BOOST_REQUIRE(wait_exit(spawn_child(checkpoint.path(), output.path(), 3, "", "continuous")) == 0);
+  size_t epochs = 0, rows = 0;
+  check_exactly_once(output.path(), epochs, rows);
+  BOOST_TEST(epochs >= 3u);
+}
+
 BOOST_AUTO_TEST_CASE(a_crash_at_each_protocol_step_recovers_exactly_once) {
   for (const char* point : {"after_offsets_logged", "after_sink_write", "before_commit", "after_commit"}) {
     BOOST_TEST_CONTEXT("crash point " << point) {

@@ -226,3 +226,19 @@ BOOST_AUTO_TEST_CASE(drop_duplicates_keeps_the_first_row_of_each_key_across_epoc
                                check_answer({{"a", 1, ts(1)}, {"b", 4, ts(4)}})});
   BOOST_TEST(result.is_ok(), result.to_string());
 }
+
+BOOST_AUTO_TEST_CASE(aggregations_run_under_the_continuous_trigger) {
+  Session session;
+  MemoryStream input(session, events());
+  auto df = input.to_df().group_by(col("k")).agg(count().alias("n"), sum(col("v")).alias("s"));
+  Status result = test_stream(session, df, OutputMode::Complete,
+                              {start_stream(Trigger::Continuous(10ms)),
+                               add_data(input, {{"a", 1, ts(1)}, {"b", 2, ts(1)}}),
+                               add_data(input, {{"a", 3, ts(2)}}),
+                               check_answer({{"a", 2, 4}, {"b", 1, 2}}),
+                               stop_stream(),
+                               add_data(input, {{"b", 5, ts(3)}}),
+                               start_stream(Trigger::Continuous(10ms)),
+                               check_answer({{"a", 2, 4}, {"b", 2, 7}})});
+  BOOST_TEST(result.is_ok(), result.to_string());
+}

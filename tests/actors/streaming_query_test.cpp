@@ -341,3 +341,59 @@ BOOST_AUTO_TEST_CASE(rate_source_rows_are_sequential_and_deterministic) {
   }
   (void)query->stop();
 }
+
+BOOST_AUTO_TEST_CASE(continuous_trigger_delivers_every_row_once) {
+  Session session;
+  MemoryStream input(session, events_schema());
+  std::mt19937_64 random(5);
+  auto query = transformed(input).write_stream().format("memory").query_name("cont")
+                   .trigger(Trigger::Continuous(20ms)).start();
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  std::vector<std::vector<Value>> all;
+  for (int round = 0; round < 5; ++round) {
+    auto rows = random_rows(random, round * 100, 100);
+    all.insert(all.end(), rows.begin(), rows.end());
+    BOOST_REQUIRE(input.add_data(rows).is_ok());
+  }
+  BOOST_REQUIRE(query->process_all_available().is_ok());
+  BOOST_TEST(sorted(session.memory_table("cont")->rows()) == sorted(expected_rows(all)));
+  BOOST_TEST(query->recent_progress().size() >= 1u);
+  BOOST_REQUIRE(query->stop().is_ok());
+}
+
+BOOST_AUTO_TEST_CASE(continuous_trigger_resumes_from_the_checkpoint) {
+  TemporaryDirectory dir;
+  Session session;
+  MemoryStream input(session, events_schema());
+  std::map<int64_t, std::vector<std::vector<Value>>> by_epoch;
+  std::mutex mutex;
+  auto start = [&] {
+    return transformed(input).write_stream()
+        .foreach_batch([&](const RecordBatchPtr& batch, int64_t epoch) {
+          std::lock_guard lock(mutex);
+          by_epoch[epoch] = batch->to_rows();
+        })
+        .trigger(Trigger::Continuous(10ms))
+        .option("checkpointLocation", dir.path())
+        .start();
+  };
+  std::mt19937_64 random(9);
+  std::vector<std::vector<Value>> all;
+  auto first = start();
+  BOOST_REQUIRE_MESSAGE(first.ok(), first.status().to_string());
+  auto rows = random_rows(random, 0, 200);
+  all.insert(all.end(), rows.begin(), rows.end());
+  BOOST_REQUIRE(input.add_data(rows).is_ok());
+  BOOST_REQUIRE(first->process_all_available().is_ok());
+  BOOST_REQUIRE(first->stop().is_ok());
+  rows = random_rows(random, 1000, 200);
+  all.insert(all.end(), rows.begin(), rows.end());
+  BOOST_REQUIRE(input.add_data(rows).is_ok());
+  auto second = start();
+  BOOST_REQUIRE_MESSAGE(second.ok(), second.status().to_string());
+  BOOST_REQUIRE(second->process_all_available().is_ok());
+  BOOST_REQUIRE(second->stop().is_ok());
+  std::vector<std::vector<Value>> delivered;
+  for (const auto& [epoch, epoch_rows] : by_epoch) delivered.insert(delivered.end(), epoch_rows.begin(), epoch_rows.end());
+  BOOST_TEST(sorted(delivered) == sorted(expected_rows(all)));
+}

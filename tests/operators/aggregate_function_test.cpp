@@ -110,8 +110,9 @@ struct GroupRows {
         rows(static_cast<size_t>(count), std::vector<uint64_t>(static_cast<size_t>(l.words()), 0)) {
   }
   ~GroupRows() {
-    for (auto& row : rows)
+    for (auto& row : rows) {
       layout.destroy(row.data());
+    }
   }
   uint64_t* operator[](int group) { return rows[static_cast<size_t>(group)].data(); }
 };
@@ -119,25 +120,30 @@ struct GroupRows {
 void update_groups(const AggregateRow& layout, const GroupedInput& input, GroupRows& rows,
                    const std::vector<int32_t>& selection, const int64_t* order = nullptr) {
   std::vector<uint64_t*> states;
-  for (int32_t r : selection)
+  for (int32_t r : selection) {
     states.push_back(rows[input.group_of_row[static_cast<size_t>(r)]]);
+  }
   layout.update(*input.batch, selection.data(), states.data(),
                 static_cast<int64_t>(selection.size()), order);
 }
 
 Rows finalize_groups(const AggregateRow& layout, GroupRows& rows, int num_groups) {
   std::vector<ColumnBuilder> builders;
-  for (const Field& field : layout.output_fields())
+  for (const Field& field : layout.output_fields()) {
     builders.emplace_back(field.type);
-  for (int g = 0; g < num_groups; ++g)
+  }
+  for (int g = 0; g < num_groups; ++g) {
     layout.finalize(rows[g], builders.data());
+  }
   std::vector<ColumnPtr> columns;
-  for (auto& builder : builders)
+  for (auto& builder : builders) {
     columns.push_back(builder.finish());
+  }
   Rows out(static_cast<size_t>(num_groups));
   for (int g = 0; g < num_groups; ++g) {
-    for (const auto& column : columns)
+    for (const auto& column : columns) {
       out[static_cast<size_t>(g)].push_back(column->value_at(g));
+    }
   }
   return out;
 }
@@ -184,8 +190,9 @@ void check_groups(const std::vector<AggregateSpec>& specs, const Rows& actual, c
 
 std::vector<int32_t> all_rows(int64_t count) {
   std::vector<int32_t> rows(static_cast<size_t>(count));
-  for (size_t i = 0; i < rows.size(); ++i)
+  for (size_t i = 0; i < rows.size(); ++i) {
     rows[i] = static_cast<int32_t>(i);
+  }
   return rows;
 }
 
@@ -285,19 +292,22 @@ BOOST_AUTO_TEST_CASE(merging_partial_states_equals_aggregating_all_rows) {
   BOOST_REQUIRE(layout.ok());
   const int64_t n = input.batch->num_rows();
   std::vector<int64_t> rank(static_cast<size_t>(n));
-  for (int64_t r = 0; r < n; ++r)
+  for (int64_t r = 0; r < n; ++r) {
     rank[static_cast<size_t>(r)] = 1000 + r;
+  }
   // Interleave rows into two partial states; fold the later half in reverse to prove that
   // first/last follow the rank, not the update order.
   std::vector<int32_t> even;
   std::vector<int32_t> odd;
-  for (int32_t r = 0; r < n; ++r)
+  for (int32_t r = 0; r < n; ++r) {
     (r % 2 ? odd : even).push_back(r);
+  }
   std::reverse(odd.begin(), odd.end());
   auto ranks_of = [&](const std::vector<int32_t>& rows) {
     std::vector<int64_t> out;
-    for (int32_t r : rows)
+    for (int32_t r : rows) {
       out.push_back(rank[static_cast<size_t>(r)]);
+    }
     return out;
   };
   GroupRows left(*layout, input.num_groups);
@@ -377,8 +387,9 @@ BOOST_AUTO_TEST_CASE(approx_count_distinct_of_strings_counts_100k_values_within_
   auto schema = schema_of({{"s", Type::String}});
   ColumnBuilder builder(Type::String);
   const int64_t distinct = 100'000;
-  for (int64_t v = 0; v < distinct; ++v)
+  for (int64_t v = 0; v < distinct; ++v) {
     builder.append_string("value-" + std::to_string(v * 7919));
+  }
   auto batch = RecordBatch::make(schema, {builder.finish()});
   BOOST_REQUIRE(batch.ok());
   auto layout = AggregateRow::make(*schema, {{AggregateKind::approx_count_distinct, 0, "a"}});
@@ -411,8 +422,9 @@ BOOST_AUTO_TEST_CASE(corrupt_state_bytes_are_reported_as_corrupt) {
     std::string_view in(bytes.data(), length);
     Status status = layout->deserialize(in, row.data());
     BOOST_TEST(status.code() == StatusCode::corrupt, "truncated to " << length);
-    for (uint64_t word : row)
+    for (uint64_t word : row) {
       BOOST_TEST(word == 0u);
+    }
   }
   auto single = AggregateRow::make(*input.batch->schema(), {{AggregateKind::sum, 1, "s"}});
   std::vector<uint64_t> row(static_cast<size_t>(single->words()), 0);

@@ -57,8 +57,9 @@ std::vector<Rows> reference(const std::vector<Rows>& epochs, const std::vector<i
       const int64_t t = has_time ? row[static_cast<size_t>(time)].as_timestamp().micros : 0;
       if (w != kNone && has_time && t < w) continue;
       Row key;
-      for (int c : mode.keys)
+      for (int c : mode.keys) {
         key.push_back(row[static_cast<size_t>(c)]);
+      }
       if (seen.count(key)) continue;
       int64_t expiry = std::numeric_limits<int64_t>::max();
       if (delay >= 0 && has_time) expiry = t + delay;
@@ -172,8 +173,9 @@ BOOST_AUTO_TEST_CASE(random_streams_match_the_reference_for_partitions_restarts_
     Rows epoch(events.begin() + static_cast<int64_t>(i),
                events.begin() + static_cast<int64_t>(end));
     for (; i < end; ++i) {
-      if (!events[i][kT].is_null())
+      if (!events[i][kT].is_null()) {
         max_time = std::max(max_time, events[i][kT].as_timestamp().micros);
+      }
     }
     epochs.push_back(std::move(epoch));
   }

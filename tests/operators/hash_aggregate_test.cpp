@@ -5,6 +5,7 @@
 #include <random>
 
 #include "operators/hash_aggregate.hpp"
+#include "operators/key_encoder.hpp"
 #include "operators/window_assigner.hpp"
 #include "tests/operators/stateful_fixture.hpp"
 
@@ -139,8 +140,9 @@ Scenario cut(const Rows& events, std::mt19937_64& random, int max_epoch, int max
           std::min(epoch_end, i + 1 + random() % static_cast<uint64_t>(max_batch));
       batches.emplace_back(events.begin() + static_cast<int64_t>(i),
                            events.begin() + static_cast<int64_t>(batch_end));
-      for (; i < batch_end; ++i)
+      for (; i < batch_end; ++i) {
         max_time = std::max(max_time, events[i][kT].as_timestamp().micros);
+      }
     }
     scenario.epochs.push_back(std::move(batches));
   }
@@ -155,8 +157,9 @@ Scenario rebatch(const Scenario& scenario, std::mt19937_64& random, int max_batc
   out.watermarks = scenario.watermarks;
   for (const auto& epoch : scenario.epochs) {
     Rows rows;
-    for (const auto& batch : epoch)
+    for (const auto& batch : epoch) {
       rows.insert(rows.end(), batch.begin(), batch.end());
+    }
     std::vector<Rows> batches;
     for (size_t i = 0; i < rows.size();) {
       const size_t end = std::min(rows.size(), i + 1 + random() % static_cast<uint64_t>(max_batch));
@@ -198,8 +201,9 @@ std::vector<Rows> run(const std::shared_ptr<const StatefulOperator>& op, const S
 
 Rows concat(const std::vector<Rows>& outputs) {
   Rows all;
-  for (const auto& rows : outputs)
+  for (const auto& rows : outputs) {
     all.insert(all.end(), rows.begin(), rows.end());
+  }
   return all;
 }
 
@@ -207,12 +211,14 @@ Rows concat(const std::vector<Rows>& outputs) {
 Rows last_per_group(const std::vector<Rows>& outputs, size_t key_count) {
   std::map<Row, Row> last;
   for (const auto& rows : outputs) {
-    for (const auto& row : rows)
+    for (const auto& row : rows) {
       last[Row(row.begin(), row.begin() + static_cast<int64_t>(key_count))] = row;
+    }
   }
   Rows out;
-  for (auto& [key, row] : last)
+  for (auto& [key, row] : last) {
     out.push_back(row);
+  }
   return out;
 }
 
@@ -400,10 +406,12 @@ BOOST_AUTO_TEST_CASE(replaying_an_uncommitted_epoch_repeats_its_output_and_delta
       for (size_t p = 0; p < first_deltas.size(); ++p) {
         std::map<std::string, std::optional<std::string>> a;
         std::map<std::string, std::optional<std::string>> b;
-        for (const auto& change : first_deltas[p].changes)
+        for (const auto& change : first_deltas[p].changes) {
           a[change.key] = change.value;
-        for (const auto& change : runner.last_deltas[p].changes)
+        }
+        for (const auto& change : runner.last_deltas[p].changes) {
           b[change.key] = change.value;
+        }
         BOOST_REQUIRE_MESSAGE(a == b, "seed " << seed << " epoch " << e << " partition " << p);
       }
     }
@@ -439,8 +447,9 @@ BOOST_AUTO_TEST_CASE(a_delta_holds_only_the_groups_changed_in_its_epoch) {
   BOOST_REQUIRE(op.ok());
   StatefulRunner runner(*op, 2);
   Rows many;
-  for (int k = 0; k < 100; ++k)
+  for (int k = 0; k < 100; ++k) {
     many.push_back(event(k, 0, 0));
+  }
   runner.run_epoch({batch_of(schema, many)}, epoch_context(0, kNone, OutputMode::Update));
   BOOST_TEST(runner.last_delta_size == 100);
   Rows out = runner.run_epoch(
@@ -452,6 +461,49 @@ BOOST_AUTO_TEST_CASE(a_delta_holds_only_the_groups_changed_in_its_epoch) {
   BOOST_TEST(runner.metrics().num_rows_total == 101);
   runner.run_epoch({}, epoch_context(2, kNone, OutputMode::Update));
   BOOST_TEST(runner.last_delta_size == 0);
+}
+
+BOOST_AUTO_TEST_CASE(deltas_and_output_rows_come_in_key_order) {
+  const uint64_t seed = test_seed();
+  std::mt19937_64 random(seed);
+  const WindowDefinition window{20, 10, 0};
+  // String keys sharing long prefixes, null keys, several windows per epoch.
+  HashAggregateOptions options;
+  options.event_time_key = 1;
+  auto op = make_hash_aggregate(windowed(), {kStart, kEnd, kS, kK},
+                                {{AggregateKind::count_all, -1, "n"}}, options);
+  BOOST_REQUIRE(op.ok());
+  auto output_encoder = KeyEncoder::make(*(*op)->output_schema(), {1, 0, 1, 2, 3});
+  BOOST_REQUIRE(output_encoder.ok());
+  StatefulRunner runner(*op, 1);
+  int64_t watermark = kNone;
+  for (int e = 0; e < 12; ++e) {
+    Rows rows;
+    for (int i = 0; i < 400; ++i) {
+      std::string s(static_cast<size_t>(random() % 12), 'p');
+      s += static_cast<char>('a' + random() % 3);
+      if (random() % 5 == 0) s.push_back('\0');
+      rows.push_back(event(random() % 9 == 0 ? Value() : Value(static_cast<int64_t>(random() % 7)),
+                           e * 10 + static_cast<int64_t>(random() % 10), 0,
+                           random() % 13 == 0 ? Value() : Value(s)));
+    }
+    const Rows out = runner.run_epoch({windowed_batch(rows, window)},
+                                      epoch_context(e, watermark, OutputMode::Update));
+    const auto& changes = runner.last_deltas[0].changes;
+    BOOST_TEST(changes.size() > 32u);
+    for (size_t i = 1; i < changes.size(); ++i) {
+      BOOST_REQUIRE_MESSAGE(changes[i - 1].key < changes[i].key, "seed " << seed << " epoch " << e);
+    }
+    // Output rows follow the state keys: event time (window end), then the key columns.
+    auto batch = batch_of((*op)->output_schema(), out);
+    std::vector<std::string> keys;
+    output_encoder->encode(*batch, keys);
+    for (size_t i = 1; i < keys.size(); ++i) {
+      BOOST_REQUIRE_MESSAGE(keys[i - 1] < keys[i],
+                            "seed " << seed << " epoch " << e << " row " << i);
+    }
+    watermark = e * 10 - 15;
+  }
 }
 
 BOOST_AUTO_TEST_CASE(an_event_time_grouping_column_is_final_once_the_watermark_passes_it) {

@@ -60,8 +60,9 @@ Value random_value(Type type, std::mt19937_64& random) {
       // Few distinct bytes, with zeros and 0xFF, so prefixes, escapes and ties are common.
       static const char alphabet[] = {'\0', '\x01', 'a', 'b', '\xFF'};
       std::string s(random() % 5, ' ');
-      for (char& c : s)
+      for (char& c : s) {
         c = alphabet[random() % 5];
+      }
       return Value(std::move(s));
     }
     case Type::Timestamp:
@@ -73,13 +74,15 @@ Value random_value(Type type, std::mt19937_64& random) {
 // Compares values of one column: null first, NaN above every double, -0.0 == 0.0, strings
 // bytewise (std::string compares bytes as unsigned char).
 int compare_values(const Value& a, const Value& b) {
-  if (a.is_null() || b.is_null())
+  if (a.is_null() || b.is_null()) {
     return static_cast<int>(b.is_null()) - static_cast<int>(a.is_null());
+  }
   if (a.type() == Type::Double) {
     const double x = a.as_double();
     const double y = b.as_double();
-    if (std::isnan(x) || std::isnan(y))
+    if (std::isnan(x) || std::isnan(y)) {
       return static_cast<int>(std::isnan(x)) - static_cast<int>(std::isnan(y));
+    }
     return x < y ? -1 : (y < x ? 1 : 0);
   }
   if (a < b) return -1;
@@ -117,8 +120,9 @@ BOOST_AUTO_TEST_CASE(encoded_bytes_order_like_the_values_for_every_type) {
   Rows rows;
   for (int r = 0; r < 400; ++r) {
     Row row;
-    for (const Field& field : schema->fields())
+    for (const Field& field : schema->fields()) {
       row.push_back(random_value(field.type, random));
+    }
     rows.push_back(std::move(row));
   }
   auto batch = batch_of(schema, rows);
@@ -132,12 +136,14 @@ BOOST_AUTO_TEST_CASE(encoded_bytes_order_like_the_values_for_every_type) {
     BOOST_REQUIRE_EQUAL(keys.size(), rows.size());
     for (size_t a = 0; a < rows.size(); ++a) {
       Row ra;
-      for (int c : columns)
+      for (int c : columns) {
         ra.push_back(rows[a][static_cast<size_t>(c)]);
+      }
       for (size_t b = 0; b < rows.size(); ++b) {
         Row rb;
-        for (int c : columns)
+        for (int c : columns) {
           rb.push_back(rows[b][static_cast<size_t>(c)]);
+        }
         const int expected = sign(compare_rows(ra, rb));
         const int actual = sign(keys[a].compare(keys[b]));
         if (expected != actual) {
@@ -156,8 +162,9 @@ BOOST_AUTO_TEST_CASE(decode_returns_the_encoded_values_with_canonical_doubles) {
   Rows rows;
   for (int r = 0; r < 500; ++r) {
     Row row;
-    for (const Field& field : schema->fields())
+    for (const Field& field : schema->fields()) {
       row.push_back(random_value(field.type, random));
+    }
     rows.push_back(std::move(row));
   }
   auto batch = batch_of(schema, rows);
@@ -267,8 +274,9 @@ BOOST_AUTO_TEST_CASE(partition_rows_agrees_with_key_partition_of_each_encoded_ro
   Rows rows_without_nulls;
   for (int r = 0; r < 300; ++r) {
     Row row;
-    for (const Field& field : schema->fields())
+    for (const Field& field : schema->fields()) {
       row.push_back(random_value(field.type, random));
+    }
     rows.push_back(row);
     row[1] = Value(static_cast<int64_t>(random()));
     row[4] = Value(Timestamp{static_cast<int64_t>(random())});
@@ -303,12 +311,14 @@ BOOST_AUTO_TEST_CASE(sliced_columns_encode_their_own_rows) {
   encoder->encode(*batch, all);
   encoder->encode(*slice, part);
   BOOST_REQUIRE_EQUAL(part.size(), 3u);
-  for (size_t i = 0; i < 3; ++i)
+  for (size_t i = 0; i < 3; ++i) {
     BOOST_TEST(part[i] == all[i + 1]);
+  }
   std::vector<int32_t> partitions;
   partition_rows(*slice, {0}, 5, partitions);
   std::vector<std::string> single;
   KeyEncoder::make(*schema, {0})->encode(*slice, single);
-  for (size_t i = 0; i < 3; ++i)
+  for (size_t i = 0; i < 3; ++i) {
     BOOST_TEST(partitions[i] == key_partition(single[i], 5));
+  }
 }

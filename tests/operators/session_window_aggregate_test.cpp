@@ -143,8 +143,9 @@ Scenario cut(const Rows& events, std::mt19937_64& random, int max_epoch, int max
           std::min(epoch_end, i + 1 + random() % static_cast<uint64_t>(max_batch));
       batches.emplace_back(events.begin() + static_cast<int64_t>(i),
                            events.begin() + static_cast<int64_t>(batch_end));
-      for (; i < batch_end; ++i)
+      for (; i < batch_end; ++i) {
         max_time = std::max(max_time, events[i][kT].as_timestamp().micros);
+      }
     }
     scenario.epochs.push_back(std::move(batches));
   }
@@ -155,8 +156,9 @@ Scenario cut(const Rows& events, std::mt19937_64& random, int max_epoch, int max
 
 std::vector<RecordBatchPtr> batches_of(const std::vector<Rows>& batches) {
   std::vector<RecordBatchPtr> out;
-  for (const Rows& rows : batches)
+  for (const Rows& rows : batches) {
     out.push_back(batch_of(events_schema(), rows));
+  }
   return out;
 }
 
@@ -179,8 +181,9 @@ std::vector<Rows> run(const std::shared_ptr<const StatefulOperator>& op, const S
 
 Rows concat(const std::vector<Rows>& outputs) {
   Rows all;
-  for (const auto& rows : outputs)
+  for (const auto& rows : outputs) {
     all.insert(all.end(), rows.begin(), rows.end());
+  }
   return all;
 }
 

@@ -129,17 +129,20 @@ class StatefulRunner {
       BOOST_REQUIRE_MESSAGE(status.is_ok(), status.to_string());
       for (const auto& batch : batches_out) {
         BOOST_REQUIRE(*batch->schema() == *op_->output_schema());
-        for (auto& row : batch->to_rows())
+        for (auto& row : batch->to_rows()) {
           out.push_back(std::move(row));
+        }
       }
       last_delta_size += static_cast<int64_t>(deltas[p].changes.size());
     }
     last_deltas = deltas;
     if (!commit) return out;
-    for (const auto& delta : deltas)
+    for (const auto& delta : deltas) {
       store_->apply(delta);
-    for (auto& state : states_)
+    }
+    for (auto& state : states_) {
       state->epoch_committed(context.epoch);
+    }
     return out;
   }
 
@@ -190,8 +193,9 @@ inline Rows sorted(Rows rows) {
 
 inline std::string row_text(const Row& row) {
   std::string text = "(";
-  for (size_t i = 0; i < row.size(); ++i)
+  for (size_t i = 0; i < row.size(); ++i) {
     text += (i ? ", " : "") + row[i].to_string();
+  }
   return text + ")";
 }
 
@@ -252,13 +256,15 @@ inline Value reference_aggregate(AggregateKind kind, const std::vector<Value>& v
       if (present.empty()) return Value();
       if (type == Type::Double) {
         double sum = 0;
-        for (const Value& v : present)
+        for (const Value& v : present) {
           sum += v.as_double();
+        }
         return Value(sum);
       }
       uint64_t sum = 0;
-      for (const Value& v : present)
+      for (const Value& v : present) {
         sum += static_cast<uint64_t>(v.as_int64());
+      }
       return Value(static_cast<int64_t>(sum));
     }
     case AggregateKind::avg: {

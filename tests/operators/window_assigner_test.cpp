@@ -114,8 +114,9 @@ BOOST_AUTO_TEST_CASE(rows_with_a_null_event_time_are_dropped) {
   for (WindowDefinition window : {WindowDefinition{10, 10, 0}, WindowDefinition{10, 5, 0}}) {
     auto windowed = assign_windows(*batch, 1, window);
     BOOST_REQUIRE(windowed.ok());
-    for (const Row& row : (*windowed)->to_rows())
+    for (const Row& row : (*windowed)->to_rows()) {
       BOOST_TEST(row[0] == Value(2));
+    }
     const int64_t expected_rows = window.slide_micros == 10 ? 1 : 2;
     BOOST_TEST((*windowed)->num_rows() == expected_rows);
   }
