@@ -491,6 +491,11 @@ void try_commit(coordinator_actor* self) {
         commit.state_changes.push_back({kOperatorStateTable, std::move(change.key), std::move(change.value)});
       }
     }
+    for (size_t s = 0; s < st.recovery->sources.size(); ++s) {
+      for (auto& [key, value] : st.recovery->sources[s]->state_changes(flight.end[s])) {
+        commit.state_changes.push_back({source_state_table(s), std::move(key), std::move(value)});
+      }
+    }
     crash_point("before_commit", flight.epoch);
     Status committed = st.recovery->checkpoint->commit_epoch(commit);
     crash_point("after_commit", flight.epoch);

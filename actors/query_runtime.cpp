@@ -3,6 +3,7 @@
 #include <future>
 
 #include "actors/messages.hpp"
+#include "actors/state_reader.hpp"
 
 #include <charconv>
 #include <filesystem>
@@ -227,6 +228,10 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
     }
   }
 
+  for (size_t s = 0; s < recovery->sources.size(); ++s) {
+    SLUICE_RETURN_NOT_OK(recovery->sources[s]->recover(
+        make_source_state_reader(recovery->checkpoint, source_state_table(s))));
+  }
   runtime->coordinator_ = spawn_coordinator(system, runtime, recovery);
   return runtime;
 }

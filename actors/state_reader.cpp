@@ -32,7 +32,29 @@ class CheckpointStateReader final : public StateReader {
   std::string table_;
 };
 
+class SourceStateTableReader final : public SourceStateReader {
+ public:
+  SourceStateTableReader(std::shared_ptr<CheckpointStore> store, std::string table)
+      : store_(std::move(store)), table_(std::move(table)) {}
+  Result<std::optional<std::string>> get(std::string_view key) const override {
+    return store_->get_state(table_, key);
+  }
+  Status scan_prefix(std::string_view prefix,
+                     const std::function<bool(std::string_view, std::string_view)>& fn) const override {
+    return store_->scan_state_prefix(table_, prefix, fn);
+  }
+
+ private:
+  std::shared_ptr<CheckpointStore> store_;
+  std::string table_;
+};
+
 }  // namespace
+
+std::shared_ptr<const SourceStateReader> make_source_state_reader(std::shared_ptr<CheckpointStore> store,
+                                                                  std::string table) {
+  return std::make_shared<SourceStateTableReader>(std::move(store), std::move(table));
+}
 
 std::shared_ptr<const StateReader> make_state_reader(std::shared_ptr<CheckpointStore> store,
                                                      std::string table) {

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "io/source.hpp"
 #include "operators/stateful_operator.hpp"
 #include "state/checkpoint_store.hpp"
 
@@ -11,5 +12,12 @@ namespace sluice::actors {
 /// shares ownership of the store. Thread-safe, as the store is.
 std::shared_ptr<const StateReader> make_state_reader(std::shared_ptr<CheckpointStore> store,
                                                      std::string table);
+
+/// Returns a reader of a source's own state table in the checkpoint.
+std::shared_ptr<const SourceStateReader> make_source_state_reader(std::shared_ptr<CheckpointStore> store,
+                                                                  std::string table);
+
+/// The state table of source `index` of a query.
+inline std::string source_state_table(size_t index) { return "source" + std::to_string(index); }
 
 }  // namespace sluice::actors

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,16 @@ using SourceOffset = std::vector<int64_t>;
 std::string offset_to_json(const SourceOffset& offset);
 /// Parses the form written by offset_to_json; fails naming the bad text.
 Result<SourceOffset> offset_from_json(std::string_view text);
+
+/// Reads a source's own committed state (see Source::recover). Thread-safe.
+class SourceStateReader {
+ public:
+  virtual ~SourceStateReader() = default;
+  virtual Result<std::optional<std::string>> get(std::string_view key) const = 0;
+  /// Visits committed entries whose key starts with prefix, in key order; stop by returning false.
+  virtual Status scan_prefix(std::string_view prefix,
+                             const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
+};
 
 /// Limits how far one epoch may read (rate limits such as maxOffsetsPerTrigger).
 struct ReadLimit {
@@ -69,6 +80,20 @@ class Source {
   virtual Status restore_metadata(std::string_view saved) {
     (void)saved;
     return Status::ok();
+  }
+  /// Hands the source its own committed key/value state in the checkpoint (for sources that
+  /// must remember more than offsets, such as the files already read), before planning starts.
+  /// `committed` reads the state as of the last committed epoch; it outlives the source.
+  virtual Status recover(std::shared_ptr<const SourceStateReader> committed) {
+    (void)committed;
+    return Status::ok();
+  }
+  /// Returns the changes to the source's own state that the commit of the epoch ending at
+  /// `end` must write, atomically with it (nullopt value deletes the key).
+  virtual std::vector<std::pair<std::string, std::optional<std::string>>> state_changes(
+      const SourceOffset& end) {
+    (void)end;
+    return {};
   }
   /// Restricts the columns the source produces (column pruning pushed down by the optimizer).
   /// Sources that cannot prune return false and keep producing every column.
