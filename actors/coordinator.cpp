@@ -160,12 +160,16 @@ void schedule_tick(coordinator_actor* self, std::chrono::milliseconds delay) {
   }
 }
 
-Result<std::vector<SourceOffset>> latest_offsets(coordinator_actor* self) {
+// Asks every source how far the next epoch may read from where the last planned one ended
+// (capped by the sources' rate limits), or, with everything, how far data exists at all.
+Result<std::vector<SourceOffset>> latest_offsets(coordinator_actor* self, bool everything = false) {
   auto& st = self->state;
   std::vector<SourceOffset> latest;
+  ReadLimit limit;
+  limit.everything = everything;
   for (size_t s = 0; s < st.recovery->sources.size(); ++s) {
     SLUICE_ASSIGN_OR_RETURN(SourceOffset offset,
-                            st.recovery->sources[s]->latest_offset(st.committed[s], ReadLimit{}));
+                            st.recovery->sources[s]->latest_offset(st.planned[s], limit));
     latest.push_back(std::move(offset));
   }
   return latest;
@@ -350,7 +354,11 @@ void on_tick(coordinator_actor* self) {
   const int64_t latest_offset_ms = elapsed_ms(trigger_start);
   if ((trigger.kind == Trigger::Kind::once || trigger.kind == Trigger::Kind::available_now) &&
       !st.stop_target) {
-    st.stop_target = *latest;
+    // Once reads everything available in one epoch; AvailableNow in as many as limits need.
+    auto everything = latest_offsets(self, true);
+    if (!everything.ok()) return finish(self, everything.status());
+    st.stop_target = *everything;
+    if (trigger.kind == Trigger::Kind::once) latest = everything;
   }
   std::vector<SourceOffset> end = *latest;
   if (st.stop_target) {
@@ -700,7 +708,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
       [=](Failure failure) { finish(self, failure.status); },
       [=](AwaitAvailable request) {
         auto& st = self->state;
-        auto latest = latest_offsets(self);
+        auto latest = latest_offsets(self, true);
         if (!latest.ok()) return request.done->set_value(latest.status());
         Waiter waiter{*latest, request.done};
         if (reached(st.committed, waiter.target) && st.recovery->replays.empty() && st.flights.empty()) {

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <unordered_map>
 
@@ -21,19 +22,6 @@ int64_t days_from_civil(int64_t year, int64_t month, int64_t day) {
   const int64_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
   const int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
   return era * 146097 + day_of_era - 719468;
-}
-
-void civil_from_days(int64_t days, int64_t& year, int64_t& month, int64_t& day) {
-  days += 719468;
-  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const int64_t day_of_era = days - era * 146097;
-  const int64_t year_of_era =
-      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-  const int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-  const int64_t mp = (5 * day_of_year + 2) / 153;
-  day = day_of_year - (153 * mp + 2) / 5 + 1;
-  month = mp < 10 ? mp + 3 : mp - 9;
-  year = year_of_era + era * 400 + (month <= 2);
 }
 
 int64_t days_in_month(int64_t year, int64_t month) {
@@ -91,7 +79,8 @@ std::optional<int64_t> parse_iso(std::string_view text) {
           ++pos;
         }
         if (digits == 0 || pos != text.size()) return std::nullopt;
-        for (int d = digits; d < 6; ++d) micros *= 10;
+        for (int d = digits; d < 6; ++d)
+          micros *= 10;
       }
     }
   }
@@ -116,7 +105,8 @@ bool parse_double(std::string_view text, double& value) {
 bool equals_ignore_case(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
       return false;
     }
   }
@@ -135,11 +125,16 @@ struct Cell {
 void append_cell(ColumnBuilder& builder, Type type, const Cell& cell) {
   if (cell.null) return builder.append_null();
   switch (type) {
-    case Type::Bool: return builder.append_bool(cell.flag);
-    case Type::Int64: return builder.append_int64(cell.integer);
-    case Type::Double: return builder.append_double(cell.real);
-    case Type::Timestamp: return builder.append_timestamp(cell.integer);
-    case Type::String: return builder.append_string(cell.text);
+    case Type::Bool:
+      return builder.append_bool(cell.flag);
+    case Type::Int64:
+      return builder.append_int64(cell.integer);
+    case Type::Double:
+      return builder.append_double(cell.real);
+    case Type::Timestamp:
+      return builder.append_timestamp(cell.integer);
+    case Type::String:
+      return builder.append_string(cell.text);
   }
 }
 
@@ -147,9 +142,13 @@ void append_cell(ColumnBuilder& builder, Type type, const Cell& cell) {
 bool convert_text(std::string_view text, Type type, const TimestampParser& timestamps, Cell& cell) {
   cell.null = false;
   switch (type) {
-    case Type::String: cell.text = text; return true;
-    case Type::Int64: return parse_int64(text, cell.integer);
-    case Type::Double: return parse_double(text, cell.real);
+    case Type::String:
+      cell.text = text;
+      return true;
+    case Type::Int64:
+      return parse_int64(text, cell.integer);
+    case Type::Double:
+      return parse_double(text, cell.real);
     case Type::Bool:
       if (equals_ignore_case(text, "true")) return cell.flag = true, true;
       if (equals_ignore_case(text, "false")) return cell.flag = false, true;
@@ -212,9 +211,11 @@ std::string split_csv(std::string_view line, const FileFormatOptions& options, s
         return "text after the closing quote of field " + std::to_string(fields.size());
       }
     } else {
-      const void* found = pos < line.size() ? std::memchr(line.data() + pos, options.delimiter, line.size() - pos)
-                                            : nullptr;
-      const size_t end = found ? static_cast<size_t>(static_cast<const char*>(found) - line.data()) : line.size();
+      const void* found = pos < line.size()
+                              ? std::memchr(line.data() + pos, options.delimiter, line.size() - pos)
+                              : nullptr;
+      const size_t end =
+          found ? static_cast<size_t>(static_cast<const char*>(found) - line.data()) : line.size();
       fields.push_back(line.substr(pos, end - pos));
       pos = end;
     }
@@ -234,9 +235,12 @@ Status write_bad_record_reason(ParseMode mode, const BadRecord& record) {
 
 std::string_view file_format_name(FileFormat format) {
   switch (format) {
-    case FileFormat::csv: return "csv";
-    case FileFormat::json: return "json";
-    case FileFormat::text: return "text";
+    case FileFormat::csv:
+      return "csv";
+    case FileFormat::json:
+      return "json";
+    case FileFormat::text:
+      return "text";
   }
   return "?";
 }
@@ -251,7 +255,8 @@ Result<TimestampParser> TimestampParser::make(std::string_view pattern) {
     if (c == '\'') {
       const size_t close = pattern.find('\'', pos + 1);
       if (close == std::string_view::npos) {
-        return Status::invalid_argument("timestampFormat '" + std::string(pattern) + "' has an unclosed quote");
+        return Status::invalid_argument("timestampFormat '" + std::string(pattern) +
+                                        "' has an unclosed quote");
       }
       parser.tokens_.push_back({0, 0, std::string(pattern.substr(pos + 1, close - pos - 1))});
       pos = close + 1;
@@ -262,7 +267,8 @@ Result<TimestampParser> TimestampParser::make(std::string_view pattern) {
                                         "' (supported: y M d H m s S)");
       }
       size_t end = pos;
-      while (end < pattern.size() && pattern[end] == c) ++end;
+      while (end < pattern.size() && pattern[end] == c)
+        ++end;
       parser.tokens_.push_back({c, static_cast<int>(end - pos), {}});
       pos = end;
     } else {
@@ -288,8 +294,10 @@ std::optional<int64_t> TimestampParser::parse(std::string_view text) const {
       const size_t start = pos;
       if (!read_digits(text, pos, token.width, token.width, value)) return std::nullopt;
       int digits = static_cast<int>(pos - start);
-      while (digits > 6) value /= 10, --digits;
-      while (digits < 6) value *= 10, ++digits;
+      while (digits > 6)
+        value /= 10, --digits;
+      while (digits < 6)
+        value *= 10, ++digits;
       micros = value;
       continue;
     }
@@ -297,35 +305,30 @@ std::optional<int64_t> TimestampParser::parse(std::string_view text) const {
     const int max = token.letter == 'y' ? (token.width == 2 ? 2 : 9) : std::max(token.width, 2);
     if (!read_digits(text, pos, min, max, value)) return std::nullopt;
     switch (token.letter) {
-      case 'y': year = token.width == 2 ? 2000 + value : value; break;
-      case 'M': month = value; break;
-      case 'd': day = value; break;
-      case 'H': hour = value; break;
-      case 'm': minute = value; break;
-      case 's': second = value; break;
-      default: break;
+      case 'y':
+        year = token.width == 2 ? 2000 + value : value;
+        break;
+      case 'M':
+        month = value;
+        break;
+      case 'd':
+        day = value;
+        break;
+      case 'H':
+        hour = value;
+        break;
+      case 'm':
+        minute = value;
+        break;
+      case 's':
+        second = value;
+        break;
+      default:
+        break;
     }
   }
   if (pos != text.size()) return std::nullopt;
   return make_micros(year, month, day, hour, minute, second, micros);
-}
-
-std::string format_timestamp(int64_t micros) {
-  int64_t days = micros >= 0 ? micros / kMicrosPerDay : -((-micros + kMicrosPerDay - 1) / kMicrosPerDay);
-  int64_t rest = micros - days * kMicrosPerDay;
-  int64_t year = 0, month = 0, day = 0;
-  civil_from_days(days, year, month, day);
-  const int64_t fraction = rest % kMicrosPerSecond;
-  int64_t seconds = rest / kMicrosPerSecond;
-  char text[64];
-  int n = std::snprintf(text, sizeof(text), "%04lld-%02lld-%02lld %02lld:%02lld:%02lld",
-                        static_cast<long long>(year), static_cast<long long>(month),
-                        static_cast<long long>(day), static_cast<long long>(seconds / 3600),
-                        static_cast<long long>(seconds / 60 % 60), static_cast<long long>(seconds % 60));
-  if (fraction != 0) {
-    n += std::snprintf(text + n, sizeof(text) - static_cast<size_t>(n), ".%06lld", static_cast<long long>(fraction));
-  }
-  return std::string(text, static_cast<size_t>(n));
 }
 
 Result<FileFormatOptions> FileFormatOptions::parse(FileFormat format,
@@ -343,7 +346,8 @@ Result<FileFormatOptions> FileFormatOptions::parse(FileFormat format,
     auto value = take(key);
     if (!value) return Status::ok();
     if (value->size() != 1) {
-      return Status::invalid_argument("option '" + key + "' must be one character, got '" + *value + "'");
+      return Status::invalid_argument("option '" + key + "' must be one character, got '" + *value +
+                                      "'");
     }
     target = value->front();
     return Status::ok();
@@ -356,8 +360,8 @@ Result<FileFormatOptions> FileFormatOptions::parse(FileFormat format,
     } else if (equals_ignore_case(*mode, "FAILFAST")) {
       parsed.mode = ParseMode::fail_fast;
     } else {
-      return Status::invalid_argument("option 'mode' must be PERMISSIVE, DROPMALFORMED or FAILFAST, got '" +
-                                      *mode + "'");
+      return Status::invalid_argument(
+          "option 'mode' must be PERMISSIVE, DROPMALFORMED or FAILFAST, got '" + *mode + "'");
     }
   }
   if (auto path = take("badRecordsPath")) parsed.bad_records_path = *path;
@@ -370,7 +374,8 @@ Result<FileFormatOptions> FileFormatOptions::parse(FileFormat format,
   if (format != FileFormat::csv) return parsed;
   if (auto header = take("header")) {
     if (*header != "true" && *header != "false") {
-      return Status::invalid_argument("option 'header' must be true or false, got '" + *header + "'");
+      return Status::invalid_argument("option 'header' must be true or false, got '" + *header +
+                                      "'");
     }
     parsed.header = *header == "true";
   }
@@ -382,18 +387,19 @@ Result<FileFormatOptions> FileFormatOptions::parse(FileFormat format,
   return parsed;
 }
 
-Result<std::shared_ptr<const RecordParser>> RecordParser::make(FileFormatOptions options,
-                                                               const SchemaPtr& data_schema,
-                                                               const std::vector<std::string>& partition_keys,
-                                                               SchemaPtr output) {
+Result<std::shared_ptr<const RecordParser>> RecordParser::make(
+    FileFormatOptions options, const SchemaPtr& data_schema,
+    const std::vector<std::string>& partition_keys, SchemaPtr output) {
   std::shared_ptr<RecordParser> parser(new RecordParser());
-  SLUICE_ASSIGN_OR_RETURN(TimestampParser timestamps, TimestampParser::make(options.timestamp_format));
+  SLUICE_ASSIGN_OR_RETURN(TimestampParser timestamps,
+                          TimestampParser::make(options.timestamp_format));
   parser->timestamps_ = std::move(timestamps);
   // The file's own columns: the data schema without partition and corrupt-record columns.
   std::vector<std::string> file_columns;
   for (const auto& field : data_schema->fields()) {
     bool is_partition = false;
-    for (const auto& key : partition_keys) is_partition |= key == field.name;
+    for (const auto& key : partition_keys)
+      is_partition |= key == field.name;
     if (!is_partition && field.name != options.corrupt_column) file_columns.push_back(field.name);
   }
   parser->num_data_fields_ = static_cast<int>(file_columns.size());
@@ -402,12 +408,14 @@ Result<std::shared_ptr<const RecordParser>> RecordParser::make(FileFormatOptions
     source.name = field.name;
     source.type = field.type;
     bool is_partition = false;
-    for (const auto& key : partition_keys) is_partition |= key == field.name;
+    for (const auto& key : partition_keys)
+      is_partition |= key == field.name;
     if (is_partition) {
       source.kind = ColumnSource::Kind::partition;
     } else if (field.name == options.corrupt_column && options.format != FileFormat::text) {
       if (field.type != Type::String) {
-        return Status::type_error("column '" + field.name + "' holds corrupt records and must be STRING");
+        return Status::type_error("column '" + field.name +
+                                  "' holds corrupt records and must be STRING");
       }
       source.kind = ColumnSource::Kind::corrupt_record;
     } else {
@@ -418,8 +426,8 @@ Result<std::shared_ptr<const RecordParser>> RecordParser::make(FileFormatOptions
         return Status::invalid_argument("column '" + field.name + "' is not in the file schema");
       }
       if (options.format == FileFormat::text && field.type != Type::String) {
-        return Status::type_error("the text format produces STRING column '" + field.name + "', not " +
-                                  std::string(type_name(field.type)));
+        return Status::type_error("the text format produces STRING column '" + field.name +
+                                  "', not " + std::string(type_name(field.type)));
       }
     }
     parser->columns_.push_back(std::move(source));
@@ -450,14 +458,17 @@ Status RecordParser::parse(const std::string& file, std::string_view bytes,
   std::vector<int> json_slot;  // column of each JSON key, looked up per key
   std::unordered_map<std::string_view, int> json_columns;
   for (size_t c = 0; c < num_columns; ++c) {
-    if (columns_[c].kind == ColumnSource::Kind::field) json_columns.emplace(columns_[c].name, static_cast<int>(c));
+    if (columns_[c].kind == ColumnSource::Kind::field)
+      json_columns.emplace(columns_[c].name, static_cast<int>(c));
   }
   int64_t line_number = 0;
   size_t pos = 0;
   bool skip_header = options_.header && options_.format == FileFormat::csv;
   while (pos < bytes.size()) {
     const void* newline = std::memchr(bytes.data() + pos, '\n', bytes.size() - pos);
-    const size_t end = newline ? static_cast<size_t>(static_cast<const char*>(newline) - bytes.data()) : bytes.size();
+    const size_t end = newline
+                           ? static_cast<size_t>(static_cast<const char*>(newline) - bytes.data())
+                           : bytes.size();
     std::string_view line = bytes.substr(pos, end - pos);
     const size_t line_start = pos;
     pos = end + 1;
@@ -479,11 +490,13 @@ Status RecordParser::parse(const std::string& file, std::string_view bytes,
       continue;
     }
     std::string reason;
-    for (size_t c = 0; c < num_columns; ++c) cells[c] = partition_cells[c];
+    for (size_t c = 0; c < num_columns; ++c)
+      cells[c] = partition_cells[c];
     if (options_.format == FileFormat::csv) {
       reason = split_csv(line, options_, scratch, fields);
       if (reason.empty() && static_cast<int>(fields.size()) != num_data_fields_) {
-        reason = "expected " + std::to_string(num_data_fields_) + " fields, found " + std::to_string(fields.size());
+        reason = "expected " + std::to_string(num_data_fields_) + " fields, found " +
+                 std::to_string(fields.size());
       }
       for (size_t c = 0; c < num_columns; ++c) {
         const ColumnSource& source = columns_[c];
@@ -494,19 +507,24 @@ Status RecordParser::parse(const std::string& file, std::string_view bytes,
         if (!convert_text(text, source.type, *timestamps_, cells[c])) {
           cells[c] = Cell{};
           if (reason.empty()) {
-            reason = "field '" + source.name + "' (column " + std::to_string(source.field_index + 1) + "): " +
-                     quote_text(text) + " is not a " + std::string(type_name(source.type));
+            reason = "field '" + source.name + "' (column " +
+                     std::to_string(source.field_index + 1) + "): " + quote_text(text) +
+                     " is not a " + std::string(type_name(source.type));
           }
         }
       }
     } else {
       // The line is followed by the rest of the file and the padding, so simdjson may read on.
-      simdjson::padded_string_view view(line.data(), line.size(), bytes.size() + kPadding - line_start);
-      auto document = json_parser.iterate(view);
+      simdjson::padded_string_view view(line.data(), line.size(),
+                                        bytes.size() + kPadding - line_start);
+      simdjson::ondemand::document document;
       simdjson::ondemand::object object;
-      auto error = document.get_object().get(object);
+      auto error = json_parser.iterate(view).get(document);
+      if (!error) error = document.get_object().get(object);
       if (error) {
-        reason = error == simdjson::INCORRECT_TYPE ? "not a JSON object" : std::string("malformed JSON: ") + simdjson::error_message(error);
+        reason = error == simdjson::INCORRECT_TYPE
+                     ? "not a JSON object"
+                     : std::string("malformed JSON: ") + simdjson::error_message(error);
       } else {
         for (auto field_result : object) {
           simdjson::ondemand::field field;
@@ -514,7 +532,8 @@ Status RecordParser::parse(const std::string& file, std::string_view bytes,
           std::string_view key;
           if ((error = field.unescaped_key().get(key))) break;
           auto found = json_columns.find(key);
-          if (found == json_columns.end()) continue;  // skipped lazily: only used columns are parsed
+          if (found == json_columns.end())
+            continue;  // skipped lazily: only used columns are parsed
           const size_t c = static_cast<size_t>(found->second);
           const ColumnSource& source = columns_[c];
           simdjson::ondemand::value value = field.value();
@@ -530,19 +549,23 @@ Status RecordParser::parse(const std::string& file, std::string_view bytes,
           bool ok = true;
           switch (source.type) {
             case Type::Int64:
-              ok = kind == simdjson::ondemand::json_type::number && !value.get_int64().get(cell.integer);
+              ok = kind == simdjson::ondemand::json_type::number &&
+                   !value.get_int64().get(cell.integer);
               break;
             case Type::Double:
-              ok = kind == simdjson::ondemand::json_type::number && !value.get_double().get(cell.real);
+              ok = kind == simdjson::ondemand::json_type::number &&
+                   !value.get_double().get(cell.real);
               break;
             case Type::Bool:
-              ok = kind == simdjson::ondemand::json_type::boolean && !value.get_bool().get(cell.flag);
+              ok = kind == simdjson::ondemand::json_type::boolean &&
+                   !value.get_bool().get(cell.flag);
               break;
             case Type::String:
               if (kind == simdjson::ondemand::json_type::string) {
                 ok = !value.get_string().get(cell.text);
               } else {
-                ok = !value.raw_json().get(cell.text);  // Spark keeps other JSON as its text
+                cell.text = value.raw_json_token();
+                ok = true;  // Spark keeps other JSON as its text
               }
               break;
             case Type::Timestamp: {
@@ -560,15 +583,20 @@ Status RecordParser::parse(const std::string& file, std::string_view bytes,
           cell.null = !ok;
           if (!ok && reason.empty()) {
             reason = "field '" + source.name + "': a JSON " +
-                     std::string(kind == simdjson::ondemand::json_type::string   ? "string"
-                                 : kind == simdjson::ondemand::json_type::number ? "number"
+                     std::string(kind == simdjson::ondemand::json_type::string    ? "string"
+                                 : kind == simdjson::ondemand::json_type::number  ? "number"
                                  : kind == simdjson::ondemand::json_type::boolean ? "boolean"
                                  : kind == simdjson::ondemand::json_type::array   ? "array"
                                                                                   : "object") +
                      " is not a " + std::string(type_name(source.type));
           }
         }
-        if (!error && !document.at_end()) error = simdjson::TRAILING_CONTENT;
+        // simdjson 3.0 has no document::at_end: a line must at least end where its object does.
+        if (!error) {
+          const size_t last = line.find_last_not_of(" \t");
+          if (last == std::string_view::npos || line[last] != '}')
+            error = simdjson::TRAILING_CONTENT;
+        }
         if (error) reason = std::string("malformed JSON: ") + simdjson::error_message(error);
       }
       if (!reason.empty() && reason.rfind("malformed", 0) == 0) {
@@ -590,7 +618,8 @@ Status RecordParser::parse(const std::string& file, std::string_view bytes,
         }
       }
     }
-    for (size_t c = 0; c < num_columns; ++c) append_cell(out.column(static_cast<int>(c)), columns_[c].type, cells[c]);
+    for (size_t c = 0; c < num_columns; ++c)
+      append_cell(out.column(static_cast<int>(c)), columns_[c].type, cells[c]);
   }
   return Status::ok();
 }
@@ -599,7 +628,8 @@ namespace {
 
 Type widen(Type seen, Type next) {
   if (seen == next) return seen;
-  if ((seen == Type::Int64 && next == Type::Double) || (seen == Type::Double && next == Type::Int64)) {
+  if ((seen == Type::Int64 && next == Type::Double) ||
+      (seen == Type::Double && next == Type::Int64)) {
     return Type::Double;
   }
   return Type::String;
@@ -617,7 +647,8 @@ Type guess_type(std::string_view text) {
 
 }  // namespace
 
-Result<SchemaPtr> infer_schema(const FileFormatOptions& options, const std::vector<std::string>& samples) {
+Result<SchemaPtr> infer_schema(const FileFormatOptions& options,
+                               const std::vector<std::string>& samples) {
   std::vector<std::string> names;
   std::vector<std::optional<Type>> types;
   auto observe = [&](size_t column, Type type) {
@@ -645,13 +676,15 @@ Result<SchemaPtr> infer_schema(const FileFormatOptions& options, const std::vect
         if (header) {
           header = false;
           if (names.empty()) {
-            for (auto field : fields) names.emplace_back(field);
+            for (auto field : fields)
+              names.emplace_back(field);
             types.resize(names.size());
           }
           continue;
         }
         if (names.empty()) {
-          for (size_t i = 0; i < fields.size(); ++i) names.push_back("_c" + std::to_string(i));
+          for (size_t i = 0; i < fields.size(); ++i)
+            names.push_back("_c" + std::to_string(i));
           types.resize(names.size());
         }
         for (size_t i = 0; i < fields.size() && i < names.size(); ++i) {
@@ -679,24 +712,32 @@ Result<SchemaPtr> infer_schema(const FileFormatOptions& options, const std::vect
           simdjson::ondemand::json_type kind;
           if (field.value().type().get(kind)) break;
           switch (kind) {
-            case simdjson::ondemand::json_type::null: break;
-            case simdjson::ondemand::json_type::boolean: observe(column, Type::Bool); break;
+            case simdjson::ondemand::json_type::null:
+              break;
+            case simdjson::ondemand::json_type::boolean:
+              observe(column, Type::Bool);
+              break;
             case simdjson::ondemand::json_type::number: {
               simdjson::ondemand::number_type number;
               if (field.value().get_number_type().get(number)) break;
-              observe(column, number == simdjson::ondemand::number_type::floating_point_number ? Type::Double
-                                                                                                : Type::Int64);
+              observe(column, number == simdjson::ondemand::number_type::floating_point_number
+                                  ? Type::Double
+                                  : Type::Int64);
               break;
             }
-            default: observe(column, Type::String); break;
+            default:
+              observe(column, Type::String);
+              break;
           }
         }
       }
     }
   }
-  if (names.empty()) return Status::invalid_argument("cannot infer a schema: the sample files hold no records");
+  if (names.empty())
+    return Status::invalid_argument("cannot infer a schema: the sample files hold no records");
   std::vector<Field> result;
-  for (size_t i = 0; i < names.size(); ++i) result.push_back({names[i], types[i].value_or(Type::String), true});
+  for (size_t i = 0; i < names.size(); ++i)
+    result.push_back({names[i], types[i].value_or(Type::String), true});
   return Schema::make(std::move(result));
 }
 
@@ -704,11 +745,21 @@ void append_json_string(std::string_view text, std::string& out) {
   out.push_back('"');
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char escaped[8];
@@ -733,11 +784,21 @@ void append_number(double value, std::string& out) {
 
 void append_value_text(const Column& column, int64_t row, std::string& out) {
   switch (column.type()) {
-    case Type::Bool: out += column.values<uint8_t>()[row] ? "true" : "false"; break;
-    case Type::Int64: out += std::to_string(column.values<int64_t>()[row]); break;
-    case Type::Double: append_number(column.values<double>()[row], out); break;
-    case Type::Timestamp: out += format_timestamp(column.values<int64_t>()[row]); break;
-    case Type::String: out += column.string_at(row); break;
+    case Type::Bool:
+      out += column.values<uint8_t>()[row] ? "true" : "false";
+      break;
+    case Type::Int64:
+      out += std::to_string(column.values<int64_t>()[row]);
+      break;
+    case Type::Double:
+      append_number(column.values<double>()[row], out);
+      break;
+    case Type::Timestamp:
+      out += format_timestamp(column.values<int64_t>()[row]);
+      break;
+    case Type::String:
+      out += column.string_at(row);
+      break;
   }
 }
 
@@ -759,7 +820,9 @@ void append_csv_record(const RecordBatch& batch, int64_t row, const std::vector<
       continue;
     }
     std::string_view text = column.string_at(row);
-    const bool needs_quotes = text.empty() || text.find_first_of(std::string{options.delimiter, options.quote, '\n', '\r', options.escape}) != std::string_view::npos;
+    const bool needs_quotes =
+        text.empty() || text.find_first_of(std::string{options.delimiter, options.quote, '\n', '\r',
+                                                       options.escape}) != std::string_view::npos;
     if (!needs_quotes) {
       out += text;
       continue;
@@ -779,7 +842,8 @@ void append_csv_record(const RecordBatch& batch, int64_t row, const std::vector<
   out.push_back('\n');
 }
 
-void append_json_record(const RecordBatch& batch, int64_t row, const std::vector<int>& columns, std::string& out) {
+void append_json_record(const RecordBatch& batch, int64_t row, const std::vector<int>& columns,
+                        std::string& out) {
   out.push_back('{');
   bool first = true;
   for (int index : columns) {
@@ -790,8 +854,12 @@ void append_json_record(const RecordBatch& batch, int64_t row, const std::vector
     append_json_string(batch.schema()->field(index).name, out);
     out.push_back(':');
     switch (column.type()) {
-      case Type::String: append_json_string(column.string_at(row), out); break;
-      case Type::Timestamp: append_json_string(format_timestamp(column.values<int64_t>()[row]), out); break;
+      case Type::String:
+        append_json_string(column.string_at(row), out);
+        break;
+      case Type::Timestamp:
+        append_json_string(format_timestamp(column.values<int64_t>()[row]), out);
+        break;
       case Type::Double: {
         const double value = column.values<double>()[row];
         if (std::isfinite(value)) {
@@ -801,7 +869,9 @@ void append_json_record(const RecordBatch& batch, int64_t row, const std::vector
         }
         break;
       }
-      default: append_value_text(column, row, out); break;
+      default:
+        append_value_text(column, row, out);
+        break;
     }
   }
   out += "}\n";

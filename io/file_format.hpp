@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/record_batch.hpp"
+#include "core/value.hpp"
 
 namespace sluice {
 
@@ -40,10 +41,6 @@ class TimestampParser {
   bool iso_ = true;
 };
 
-/// Formats micros since the epoch as "yyyy-MM-dd HH:mm:ss[.ffffff]" (UTC), the form the
-/// default TimestampParser reads back.
-std::string format_timestamp(int64_t micros);
-
 /// Options of the CSV / JSON / text readers, with Spark's names.
 struct FileFormatOptions {
   FileFormat format = FileFormat::csv;
@@ -59,7 +56,8 @@ struct FileFormatOptions {
 
   /// Reads the format options out of `options`, erasing each one it knows; fails naming a
   /// bad value.
-  static Result<FileFormatOptions> parse(FileFormat format, std::map<std::string, std::string>& options);
+  static Result<FileFormatOptions> parse(FileFormat format,
+                                         std::map<std::string, std::string>& options);
 };
 
 /// A record that did not parse: where it is, why, and its text.
@@ -84,10 +82,9 @@ class RecordParser {
  public:
   /// Plans parsing `data_schema` (the file's columns, in order for CSV) into the columns of
   /// `output` (a subset of the data columns, partition columns and the corrupt-record column).
-  static Result<std::shared_ptr<const RecordParser>> make(FileFormatOptions options,
-                                                          const SchemaPtr& data_schema,
-                                                          const std::vector<std::string>& partition_keys,
-                                                          SchemaPtr output);
+  static Result<std::shared_ptr<const RecordParser>> make(
+      FileFormatOptions options, const SchemaPtr& data_schema,
+      const std::vector<std::string>& partition_keys, SchemaPtr output);
 
   /// Parses `bytes` (the whole content of `file`; the buffer must be followed by at least
   /// kPadding readable bytes) and appends its rows to `out`, filling partition columns from
@@ -112,7 +109,8 @@ class RecordParser {
 
 /// Guesses a schema from sample file contents: CSV (header names or _c0, _c1, ...) or JSON
 /// lines (keys in order of first appearance). Types widen BIGINT -> DOUBLE -> STRING.
-Result<SchemaPtr> infer_schema(const FileFormatOptions& options, const std::vector<std::string>& samples);
+Result<SchemaPtr> infer_schema(const FileFormatOptions& options,
+                               const std::vector<std::string>& samples);
 
 /// Appends one row of `batch` as a CSV record or a JSON object (columns in `columns`, named by
 /// the batch's schema) followed by '\n'. JSON omits null fields, as Spark does.

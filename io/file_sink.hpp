@@ -41,7 +41,8 @@ struct FileSinkOptions {
 
   /// Reads `path`, `maxFileSize`, `header`, `sep`, `nullValue`, ...; fails naming an unknown
   /// option (with the closest known one) or a bad value.
-  static Result<FileSinkOptions> parse(FileFormat format, std::map<std::string, std::string> options);
+  static Result<FileSinkOptions> parse(FileFormat format,
+                                       std::map<std::string, std::string> options);
 };
 
 /// Writes each epoch's rows as CSV or JSON-lines part files under a directory, with Hive-style
@@ -53,7 +54,8 @@ struct FileSinkOptions {
 class FileSink final : public Sink {
  public:
   /// Opens (creating) the directory, reads its manifest and removes uncommitted part files.
-  static Result<std::shared_ptr<FileSink>> make(FileSinkOptions options, SchemaPtr schema, OutputMode mode);
+  static Result<std::shared_ptr<FileSink>> make(FileSinkOptions options, SchemaPtr schema,
+                                                OutputMode mode);
 
   std::string description() const override;
   Status write(int64_t epoch, const RecordBatchPtr& batch) override;
@@ -70,11 +72,18 @@ class FileSink final : public Sink {
     int64_t bytes = 0;
     int sequence = 0;
   };
+  // The part files one epoch is writing (epochs overlap: e+1 may write before e finishes).
+  struct EpochFiles {
+    std::map<std::string, OpenFile> open;  ///< by partition directory
+    std::map<std::string, std::string> buffers;
+    std::vector<std::string> written;  ///< closed part files
+    bool skipping = false;             ///< the epoch already has a manifest entry
+  };
   FileSink(FileSinkOptions options, SchemaPtr schema, OutputMode mode);
+  EpochFiles& epoch_files(int64_t epoch);
   Status flush(OpenFile& file, std::string& buffer);
   Status open_next(const std::string& directory, int64_t epoch, OpenFile& file);
   Status write_entry(int64_t epoch, const std::vector<std::string>& added);
-  void discard_open_files();
 
   FileSinkOptions options_;
   SchemaPtr schema_;
@@ -84,11 +93,7 @@ class FileSink final : public Sink {
   std::vector<int> partition_columns_;
   std::optional<int64_t> latest_epoch_;
   std::set<std::string> committed_files_;
-  std::map<std::string, OpenFile> open_;  ///< by partition directory
-  std::map<std::string, std::string> buffers_;
-  std::vector<std::string> written_;  ///< finished part files of the current epoch
-  int64_t current_epoch_ = -1;
-  bool skipping_ = false;
+  std::map<int64_t, EpochFiles> epochs_;
   int64_t skipped_epochs_ = 0;
 };
 

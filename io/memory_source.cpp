@@ -70,9 +70,8 @@ std::string MemorySource::description() const {
 Result<SourceOffset> MemorySource::latest_offset(const SourceOffset& start,
                                                  const ReadLimit& limit) {
   const int64_t available = size();
-  if (limit.max_rows >= 0 && !start.empty()) {
-    return SourceOffset{std::min(available, start[0] + limit.max_rows)};
-  }
+  const int64_t cap = limit.everything ? -1 : limit.max_rows >= 0 ? limit.max_rows : max_rows_per_trigger_.load();
+  if (cap >= 0 && !start.empty()) return SourceOffset{std::min(available, start[0] + cap)};
   return SourceOffset{available};
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <mutex>
 
 #include "io/source.hpp"
@@ -16,6 +17,8 @@ class MemorySource final : public Source {
   Result<int64_t> add(RecordBatchPtr batch);
   /// Returns the number of rows added so far.
   int64_t size() const;
+  /// Caps each epoch at `rows` rows (the rate limit AvailableNow respects); -1 = no cap.
+  void set_max_rows_per_trigger(int64_t rows) { max_rows_per_trigger_ = rows; }
 
   const SchemaPtr& schema() const override { return schema_; }
   std::string description() const override;
@@ -33,6 +36,7 @@ class MemorySource final : public Source {
   std::vector<RecordBatchPtr> batches_;
   std::vector<int64_t> starts_;  // row position of each batch's first row
   int64_t size_ = 0;
+  std::atomic<int64_t> max_rows_per_trigger_{-1};
 };
 
 }  // namespace sluice

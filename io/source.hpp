@@ -32,7 +32,10 @@ class SourceStateReader {
 
 /// Limits how far one epoch may read (rate limits such as maxOffsetsPerTrigger).
 struct ReadLimit {
-  int64_t max_rows = -1;  ///< total rows across partitions, -1 = unlimited
+  int64_t max_rows = -1;  ///< total rows across partitions, -1 = the source's own default
+  /// Ignores the source's own per-epoch caps: asks for everything available (to learn the
+  /// target of AvailableNow or process_all_available).
+  bool everything = false;
 };
 
 /// Says whether a partition reader produced a batch or reached the end of its range.

@@ -4,6 +4,8 @@
 #include <set>
 #include <thread>
 
+#include "io/file_sink.hpp"
+#include "io/file_source.hpp"
 #include "io/rate_source.hpp"
 #include "plan/optimizer.hpp"
 
@@ -227,9 +229,30 @@ DataFrame DataStreamReader::load(const std::string& path) {
     };
     return DataFrame(session_, LogicalPlan::make_source(spec));
   }
+  if (format_ == "csv" || format_ == "json" || format_ == "text") {
+    const FileFormat format = format_ == "csv" ? FileFormat::csv : format_ == "json" ? FileFormat::json : FileFormat::text;
+    auto parsed = FileSourceOptions::parse(format, path, options_);
+    if (!parsed.ok()) return DataFrame(session_, parsed.status());
+    // Resolve the schema (partition directories, inferSchema) once, at load, as Spark does.
+    auto probe = FileSource::make(*parsed, schema_);
+    if (!probe.ok()) return DataFrame(session_, probe.status());
+    spec->schema = (*probe)->schema();
+    FileSourceOptions options = *parsed;
+    SchemaPtr resolved = spec->schema;
+    options.partition_keys = (*probe)->partition_keys();
+    spec->create = [options, resolved]() -> Result<std::shared_ptr<Source>> {
+      SLUICE_ASSIGN_OR_RETURN(auto source, FileSource::make(options, resolved));
+      if (!(*source->schema() == *resolved)) {
+        return Status::invalid_argument("the partition directories of " + options.path +
+                                        " changed since the query was defined");
+      }
+      return std::shared_ptr<Source>(std::move(source));
+    };
+    return DataFrame(session_, LogicalPlan::make_source(spec));
+  }
   return DataFrame(session_, Status::invalid_argument(
                                  "unknown source format '" + format_ +
-                                 "' (available: rate; use MemoryStream for rows from code)"));
+                                 "' (available: rate, csv, json, text; use MemoryStream for rows from code)"));
 }
 
 DataStreamWriter& DataStreamWriter::format(std::string name) {
@@ -254,6 +277,11 @@ DataStreamWriter& DataStreamWriter::option(const std::string& key, const std::st
 
 DataStreamWriter& DataStreamWriter::options(const std::map<std::string, std::string>& options) {
   for (const auto& [key, value] : options) options_[key] = value;
+  return *this;
+}
+
+DataStreamWriter& DataStreamWriter::partition_by(std::vector<std::string> columns) {
+  partition_by_ = std::move(columns);
   return *this;
 }
 
@@ -329,9 +357,15 @@ Result<StreamingQuery> DataStreamWriter::start() {
   } else if (format_ == "foreach_batch") {
     SLUICE_RETURN_NOT_OK(check_options("foreach_batch", options_, allowed({})));
     spec.sink = std::make_shared<ForeachBatchSink>(output, foreach_batch_);
+  } else if (format_ == "csv" || format_ == "json") {
+    SLUICE_ASSIGN_OR_RETURN(FileSinkOptions file_options,
+                            FileSinkOptions::parse(format_ == "csv" ? FileFormat::csv : FileFormat::json, options_));
+    file_options.partition_by = partition_by_;
+    SLUICE_ASSIGN_OR_RETURN(auto file_sink, FileSink::make(std::move(file_options), output, mode_));
+    spec.sink = std::move(file_sink);
   } else {
     return Status::invalid_argument("unknown sink format '" + format_ +
-                                    "' (available: console, memory, noop, foreach_batch)");
+                                    "' (available: console, memory, noop, foreach_batch, csv, json)");
   }
 
   if (auto it = options_.find("checkpointLocation"); it != options_.end()) {

@@ -135,13 +135,15 @@ class DataStreamWriter {
   using BatchFunction = std::function<Status(const RecordBatchPtr& batch, int64_t epoch_id)>;
 
   explicit DataStreamWriter(DataFrame frame) : frame_(std::move(frame)) {}
-  /// Names the sink: "console", "memory", "noop" (foreach_batch sets its own).
+  /// Names the sink: "console", "memory", "noop", "csv", "json" (foreach_batch sets its own).
   DataStreamWriter& format(std::string name);
   DataStreamWriter& output_mode(OutputMode mode);
   DataStreamWriter& trigger(Trigger trigger);
   DataStreamWriter& option(const std::string& key, const std::string& value);
   DataStreamWriter& options(const std::map<std::string, std::string>& options);
   DataStreamWriter& query_name(std::string name);
+  /// Writes the file sink's rows under `column=value/` directories (csv, json formats).
+  DataStreamWriter& partition_by(std::vector<std::string> columns);
   /// Hands each epoch's rows and the epoch id to fn; a replayed epoch repeats its id.
   DataStreamWriter& foreach_batch(BatchFunction fn);
   template <typename F>
@@ -164,6 +166,7 @@ class DataStreamWriter {
   Trigger trigger_ = Trigger::ProcessingTime(std::chrono::milliseconds(0));
   std::map<std::string, std::string> options_;
   std::string name_;
+  std::vector<std::string> partition_by_;
   BatchFunction foreach_batch_;
   std::shared_ptr<Sink> custom_sink_;
 };
@@ -178,6 +181,8 @@ class MemoryStream {
   Status add_data(RecordBatchPtr batch);
   /// Returns a DataFrame reading this stream.
   DataFrame to_df() const;
+  /// Caps each epoch at `rows` rows (-1: no cap), like Kafka's maxOffsetsPerTrigger.
+  void set_max_rows_per_trigger(int64_t rows) { source_->set_max_rows_per_trigger(rows); }
   const std::shared_ptr<MemorySource>& source() const { return source_; }
 
  private:

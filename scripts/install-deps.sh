@@ -11,6 +11,9 @@ packages=(
   liblmdb-dev           # checkpoints and state
   libboost-test-dev     # unit tests
   libxxhash-dev         # hash() and key hashing
+  libsimdjson-dev       # JSON lines source (simdjson)
+  libpg-query-dev       # SQL parsing (PostgreSQL's grammar)
+  libcli11-dev          # the sluice command line
 )
 
 missing=()

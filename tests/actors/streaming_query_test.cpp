@@ -397,3 +397,31 @@ BOOST_AUTO_TEST_CASE(continuous_trigger_resumes_from_the_checkpoint) {
   for (const auto& [epoch, epoch_rows] : by_epoch) delivered.insert(delivered.end(), epoch_rows.begin(), epoch_rows.end());
   BOOST_TEST(sorted(delivered) == sorted(expected_rows(all)));
 }
+
+BOOST_AUTO_TEST_CASE(available_now_respects_rate_limits_in_several_epochs) {
+  Session session;
+  MemoryStream input(session, events_schema());
+  input.set_max_rows_per_trigger(2);
+  BOOST_REQUIRE(input.add_data({{1, "a", 60.0}, {2, "b", 61.0}, {3, "c", 62.0}, {4, "d", 63.0}, {5, "e", 64.0}}).is_ok());
+  auto query = transformed(input).write_stream().format("memory").query_name("limited")
+                   .trigger(Trigger::AvailableNow()).start();
+  BOOST_REQUIRE(query.ok());
+  BOOST_TEST(query->await_termination(10s));
+  BOOST_TEST(!query->exception());
+  BOOST_TEST(query->recent_progress().size() == 3u);
+  for (const auto& progress : query->recent_progress()) BOOST_TEST(progress.num_input_rows <= 2);
+  BOOST_TEST(session.memory_table("limited")->rows().size() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(trigger_once_ignores_rate_limits_and_reads_everything) {
+  Session session;
+  MemoryStream input(session, events_schema());
+  input.set_max_rows_per_trigger(1);
+  BOOST_REQUIRE(input.add_data({{1, "a", 60.0}, {2, "b", 61.0}, {3, "c", 62.0}}).is_ok());
+  auto query = transformed(input).write_stream().format("memory").query_name("once_all")
+                   .trigger(Trigger::Once()).start();
+  BOOST_REQUIRE(query.ok());
+  BOOST_TEST(query->await_termination(10s));
+  BOOST_TEST(query->recent_progress().size() == 1u);
+  BOOST_TEST(session.memory_table("once_all")->rows().size() == 3u);
+}

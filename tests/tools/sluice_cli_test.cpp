@@ -1,0 +1,291 @@
+#define BOOST_TEST_MODULE sluice_cli
+#include <boost/test/unit_test.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/temporary_directory.hpp"
+
+// The sluice command driven as a user drives it: a child process, its exit code, its output.
+
+extern char** environ;
+
+using sluice::testing::TemporaryDirectory;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+int count(const std::string& text, const std::string& part) {
+  int found = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++found;
+  return found;
+}
+
+// Returns the largest N of the "Batch: N" headers a console sink printed, or -1.
+int64_t last_batch(const std::string& text) {
+  int64_t last = -1;
+  for (size_t at = text.find("Batch: "); at != std::string::npos; at = text.find("Batch: ", at + 1)) {
+    last = std::max<int64_t>(last, std::stoll(text.substr(at + 7)));
+  }
+  return last;
+}
+
+int64_t first_batch(const std::string& text) {
+  const size_t at = text.find("Batch: ");
+  return at == std::string::npos ? -1 : std::stoll(text.substr(at + 7));
+}
+
+// A `sluice` child process whose stdout and stderr go to files in a temporary directory.
+class Sluice {
+ public:
+  Sluice(const TemporaryDirectory& directory, std::vector<std::string> arguments)
+      : out_(directory.file("stdout." + std::to_string(++runs_))),
+        err_(directory.file("stderr." + std::to_string(runs_))) {
+    arguments.insert(arguments.begin(), SLUICE_PATH);
+    std::vector<char*> argv;
+    for (auto& argument : arguments) argv.push_back(argument.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int spawned = posix_spawn(&pid_, SLUICE_PATH, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    BOOST_REQUIRE_MESSAGE(spawned == 0, "cannot start " SLUICE_PATH);
+  }
+  ~Sluice() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  /// Waits until stdout contains `part` (true) or the process ended or time ran out (false).
+  bool wait_for_output(const std::string& part, std::chrono::milliseconds timeout = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (out().find(part) != std::string::npos) return true;
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        status_ = status;
+        return out().find(part) != std::string::npos;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+  void signal(int number) { ::kill(pid_, number); }
+  /// Waits for the exit; returns the exit code, or -1 after a timeout or a signal death.
+  int wait(std::chrono::milliseconds timeout = 15s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!exited_ && std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        status_ = status;
+        break;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    if (!exited_ || !WIFEXITED(status_)) return -1;
+    return WEXITSTATUS(status_);
+  }
+  std::string out() const { return read_text(out_); }
+  std::string err() const { return read_text(err_); }
+
+ private:
+  static inline int runs_ = 0;
+  std::string out_;
+  std::string err_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int status_ = 0;
+};
+
+const char* const kRatePipeline =
+    "-- Counts a rate source per second of event time.\n"
+    "CREATE SOURCE ticks (timestamp TIMESTAMP, value BIGINT,\n"
+    "                     WATERMARK FOR timestamp AS timestamp - INTERVAL '1' SECOND)\n"
+    "  WITH (connector = 'rate', \"rowsPerSecond\" = '200');\n"
+    "CREATE SINK evens WITH (connector = 'console', trigger = '100ms') AS\n"
+    "  SELECT value, value * 10 AS tenfold FROM ticks WHERE value % 2 = 0;\n";
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(version_and_help_exit_zero) {
+  TemporaryDirectory directory;
+  Sluice version(directory, {"--version"});
+  BOOST_TEST(version.wait() == 0);
+  BOOST_TEST(version.out() == "sluice 0.1.0\n");
+  for (std::vector<std::string> help : {std::vector<std::string>{"--help"},
+                                        {"run", "--help"},
+                                        {"explain", "--help"},
+                                        {"checkpoint", "inspect", "--help"}}) {
+    Sluice sluice(directory, help);
+    BOOST_TEST(sluice.wait() == 0);
+    BOOST_TEST(sluice.out().find("Usage: sluice") != std::string::npos, sluice.out());
+  }
+  Sluice run_help(directory, {"run", "--help"});
+  BOOST_TEST(run_help.wait() == 0);
+  for (const char* option : {"--checkpoint", "--until-idle", "--trigger", "--progress"}) {
+    BOOST_TEST(run_help.out().find(option) != std::string::npos, option);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_command_line_exits_two_with_one_line_on_stderr) {
+  TemporaryDirectory directory;
+  for (std::vector<std::string> arguments :
+       {std::vector<std::string>{"frobnicate"}, {"run"}, {"run", "x.sql", "--trigger", "often"},
+        {"run", "x.sql", "--progress=xml"}, {}}) {
+    Sluice sluice(directory, arguments);
+    BOOST_TEST(sluice.wait() == 2);
+    const std::string err = sluice.err();
+    BOOST_TEST(count(err, "\n") == 1, err);
+    BOOST_TEST(err.rfind("sluice: error: ", 0) == 0u, err);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_sql_error_exits_one_showing_the_file_line_and_caret) {
+  TemporaryDirectory directory;
+  write_text(directory.file("typo.sql"),
+             "CREATE SOURCE ticks WITH (connector = 'rate');\n"
+             "CREATE SINK out WITH (connector = 'console') AS\n"
+             "  SELECT valeu FROM ticks;\n");
+  Sluice sluice(directory, {"run", directory.file("typo.sql")});
+  BOOST_TEST(sluice.wait() == 1);
+  BOOST_TEST(sluice.err() == "sluice: error: " + directory.file("typo.sql") +
+                                 ":3:10: column 'valeu' does not exist; did you mean 'value'? "
+                                 "(columns: timestamp, value)\n"
+                                 "  3 |   SELECT valeu FROM ticks;\n"
+                                 "    |          ^\n");
+  BOOST_TEST(sluice.out().empty());
+
+  Sluice missing(directory, {"run", directory.file("missing.sql")});
+  BOOST_TEST(missing.wait() == 1);
+  BOOST_TEST(missing.err() == "sluice: error: cannot read " + directory.file("missing.sql") + "\n");
+}
+
+BOOST_AUTO_TEST_CASE(run_until_idle_processes_the_rate_source_into_the_console) {
+  TemporaryDirectory directory;
+  // Four rows a second and a trigger every 50 ms: after the first epoch a trigger finds nothing.
+  write_text(directory.file("slow.sql"),
+             "CREATE SOURCE ticks WITH (connector = 'rate', \"rowsPerSecond\" = '4');\n"
+             "CREATE SINK evens WITH (connector = 'console', trigger = '50ms') AS\n"
+             "  SELECT value, value * 10 AS tenfold FROM ticks WHERE value % 2 = 0;\n");
+  Sluice sluice(directory, {"run", directory.file("slow.sql"), "--until-idle"});
+  BOOST_TEST(sluice.wait() == 0, sluice.err());
+  const std::string out = sluice.out();
+  BOOST_TEST(out.find("Batch: 0") != std::string::npos, out);
+  BOOST_TEST(out.find("|value|tenfold|") != std::string::npos, out);
+  BOOST_TEST(sluice.err().find("sluice: started evens") != std::string::npos, sluice.err());
+  BOOST_TEST(sluice.err().find("stopped 1 query (--until-idle)") != std::string::npos, sluice.err());
+}
+
+BOOST_AUTO_TEST_CASE(explain_prints_each_sinks_plans_and_starts_nothing) {
+  TemporaryDirectory directory;
+  write_text(directory.file("rate.sql"), kRatePipeline);
+  Sluice sluice(directory, {"explain", directory.file("rate.sql")});
+  BOOST_TEST(sluice.wait() == 0, sluice.err());
+  const std::string out = sluice.out();
+  BOOST_TEST(out.rfind("=== CREATE SINK evens ===\n== Parsed Logical Plan ==", 0) == 0u, out);
+  BOOST_TEST(out.find("Filter ((value % 2) = 0)") != std::string::npos, out);
+  BOOST_TEST(out.find("== Physical Plan ==") != std::string::npos, out);
+  BOOST_TEST(out.find("Batch:") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(progress_json_prints_one_report_per_line) {
+  TemporaryDirectory directory;
+  write_text(directory.file("rate.sql"), kRatePipeline);
+  write_text(directory.file("noop.sql"),
+             "CREATE SOURCE ticks WITH (connector = 'rate', \"rowsPerSecond\" = '200');\n"
+             "CREATE SINK nothing WITH (connector = 'noop', trigger = '100ms') AS SELECT * FROM ticks;\n");
+  Sluice sluice(directory, {"run", directory.file("noop.sql"), "--progress=json"});
+  BOOST_REQUIRE(sluice.wait_for_output("\"batchId\":2"));
+  sluice.signal(SIGTERM);
+  BOOST_TEST(sluice.wait() == 0, sluice.err());
+  std::istringstream lines(sluice.out());
+  int reports = 0;
+  for (std::string line; std::getline(lines, line);) {
+    BOOST_TEST(line.front() == '{', line);
+    BOOST_TEST(line.back() == '}', line);
+    BOOST_TEST(line.find("\"name\":\"nothing\"") != std::string::npos, line);
+    ++reports;
+  }
+  BOOST_TEST(reports >= 3);
+  BOOST_TEST(sluice.err().find("stopped 1 query (SIGTERM)") != std::string::npos, sluice.err());
+}
+
+BOOST_AUTO_TEST_CASE(ctrl_c_stops_cleanly_and_the_next_run_resumes_from_the_checkpoint) {
+  TemporaryDirectory directory;
+  write_text(directory.file("rate.sql"), kRatePipeline);
+  const std::string checkpoint = directory.file("checkpoints");
+
+  Sluice first(directory, {"run", directory.file("rate.sql"), "--checkpoint", checkpoint});
+  BOOST_REQUIRE_MESSAGE(first.wait_for_output("Batch: 2"), first.err());
+  // The checkpoint is in use while the query runs: inspect refuses it, saying why.
+  Sluice busy(directory, {"checkpoint", "inspect", checkpoint});
+  BOOST_TEST(busy.wait() == 1);
+  BOOST_TEST(busy.err().find("is in use by a running query") != std::string::npos, busy.err());
+  first.signal(SIGINT);
+  BOOST_TEST(first.wait() == 0, first.err());
+  BOOST_TEST(first.err().find("stopped 1 query (SIGINT)") != std::string::npos, first.err());
+  const int64_t printed = last_batch(first.out());
+
+  Sluice inspect(directory, {"checkpoint", "inspect", checkpoint, "--json"});
+  BOOST_TEST(inspect.wait() == 0, inspect.err());
+  const std::string report = inspect.out();
+  BOOST_TEST(report.find("\"path\":\"" + checkpoint + "/evens\"") != std::string::npos, report);
+  const size_t at = report.find("\"latestCommittedEpoch\":");
+  BOOST_REQUIRE(at != std::string::npos);
+  const int64_t committed = std::stoll(report.substr(at + 23));
+  BOOST_TEST(committed >= 2);
+  BOOST_TEST(committed <= printed);
+
+  // The second run picks up after the last committed epoch (replaying one that was logged but
+  // not committed), reads what the rate produced meanwhile, and ends (available-now).
+  Sluice second(directory, {"run", directory.file("rate.sql"), "--checkpoint", checkpoint,
+                            "--trigger", "available-now"});
+  BOOST_TEST(second.wait() == 0, second.err());
+  BOOST_TEST(first_batch(second.out()) == committed + 1, second.out());
+  BOOST_TEST(second.err().find("stopped") == std::string::npos, second.err());
+
+  Sluice after(directory, {"checkpoint", "inspect", checkpoint});
+  BOOST_TEST(after.wait() == 0, after.err());
+  BOOST_TEST(after.out().find("checkpoint " + checkpoint + "/evens") != std::string::npos);
+  BOOST_TEST(after.out().find("to " + std::to_string(last_batch(second.out())) + "\n") !=
+                 std::string::npos,
+             after.out());
+}
+
+BOOST_AUTO_TEST_CASE(inspect_says_when_there_is_no_checkpoint) {
+  TemporaryDirectory directory;
+  Sluice missing(directory, {"checkpoint", "inspect", directory.file("nothing")});
+  BOOST_TEST(missing.wait() == 1);
+  BOOST_TEST(missing.err() == "sluice: error: no checkpoint at " + directory.file("nothing") +
+                                  ": the directory does not exist\n");
+  Sluice empty(directory, {"checkpoint", "inspect", directory.path()});
+  BOOST_TEST(empty.wait() == 1);
+  BOOST_TEST(empty.err().find("is not a Sluice checkpoint") != std::string::npos, empty.err());
+}

@@ -1,0 +1,74 @@
+// The sluice command line: runs SQL pipelines, explains them, inspects checkpoints.
+
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "sql/connectors.hpp"
+#include "tools/run_command.hpp"
+
+int main(int argc, char** argv) {
+  using namespace sluice::tools;
+  CLI::App app{"Sluice runs streaming SQL pipelines: sources, views and sinks in a .sql file.",
+               "sluice"};
+  app.set_version_flag("--version", std::string("sluice ") + SLUICE_VERSION);
+  app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 done (or stopped with Ctrl-C), 1 an error in the file or a failed query, "
+      "2 a bad command line.");
+
+  RunOptions run_options;
+  CLI::App* run = app.add_subcommand("run", "Run the pipelines of a SQL file until stopped");
+  run->add_option("file", run_options.file, "The SQL file (CREATE SOURCE/VIEW/SINK, INSERT INTO, SET)")
+      ->required();
+  run->add_option("--checkpoint", run_options.checkpoint,
+                  "Directory of checkpoints: each sink keeps <DIR>/<sink name>, and a second run "
+                  "resumes from it");
+  run->add_flag("--until-idle", run_options.until_idle,
+                "Stop once every query is idle: it ran an epoch and a later trigger found no new data");
+  run->add_option("--trigger", run_options.trigger,
+                  "Trigger of every sink: 1s, 500ms, once, available-now")
+      ->check([](const std::string& value) -> std::string {
+        auto trigger = sluice::parse_trigger(value);
+        return trigger.ok() ? std::string() : trigger.status().message();
+      });
+  run->add_option("--progress", run_options.progress,
+                  "json: print every progress report as one JSON line instead of the status lines")
+      ->check(CLI::IsMember({"json"}));
+
+  std::string explain_file_name;
+  CLI::App* explain = app.add_subcommand("explain", "Print the plans of a SQL file's queries");
+  explain->add_option("file", explain_file_name, "The SQL file")->required();
+
+  CLI::App* checkpoint = app.add_subcommand("checkpoint", "Look into checkpoints");
+  checkpoint->require_subcommand(1);
+  std::string checkpoint_directory;
+  bool json = false;
+  CLI::App* inspect = checkpoint->add_subcommand(
+      "inspect", "Show query id, epochs, source offsets, watermark and state of a checkpoint");
+  inspect->add_option("directory", checkpoint_directory,
+                      "A checkpoint, or a --checkpoint directory of sluice run")
+      ->required();
+  inspect->add_flag("--json", json, "Print one JSON document");
+
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string command = argv[1];
+    if (command != "run" && command != "explain" && command != "checkpoint") {
+      std::cerr << "sluice: error: unknown command '" << command
+                << "' (commands: run, explain, checkpoint; see sluice --help)" << std::endl;
+      return 2;
+    }
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    if (error.get_exit_code() == 0) return app.exit(error);
+    std::cerr << "sluice: error: " << error.what() << " (see sluice --help)" << std::endl;
+    return 2;
+  }
+  if (run->parsed()) return run_file(run_options);
+  if (explain->parsed()) return explain_file(explain_file_name);
+  if (inspect->parsed()) return inspect_checkpoint(checkpoint_directory, json);
+  return 2;
+}
