@@ -168,6 +168,11 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
     if (!pipeline.source->required_columns().empty()) {
       source->prune_columns(pipeline.source->required_columns());
     }
+    if (!source->replayable()) {
+      runtime->warnings_.push_back(source->description() +
+                                   " cannot replay its input: after a crash the query is "
+                                   "at-most-once for this source's rows");
+    }
     recovery->sources.push_back(std::move(source));
   }
 

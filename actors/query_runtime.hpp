@@ -35,6 +35,7 @@ class QueryRuntime final : public QueryHandle, public std::enable_shared_from_th
   std::optional<StreamingQueryProgress> last_progress() const override;
   std::vector<StreamingQueryProgress> recent_progress() const override;
   std::string explain() const override { return spec_.explain; }
+  std::vector<std::string> warnings() const override { return warnings_; }
 
   /// Tells the query its manual clock moved; returns once the epoch this triggers (if any)
   /// is committed, or the query ended.
@@ -60,6 +61,7 @@ class QueryRuntime final : public QueryHandle, public std::enable_shared_from_th
   bool active_ = true;
   std::optional<Status> error_;
   std::deque<StreamingQueryProgress> progress_;
+  std::vector<std::string> warnings_;  // written before the coordinator starts, then read-only
 };
 
 /// What the coordinator starts from, read from the checkpoint by QueryRuntime::start.

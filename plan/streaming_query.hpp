@@ -29,6 +29,7 @@ class QueryHandle {
   virtual std::optional<StreamingQueryProgress> last_progress() const = 0;
   virtual std::vector<StreamingQueryProgress> recent_progress() const = 0;
   virtual std::string explain() const = 0;
+  virtual std::vector<std::string> warnings() const = 0;
 };
 
 /// A handle to a started streaming query (Spark's StreamingQuery). Copies refer to the same
@@ -58,6 +59,9 @@ class StreamingQuery {
   std::vector<StreamingQueryProgress> recent_progress() const { return handle_->recent_progress(); }
   /// Returns the query's plans as explain(extended) prints them.
   std::string explain() const { return handle_->explain(); }
+  /// Returns what the query warned about at start, e.g. a source that cannot replay (so the
+  /// query is at-most-once for it).
+  std::vector<std::string> warnings() const { return handle_->warnings(); }
 
   const std::shared_ptr<QueryHandle>& handle() const { return handle_; }
 

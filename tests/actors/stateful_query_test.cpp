@@ -242,3 +242,84 @@ BOOST_AUTO_TEST_CASE(aggregations_run_under_the_continuous_trigger) {
                                check_answer({{"a", 2, 4}, {"b", 2, 7}})});
   BOOST_TEST(result.is_ok(), result.to_string());
 }
+
+BOOST_AUTO_TEST_CASE(session_windows_close_after_the_gap_in_append_mode) {
+  Session session;
+  MemoryStream input(session, events());
+  auto df = input.to_df()
+                .with_watermark("ts", "5 seconds")
+                .group_by(col("k"), session_window(col("ts"), "10 seconds"))
+                .agg(count().alias("n"), sum(col("v")).alias("s"));
+  Status result = test_stream(
+      session, df, OutputMode::Append,
+      {add_data(input, {{"a", 1, ts(0)}, {"a", 2, ts(4)}, {"b", 5, ts(3)}}),
+       check_answer({}),
+       // Event time 40 s: the watermark moves to 35 s, past both sessions' ends.
+       add_data(input, {{"a", 7, ts(40)}}),
+       check_answer({{"a", ts(0), ts(14), 2, 3}, {"b", ts(3), ts(13), 1, 5}})});
+  BOOST_TEST(result.is_ok(), result.to_string());
+}
+
+BOOST_AUTO_TEST_CASE(drop_duplicates_within_watermark_forgets_keys_once_the_watermark_passes) {
+  Session session;
+  MemoryStream input(session, events());
+  auto df = input.to_df().with_watermark("ts", "10 seconds").drop_duplicates_within_watermark({"k"});
+  Status result = test_stream(session, df, OutputMode::Append,
+                              {add_data(input, {{"a", 1, ts(1)}, {"a", 2, ts(2)}}),
+                               check_answer({{"a", 1, ts(1)}}),
+                               // The watermark passes 1 s + 10 s: key "a" expires.
+                               add_data(input, {{"z", 3, ts(30)}}),
+                               process_all_available(),
+                               add_data(input, {{"a", 4, ts(31)}}),
+                               check_answer({{"a", 1, ts(1)}, {"z", 3, ts(30)}, {"a", 4, ts(31)}})});
+  BOOST_TEST(result.is_ok(), result.to_string());
+}
+
+BOOST_AUTO_TEST_CASE(the_watermark_is_the_minimum_over_inputs_unless_the_policy_says_max) {
+  for (const std::string policy : {"min", "max"}) {
+    BOOST_TEST_CONTEXT("multipleWatermarkPolicy " << policy) {
+      Session session;
+      BOOST_REQUIRE(session.set_conf("multipleWatermarkPolicy", policy).is_ok());
+      MemoryStream fast(session, events());
+      MemoryStream slow(session, events());
+      auto df = fast.to_df().union_all(slow.to_df()).with_watermark("ts", "0 seconds")
+                    .group_by(window(col("ts"), "10 seconds")).agg(count().alias("n"));
+      auto query = df.write_stream().format("memory").query_name("wm_" + policy)
+                       .output_mode(OutputMode::Append).start();
+      BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+      BOOST_REQUIRE(fast.add_data({{"a", 1, ts(100)}}).is_ok());
+      BOOST_REQUIRE(slow.add_data({{"a", 1, ts(5)}}).is_ok());
+      BOOST_REQUIRE(query->process_all_available().is_ok());
+      auto progress = query->last_progress();
+      BOOST_REQUIRE(progress);
+      const std::string expected = policy == "min" ? "1970-01-01T00:00:05.000Z" : "1970-01-01T00:01:40.000Z";
+      BOOST_TEST(progress->event_time.count("watermark") == 1u);
+      BOOST_TEST(progress->event_time["watermark"] == expected);
+      (void)query->stop();
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_idle_input_stops_holding_the_watermark_back_after_the_timeout) {
+  Session session;
+  auto clock = std::make_shared<ManualClock>(1'000'000'000'000);
+  session.state()->set_clock(clock);
+  BOOST_REQUIRE(session.set_conf("watermarkIdleTimeout", "30 seconds").is_ok());
+  MemoryStream busy(session, events());
+  MemoryStream idle(session, events());
+  auto df = busy.to_df().union_all(idle.to_df()).with_watermark("ts", "0 seconds")
+                .group_by(window(col("ts"), "10 seconds")).agg(count().alias("n"));
+  auto query = df.write_stream().format("memory").query_name("idle_wm")
+                   .output_mode(OutputMode::Append).start();
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  BOOST_REQUIRE(idle.add_data({{"a", 1, ts(5)}}).is_ok());
+  BOOST_REQUIRE(busy.add_data({{"a", 1, ts(50)}}).is_ok());
+  BOOST_REQUIRE(query->process_all_available().is_ok());
+  BOOST_TEST(query->last_progress()->event_time["watermark"] == "1970-01-01T00:00:05.000Z");
+  // The idle input sends nothing for a minute; the busy one goes on.
+  clock->advance_micros(60'000'000);
+  BOOST_REQUIRE(busy.add_data({{"a", 1, ts(60)}}).is_ok());
+  BOOST_REQUIRE(query->process_all_available().is_ok());
+  BOOST_TEST(query->last_progress()->event_time["watermark"] == "1970-01-01T00:01:00.000Z");
+  (void)query->stop();
+}

@@ -425,3 +425,33 @@ BOOST_AUTO_TEST_CASE(trigger_once_ignores_rate_limits_and_reads_everything) {
   BOOST_TEST(query->recent_progress().size() == 1u);
   BOOST_TEST(session.memory_table("once_all")->rows().size() == 3u);
 }
+
+BOOST_AUTO_TEST_CASE(a_source_that_cannot_replay_runs_with_an_at_most_once_warning) {
+  // A source whose input is gone once read, like a socket.
+  struct OnceOnly final : Source {
+    SchemaPtr schema_ = Schema::make({{"x", Type::Int64}}).value();
+    const SchemaPtr& schema() const override { return schema_; }
+    std::string description() const override { return "OnceOnly"; }
+    int num_partitions() const override { return 1; }
+    bool replayable() const override { return false; }
+    SourceOffset initial_offset() const override { return {0}; }
+    Result<SourceOffset> latest_offset(const SourceOffset&, const ReadLimit&) override { return SourceOffset{0}; }
+    Result<std::unique_ptr<PartitionReader>> open_reader(int, int64_t, int64_t) override {
+      return Status::internal("never read");
+    }
+  };
+  Session session;
+  auto spec = std::make_shared<SourceSpec>();
+  spec->format = "once-only";
+  auto source = std::make_shared<OnceOnly>();
+  spec->schema = source->schema();
+  spec->create = [source]() -> Result<std::shared_ptr<Source>> { return std::shared_ptr<Source>(source); };
+  DataFrame frame(session.state(), LogicalPlan::make_source(spec));
+  auto query = frame.write_stream().format("noop").start();
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  auto warnings = query->warnings();
+  BOOST_REQUIRE(warnings.size() == 1u);
+  BOOST_TEST(warnings[0].find("at-most-once") != std::string::npos);
+  BOOST_TEST(warnings[0].find("OnceOnly") != std::string::npos);
+  (void)query->stop();
+}
