@@ -30,7 +30,19 @@ int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   const auto duration = quick ? 5s : 60s;
   Session session;
-  std::atomic<int64_t> rows{0};
+  // Takes 5 ms per batch of at most 8192 rows in write(), as a slow database would.
+  struct SlowSink final : Sink {
+    std::atomic<int64_t> rows{0};
+    std::string description() const override { return "SlowSink"; }
+    Status write(int64_t, const RecordBatchPtr& batch) override {
+      rows += batch->num_rows();
+      std::this_thread::sleep_for(5ms * ((batch->num_rows() + 8191) / 8192));
+      return Status::ok();
+    }
+    Status finish_epoch(int64_t) override { return Status::ok(); }
+  };
+  auto sink = std::make_shared<SlowSink>();
+  auto& rows = sink->rows;
   // 2 million rows/s offered; the sink takes 5 ms per batch of at most 8192 rows (~1.6M rows/s
   // at best), so the source is held back by credits rather than queuing batches in memory.
   auto query = session.read_stream()
@@ -40,10 +52,7 @@ int main(int argc, char** argv) {
                    .load()
                    .select(col("value"), (col("value") * 2).alias("twice"))
                    .write_stream()
-                   .foreach_batch([&](const RecordBatchPtr& batch, int64_t) {
-                     rows += batch->num_rows();
-                     std::this_thread::sleep_for(5ms * ((batch->num_rows() + 8191) / 8192));
-                   })
+                   .sink(sink)
                    .start();
   if (!query.ok()) {
     std::fprintf(stderr, "%s\n", query.status().to_string().c_str());
