@@ -165,6 +165,7 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
 
   for (const auto& pipeline : runtime->spec_.physical.pipelines) {
     SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Source> source, pipeline.source->source()->create());
+    if (!pipeline.source->pushed_filters().empty()) source->push_filters(pipeline.source->pushed_filters());
     if (!pipeline.source->required_columns().empty()) {
       source->prune_columns(pipeline.source->required_columns());
     }

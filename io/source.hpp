@@ -8,6 +8,7 @@
 
 #include "core/record_batch.hpp"
 #include "io/sink.hpp"
+#include "operators/expression.hpp"
 
 namespace sluice {
 
@@ -98,6 +99,10 @@ class Source {
     (void)end;
     return {};
   }
+  /// Offers the source the filters that apply right above it (conjuncts over its columns),
+  /// so that it can skip data it knows cannot match (partition directories, row groups). The
+  /// filters stay in the plan as well, so a source may apply any subset, or none.
+  virtual void push_filters(const std::vector<Expr>& filters) { (void)filters; }
   /// Restricts the columns the source produces (column pruning pushed down by the optimizer).
   /// Sources that cannot prune return false and keep producing every column.
   virtual bool prune_columns(const std::vector<std::string>& columns) {

@@ -264,6 +264,12 @@ std::vector<std::string> LogicalPlan::referenced_columns() const {
   return names;
 }
 
+PlanPtr LogicalPlan::with_pushed_filters(std::vector<Expr> filters) const {
+  std::shared_ptr<LogicalPlan> node(new LogicalPlan(*this));
+  node->pushed_filters_ = std::move(filters);
+  return node;
+}
+
 PlanPtr LogicalPlan::with_required_columns(std::vector<std::string> columns) const {
   std::shared_ptr<LogicalPlan> node(new LogicalPlan(*this));
   node->required_columns_ = std::move(columns);
@@ -302,7 +308,13 @@ std::string LogicalPlan::node_string() const {
     case PlanKind::source: {
       std::string columns;
       for (const auto& field : schema_->fields()) columns += (columns.empty() ? "" : ", ") + field.name;
-      return "StreamingRelation " + source_->format + ", [" + columns + "]";
+      std::string text = "StreamingRelation " + source_->format + ", [" + columns + "]";
+      if (!pushed_filters_.empty()) {
+        std::string filters;
+        for (const auto& filter : pushed_filters_) filters += (filters.empty() ? "" : ", ") + filter.to_string();
+        text += ", PushedFilters: [" + filters + "]";
+      }
+      return text;
     }
     case PlanKind::filter: return "Filter " + condition_.to_string();
     case PlanKind::project: {

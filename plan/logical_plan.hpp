@@ -78,6 +78,10 @@ class LogicalPlan {
 
   /// Returns a copy of a source node that produces only `columns`.
   PlanPtr with_required_columns(std::vector<std::string> columns) const;
+  /// For a source: filters offered to it (Source::push_filters); they also stay in the plan.
+  const std::vector<Expr>& pushed_filters() const { return pushed_filters_; }
+  /// Returns a copy of a source node with these filters offered to the source.
+  PlanPtr with_pushed_filters(std::vector<Expr> filters) const;
   /// Returns the same node over new children (re-analyzed).
   Result<PlanPtr> with_children(std::vector<PlanPtr> children) const;
 
@@ -96,6 +100,7 @@ class LogicalPlan {
   std::vector<Expr> exprs_;
   std::shared_ptr<const SourceSpec> source_;
   std::vector<std::string> required_columns_;
+  std::vector<Expr> pushed_filters_;
   std::string watermark_column_;
   std::string watermark_delay_;
   int64_t watermark_delay_micros_ = 0;

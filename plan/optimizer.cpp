@@ -314,6 +314,40 @@ Result<PlanPtr> SimplifyExpressions::apply(const PlanPtr& plan) const {
   return rewrite_expressions(plan, simplify);
 }
 
+namespace {
+
+void conjuncts(const Expr& expr, std::vector<Expr>& out) {
+  if (expr.kind() == ExprKind::binary && expr.function_name() == "and") {
+    for (const auto& child : expr.children()) conjuncts(child, out);
+  } else {
+    out.push_back(expr);
+  }
+}
+
+bool same_list(const std::vector<Expr>& a, const std::vector<Expr>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!a[i].equals(b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<PlanPtr> PushFiltersIntoSources::apply(const PlanPtr& plan) const {
+  return transform_plan(plan, [](const PlanPtr& node) -> Result<PlanPtr> {
+    if (node->kind() != PlanKind::filter || node->child()->kind() != PlanKind::source) return node;
+    std::vector<Expr> parts;
+    conjuncts(node->condition(), parts);
+    std::vector<Expr> pushed;
+    for (const auto& part : parts) {
+      if (part.is_deterministic()) pushed.push_back(part);
+    }
+    if (same_list(pushed, node->child()->pushed_filters())) return node;
+    return LogicalPlan::make_filter(node->child()->with_pushed_filters(pushed), node->condition());
+  });
+}
+
 Result<PlanPtr> PruneColumns::apply(const PlanPtr& plan) const {
   std::set<std::string> required;
   for (const auto& field : plan->schema()->fields()) required.insert(field.name);
@@ -327,6 +361,7 @@ Optimizer::Optimizer() {
   rules_.push_back(std::make_unique<CollapseProjections>());
   rules_.push_back(std::make_unique<FoldConstants>());
   rules_.push_back(std::make_unique<SimplifyExpressions>());
+  rules_.push_back(std::make_unique<PushFiltersIntoSources>());
   rules_.push_back(std::make_unique<PruneColumns>());
 }
 

@@ -61,6 +61,14 @@ class SimplifyExpressions final : public OptimizerRule {
   Result<PlanPtr> apply(const PlanPtr& plan) const override;
 };
 
+/// Offers a filter's deterministic conjuncts to the source right below it (the filter stays),
+/// so that sources able to skip data (partition directories, say) read less.
+class PushFiltersIntoSources final : public OptimizerRule {
+ public:
+  std::string name() const override { return "PushFiltersIntoSources"; }
+  Result<PlanPtr> apply(const PlanPtr& plan) const override;
+};
+
 /// Tells every source which of its columns the query uses, dropping projections of
 /// columns nobody reads.
 class PruneColumns final : public OptimizerRule {

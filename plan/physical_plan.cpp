@@ -331,7 +331,15 @@ std::string PhysicalPlan::to_string() const {
     for (const auto& field : pipeline.source->schema()->fields()) {
       columns += (columns.empty() ? "" : ", ") + field.name;
     }
-    lines.push_back("MicroBatchScan " + pipeline.source->source()->format + " [" + columns + "]");
+    std::string scan = "MicroBatchScan " + pipeline.source->source()->format + " [" + columns + "]";
+    if (!pipeline.source->pushed_filters().empty()) {
+      std::string filters;
+      for (const auto& filter : pipeline.source->pushed_filters()) {
+        filters += (filters.empty() ? "" : ", ") + filter.to_string();
+      }
+      scan += " PushedFilters: [" + filters + "]";
+    }
+    lines.push_back(scan);
     render_lines(out, lines, head, next);
   }
   return out;

@@ -455,3 +455,39 @@ BOOST_AUTO_TEST_CASE(a_source_that_cannot_replay_runs_with_an_at_most_once_warni
   BOOST_TEST(warnings[0].find("OnceOnly") != std::string::npos);
   (void)query->stop();
 }
+
+BOOST_AUTO_TEST_CASE(sources_receive_the_filters_above_them_and_rows_stay_filtered) {
+  // A memory source that records the filters offered to it but applies none.
+  struct Recording final : Source {
+    explicit Recording(SchemaPtr schema) : inner(std::move(schema)) {}
+    MemorySource inner;
+    std::vector<Expr> offered;
+    const SchemaPtr& schema() const override { return inner.schema(); }
+    std::string description() const override { return "Recording"; }
+    int num_partitions() const override { return 1; }
+    bool replayable() const override { return true; }
+    SourceOffset initial_offset() const override { return {0}; }
+    Result<SourceOffset> latest_offset(const SourceOffset& start, const ReadLimit& limit) override {
+      return inner.latest_offset(start, limit);
+    }
+    Result<std::unique_ptr<PartitionReader>> open_reader(int p, int64_t from, int64_t to) override {
+      return inner.open_reader(p, from, to);
+    }
+    void push_filters(const std::vector<Expr>& filters) override { offered = filters; }
+  };
+  Session session;
+  auto source = std::make_shared<Recording>(events_schema());
+  BOOST_REQUIRE(source->inner.add(RecordBatch::from_rows(events_schema(), {{1, "a", 10.0}, {2, "b", 90.0}}).value()).ok());
+  auto spec = std::make_shared<SourceSpec>();
+  spec->format = "recording";
+  spec->schema = source->schema();
+  spec->create = [source]() -> Result<std::shared_ptr<Source>> { return std::shared_ptr<Source>(source); };
+  auto query = DataFrame(session.state(), LogicalPlan::make_source(spec))
+                   .filter(col("score") > 50.0)
+                   .write_stream().format("memory").query_name("pushed").trigger(Trigger::AvailableNow()).start();
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  BOOST_TEST(query->await_termination(10s));
+  BOOST_REQUIRE(source->offered.size() == 1u);
+  BOOST_TEST(source->offered[0].equals(col("score") > 50.0));
+  BOOST_TEST(session.memory_table("pushed")->rows() == (std::vector<std::vector<Value>>{{2, "b", 90.0}}));
+}

@@ -136,3 +136,18 @@ BOOST_AUTO_TEST_CASE(analysis_errors_name_the_problem) {
   BOOST_REQUIRE(!mismatch.ok());
   BOOST_TEST(mismatch.status().message().find("union_all column 1") != std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(filters_are_offered_to_the_source_and_kept_in_the_plan) {
+  auto plan = filter(project(source_plan(), {col("a"), col("s")}), (col("a") > 1) && (col("s") == lit("x")));
+  auto optimized = Optimizer().optimize(plan).value();
+  // Project [a, s] <- Filter <- Source with both conjuncts pushed.
+  const PlanPtr* node = &optimized;
+  while ((*node)->kind() != PlanKind::filter) node = &(*node)->children()[0];
+  const PlanPtr& source = (*node)->child();
+  BOOST_REQUIRE(source->kind() == PlanKind::source);
+  BOOST_REQUIRE(source->pushed_filters().size() == 2u);
+  BOOST_TEST(source->pushed_filters()[0].equals(col("a") > 1));
+  BOOST_TEST(source->pushed_filters()[1].equals(col("s") == lit("x")));
+  BOOST_TEST(plan_physical(optimized).value().to_string().find("PushedFilters: [") != std::string::npos);
+  BOOST_TEST(Optimizer().optimize(optimized).value() == optimized);
+}

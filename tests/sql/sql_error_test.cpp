@@ -20,127 +20,128 @@ struct BadStatement {
 
 const BadStatement kBadStatements[] = {
     // Syntax: PostgreSQL's parser for queries, ours for Sluice's statements.
-    {"SELECT auction FORM bids",
-     StatusCode::invalid_argument,
+    {"SELECT auction FORM bids", StatusCode::invalid_argument,
      "line 1, column 21: syntax error at or near \"bids\""},
-    {"SELECT auction, FROM bids",
-     StatusCode::invalid_argument,
+    {"SELECT auction, FROM bids", StatusCode::invalid_argument,
      "line 1, column 17: syntax error at or near \"FROM\""},
-    {"SELECT 'abc FROM bids",
-     StatusCode::invalid_argument,
+    {"SELECT 'abc FROM bids", StatusCode::invalid_argument,
      "line 1, column 8: unterminated quoted string"},
     {"CREATE SINK s WITH (connector = 'memory') AS\n  SELECT price\n  FROM bids WHERE price >;",
-     StatusCode::invalid_argument,
-     "line 3, column 26: syntax error at end of input"},
-    {"CREATE SOURCE s (a BIGINT WITH (connector = 'rate')",
-     StatusCode::invalid_argument,
+     StatusCode::invalid_argument, "line 3, column 26: syntax error at end of input"},
+    {"CREATE SOURCE s (a BIGINT WITH (connector = 'rate')", StatusCode::invalid_argument,
      "line 1, column 27: expected ',' or ')' in the column list, found 'WITH'"},
     {"CREATE SINK out WITH (connector = 'console' AS SELECT * FROM bids",
      StatusCode::invalid_argument,
      "line 1, column 45: expected ',' or ')' in the WITH options, found 'AS'"},
-    {"CREATE SOURCE s WITH connector = 'rate'",
-     StatusCode::invalid_argument,
+    {"CREATE SOURCE s WITH connector = 'rate'", StatusCode::invalid_argument,
      "line 1, column 22: expected '(' after WITH, found 'connector'"},
-    {"DROP SOURCE s",
-     StatusCode::invalid_argument,
-     "line 1, column 1: unknown statement 'DROP'; expected CREATE SOURCE, CREATE SINK, CREATE VIEW, INSERT INTO, SET, EXPLAIN or a query"},
-    {"CREATE TABLE t (a BIGINT)",
-     StatusCode::invalid_argument,
-     "line 1, column 8: CREATE TABLE is not available yet (static tables arrive with the file and Delta connectors); use CREATE SOURCE for a stream or CREATE VIEW for a query"},
-    {"SET shuffle_partitions 4",
-     StatusCode::invalid_argument,
+    {"DROP SOURCE s", StatusCode::invalid_argument,
+     "line 1, column 1: unknown statement 'DROP'; expected CREATE SOURCE, CREATE SINK, CREATE "
+     "VIEW, INSERT INTO, SET, EXPLAIN or a query"},
+    {"CREATE TABLE t (a BIGINT)", StatusCode::invalid_argument,
+     "line 1, column 8: CREATE TABLE is not available yet (static tables arrive with the file and "
+     "Delta connectors); use CREATE SOURCE for a stream or CREATE VIEW for a query"},
+    {"SET shuffle_partitions 4", StatusCode::invalid_argument,
      "line 1, column 24: expected '=' or TO after SET shuffle_partitions, found '4'"},
     // Unknown names, with the closest name suggested.
-    {"SELECT prise FROM bids",
-     StatusCode::not_found,
-     "line 1, column 8: column 'prise' does not exist; did you mean 'price'? (columns: auction, price, bidder, ts)"},
-    {"SELECT price FROM bid",
-     StatusCode::not_found,
+    {"SELECT prise FROM bids", StatusCode::not_found,
+     "line 1, column 8: column 'prise' does not exist; did you mean 'price'? (columns: auction, "
+     "price, bidder, ts)"},
+    {"SELECT price FROM bid", StatusCode::not_found,
      "line 1, column 19: unknown source or view 'bid'; did you mean 'bids'? (defined: bids)"},
-    {"SELECT lowr(bidder) FROM bids",
-     StatusCode::not_found,
+    {"SELECT lowr(bidder) FROM bids", StatusCode::not_found,
      "line 1, column 8: unknown function lowr(); did you mean lower()?"},
-    {"SELECT b.price FROM bids AS a",
-     StatusCode::not_found,
+    {"SELECT b.price FROM bids AS a", StatusCode::not_found,
      "line 1, column 8: unknown table or alias 'b' in b.price (FROM names: a)"},
     {"CREATE SINK out WITH (connector = 'memory');\nINSERT INTO outt SELECT * FROM bids",
      StatusCode::not_found,
-     "line 2, column 13: unknown sink 'outt'; did you mean 'out'? (declare it first: CREATE SINK outt WITH (connector = 'console'))"},
-    {"SET shufle_partitions = 4",
-     StatusCode::invalid_argument,
-     "line 1, column 5: unknown session option 'shufle_partitions'; did you mean 'shuffle_partitions'? (known: ansi, checkpointLocation, shuffle_partitions, multipleWatermarkPolicy, watermarkIdleTimeout)"},
+     "line 2, column 13: unknown sink 'outt'; did you mean 'out'? (declare it first: CREATE SINK "
+     "outt WITH (connector = 'console'))"},
+    {"SET shufle_partitions = 4", StatusCode::invalid_argument,
+     "line 1, column 5: unknown session option 'shufle_partitions'; did you mean "
+     "'shuffle_partitions'? (known: ansi, checkpointLocation, shuffle_partitions, "
+     "multipleWatermarkPolicy, watermarkIdleTimeout)"},
     {"CREATE SOURCE r (timestamp TIMESTAMP, valeu BIGINT) WITH (connector = 'rate')",
      StatusCode::not_found,
-     "line 1, column 39: the rate source has no column 'valeu'; did you mean 'value'? (its columns: timestamp TIMESTAMP NOT NULL, value BIGINT NOT NULL)"},
-    {"CREATE SOURCE r (timestamp TIMESTAMP, value BIGINT,\n  WATERMARK FOR tss AS tss - INTERVAL '1' SECOND) WITH (connector = 'rate')",
+     "line 1, column 39: the rate source has no column 'valeu'; did you mean 'value'? (its "
+     "columns: timestamp TIMESTAMP NOT NULL, value BIGINT NOT NULL)"},
+    {"CREATE SOURCE r (timestamp TIMESTAMP, value BIGINT,\n  WATERMARK FOR tss AS tss - INTERVAL "
+     "'1' SECOND) WITH (connector = 'rate')",
      StatusCode::not_found,
      "line 2, column 17: WATERMARK FOR names column 'tss', which the rate source does not have"},
-    {"SELECT window_start, count(*) FROM TUMBEL(bids, DESCRIPTOR(ts), INTERVAL '10' SECOND) GROUP BY window_start",
+    {"SELECT window_start, count(*) FROM TUMBEL(bids, DESCRIPTOR(ts), INTERVAL '10' SECOND) GROUP "
+     "BY window_start",
      StatusCode::not_found,
-     "line 1, column 36: unknown table function tumbel(); did you mean tumble()? (table functions: TUMBLE, HOP, SESSION)"},
-    {"SELECT CAST(price AS BIGINTT) FROM bids",
-     StatusCode::type_error,
-     "line 1, column 22: unknown type 'bigintt'; did you mean BIGINT? (types: BIGINT, DOUBLE, VARCHAR, BOOLEAN, TIMESTAMP)"},
+     "line 1, column 36: unknown table function tumbel(); did you mean tumble()? (table functions: "
+     "TUMBLE, HOP, SESSION)"},
+    {"SELECT CAST(price AS BIGINTT) FROM bids", StatusCode::type_error,
+     "line 1, column 22: unknown type 'bigintt'; did you mean BIGINT? (types: BIGINT, DOUBLE, "
+     "VARCHAR, BOOLEAN, TIMESTAMP)"},
     // Type errors name the expression and the types.
-    {"SELECT bidder + 1 FROM bids",
-     StatusCode::type_error,
+    {"SELECT bidder + 1 FROM bids", StatusCode::type_error,
      "line 1, column 15: cannot apply '+' to STRING and BIGINT in (bidder + 1)"},
-    {"SELECT * FROM bids WHERE price",
-     StatusCode::type_error,
+    {"SELECT * FROM bids WHERE price", StatusCode::type_error,
      "line 1, column 26: filter condition price is BIGINT, not BOOLEAN"},
-    {"SELECT sum(bidder) FROM bids",
-     StatusCode::type_error,
-     "line 1, column 8: sum(bidder): function sum requires a numeric (BIGINT or DOUBLE) input, not STRING"},
-    {"SELECT window_start, count(*) FROM TUMBLE(bids, DESCRIPTOR(price), INTERVAL '10' SECOND) GROUP BY window_start",
+    {"SELECT sum(bidder) FROM bids", StatusCode::type_error,
+     "line 1, column 8: sum(bidder): function sum requires a numeric (BIGINT or DOUBLE) input, not "
+     "STRING"},
+    {"SELECT window_start, count(*) FROM TUMBLE(bids, DESCRIPTOR(price), INTERVAL '10' SECOND) "
+     "GROUP BY window_start",
      StatusCode::type_error,
      "line 1, column 60: the event-time column price of TUMBLE is BIGINT, not TIMESTAMP"},
     {"CREATE SOURCE r (timestamp TIMESTAMP, value DOUBLE) WITH (connector = 'rate')",
      StatusCode::type_error,
      "line 1, column 45: column 'value' is BIGINT in the rate source, declared DOUBLE"},
-    {"SELECT lower(price) FROM bids",
-     StatusCode::type_error,
+    {"SELECT lower(price) FROM bids", StatusCode::type_error,
      "line 1, column 8: cannot apply 'lower' to BIGINT in lower(price)"},
     // Query shapes a stream does not support name the rule.
     {"CREATE SINK s WITH (connector = 'memory') AS SELECT * FROM bids ORDER BY price",
      StatusCode::invalid_argument,
-     "line 1, column 74: order_by and limit need output mode Complete, not Append (rule: sorting a stream needs an aggregation in complete mode)"},
-    {"CREATE SINK s WITH (connector = 'memory', output_mode = 'append') AS\nSELECT auction, count(*) FROM bids GROUP BY auction",
+     "line 1, column 74: order_by and limit need output mode Complete, not Append (rule: sorting a "
+     "stream needs an aggregation in complete mode)"},
+    {"CREATE SINK s WITH (connector = 'memory', output_mode = 'append') AS\nSELECT auction, "
+     "count(*) FROM bids GROUP BY auction",
      StatusCode::invalid_argument,
-     "line 2, column 45: output mode Append is not supported for Aggregate [auction], [count(1)] without a watermark on its event-time key (rule: append mode emits a group once, when the watermark passes it; add with_watermark on the column the group_by uses)"},
+     "line 2, column 45: output mode Append is not supported for Aggregate [auction], [count(1)] "
+     "without a watermark on its event-time key (rule: append mode emits a group once, when the "
+     "watermark passes it; add with_watermark on the column the group_by uses)"},
     {"CREATE SINK s WITH (connector = 'memory', output_mode = 'complete') AS SELECT * FROM bids",
      StatusCode::invalid_argument,
-     "line 1, column 72: output mode Complete is not supported when there are no streaming aggregations (rule: complete mode needs an aggregation)"},
-    {"SELECT auction, price FROM bids GROUP BY auction",
-     StatusCode::invalid_argument,
-     "line 1, column 17: column 'price' must appear in GROUP BY or be used in an aggregate function"},
-    {"SELECT count(*) FROM bids WHERE count(*) > 1",
-     StatusCode::invalid_argument,
+     "line 1, column 72: output mode Complete is not supported when there are no streaming "
+     "aggregations (rule: complete mode needs an aggregation)"},
+    {"SELECT auction, price FROM bids GROUP BY auction", StatusCode::invalid_argument,
+     "line 1, column 17: column 'price' must appear in GROUP BY or be used in an aggregate "
+     "function"},
+    {"SELECT count(*) FROM bids WHERE count(*) > 1", StatusCode::invalid_argument,
      "line 1, column 33: aggregate function count() is not allowed in WHERE"},
-    {"SELECT * FROM bids a, bids b",
-     StatusCode::invalid_argument,
+    {"SELECT * FROM bids a, bids b", StatusCode::invalid_argument,
      "line 1, column 23: joins are not available yet: FROM takes one source, view or subquery"},
     {"SELECT window_start FROM TUMBLE(bids, DESCRIPTOR(ts), INTERVAL '10' SECOND)",
      StatusCode::invalid_argument,
-     "line 1, column 8: window_start and window_end of TUMBLE(...) exist only in a window aggregation: add GROUP BY window_start and aggregates such as count(*)"},
-    {"CREATE SINK s WITH (connector = 'memory', output_mode = 'complete') AS\nSELECT DISTINCT auction, count(*) AS n FROM bids GROUP BY auction",
+     "line 1, column 8: window_start and window_end of TUMBLE(...) exist only in a window "
+     "aggregation: add GROUP BY window_start and aggregates such as count(*)"},
+    {"CREATE SINK s WITH (connector = 'memory', output_mode = 'complete') AS\nSELECT DISTINCT "
+     "auction, count(*) AS n FROM bids GROUP BY auction",
      StatusCode::invalid_argument,
-     "line 2, column 8: a query may hold one stateful operator for now; found another below Aggregate [auction], [count(1) AS n] (rule: no chained stateful operators yet)"},
-    {"SELECT max(count(*)) FROM bids",
-     StatusCode::invalid_argument,
+     "line 2, column 8: a query may hold one stateful operator for now; found another below "
+     "Aggregate [auction], [count(1) AS n] (rule: no chained stateful operators yet)"},
+    {"SELECT max(count(*)) FROM bids", StatusCode::invalid_argument,
      "line 1, column 12: aggregate function calls cannot be nested"},
-    {"SELECT sum(price) OVER () FROM bids",
-     StatusCode::invalid_argument,
-     "line 1, column 8: window functions (OVER ...) are not supported; group by \"window\"(...) or read from TUMBLE(...)/HOP(...)"},
+    {"SELECT sum(price) OVER () FROM bids", StatusCode::invalid_argument,
+     "line 1, column 8: window functions (OVER ...) are not supported; group by \"window\"(...) or "
+     "read from TUMBLE(...)/HOP(...)"},
     // Options are checked by the same code as the DataFrame API's.
-    {"CREATE SOURCE r WITH (connector = 'rate', rowsPerSecnd = '5')",
-     StatusCode::invalid_argument,
-     "line 1, column 43: unknown option 'rowsPerSecnd' for the rate source; did you mean 'rowsPerSecond'? (allowed: rowsPerSecond, rampUpTime, numPartitions, rowsPerBatch)"},
+    {"CREATE SOURCE r WITH (connector = 'rate', rowsPerSecnd = '5')", StatusCode::invalid_argument,
+     "line 1, column 43: unknown option 'rowsPerSecnd' for the rate source; did you mean "
+     "'rowsPerSecond'? (allowed: rowsPerSecond, rampUpTime, numPartitions, rowsPerBatch)"},
     {"CREATE SOURCE r WITH (connector = 'rate', \"rowsPerSecond\" = 'fast')",
      StatusCode::invalid_argument,
-     "line 1, column 61: option 'rowsPerSecond' of the rate source must be an integer >= 1, got 'fast'"},
+     "line 1, column 61: option 'rowsPerSecond' of the rate source must be an integer >= 1, got "
+     "'fast'"},
     {"CREATE SINK s WITH (connector = 'console', numRow = '5') AS SELECT * FROM bids",
      StatusCode::invalid_argument,
-     "line 1, column 44: unknown option 'numRow' for the console sink; did you mean 'numRows'? (allowed: checkpointLocation, minBatchesToRetain, numRows, truncate)"},
+     "line 1, column 44: unknown option 'numRow' for the console sink; did you mean 'numRows'? "
+     "(allowed: checkpointLocation, minBatchesToRetain, numRows, truncate)"},
     {"CREATE SINK s WITH (connector = 'console', output_mod = 'update') AS SELECT * FROM bids",
      StatusCode::invalid_argument,
      "line 1, column 44: unknown option 'output_mod' for a sink; did you mean 'output_mode'?"},
@@ -149,59 +150,80 @@ const BadStatement kBadStatements[] = {
      "line 1, column 58: output_mode must be append, update or complete, got 'upsert'"},
     {"CREATE SINK s WITH (connector = 'console', trigger = 'sometimes') AS SELECT * FROM bids",
      StatusCode::invalid_argument,
-     "line 1, column 54: bad trigger 'sometimes': use an interval (1s, 500ms, '10 seconds'), once, available-now or continuous:1s"},
-    {"CREATE SOURCE s WITH (format = 'json')",
-     StatusCode::invalid_argument,
-     "line 1, column 17: CREATE SOURCE needs connector = '...' in WITH (sources available: rate, memory)"},
-    {"CREATE SOURCE s WITH (connector = 'rate', connector = 'rate')",
-     StatusCode::invalid_argument,
+     "line 1, column 54: bad trigger 'sometimes': use an interval (1s, 500ms, '10 seconds'), once, "
+     "available-now or continuous:1s"},
+    {"CREATE SOURCE s WITH (format = 'json')", StatusCode::invalid_argument,
+     "line 1, column 17: CREATE SOURCE needs connector = '...' in WITH (sources available: rate, "
+     "file, memory)"},
+    {"CREATE SOURCE s WITH (connector = 'rate', connector = 'rate')", StatusCode::invalid_argument,
      "line 1, column 43: option 'connector' is given twice"},
     // Connectors that do not exist yet.
     {"CREATE SOURCE k (a BIGINT) WITH (connector = 'kafka', topic = 'bids')",
      StatusCode::invalid_argument,
-     "line 1, column 46: connector 'kafka' is not available yet (sources available today: rate, memory)"},
+     "line 1, column 46: connector 'kafka' is not available yet (sources available today: rate, "
+     "file, memory)"},
     {"CREATE SINK d WITH (connector = 'delta', path = '/tmp/x') AS SELECT * FROM bids",
      StatusCode::invalid_argument,
-     "line 1, column 33: connector 'delta' is not available yet (sinks available today: console, memory, noop)"},
-    {"CREATE SOURCE x WITH (connector = 'rabbitmq')",
+     "line 1, column 33: connector 'delta' is not available yet (sinks available today: console, "
+     "memory, noop, file)"},
+    {"CREATE SOURCE j (a BIGINT) WITH (connector = 'json', path = '/in')",
      StatusCode::invalid_argument,
-     "line 1, column 35: unknown connector 'rabbitmq' (sources available: rate, memory)"},
+     "line 1, column 46: 'json' is a format of the file connector: write connector = 'file', "
+     "format = 'json', path = '...'"},
+    {"CREATE SOURCE j (a BIGINT) WITH (connector = 'file', path = '/in')",
+     StatusCode::invalid_argument,
+     "line 1, column 28: the file connector needs format = 'csv' (formats: csv, json, text)"},
+    {"CREATE SINK p WITH (connector = 'file', format = 'parquet', path = '/out') AS SELECT * FROM "
+     "bids",
+     StatusCode::invalid_argument,
+     "line 1, column 50: format 'parquet' is not available yet (formats: csv, json)"},
+    {"CREATE SOURCE j (a BIGINT) WITH (connector = 'file', format = 'json', path = '/no/such/dir')",
+     StatusCode::not_found,
+     "line 1, column 78: the file source directory /no/such/dir does not exist (or is not a "
+     "directory)"},
+    {"CREATE SOURCE x WITH (connector = 'rabbitmq')", StatusCode::invalid_argument,
+     "line 1, column 35: unknown connector 'rabbitmq' (sources available: rate, file, memory)"},
     // Statements out of order or repeated.
-    {"CREATE SINK out WITH (connector = 'memory');\nINSERT INTO out SELECT * FROM bids;\nINSERT INTO out SELECT * FROM bids",
+    {"CREATE SINK out WITH (connector = 'memory');\nINSERT INTO out SELECT * FROM bids;\nINSERT "
+     "INTO out SELECT * FROM bids",
      StatusCode::invalid_argument,
      "line 3, column 13: sink 'out' already has a query; combine queries with UNION ALL"},
-    {"CREATE SOURCE clicks (page VARCHAR) WITH (connector = 'memory')",
-     StatusCode::not_found,
-     "line 1, column 15: no MemoryStream is registered as 'clicks' (register one from code with SqlContext::register_stream)"},
+    {"CREATE SOURCE clicks (page VARCHAR) WITH (connector = 'memory')", StatusCode::not_found,
+     "line 1, column 15: no MemoryStream is registered as 'clicks' (register one from code with "
+     "SqlContext::register_stream)"},
     {"CREATE SOURCE r WITH (connector = 'rate');\nCREATE SOURCE r WITH (connector = 'rate')",
-     StatusCode::invalid_argument,
-     "line 2, column 15: a source named 'r' already exists"},
-    {"SELECT * FROM bids;",
-     StatusCode::invalid_argument,
-     "line 1, column 1: a query on its own has no sink: write CREATE SINK name WITH (connector = 'console') AS SELECT ..."},
-    {"SELECT * FROM bids LIMIT 5 OFFSET 2",
-     StatusCode::invalid_argument,
+     StatusCode::invalid_argument, "line 2, column 15: a source named 'r' already exists"},
+    {"SELECT * FROM bids;", StatusCode::invalid_argument,
+     "line 1, column 1: a query on its own has no sink: write CREATE SINK name WITH (connector = "
+     "'console') AS SELECT ..."},
+    {"SELECT * FROM bids LIMIT 5 OFFSET 2", StatusCode::invalid_argument,
      "line 1, column 35: OFFSET is not supported on a stream"},
-    {"SELECT * FROM bids UNION ALL SELECT auction FROM bids",
-     StatusCode::invalid_argument,
-     "line 1, column 37: union_all inputs differ in column count: (auction BIGINT, price BIGINT, bidder STRING, ts TIMESTAMP) and (auction BIGINT)"},
-    {"SELECT window_start, count(*) FROM TUMBLE(bids, DESCRIPTOR(ts), INTERVAL '1' MONTH) GROUP BY window_start",
+    {"SELECT * FROM bids UNION ALL SELECT auction FROM bids", StatusCode::invalid_argument,
+     "line 1, column 37: union_all inputs differ in column count: (auction BIGINT, price BIGINT, "
+     "bidder STRING, ts TIMESTAMP) and (auction BIGINT)"},
+    {"SELECT window_start, count(*) FROM TUMBLE(bids, DESCRIPTOR(ts), INTERVAL '1' MONTH) GROUP BY "
+     "window_start",
      StatusCode::invalid_argument,
      "line 1, column 65: months and years have no fixed length; use days or weeks"},
-    {"SELECT \"window\"(ts, '10 parsecs'), count(*) FROM bids GROUP BY \"window\"(ts, '10 parsecs')",
+    {"SELECT \"window\"(ts, '10 parsecs'), count(*) FROM bids GROUP BY \"window\"(ts, '10 "
+     "parsecs')",
      StatusCode::invalid_argument,
-     "line 1, column 77: cannot parse interval '10 parsecs': unknown unit 'parsecs' (use microseconds, milliseconds, seconds, minutes, hours, days or weeks)"},
-    {"CREATE SOURCE r (timestamp TIMESTAMP, value BIGINT,\n  WATERMARK FOR timestamp AS timestamp + 1) WITH (connector = 'rate')",
+     "line 1, column 77: cannot parse interval '10 parsecs': unknown unit 'parsecs' (use "
+     "microseconds, milliseconds, seconds, minutes, hours, days or weeks)"},
+    {"CREATE SOURCE r (timestamp TIMESTAMP, value BIGINT,\n  WATERMARK FOR timestamp AS timestamp "
+     "+ 1) WITH (connector = 'rate')",
      StatusCode::invalid_argument,
-     "line 2, column 40: expected WATERMARK FOR timestamp AS timestamp - INTERVAL '5' SECOND (the event time minus how late rows may arrive)"}
-};
+     "line 2, column 40: expected WATERMARK FOR timestamp AS timestamp - INTERVAL '5' SECOND (the "
+     "event time minus how late rows may arrive)"}};
 
 Status run(BidsFixture& fixture, const std::string& text) {
   if (text.rfind("SELECT", 0) == 0 && text.back() != ';') return fixture.context.sql(text).status();
   return fixture.context.execute(text).status();
 }
 
-std::string first_line(const std::string& message) { return message.substr(0, message.find('\n')); }
+std::string first_line(const std::string& message) {
+  return message.substr(0, message.find('\n'));
+}
 
 }  // namespace
 
@@ -219,12 +241,13 @@ BOOST_AUTO_TEST_CASE(every_bad_statement_names_its_place_and_problem) {
 
 BOOST_AUTO_TEST_CASE(the_message_quotes_the_line_with_a_caret_under_the_spot) {
   BidsFixture fixture;
-  Status status = fixture.context
-                      .execute(
-      "CREATE SINK top WITH (connector = 'memory', output_mode = 'complete') AS\n"
-      "  SELECT bidder, max(prise) AS top\n"
-      "  FROM bids GROUP BY bidder")
-                      .status();
+  Status status =
+      fixture.context
+          .execute(
+              "CREATE SINK top WITH (connector = 'memory', output_mode = 'complete') AS\n"
+              "  SELECT bidder, max(prise) AS top\n"
+              "  FROM bids GROUP BY bidder")
+          .status();
   BOOST_TEST(status.message() ==
              "line 2, column 22: column 'prise' does not exist; did you mean 'price'? (columns: "
              "auction, price, bidder, ts)\n"
@@ -233,7 +256,8 @@ BOOST_AUTO_TEST_CASE(the_message_quotes_the_line_with_a_caret_under_the_spot) {
 }
 
 BOOST_AUTO_TEST_CASE(a_file_name_prefixes_positions_like_a_compiler) {
-  auto script = SqlScript::parse("SET shuffle_partitions = 2;\n\nSELECT FROM WHERE", "pipeline.sql");
+  auto script =
+      SqlScript::parse("SET shuffle_partitions = 2;\n\nSELECT FROM WHERE", "pipeline.sql");
   BOOST_REQUIRE(!script.ok());
   BOOST_TEST(first_line(script.status().message()) ==
              "pipeline.sql:3:13: syntax error at or near \"WHERE\"");

@@ -22,7 +22,9 @@ inline SchemaPtr bids_schema() {
       .value();
 }
 
-inline Value at_second(int64_t seconds) { return Value(Timestamp{seconds * 1'000'000}); }
+inline Value at_second(int64_t seconds) {
+  return Value(Timestamp{seconds * 1'000'000});
+}
 
 /// Renders what the optimizer and the physical planner make of a DataFrame.
 inline std::string optimized_plan(const DataFrame& frame) {
@@ -30,7 +32,8 @@ inline std::string optimized_plan(const DataFrame& frame) {
   auto optimized = Optimizer().optimize(*frame.plan());
   if (!optimized.ok()) return "error: " + optimized.status().to_string();
   auto physical = plan_physical(*optimized);
-  if (!physical.ok()) return (*optimized)->to_string(true) + "error: " + physical.status().to_string();
+  if (!physical.ok())
+    return (*optimized)->to_string(true) + "error: " + physical.status().to_string();
   return (*optimized)->to_string(true) + physical->to_string();
 }
 

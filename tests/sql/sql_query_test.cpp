@@ -56,7 +56,8 @@ BOOST_AUTO_TEST_CASE(where_combines_comparisons_in_like_and_null_tests) {
 
 BOOST_AUTO_TEST_CASE(case_and_coalesce_are_the_expression_builders) {
   check_same(
-      "SELECT CASE WHEN price >= 100 THEN 'high' WHEN price > 10 THEN 'mid' ELSE 'low' END AS level,\n"
+      "SELECT CASE WHEN price >= 100 THEN 'high' WHEN price > 10 THEN 'mid' ELSE 'low' END AS "
+      "level,\n"
       "       coalesce(bidder, 'anonymous') AS who,\n"
       "       CASE auction WHEN 1 THEN 'one' END AS first_auction\n"
       "FROM bids",
@@ -141,9 +142,10 @@ BOOST_AUTO_TEST_CASE(hash_is_the_xxhash_function_of_the_dataframe_api) {
   BOOST_REQUIRE(bound.ok());
   auto hashed = bound->evaluate(**row);
   BOOST_REQUIRE(hashed.ok());
-  check_same("SELECT hash(auction, bidder) AS h FROM bids WHERE auction = 3",
-             bids().filter(col("auction") == 3).select(hash({col("auction"), col("bidder")}).alias("h")),
-             OutputMode::Append, kBatches, {{(*hashed)->value_at(0)}});
+  check_same(
+      "SELECT hash(auction, bidder) AS h FROM bids WHERE auction = 3",
+      bids().filter(col("auction") == 3).select(hash({col("auction"), col("bidder")}).alias("h")),
+      OutputMode::Append, kBatches, {{(*hashed)->value_at(0)}});
 }
 
 BOOST_AUTO_TEST_CASE(not_between_and_inequality_are_boolean_expressions) {
@@ -160,7 +162,8 @@ BOOST_AUTO_TEST_CASE(group_by_computes_every_aggregate) {
       "       avg(price) AS mean, min(price) AS low, max(price) AS high,\n"
       "       first(bidder) AS opener, last(price) AS closing\n"
       "FROM bids GROUP BY auction",
-      bids().group_by(col("auction"))
+      bids()
+          .group_by(col("auction"))
           .agg(count().alias("bids"), count(col("bidder")).alias("named"),
                sum(col("price")).alias("total"), avg(col("price")).alias("mean"),
                min(col("price")).alias("low"), max(col("price")).alias("high"),
@@ -173,9 +176,11 @@ BOOST_AUTO_TEST_CASE(group_by_computes_every_aggregate) {
 
 BOOST_AUTO_TEST_CASE(unaliased_aggregates_get_spark_names) {
   check_same(
-      "SELECT auction, count(*), sum(price), count(DISTINCT bidder), approx_count_distinct(bidder)\n"
+      "SELECT auction, count(*), sum(price), count(DISTINCT bidder), "
+      "approx_count_distinct(bidder)\n"
       "FROM bids GROUP BY auction",
-      bids().group_by(col("auction"))
+      bids()
+          .group_by(col("auction"))
           .agg(count(), sum(col("price")), count_distinct(col("bidder")),
                approx_count_distinct(col("bidder"))),
       OutputMode::Complete, kBatches, {{1, 2, 35, 2, 2}, {2, 2, 107, 1, 1}, {3, 1, 40, 1, 1}});
@@ -195,11 +200,18 @@ BOOST_AUTO_TEST_CASE(having_filters_groups_after_aggregating) {
   check_same(
       "SELECT auction, sum(price) AS total FROM bids GROUP BY auction\n"
       "HAVING count(*) > 1 AND sum(price) > 50",
-      bids().group_by(col("auction"))
+      bids()
+          .group_by(col("auction"))
           .agg(sum(col("price")).alias("total"), count())
           .filter(col("count(1)") > 1 && col("total") > 50)
           .select(col("auction"), col("total")),
       OutputMode::Complete, kBatches, {{2, 107}});
+}
+
+BOOST_AUTO_TEST_CASE(having_may_name_an_aggregate_by_its_alias) {
+  check_same("SELECT bidder, count(*) AS n FROM bids GROUP BY bidder HAVING n > 1",
+             bids().group_by(col("bidder")).agg(count().alias("n")).filter(col("n") > 1),
+             OutputMode::Complete, kBatches, {{"alice", 2}});
 }
 
 BOOST_AUTO_TEST_CASE(group_by_expression_position_or_alias_is_the_same_key) {
@@ -213,7 +225,8 @@ BOOST_AUTO_TEST_CASE(group_by_expression_position_or_alias_is_the_same_key) {
       "SELECT lower(bidder) AS who, count(*) AS n FROM bids WHERE bidder IS NOT NULL GROUP BY 1",
       expected, OutputMode::Complete, kBatches, answer);
   for (const char* query :
-       {"SELECT lower(bidder) AS who, count(*) AS n FROM bids WHERE bidder IS NOT NULL GROUP BY who",
+       {"SELECT lower(bidder) AS who, count(*) AS n FROM bids WHERE bidder IS NOT NULL GROUP BY "
+        "who",
         "SELECT lower(bidder) AS who, count(*) AS n FROM bids WHERE bidder IS NOT NULL "
         "GROUP BY lower(bidder)"}) {
     auto translated = context.sql(query);
@@ -223,9 +236,10 @@ BOOST_AUTO_TEST_CASE(group_by_expression_position_or_alias_is_the_same_key) {
 }
 
 BOOST_AUTO_TEST_CASE(group_by_without_aggregates_lists_the_groups) {
-  check_same("SELECT auction FROM bids GROUP BY auction",
-             bids().group_by(col("auction")).agg(count().alias("__group_rows")).select(col("auction")),
-             OutputMode::Complete, kBatches, {{1}, {2}, {3}});
+  check_same(
+      "SELECT auction FROM bids GROUP BY auction",
+      bids().group_by(col("auction")).agg(count().alias("__group_rows")).select(col("auction")),
+      OutputMode::Complete, kBatches, {{1}, {2}, {3}});
 }
 
 BOOST_AUTO_TEST_CASE(distinct_drops_duplicate_rows) {
@@ -292,8 +306,8 @@ BOOST_AUTO_TEST_CASE(tumble_groups_by_window_with_the_sources_watermark) {
           .with_watermark("ts", "5 seconds")
           .group_by(window(col("ts"), "10 seconds"))
           .agg(count().alias("n"), max(col("price")).alias("top"))
-          .select(col("window.start").alias("window_start"),
-                  col("window.end").alias("window_end"), col("n"), col("top")),
+          .select(col("window.start").alias("window_start"), col("window.end").alias("window_end"),
+                  col("n"), col("top")),
       OutputMode::Append, {kBatches[0], kBatches[1], {{4, 5, "dave", at_second(30)}}},
       {{at_second(0), at_second(10), 3, 25}, {at_second(10), at_second(20), 2, 100}});
 }
@@ -334,26 +348,30 @@ BOOST_AUTO_TEST_CASE(spark_window_function_is_written_quoted_in_group_by) {
           .agg(count().alias("n"))
           .select(col("window.start").alias("s"), col("bidder"), col("n")),
       OutputMode::Complete, kBatches,
-      {{at_second(0), "alice", 1}, {at_second(0), "bob", 1}, {at_second(0), "carol", 1},
+      {{at_second(0), "alice", 1},
+       {at_second(0), "bob", 1},
+       {at_second(0), "carol", 1},
        {at_second(10), "alice", 1}});
   auto whole = context.sql(
-      "SELECT \"window\"(ts, '10 seconds'), count(*) FROM bids GROUP BY \"window\"(ts, '10 seconds')");
+      "SELECT \"window\"(ts, '10 seconds'), count(*) FROM bids GROUP BY \"window\"(ts, '10 "
+      "seconds')");
   BOOST_REQUIRE_MESSAGE(whole.ok(), whole.status().to_string());
   BOOST_TEST(optimized_plan(*whole) ==
              optimized_plan(bids().group_by(window(col("ts"), "10 seconds")).agg(count())));
 }
 
 BOOST_AUTO_TEST_CASE(interval_spellings_give_the_same_window) {
-  const std::string expected = optimized_plan(bids()
-                                                  .group_by(window(col("ts"), "10 seconds"))
-                                                  .agg(count().alias("n"))
-                                                  .select(col("window.start").alias("window_start"),
-                                                          col("n")));
+  const std::string expected =
+      optimized_plan(bids()
+                         .group_by(window(col("ts"), "10 seconds"))
+                         .agg(count().alias("n"))
+                         .select(col("window.start").alias("window_start"), col("n")));
   for (const char* size : {"INTERVAL '10' SECOND", "INTERVAL '10 seconds'", "'10 seconds'",
                            "'10 seconds'::interval"}) {
-    auto translated = context.sql(std::string("SELECT window_start, count(*) AS n FROM TUMBLE(bids, "
-                                              "DESCRIPTOR(ts), ") +
-                                  size + ") GROUP BY window_start");
+    auto translated =
+        context.sql(std::string("SELECT window_start, count(*) AS n FROM TUMBLE(bids, "
+                                "DESCRIPTOR(ts), ") +
+                    size + ") GROUP BY window_start");
     BOOST_REQUIRE_MESSAGE(translated.ok(), translated.status().to_string());
     BOOST_TEST(optimized_plan(*translated) == expected, size);
   }
@@ -362,8 +380,9 @@ BOOST_AUTO_TEST_CASE(interval_spellings_give_the_same_window) {
 BOOST_AUTO_TEST_CASE(names_resolve_ignoring_case_like_spark) {
   auto translated = context.sql("SELECT Bidder, PRICE FROM Bids WHERE Auction = 1");
   BOOST_REQUIRE_MESSAGE(translated.ok(), translated.status().to_string());
-  BOOST_TEST(optimized_plan(*translated) ==
-             optimized_plan(bids().filter(col("auction") == 1).select(col("bidder"), col("price"))));
+  BOOST_TEST(
+      optimized_plan(*translated) ==
+      optimized_plan(bids().filter(col("auction") == 1).select(col("bidder"), col("price"))));
 }
 
 BOOST_AUTO_TEST_CASE(the_free_function_uses_the_sessions_catalog) {

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
+#include <fstream>
 
 #include "tests/sql/sql_fixture.hpp"
 #include "tests/support/temporary_directory.hpp"
@@ -13,13 +14,13 @@ using namespace sluice::testing;
 
 namespace {
 
-const Rows kRows = {{1, 10, "alice", at_second(1)},
-                    {1, 25, "bob", at_second(2)},
-                    {2, 7, "carol", at_second(3)}};
+const Rows kRows = {
+    {1, 10, "alice", at_second(1)}, {1, 25, "bob", at_second(2)}, {2, 7, "carol", at_second(3)}};
 
 std::vector<StatementKind> kinds(const SqlScript& script) {
   std::vector<StatementKind> out;
-  for (const auto& statement : script.statements()) out.push_back(statement.kind);
+  for (const auto& statement : script.statements())
+    out.push_back(statement.kind);
   return out;
 }
 
@@ -102,7 +103,8 @@ BOOST_AUTO_TEST_CASE(insert_into_starts_the_query_of_a_declared_sink) {
 
 BOOST_AUTO_TEST_CASE(views_are_readable_from_later_queries) {
   BidsFixture fixture;
-  auto results = fixture.context.execute("CREATE VIEW cheap AS SELECT * FROM bids WHERE price < 20");
+  auto results =
+      fixture.context.execute("CREATE VIEW cheap AS SELECT * FROM bids WHERE price < 20");
   BOOST_REQUIRE_MESSAGE(results.ok(), results.status().to_string());
   auto frame = fixture.context.sql("SELECT bidder FROM cheap");
   BOOST_REQUIRE_MESSAGE(frame.ok(), frame.status().to_string());
@@ -117,19 +119,20 @@ BOOST_AUTO_TEST_CASE(set_accepts_equals_or_to_and_reports_bad_values) {
   BOOST_TEST(fixture.session.conf("shuffle_partitions") == "3");
   auto bad = fixture.context.execute("SET ansi = 'maybe'");
   BOOST_REQUIRE(!bad.ok());
-  BOOST_TEST(bad.status().message().rfind(
-                 "line 1, column 12: session option 'ansi' must be true or false, got 'maybe'", 0) ==
-             0u);
+  BOOST_TEST(
+      bad.status().message().rfind(
+          "line 1, column 12: session option 'ansi' must be true or false, got 'maybe'", 0) == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(explain_returns_every_plan) {
   BidsFixture fixture;
-  auto results = fixture.context.execute("EXPLAIN SELECT auction, count(*) AS n FROM bids GROUP BY auction");
+  auto results =
+      fixture.context.execute("EXPLAIN SELECT auction, count(*) AS n FROM bids GROUP BY auction");
   BOOST_REQUIRE_MESSAGE(results.ok(), results.status().to_string());
   const std::string& explain = (*results)[0].explain;
-  for (const char* section : {"== Parsed Logical Plan ==", "== Analyzed Logical Plan ==",
-                              "== Optimized Logical Plan ==", "== Physical Plan ==",
-                              "Aggregate [auction], [count(1) AS n]"}) {
+  for (const char* section :
+       {"== Parsed Logical Plan ==", "== Analyzed Logical Plan ==", "== Optimized Logical Plan ==",
+        "== Physical Plan ==", "Aggregate [auction], [count(1) AS n]"}) {
     BOOST_TEST(explain.find(section) != std::string::npos, section);
   }
 }
@@ -190,4 +193,39 @@ BOOST_AUTO_TEST_CASE(a_memory_source_adds_a_watermark_to_a_registered_stream) {
   BOOST_REQUIRE(frame.ok());
   BOOST_TEST(optimized_plan(*frame) ==
              optimized_plan(fixture.bids().with_watermark("ts", "1 minute")));
+}
+
+BOOST_AUTO_TEST_CASE(a_file_source_and_a_file_sink_are_the_file_reader_and_writer) {
+  BidsFixture fixture;
+  TemporaryDirectory landing;
+  TemporaryDirectory output;
+  {
+    std::ofstream(landing.file("one.json"))
+        << "{\"id\": 1, \"name\": \"ada\"}\n{\"id\": 2, \"name\": \"bo\"}\n";
+  }
+  auto results = fixture.context.execute(
+      "CREATE SOURCE people (id BIGINT, name VARCHAR)\n"
+      "  WITH (connector = 'file', format = 'json', path = '" +
+      landing.path() +
+      "');\n"
+      "CREATE SINK names WITH (connector = 'memory') AS SELECT upper(name) AS name FROM people;\n"
+      "CREATE SINK copy WITH (connector = 'file', format = 'csv', path = '" +
+      output.path() + "', header = 'true') AS SELECT * FROM people");
+  BOOST_REQUIRE_MESSAGE(results.ok(), results.status().to_string());
+  auto frame = fixture.context.sql("SELECT * FROM people");
+  BOOST_REQUIRE(frame.ok());
+  auto schema = Schema::make({{"id", Type::Int64}, {"name", Type::String}}).value();
+  BOOST_TEST(optimized_plan(*frame) ==
+             optimized_plan(
+                 fixture.session.read_stream().format("json").schema(schema).load(landing.path())));
+  for (const auto& result : *results) {
+    if (result.query) BOOST_TEST(StreamingQuery(*result.query).process_all_available().is_ok());
+  }
+  Rows names = fixture.session.memory_table("names")->rows();
+  std::sort(names.begin(), names.end());
+  BOOST_TEST((names == Rows{{"ADA"}, {"BO"}}));
+  BOOST_TEST(std::filesystem::exists(output.file("_sluice_metadata")));
+  for (const auto& result : *results) {
+    if (result.query) BOOST_TEST(StreamingQuery(*result.query).stop().is_ok());
+  }
 }

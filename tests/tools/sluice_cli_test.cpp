@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -32,18 +34,22 @@ std::string read_text(const std::string& path) {
   return text.str();
 }
 
-void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
 
 int count(const std::string& text, const std::string& part) {
   int found = 0;
-  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++found;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1))
+    ++found;
   return found;
 }
 
 // Returns the largest N of the "Batch: N" headers a console sink printed, or -1.
 int64_t last_batch(const std::string& text) {
   int64_t last = -1;
-  for (size_t at = text.find("Batch: "); at != std::string::npos; at = text.find("Batch: ", at + 1)) {
+  for (size_t at = text.find("Batch: "); at != std::string::npos;
+       at = text.find("Batch: ", at + 1)) {
     last = std::max<int64_t>(last, std::stoll(text.substr(at + 7)));
   }
   return last;
@@ -62,7 +68,8 @@ class Sluice {
         err_(directory.file("stderr." + std::to_string(runs_))) {
     arguments.insert(arguments.begin(), SLUICE_PATH);
     std::vector<char*> argv;
-    for (auto& argument : arguments) argv.push_back(argument.data());
+    for (auto& argument : arguments)
+      argv.push_back(argument.data());
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -156,9 +163,11 @@ BOOST_AUTO_TEST_CASE(version_and_help_exit_zero) {
 
 BOOST_AUTO_TEST_CASE(a_bad_command_line_exits_two_with_one_line_on_stderr) {
   TemporaryDirectory directory;
-  for (std::vector<std::string> arguments :
-       {std::vector<std::string>{"frobnicate"}, {"run"}, {"run", "x.sql", "--trigger", "often"},
-        {"run", "x.sql", "--progress=xml"}, {}}) {
+  for (std::vector<std::string> arguments : {std::vector<std::string>{"frobnicate"},
+                                             {"run"},
+                                             {"run", "x.sql", "--trigger", "often"},
+                                             {"run", "x.sql", "--progress=xml"},
+                                             {}}) {
     Sluice sluice(directory, arguments);
     BOOST_TEST(sluice.wait() == 2);
     const std::string err = sluice.err();
@@ -187,6 +196,20 @@ BOOST_AUTO_TEST_CASE(a_sql_error_exits_one_showing_the_file_line_and_caret) {
   BOOST_TEST(missing.err() == "sluice: error: cannot read " + directory.file("missing.sql") + "\n");
 }
 
+BOOST_AUTO_TEST_CASE(a_failing_query_exits_one_naming_the_query_and_the_error) {
+  TemporaryDirectory directory;
+  write_text(directory.file("boom.sql"),
+             "SET ansi = true;\n"
+             "CREATE SOURCE ticks WITH (connector = 'rate', \"rowsPerSecond\" = '100');\n"
+             "CREATE SINK boom WITH (connector = 'noop', trigger = '50ms') AS\n"
+             "  SELECT value / (value - value) AS x FROM ticks;\n");
+  Sluice sluice(directory, {"run", directory.file("boom.sql")});
+  BOOST_TEST(sluice.wait() == 1);
+  const std::string err = sluice.err();
+  BOOST_TEST(err.find("sluice: error: query boom failed: ") != std::string::npos, err);
+  BOOST_TEST(err.find("division by zero in (value / (value - value))") != std::string::npos, err);
+}
+
 BOOST_AUTO_TEST_CASE(run_until_idle_processes_the_rate_source_into_the_console) {
   TemporaryDirectory directory;
   // Four rows a second and a trigger every 50 ms: after the first epoch a trigger finds nothing.
@@ -200,7 +223,8 @@ BOOST_AUTO_TEST_CASE(run_until_idle_processes_the_rate_source_into_the_console) 
   BOOST_TEST(out.find("Batch: 0") != std::string::npos, out);
   BOOST_TEST(out.find("|value|tenfold|") != std::string::npos, out);
   BOOST_TEST(sluice.err().find("sluice: started evens") != std::string::npos, sluice.err());
-  BOOST_TEST(sluice.err().find("stopped 1 query (--until-idle)") != std::string::npos, sluice.err());
+  BOOST_TEST(sluice.err().find("stopped 1 query (--until-idle)") != std::string::npos,
+             sluice.err());
 }
 
 BOOST_AUTO_TEST_CASE(explain_prints_each_sinks_plans_and_starts_nothing) {
@@ -218,9 +242,10 @@ BOOST_AUTO_TEST_CASE(explain_prints_each_sinks_plans_and_starts_nothing) {
 BOOST_AUTO_TEST_CASE(progress_json_prints_one_report_per_line) {
   TemporaryDirectory directory;
   write_text(directory.file("rate.sql"), kRatePipeline);
-  write_text(directory.file("noop.sql"),
-             "CREATE SOURCE ticks WITH (connector = 'rate', \"rowsPerSecond\" = '200');\n"
-             "CREATE SINK nothing WITH (connector = 'noop', trigger = '100ms') AS SELECT * FROM ticks;\n");
+  write_text(
+      directory.file("noop.sql"),
+      "CREATE SOURCE ticks WITH (connector = 'rate', \"rowsPerSecond\" = '200');\n"
+      "CREATE SINK nothing WITH (connector = 'noop', trigger = '100ms') AS SELECT * FROM ticks;\n");
   Sluice sluice(directory, {"run", directory.file("noop.sql"), "--progress=json"});
   BOOST_REQUIRE(sluice.wait_for_output("\"batchId\":2"));
   sluice.signal(SIGTERM);
@@ -288,4 +313,79 @@ BOOST_AUTO_TEST_CASE(inspect_says_when_there_is_no_checkpoint) {
   Sluice empty(directory, {"checkpoint", "inspect", directory.path()});
   BOOST_TEST(empty.wait() == 1);
   BOOST_TEST(empty.err().find("is not a Sluice checkpoint") != std::string::npos, empty.err());
+}
+
+BOOST_AUTO_TEST_CASE(a_landing_directory_pipeline_survives_ctrl_c_with_every_row_once) {
+  TemporaryDirectory directory;
+  const std::string landing = directory.file("landing");
+  const std::string output = directory.file("output");
+  const std::string checkpoint = directory.file("checkpoints");
+  std::filesystem::create_directories(landing);
+  // Ten orders in five files; orders with an even id have an amount of at least 10.
+  auto land = [&](int file) {
+    std::string rows;
+    for (int id = 2 * file - 1; id <= 2 * file; ++id) {
+      rows += "{\"id\": " + std::to_string(id) + ", \"item\": \"item" + std::to_string(id) +
+              "\", \"amount\": " + std::to_string(id % 2 == 0 ? 10 + id : id) + "}\n";
+    }
+    write_text(landing + "/.part", rows);
+    std::filesystem::rename(landing + "/.part",
+                            landing + "/orders-" + std::to_string(file) + ".json");
+  };
+  for (int file = 1; file <= 3; ++file)
+    land(file);
+  write_text(directory.file("orders.sql"),
+             "CREATE SOURCE orders (id BIGINT, item VARCHAR, amount BIGINT)\n"
+             "  WITH (connector = 'file', format = 'json', path = '" +
+                 landing +
+                 "');\n"
+                 "CREATE SINK big_orders WITH (connector = 'file', format = 'csv', path = '" +
+                 output +
+                 "', header = 'true', trigger = '200ms') AS\n"
+                 "  SELECT id, upper(item) AS item, amount FROM orders WHERE amount >= 10;\n");
+
+  Sluice first(directory, {"run", directory.file("orders.sql"), "--checkpoint", checkpoint,
+                           "--progress=json"});
+  BOOST_REQUIRE_MESSAGE(first.wait_for_output("\"batchId\":0"), first.err());
+  land(4);  // picked up by the running query's next epoch
+  BOOST_REQUIRE_MESSAGE(first.wait_for_output("\"batchId\":1"), first.err());
+  first.signal(SIGINT);
+  BOOST_TEST(first.wait() == 0, first.err());
+
+  land(5);  // arrives while nothing runs
+  Sluice second(directory, {"run", directory.file("orders.sql"), "--checkpoint", checkpoint,
+                            "--trigger", "available-now"});
+  BOOST_TEST(second.wait() == 0, second.err());
+
+  // Read the sink's directory back as a user would: a file source over it (committed files
+  // only) into the console.
+  write_text(directory.file("check.sql"),
+             "CREATE SOURCE written (id BIGINT, item VARCHAR, amount BIGINT)\n"
+             "  WITH (connector = 'file', format = 'csv', path = '" +
+                 output +
+                 "', header = 'true');\n"
+                 "CREATE SINK shown WITH (connector = 'console', numRows = '100') AS SELECT * FROM "
+                 "written;\n");
+  Sluice check(directory, {"run", directory.file("check.sql"), "--trigger", "once"});
+  BOOST_TEST(check.wait() == 0, check.err());
+  std::vector<std::string> rows;
+  std::istringstream lines(check.out());
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() > 1 && line[0] == '|' && line.find("|id|") == std::string::npos &&
+        line.find(" id|") == std::string::npos) {
+      std::string row;
+      for (char c : line) {
+        if (c != ' ') row += c;
+      }
+      rows.push_back(row);
+    }
+  }
+  std::sort(rows.begin(), rows.end());
+  std::vector<std::string> expected;
+  for (int id = 2; id <= 10; id += 2) {
+    expected.push_back("|" + std::to_string(id) + "|ITEM" + std::to_string(id) + "|" +
+                       std::to_string(10 + id) + "|");
+  }
+  std::sort(expected.begin(), expected.end());
+  BOOST_TEST(rows == expected, check.out());
 }

@@ -37,7 +37,8 @@ class Capture {
     std::fflush(file_);
     std::rewind(file_);
     std::string out;
-    for (int c = std::fgetc(file_); c != EOF; c = std::fgetc(file_)) out += static_cast<char>(c);
+    for (int c = std::fgetc(file_); c != EOF; c = std::fgetc(file_))
+      out += static_cast<char>(c);
     return out;
   }
 
