@@ -2,6 +2,8 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+
 #include "actors/query_runtime.hpp"
 
 namespace sluice {
@@ -15,6 +17,9 @@ class Session::Launcher final : public QueryLauncher {
     std::lock_guard lock(mutex_);
     SLUICE_ASSIGN_OR_RETURN(auto runtime, actors::QueryRuntime::start(system_, std::move(spec), session_));
     StreamingQuery query(runtime);
+    runtimes_.erase(std::remove_if(runtimes_.begin(), runtimes_.end(),
+                                   [](const auto& r) { return !r->is_active(); }),
+                    runtimes_.end());
     runtimes_.push_back(runtime);
     session_->streams().query_started(query);
     return query;

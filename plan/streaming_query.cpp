@@ -84,6 +84,11 @@ void StreamingQueryManager::query_terminated(const std::string& id, const std::s
   {
     std::lock_guard lock(mutex_);
     any_terminated_ = true;
+    // Forget the run: its handle refers back to the session, and keeping it would make a
+    // reference cycle that outlives the session.
+    queries_.erase(std::remove_if(queries_.begin(), queries_.end(),
+                                  [&](const StreamingQuery& q) { return q.run_id() == run_id; }),
+                   queries_.end());
   }
   terminated_cv_.notify_all();
 }
