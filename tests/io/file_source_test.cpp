@@ -270,7 +270,7 @@ BOOST_AUTO_TEST_CASE(text_and_partition_directories_become_columns) {
   BOOST_TEST(frame.schema()->to_string().find("date STRING") != std::string::npos,
              frame.schema()->to_string());
   Run run = run_all(session, frame.filter(col("date") == Value("2026-11-25")), "text");
-  BOOST_REQUIRE(run.status.is_ok());
+  BOOST_REQUIRE_MESSAGE(run.status.is_ok(), run.status.to_string());
   BOOST_TEST(run.rows.size() == 2u);
   BOOST_TEST(run.rows[0][0].as_string() == "hello");
 }
