@@ -301,12 +301,13 @@ void cut_epoch(coordinator_actor* self) {
 }
 
 // Returns how long until an interval trigger is due (zero when due now), on the manual clock
-// when the session has one. Replays and watermark-only epochs do not wait.
+// when the session has one. Replays do not wait.
 std::chrono::milliseconds until_due(coordinator_actor* self) {
   auto& st = self->state;
   const Trigger& trigger = st.runtime->spec().trigger;
+  // Epochs that only move the watermark wait for the trigger too (as Spark's no-data batches).
   if (trigger.kind != Trigger::Kind::processing_time || trigger.interval.count() <= 0 ||
-      st.watermark_epoch_due || !st.recovery->replays.empty()) {
+      !st.recovery->replays.empty()) {
     return std::chrono::milliseconds(0);
   }
   if (st.manual_clock) {

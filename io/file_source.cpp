@@ -480,8 +480,18 @@ std::string FileSource::key_of(const SourceFile& file) const {
 
 Result<SourceOffset> FileSource::latest_offset(const SourceOffset& start, const ReadLimit& limit) {
   (void)start;
-  (void)limit;
   std::lock_guard lock(mutex_);
+  if (limit.everything) {
+    // How far the files available now reach, without giving them positions yet: later
+    // triggers assign them in order, each within its limits.
+    SLUICE_ASSIGN_OR_RETURN(std::vector<SourceFile> files, list_files());
+    int64_t fresh = 0;
+    for (const auto& file : files) {
+      const std::string key = key_of(file);
+      if (!seen_.count(key) && !assigned_keys_.count(key)) ++fresh;
+    }
+    return SourceOffset{next_position_ + fresh};
+  }
   // Files given positions but not yet logged count toward this trigger's limits.
   int64_t pending_files = next_position_ - logged_until_;
   int64_t pending_bytes = 0;

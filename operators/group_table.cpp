@@ -111,8 +111,10 @@ uint32_t GroupTable::insert(std::string_view key, uint64_t hash) {
   }
   uint64_t* record = this->record(group);
   std::memset(record, 0, static_cast<size_t>(record_words_) * 8);
-  if (key_width_ >= 0) {
+  if (key_width_ > 0) {
     std::memcpy(record + row_words_, key.data(), static_cast<size_t>(key_width_));
+  } else if (key_width_ == 0) {
+    // A global aggregate: no key bytes (and key.data() may be null).
   } else {
     variable_keys_[group].assign(key);
   }

@@ -1,8 +1,8 @@
 #include "sql/connectors.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <set>
 
 #include "plan/optimizer.hpp"
 #include "plan/physical_plan.hpp"
@@ -13,24 +13,28 @@ namespace sluice {
 
 namespace {
 
-const std::vector<std::string> kSourceConnectors = {"rate", "memory"};
-const std::vector<std::string> kPlannedSourceConnectors = {
-    "kafka", "file", "filesystem", "delta", "socket", "table", "json", "csv", "parquet", "text"};
-const std::vector<std::string> kSinkConnectors = {"console", "memory", "noop"};
-const std::vector<std::string> kPlannedSinkConnectors = {
-    "kafka", "file", "filesystem", "delta", "table", "foreach", "json", "csv", "parquet", "text"};
-const std::vector<std::string> kSinkKeys = {"connector", "output_mode", "trigger",
-                                            "checkpoint_location"};
+const std::vector<std::string> kSourceConnectors = {"rate", "file", "memory"};
+const std::vector<std::string> kPlannedSourceConnectors = {"kafka", "delta", "socket",
+                                                           "table", "s3",    "kinesis"};
+const std::vector<std::string> kSinkConnectors = {"console", "memory", "noop", "file"};
+const std::vector<std::string> kPlannedSinkConnectors = {"kafka", "delta", "table", "foreach",
+                                                         "s3"};
+// Connectors that are formats of the file connector.
+const std::vector<std::string> kFileFormats = {"csv", "json", "text", "parquet"};
+const std::vector<std::string> kSinkKeys = {"connector",           "output_mode", "trigger",
+                                            "checkpoint_location", "format",      "partition_by"};
 
 std::string lower(std::string_view text) {
   std::string out;
-  for (char c : text) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : text)
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
 std::string list_names(const std::vector<std::string>& names) {
   std::string text;
-  for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+  for (const auto& name : names)
+    text += (text.empty() ? "" : ", ") + name;
   return text;
 }
 
@@ -87,7 +91,8 @@ Status locate_option_error(const SourceText& source, const Statement& statement,
 Status check_connector(const SourceText& source, const Statement& statement, bool sink,
                        std::string& connector) {
   const std::vector<std::string>& available = sink ? kSinkConnectors : kSourceConnectors;
-  const std::vector<std::string>& planned = sink ? kPlannedSinkConnectors : kPlannedSourceConnectors;
+  const std::vector<std::string>& planned =
+      sink ? kPlannedSinkConnectors : kPlannedSourceConnectors;
   const std::string what = sink ? "sinks" : "sources";
   const StatementOption* option = find_option(statement, "connector");
   if (option == nullptr) {
@@ -97,7 +102,15 @@ Status check_connector(const SourceText& source, const Statement& statement, boo
                                " available: " + list_names(available) + ")");
   }
   connector = lower(option->value);
+  if (connector == "filesystem") connector = "file";
   if (contains(available, connector)) return Status::ok();
+  if (contains(kFileFormats, connector)) {
+    return source.error_at(option->value_offset, StatusCode::invalid_argument,
+                           "'" + option->value +
+                               "' is a format of the file connector: write "
+                               "connector = 'file', format = '" +
+                               connector + "', path = '...'");
+  }
   if (contains(planned, connector)) {
     return source.error_at(option->value_offset, StatusCode::invalid_argument,
                            "connector '" + option->value + "' is not available yet (" + what +
@@ -112,10 +125,46 @@ Status check_connector(const SourceText& source, const Statement& statement, boo
                          message + " (" + what + " available: " + list_names(available) + ")");
 }
 
+// The format and directory of a file connector.
+struct FileSettings {
+  std::string format;
+  std::string path;
+};
+
+Result<FileSettings> file_settings(const SourceText& source, const Statement& statement,
+                                   bool sink) {
+  const std::vector<std::string> formats = sink ? std::vector<std::string>{"csv", "json"}
+                                                : std::vector<std::string>{"csv", "json", "text"};
+  FileSettings settings;
+  const StatementOption* format = find_option(statement, "format");
+  if (format == nullptr) {
+    return source.error_at(statement.with_offset, StatusCode::invalid_argument,
+                           "the file connector needs format = '" + formats[0] +
+                               "' (formats: " + list_names(formats) + ")");
+  }
+  settings.format = lower(format->value);
+  if (!contains(formats, settings.format)) {
+    std::string message = "the file connector " + std::string(sink ? "writes" : "reads") +
+                          " no format '" + format->value + "'";
+    if (settings.format == "parquet") message = "format 'parquet' is not available yet";
+    return source.error_at(format->value_offset, StatusCode::invalid_argument,
+                           message + " (formats: " + list_names(formats) + ")");
+  }
+  const StatementOption* path = find_option(statement, "path");
+  if (path == nullptr) {
+    return source.error_at(statement.with_offset, StatusCode::invalid_argument,
+                           std::string("the file connector needs path = '/a/directory'") +
+                               (sink ? "" : " (or a glob such as '/in/*.json')"));
+  }
+  settings.path = path->value;
+  return settings;
+}
+
 Result<int64_t> parse_short_duration(std::string_view text) {
   // "1s", "500ms", "2m", "1h": a number glued to a unit; anything else is Sluice's spelling.
   size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
+    ++digits;
   if (digits > 0 && digits < text.size()) {
     int64_t amount = 0;
     std::from_chars(text.data(), text.data() + digits, amount);
@@ -174,7 +223,33 @@ Result<DataFrame> make_source_frame(SessionContext& session, const SqlCatalog& c
   }
   std::optional<DataFrame> loaded;
   std::string described;
-  if (connector == "rate") {
+  bool partition_columns = false;
+  if (connector == "file") {
+    SLUICE_ASSIGN_OR_RETURN(FileSettings file, file_settings(source, statement, false));
+    for (auto it = options.begin(); it != options.end();) {
+      const bool consumed =
+          equals_ignoring_case(it->first, "format") || equals_ignoring_case(it->first, "path");
+      it = consumed ? options.erase(it) : std::next(it);
+    }
+    DataStreamReader reader = session.read_stream().format(file.format).options(options);
+    if (!statement.columns.empty()) {
+      std::vector<Field> fields;
+      for (const auto& column : statement.columns)
+        fields.push_back({column.name, column.type, true});
+      auto schema = Schema::make(std::move(fields));
+      if (!schema.ok()) return source.locate(statement.name_offset, schema.status());
+      reader.schema(*schema);
+    }
+    DataFrame frame = reader.load(file.path);
+    if (!frame.status().is_ok()) {
+      const StatementOption* path = find_option(statement, "path");
+      return locate_option_error(source, statement, frame.status(), path->value_offset);
+    }
+    described = "the " + file.format + " files of " + file.path;
+    // Columns from key=value/ directory names follow the declared ones.
+    partition_columns = true;
+    loaded = frame;
+  } else if (connector == "rate") {
     described = "the rate source";
     DataFrame frame = session.read_stream().format("rate").options(options).load();
     if (!frame.status().is_ok()) {
@@ -220,7 +295,8 @@ Result<DataFrame> make_source_frame(SessionContext& session, const SqlCatalog& c
       }
       if (index < 0) {
         std::vector<std::string> names;
-        for (const auto& field : schema.fields()) names.push_back(field.name);
+        for (const auto& field : schema.fields())
+          names.push_back(field.name);
         std::string message = described + " has no column '" + column.name + "'";
         const std::string suggestion = closest_name(column.name, names);
         if (!suggestion.empty()) message += "; did you mean '" + suggestion + "'?";
@@ -239,7 +315,7 @@ Result<DataFrame> make_source_frame(SessionContext& session, const SqlCatalog& c
       ordered.push_back(col(field.name));
     }
     for (int f = 0; f < schema.num_fields(); ++f) {
-      if (!declared[static_cast<size_t>(f)]) {
+      if (!declared[static_cast<size_t>(f)] && !partition_columns) {
         return source.error_at(statement.name_offset, StatusCode::invalid_argument,
                                "column '" + schema.field(f).name + "' of " + described +
                                    " is not declared; declare all of (" + schema.to_string() +
@@ -258,7 +334,8 @@ Result<DataFrame> make_source_frame(SessionContext& session, const SqlCatalog& c
     }
     if (index < 0) {
       std::vector<std::string> names;
-      for (const auto& field : schema.fields()) names.push_back(field.name);
+      for (const auto& field : schema.fields())
+        names.push_back(field.name);
       std::string message = "WATERMARK FOR names column '" + watermark.column + "', which " +
                             described + " does not have";
       const std::string suggestion = closest_name(watermark.column, names);
@@ -313,12 +390,13 @@ Result<DataFrame> make_source_frame(SessionContext& session, const SqlCatalog& c
 Status check_sink_declaration(const SourceText& source, const Statement& statement) {
   std::string connector;
   SLUICE_RETURN_NOT_OK(check_connector(source, statement, true, connector));
+  if (connector == "file") SLUICE_RETURN_NOT_OK(file_settings(source, statement, true).status());
   if (const StatementOption* mode = find_option(statement, "output_mode")) {
     const std::string value = lower(mode->value);
     if (value != "append" && value != "update" && value != "complete") {
-      return source.error_at(mode->value_offset, StatusCode::invalid_argument,
-                             "output_mode must be append, update or complete, got '" +
-                                 mode->value + "'");
+      return source.error_at(
+          mode->value_offset, StatusCode::invalid_argument,
+          "output_mode must be append, update or complete, got '" + mode->value + "'");
     }
   }
   if (const StatementOption* trigger = find_option(statement, "trigger")) {
@@ -333,15 +411,32 @@ Result<PreparedSink> prepare_sink(const TranslatedQuery& query, SourceTextPtr qu
                                   const SinkOverrides& overrides) {
   const SourceText& source = *declaration_source;
   SLUICE_RETURN_NOT_OK(check_sink_declaration(source, declaration));
-  PreparedSink sink{declaration.name, query.frame.write_stream(), query, OutputMode::Append,
-                    std::move(query_source), declaration, declaration_source};
+  PreparedSink sink{declaration.name,   query.frame.write_stream(), query,
+                    OutputMode::Append, std::move(query_source),    declaration,
+                    declaration_source};
   DataStreamWriter& writer = sink.writer;
   writer.query_name(declaration.name);
   bool has_checkpoint = false;
+  std::string connector;
+  SLUICE_RETURN_NOT_OK(check_connector(source, declaration, true, connector));
   for (const auto& option : declaration.options) {
     const std::string key = lower(option.key);
     if (key == "connector") {
+      if (connector != "file") writer.format(connector);
+    } else if (connector == "file" && key == "format") {
       writer.format(lower(option.value));
+    } else if (key == "partition_by" || option.key == "partitionBy") {
+      std::vector<std::string> columns;
+      std::string column;
+      for (char c : option.value + ",") {
+        if (c == ',') {
+          if (!column.empty()) columns.push_back(column);
+          column.clear();
+        } else if (c != ' ') {
+          column += c;
+        }
+      }
+      writer.partition_by(columns);
     } else if (key == "output_mode") {
       const std::string value = lower(option.value);
       sink.mode = value == "complete" ? OutputMode::Complete
@@ -356,10 +451,10 @@ Result<PreparedSink> prepare_sink(const TranslatedQuery& query, SourceTextPtr qu
       has_checkpoint = true;
     } else {
       const std::string suggestion = closest_name(option.key, kSinkKeys);
-      if (!suggestion.empty()) {
-        return source.error_at(option.key_offset, StatusCode::invalid_argument,
-                               "unknown option '" + option.key + "' for a sink; did you mean '" +
-                                   suggestion + "'?");
+      if (!suggestion.empty() && !contains(kSinkKeys, key)) {
+        return source.error_at(
+            option.key_offset, StatusCode::invalid_argument,
+            "unknown option '" + option.key + "' for a sink; did you mean '" + suggestion + "'?");
       }
       writer.option(option.key, option.value);
     }

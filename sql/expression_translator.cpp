@@ -25,22 +25,23 @@ constexpr int64_t kSecondField = 1 << 12;
 
 const std::vector<std::string>& scalar_function_names() {
   static const std::vector<std::string> names = {
-      "lower",  "upper",       "length",    "char_length", "character_length", "substring",
-      "substr", "concat",      "trim",      "btrim",       "to_timestamp",     "date_trunc",
-      "year",   "month",       "day",       "hour",        "minute",           "second",
-      "hash",   "coalesce",    "extract",   "date_part",   "starts_with"};
+      "lower",  "upper",    "length",  "char_length", "character_length", "substring",
+      "substr", "concat",   "trim",    "btrim",       "to_timestamp",     "date_trunc",
+      "year",   "month",    "day",     "hour",        "minute",           "second",
+      "hash",   "coalesce", "extract", "date_part",   "starts_with"};
   return names;
 }
 
 const std::vector<std::string>& aggregate_function_names() {
-  static const std::vector<std::string> names = {
-      "count", "sum", "avg", "min", "max", "first", "last", "approx_count_distinct"};
+  static const std::vector<std::string> names = {"count", "sum",   "avg",  "min",
+                                                 "max",   "first", "last", "approx_count_distinct"};
   return names;
 }
 
 std::string list_names(const std::vector<std::string>& names) {
   std::string text;
-  for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+  for (const auto& name : names)
+    text += (text.empty() ? "" : ", ") + name;
   return text;
 }
 
@@ -58,7 +59,8 @@ std::string name_of_function(const ParseNode& body) {
   std::vector<std::string> names = string_list(body.list("funcname"));
   if (names.empty()) return "";
   std::string name = names.back();
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : name)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return name;
 }
 
@@ -164,9 +166,11 @@ Result<Expr> ExpressionTranslator::checked(Expr expr, const ExpressionScope& sco
       }
       fields.push_back(field);
     };
-    for (const auto& column : scope.grouped_columns) add({column.column, column.type, false});
+    for (const auto& column : scope.grouped_columns)
+      add({column.column, column.type, false});
     if (has_aggregates) {
-      for (const auto& field : scope.aggregates->fields()) add(field);
+      for (const auto& field : scope.aggregates->fields())
+        add(field);
     }
     auto made = Schema::make(std::move(fields));
     if (made.ok()) {
@@ -215,7 +219,7 @@ Result<Expr> ExpressionTranslator::translate(const ParseNode& node, const Expres
   }
   if (type == "CoalesceExpr") {
     std::vector<Expr> args;
-    SLUICE_RETURN_NOT_OK(translate_children(body.list("args"), scope, args).status());
+    SLUICE_RETURN_NOT_OK(translate_children(body.list("args"), scope, args));
     return checked(coalesce(std::move(args)), scope, offset(node));
   }
   if (type == "SubLink") {
@@ -238,19 +242,19 @@ Result<Expr> ExpressionTranslator::translate(const ParseNode& node, const Expres
     return error(node, StatusCode::invalid_argument,
                  "arrays, rows and field access are not supported (Sluice columns are scalar)");
   }
-  return error(node, StatusCode::invalid_argument,
-               "this kind of expression (" + std::string(type.empty() ? "?" : type) +
-                   ") is not supported");
+  return error(
+      node, StatusCode::invalid_argument,
+      "this kind of expression (" + std::string(type.empty() ? "?" : type) + ") is not supported");
 }
 
-Result<Expr> ExpressionTranslator::translate_children(const std::vector<const ParseNode*>& nodes,
-                                                      const ExpressionScope& scope,
-                                                      std::vector<Expr>& out) {
+Status ExpressionTranslator::translate_children(const std::vector<const ParseNode*>& nodes,
+                                                const ExpressionScope& scope,
+                                                std::vector<Expr>& out) {
   for (const ParseNode* node : nodes) {
     SLUICE_ASSIGN_OR_RETURN(Expr expr, translate(*node, scope));
     out.push_back(std::move(expr));
   }
-  return Expr();
+  return Status::ok();
 }
 
 Result<int64_t> ExpressionTranslator::integer_text(size_t at) const {
@@ -265,7 +269,8 @@ Result<int64_t> ExpressionTranslator::integer_text(size_t at) const {
     ++i;
   }
   size_t end = i;
-  while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
+  while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end])))
+    ++end;
   int64_t value = 0;
   if (end > i) {
     auto [stop, failure] = std::from_chars(text.data() + i, text.data() + end, value);
@@ -288,14 +293,15 @@ Result<Expr> ExpressionTranslator::translate_const(const ParseNode& body) {
     const std::string text = fval->string_field("fval");
     if (is_plain_integer(text)) {
       int64_t value = 0;
-      auto [stop, failure] = std::from_chars(text.data() + (text[0] == '+' ? 1 : 0),
-                                             text.data() + text.size(), value);
+      auto [stop, failure] =
+          std::from_chars(text.data() + (text[0] == '+' ? 1 : 0), text.data() + text.size(), value);
       if (failure == std::errc() && stop == text.data() + text.size()) return lit(Value(value));
     }
     return lit(Value(std::strtod(text.c_str(), nullptr)));
   }
   if (const ParseNode* sval = body.get("sval")) return lit(Value(sval->string_field("sval")));
-  if (const ParseNode* boolval = body.get("boolval")) return lit(Value(boolval->bool_field("boolval")));
+  if (const ParseNode* boolval = body.get("boolval"))
+    return lit(Value(boolval->bool_field("boolval")));
   return source_.error_at(at, StatusCode::invalid_argument,
                           "bit-string constants are not supported");
 }
@@ -318,10 +324,12 @@ Result<ExpressionTranslator::ResolvedColumn> ExpressionTranslator::resolve_colum
     }
   }
   std::string name;
-  for (const auto& part : names) name += (name.empty() ? "" : ".") + part;
+  for (const auto& part : names)
+    name += (name.empty() ? "" : ".") + part;
 
   std::vector<ResolvedColumn> candidates;
-  for (const auto& field : scope.schema->fields()) candidates.push_back({field.name, field.name});
+  for (const auto& field : scope.schema->fields())
+    candidates.push_back({field.name, field.name});
   for (const auto& column : scope.grouped_columns) {
     candidates.push_back({column.column, column.sql_name});
   }
@@ -347,11 +355,13 @@ Result<ExpressionTranslator::ResolvedColumn> ExpressionTranslator::resolve_colum
     return source_.error_at(at, StatusCode::invalid_argument, scope.grouped_columns_hint);
   }
   std::vector<std::string> names_in_scope;
-  for (const auto& candidate : candidates) names_in_scope.push_back(candidate.display);
+  for (const auto& candidate : candidates)
+    names_in_scope.push_back(candidate.display);
   if (names.size() >= 2 && !scope.qualifiers.empty()) {
     // A qualifier that names nothing in FROM, over a column that exists: say so.
     std::string rest;
-    for (size_t i = 1; i < names.size(); ++i) rest += (rest.empty() ? "" : ".") + names[i];
+    for (size_t i = 1; i < names.size(); ++i)
+      rest += (rest.empty() ? "" : ".") + names[i];
     for (const auto& candidate : names_in_scope) {
       if (equals_ignoring_case(candidate, rest)) {
         return source_.error_at(at, StatusCode::not_found,
@@ -414,7 +424,8 @@ Result<Expr> ExpressionTranslator::translate_a_expr(const ParseNode& body,
     const bool negated = !op.empty() && op[0] == '!';
     Expr match;
     if (kind == "AEXPR_ILIKE") {
-      for (char& c : pattern) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (char& c : pattern)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       match = lower(left).like(pattern);
     } else {
       match = left.like(pattern);
@@ -424,7 +435,8 @@ Result<Expr> ExpressionTranslator::translate_a_expr(const ParseNode& body,
   if (kind == "AEXPR_BETWEEN" || kind == "AEXPR_NOT_BETWEEN") {
     SLUICE_ASSIGN_OR_RETURN(Expr left, translate(*left_node, scope));
     auto bounds = right_node->body().list("items");
-    if (bounds.size() != 2) return source_.error_at(at, StatusCode::invalid_argument, "BETWEEN needs two bounds");
+    if (bounds.size() != 2)
+      return source_.error_at(at, StatusCode::invalid_argument, "BETWEEN needs two bounds");
     SLUICE_ASSIGN_OR_RETURN(Expr low, translate(*bounds[0], scope));
     SLUICE_ASSIGN_OR_RETURN(Expr high, translate(*bounds[1], scope));
     Expr between = left >= low && left <= high;
@@ -491,9 +503,10 @@ Result<Expr> ExpressionTranslator::translate_a_expr(const ParseNode& body,
 Result<Expr> ExpressionTranslator::translate_bool(const ParseNode& body,
                                                   const ExpressionScope& scope) {
   std::vector<Expr> args;
-  SLUICE_RETURN_NOT_OK(translate_children(body.list("args"), scope, args).status());
+  SLUICE_RETURN_NOT_OK(translate_children(body.list("args"), scope, args));
   const std::string op = body.string_field("boolop");
-  if (args.empty()) return source_.error_at(offset(body), StatusCode::internal, "empty boolean expression");
+  if (args.empty())
+    return source_.error_at(offset(body), StatusCode::internal, "empty boolean expression");
   Expr result = args[0];
   if (op == "NOT_EXPR") {
     result = !args[0];
@@ -524,7 +537,8 @@ Result<Expr> ExpressionTranslator::translate_case(const ParseNode& body,
       builder = std::move(*builder).when(condition, result);
     }
   }
-  if (!builder) return source_.error_at(offset(body), StatusCode::invalid_argument, "CASE needs WHEN");
+  if (!builder)
+    return source_.error_at(offset(body), StatusCode::invalid_argument, "CASE needs WHEN");
   Expr result;
   if (const ParseNode* otherwise = body.get("defresult")) {
     SLUICE_ASSIGN_OR_RETURN(Expr value, translate(*otherwise, scope));
@@ -551,9 +565,8 @@ Result<int64_t> ExpressionTranslator::interval_micros(const ParseNode& body) {
     if (!micros.ok()) return source_.locate(text_at, micros.status());
     return *micros;
   }
-  const int64_t fields = typmods[0]->body().get("ival")
-                             ? typmods[0]->body().get("ival")->int_field("ival")
-                             : 0;
+  const int64_t fields =
+      typmods[0]->body().get("ival") ? typmods[0]->body().get("ival")->int_field("ival") : 0;
   int64_t unit = 0;
   if (fields == kSecondField) unit = kMicrosPerSecond;
   if (fields == kMinuteField) unit = 60 * kMicrosPerSecond;
@@ -699,9 +712,9 @@ Result<Expr> ExpressionTranslator::translate_aggregate(const ParseNode& node,
                             "approx_count_distinct(x) or a subquery with DISTINCT");
   }
   if (!star && args.size() != 1) {
-    return source_.error_at(at, StatusCode::invalid_argument,
-                            "aggregate function " + name + "() takes one argument, got " +
-                                std::to_string(args.size()));
+    return source_.error_at(
+        at, StatusCode::invalid_argument,
+        "aggregate function " + name + "() takes one argument, got " + std::to_string(args.size()));
   }
   std::optional<Expr> argument;
   std::optional<Type> argument_type;
@@ -747,18 +760,20 @@ Result<Expr> ExpressionTranslator::translate_function(const ParseNode& body,
   }
   if (name == "window" || name == "session_window") {
     return source_.error_at(at, StatusCode::invalid_argument,
-                            name + "(...) is allowed only in GROUP BY (and in the SELECT list of "
-                                   "that query)");
+                            name +
+                                "(...) is allowed only in GROUP BY (and in the SELECT list of "
+                                "that query)");
   }
   if (name == "tumble" || name == "hop" || name == "session") {
     return source_.error_at(at, StatusCode::invalid_argument,
-                            name + "(...) is a table function: use it in FROM, as in FROM " +
-                                name + "(bids, DESCRIPTOR(ts), INTERVAL '10' SECOND)");
+                            name + "(...) is a table function: use it in FROM, as in FROM " + name +
+                                "(bids, DESCRIPTOR(ts), INTERVAL '10' SECOND)");
   }
   const auto arg_nodes = body.list("args");
   auto arity = [&](size_t low, size_t high) -> Status {
     if (arg_nodes.size() >= low && arg_nodes.size() <= high) return Status::ok();
-    std::string expected = low == high ? std::to_string(low) : std::to_string(low) + " or " + std::to_string(high);
+    std::string expected =
+        low == high ? std::to_string(low) : std::to_string(low) + " or " + std::to_string(high);
     if (high == std::numeric_limits<size_t>::max()) expected = "at least " + std::to_string(low);
     return source_.error_at(at, StatusCode::invalid_argument,
                             "function " + name + "() takes " + expected + " argument" +
@@ -770,8 +785,7 @@ Result<Expr> ExpressionTranslator::translate_function(const ParseNode& body,
   Expr result;
   if (name == "lower" || name == "upper" || name == "length" || name == "char_length" ||
       name == "character_length" || name == "trim" || name == "btrim" || name == "year" ||
-      name == "month" || name == "day" || name == "hour" || name == "minute" ||
-      name == "second") {
+      name == "month" || name == "day" || name == "hour" || name == "minute" || name == "second") {
     SLUICE_RETURN_NOT_OK(arity(1, 1));
     SLUICE_ASSIGN_OR_RETURN(Expr e, argument(0));
     if (name == "lower") result = lower(e);
@@ -787,7 +801,7 @@ Result<Expr> ExpressionTranslator::translate_function(const ParseNode& body,
   } else if (name == "hash" || name == "concat" || name == "coalesce") {
     SLUICE_RETURN_NOT_OK(arity(1, kMany));
     std::vector<Expr> args;
-    SLUICE_RETURN_NOT_OK(translate_children(arg_nodes, scope, args).status());
+    SLUICE_RETURN_NOT_OK(translate_children(arg_nodes, scope, args));
     if (name == "hash") result = hash(std::move(args));
     if (name == "concat") result = concat(std::move(args));
     if (name == "coalesce") result = coalesce(std::move(args));
@@ -819,18 +833,27 @@ Result<Expr> ExpressionTranslator::translate_function(const ParseNode& body,
     result = date_trunc(unit, e);
   } else if (name == "extract" || name == "date_part") {
     SLUICE_RETURN_NOT_OK(arity(2, 2));
-    SLUICE_ASSIGN_OR_RETURN(std::string field, string_argument(*arg_nodes[0], "the field of " + name));
-    for (char& c : field) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    SLUICE_ASSIGN_OR_RETURN(std::string field,
+                            string_argument(*arg_nodes[0], "the field of " + name));
+    for (char& c : field)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     SLUICE_ASSIGN_OR_RETURN(Expr e, argument(1));
-    if (field == "year") result = year(e);
-    else if (field == "month") result = month(e);
-    else if (field == "day") result = day(e);
-    else if (field == "hour") result = hour(e);
-    else if (field == "minute") result = minute(e);
-    else if (field == "second") result = second(e);
+    if (field == "year")
+      result = year(e);
+    else if (field == "month")
+      result = month(e);
+    else if (field == "day")
+      result = day(e);
+    else if (field == "hour")
+      result = hour(e);
+    else if (field == "minute")
+      result = minute(e);
+    else if (field == "second")
+      result = second(e);
     else {
-      return error(*arg_nodes[0], StatusCode::invalid_argument,
-                   "cannot extract '" + field + "' (fields: year, month, day, hour, minute, second)");
+      return error(
+          *arg_nodes[0], StatusCode::invalid_argument,
+          "cannot extract '" + field + "' (fields: year, month, day, hour, minute, second)");
     }
   } else if (name == "starts_with") {
     SLUICE_RETURN_NOT_OK(arity(2, 2));

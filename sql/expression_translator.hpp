@@ -119,8 +119,8 @@ class ExpressionTranslator {
   Result<Expr> translate_case(const ParseNode& body, const ExpressionScope& scope);
   Result<Expr> translate_cast(const ParseNode& body, const ExpressionScope& scope);
   Result<Expr> translate_function(const ParseNode& body, const ExpressionScope& scope);
-  Result<Expr> translate_children(const std::vector<const ParseNode*>& nodes,
-                                  const ExpressionScope& scope, std::vector<Expr>& out);
+  Status translate_children(const std::vector<const ParseNode*>& nodes,
+                            const ExpressionScope& scope, std::vector<Expr>& out);
   Result<int64_t> integer_text(size_t at) const;
   Result<std::string> string_argument(const ParseNode& node, const std::string& what);
   Result<int64_t> integer_argument(const ParseNode& node, const std::string& what);

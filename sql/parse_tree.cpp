@@ -81,7 +81,9 @@ std::string_view ParseNode::node_type() const {
   return keys_[0];
 }
 
-const ParseNode& ParseNode::body() const { return node_type().empty() ? *this : items_[0]; }
+const ParseNode& ParseNode::body() const {
+  return node_type().empty() ? *this : items_[0];
+}
 
 std::string ParseNode::string_field(std::string_view key) const {
   const ParseNode* node = get(key);
@@ -102,7 +104,8 @@ std::vector<const ParseNode*> ParseNode::list(std::string_view key) const {
   std::vector<const ParseNode*> out;
   const ParseNode* node = get(key);
   if (node && node->kind_ == Kind::array) {
-    for (const auto& item : node->items_) out.push_back(&item);
+    for (const auto& item : node->items_)
+      out.push_back(&item);
   }
   return out;
 }

@@ -11,7 +11,8 @@ namespace {
 
 std::string list_names(const std::vector<std::string>& names) {
   std::string text;
-  for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+  for (const auto& name : names)
+    text += (text.empty() ? "" : ", ") + name;
   return text;
 }
 
@@ -110,7 +111,8 @@ size_t QueryTranslator::distinct_keyword_offset(size_t first_target) const {
   // The parse tree keeps no place for DISTINCT; it is the word just before the select list.
   const std::string& text = source_.text();
   size_t end = std::min(first_target, text.size());
-  while (end > 0 && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+  while (end > 0 && std::isspace(static_cast<unsigned char>(text[end - 1])))
+    --end;
   constexpr std::string_view keyword = "distinct";
   if (end >= keyword.size() &&
       equals_ignoring_case(std::string_view(text).substr(end - keyword.size(), keyword.size()),
@@ -211,7 +213,8 @@ Result<DataFrame> QueryTranslator::translate_select_body(const ParseNode& select
   if (const ParseNode* where = select.get("whereClause")) {
     ExpressionScope scope = input_scope(frame, relation, "WHERE");
     SLUICE_ASSIGN_OR_RETURN(Expr condition, expressions_.translate(*where, scope));
-    SLUICE_ASSIGN_OR_RETURN(frame, checked(frame.filter(condition), expressions_.offset(*where, at)));
+    SLUICE_ASSIGN_OR_RETURN(frame,
+                            checked(frame.filter(condition), expressions_.offset(*where, at)));
   }
   bool grouped = select.get("groupClause") != nullptr || select.get("havingClause") != nullptr;
   for (const ParseNode* target : select.list("targetList")) {
@@ -281,8 +284,9 @@ Result<QueryTranslator::Relation> QueryTranslator::translate_range_var(const Par
   const size_t at = expressions_.offset(body);
   const std::string name = body.string_field("relname");
   if (!body.string_field("schemaname").empty()) {
-    return source_.error_at(at, StatusCode::invalid_argument,
-                            "qualified names (schema.table) are not supported; write just the name");
+    return source_.error_at(
+        at, StatusCode::invalid_argument,
+        "qualified names (schema.table) are not supported; write just the name");
   }
   Relation relation;
   relation.qualifiers.push_back(name);
@@ -308,7 +312,8 @@ Result<QueryTranslator::Relation> QueryTranslator::translate_range_var(const Par
   }
   std::vector<std::string> names = catalog_.table_names();
   for (const auto& scope : ctes_) {
-    for (const auto& entry : scope) names.push_back(entry.first);
+    for (const auto& entry : scope)
+      names.push_back(entry.first);
   }
   std::string message = "unknown source or view '" + name + "'";
   const std::string suggestion = closest_name(name, names);
@@ -339,7 +344,8 @@ Result<QueryTranslator::Relation> QueryTranslator::translate_window_function(
   const size_t at = expressions_.offset(body, fallback);
   const std::string name = ExpressionTranslator::function_name(*call);
   std::string upper = name;
-  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char& c : upper)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   const auto args = body.list("args");
   if (name != "tumble" && name != "hop" && name != "session") {
     std::string message = "unknown table function " + name + "()";
@@ -348,10 +354,9 @@ Result<QueryTranslator::Relation> QueryTranslator::translate_window_function(
     return source_.error_at(at, StatusCode::not_found,
                             message + " (table functions: TUMBLE, HOP, SESSION)");
   }
-  const std::string usage =
-      name == "hop" ? "HOP(source, DESCRIPTOR(time), slide, size[, offset])"
-      : name == "tumble" ? "TUMBLE(source, DESCRIPTOR(time), size[, offset])"
-                         : "SESSION(source, DESCRIPTOR(time), gap)";
+  const std::string usage = name == "hop" ? "HOP(source, DESCRIPTOR(time), slide, size[, offset])"
+                            : name == "tumble" ? "TUMBLE(source, DESCRIPTOR(time), size[, offset])"
+                                               : "SESSION(source, DESCRIPTOR(time), gap)";
   const size_t min_args = name == "hop" ? 4 : 3;
   const size_t max_args = name == "session" ? 3 : min_args + 1;
   if (args.size() < min_args || args.size() > max_args) {
@@ -362,9 +367,9 @@ Result<QueryTranslator::Relation> QueryTranslator::translate_window_function(
   }
   const std::string table = simple_column_name(*args[0]);
   if (table.empty()) {
-    return source_.error_at(expressions_.offset(*args[0], at), StatusCode::invalid_argument,
-                            "the first argument of " + upper +
-                                " names a source, view or WITH query: " + usage);
+    return source_.error_at(
+        expressions_.offset(*args[0], at), StatusCode::invalid_argument,
+        "the first argument of " + upper + " names a source, view or WITH query: " + usage);
   }
   ParseNode range_var = ParseNode::make_object(
       {"relname", "location"},
@@ -379,9 +384,9 @@ Result<QueryTranslator::Relation> QueryTranslator::translate_window_function(
   const auto descriptor_args = descriptor.body().list("args");
   if (ExpressionTranslator::function_name(descriptor) != "descriptor" ||
       descriptor_args.size() != 1) {
-    return source_.error_at(expressions_.offset(descriptor, at), StatusCode::invalid_argument,
-                            "the second argument of " + upper +
-                                " names the event-time column: DESCRIPTOR(ts)");
+    return source_.error_at(
+        expressions_.offset(descriptor, at), StatusCode::invalid_argument,
+        "the second argument of " + upper + " names the event-time column: DESCRIPTOR(ts)");
   }
   ExpressionScope scope = input_scope(*relation.frame, relation, "DESCRIPTOR");
   SLUICE_ASSIGN_OR_RETURN(Expr time, expressions_.translate(*descriptor_args[0], scope));
@@ -426,14 +431,16 @@ Result<DataFrame> QueryTranslator::translate_plain(const ParseNode& select, Data
       if (fields.size() > 1) {
         const std::string qualifier = fields[0]->body().string_field("sval");
         bool known = false;
-        for (const auto& name : relation.qualifiers) known |= equals_ignoring_case(name, qualifier);
+        for (const auto& name : relation.qualifiers)
+          known |= equals_ignoring_case(name, qualifier);
         if (!known) {
           return source_.error_at(expressions_.offset(*value, at), StatusCode::not_found,
                                   "unknown table or alias '" + qualifier + "' in " + qualifier +
                                       ".* (FROM names: " + list_names(relation.qualifiers) + ")");
         }
       }
-      for (const auto& field : frame.schema()->fields()) outputs.push_back(col(field.name));
+      for (const auto& field : frame.schema()->fields())
+        outputs.push_back(col(field.name));
       continue;
     }
     SLUICE_ASSIGN_OR_RETURN(Expr expr, expressions_.translate(*value, scope));
@@ -519,9 +526,9 @@ Result<DataFrame> QueryTranslator::translate_grouped(const ParseNode& select, Da
       if (args.size() > 3) {
         SLUICE_ASSIGN_OR_RETURN(start, expressions_.duration(*args[3]));
       }
-      SLUICE_RETURN_NOT_OK(add_window(window(time, size, slide, start), item_at,
-                                      {{"window.start", "window.start"},
-                                       {"window.end", "window.end"}}));
+      SLUICE_RETURN_NOT_OK(
+          add_window(window(time, size, slide, start), item_at,
+                     {{"window.start", "window.start"}, {"window.end", "window.end"}}));
       continue;
     }
     const std::string column = simple_column_name(*node);
@@ -530,9 +537,9 @@ Result<DataFrame> QueryTranslator::translate_grouped(const ParseNode& select, Da
       if (!window_key_offset) {
         const bool session = std::holds_alternative<SessionWindow>(*relation.window);
         const std::string prefix = session ? "session_window" : "window";
-        SLUICE_RETURN_NOT_OK(add_window(*relation.window, item_at,
-                                        {{"window_start", prefix + ".start"},
-                                         {"window_end", prefix + ".end"}}));
+        SLUICE_RETURN_NOT_OK(
+            add_window(*relation.window, item_at,
+                       {{"window_start", prefix + ".start"}, {"window_end", prefix + ".end"}}));
       }
       continue;
     }
@@ -551,7 +558,8 @@ Result<DataFrame> QueryTranslator::translate_grouped(const ParseNode& select, Da
     }
     SLUICE_ASSIGN_OR_RETURN(Expr key, expressions_.translate(*node, input));
     bool duplicate = false;
-    for (const auto& existing : expression_keys) duplicate |= existing.first.equals(key);
+    for (const auto& existing : expression_keys)
+      duplicate |= existing.first.equals(key);
     if (duplicate) continue;
     expression_keys.emplace_back(key, key.output_name());
     keys.push_back(key);
@@ -568,7 +576,8 @@ Result<DataFrame> QueryTranslator::translate_grouped(const ParseNode& select, Da
   grouped.grouped_columns_hint.clear();
   grouped.aggregates = &collector;
   grouped.grouped_columns = window_columns;
-  for (auto& column : grouped.grouped_columns) column.type = Type::Timestamp;
+  for (auto& column : grouped.grouped_columns)
+    column.type = Type::Timestamp;
 
   const Schema& input_schema = *frame.schema();
   // Rewrites an expression over the input into one over the aggregation's output: group keys
@@ -583,6 +592,9 @@ Result<DataFrame> QueryTranslator::translate_grouped(const ParseNode& select, Da
         if (expr.column_name() == column.column && input_schema.find(column.column) < 0) {
           return expr;
         }
+      }
+      for (const auto& field : collector.fields()) {
+        if (expr.column_name() == field.name && input_schema.find(field.name) < 0) return expr;
       }
       const size_t where = expressions_.column_offset(expr).value_or(at);
       return source_.error_at(where, StatusCode::invalid_argument,
@@ -614,9 +626,9 @@ Result<DataFrame> QueryTranslator::translate_grouped(const ParseNode& select, Da
     if (function == "window" || function == "session_window") {
       const std::string prefix = function;
       if (window_columns.empty() || window_columns[0].column != prefix + ".start") {
-        return source_.error_at(item_at, StatusCode::invalid_argument,
-                                function + "(...) in the select list needs the same " + function +
-                                    "(...) in GROUP BY");
+        return source_.error_at(
+            item_at, StatusCode::invalid_argument,
+            function + "(...) in the select list needs the same " + function + "(...) in GROUP BY");
       }
       if (!alias.empty()) {
         return source_.error_at(item_at, StatusCode::invalid_argument,
@@ -651,6 +663,15 @@ Result<DataFrame> QueryTranslator::translate_grouped(const ParseNode& select, Da
     ExpressionScope scope = grouped;
     scope.clause = "HAVING";
     scope.reuse_aliased_aggregates = true;
+    // HAVING may name an aggregate by its alias in the select list, as Spark allows.
+    for (const auto& item : items) {
+      if (item.expr.kind() != ExprKind::column || !collector.is_placeholder(item.expr)) continue;
+      for (const auto& field : collector.fields()) {
+        if (field.name == item.expr.column_name() && input_schema.find(item.name) < 0) {
+          scope.grouped_columns.push_back({item.name, field.name, field.type});
+        }
+      }
+    }
     SLUICE_ASSIGN_OR_RETURN(Expr expr, expressions_.translate(*node, scope));
     SLUICE_ASSIGN_OR_RETURN(having, bind(expr));
   }
@@ -663,7 +684,8 @@ Result<DataFrame> QueryTranslator::translate_grouped(const ParseNode& select, Da
     if (is_integer_constant(*node)) continue;
     const std::string column = simple_column_name(*node);
     bool is_output = false;
-    for (const auto& item : items) is_output |= !column.empty() && equals_ignoring_case(item.name, column);
+    for (const auto& item : items)
+      is_output |= !column.empty() && equals_ignoring_case(item.name, column);
     if (is_output) continue;
     ExpressionScope scope = grouped;
     scope.clause = "ORDER BY";
@@ -756,7 +778,7 @@ Result<DataFrame> QueryTranslator::apply_order_and_limit(
           auto resolved = grouped_key(*node);
           if (!resolved.ok()) {
             return translated.status().code() == StatusCode::not_found ? translated.status()
-                                                                         : resolved.status();
+                                                                       : resolved.status();
           }
           key = *resolved;
         } else {

@@ -6,7 +6,9 @@ namespace sluice {
 
 namespace {
 
-bool is_continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+bool is_continuation_byte(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
 
 }  // namespace
 
@@ -60,7 +62,8 @@ Status SourceText::error_at(size_t offset, StatusCode code, const std::string& m
     text += line[i] == '\t' ? '\t' : ' ';
     ++column;
   }
-  for (; column < where.column; ++column) text += ' ';
+  for (; column < where.column; ++column)
+    text += ' ';
   text += "^";
   return Status(code, std::move(text));
 }

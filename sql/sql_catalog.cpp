@@ -58,7 +58,8 @@ std::optional<SqlCatalog::Table> SqlCatalog::table(const std::string& name) cons
 std::vector<std::string> SqlCatalog::table_names() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> names;
-  for (const auto& entry : tables_) names.push_back(entry.first);
+  for (const auto& entry : tables_)
+    names.push_back(entry.first);
   return names;
 }
 
@@ -95,7 +96,8 @@ std::optional<SqlCatalog::SinkDeclaration> SqlCatalog::sink(const std::string& n
 std::vector<std::string> SqlCatalog::sink_names() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> names;
-  for (const auto& entry : sinks_) names.push_back(entry.first);
+  for (const auto& entry : sinks_)
+    names.push_back(entry.first);
   return names;
 }
 

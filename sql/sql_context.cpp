@@ -171,7 +171,8 @@ Result<std::vector<StatementResult>> SqlContext::execute(const SqlScript& script
   for (auto& [index, sink] : pending) {
     auto query = sink.start();
     if (!query.ok()) {
-      for (auto& running : started) (void)running.stop();
+      for (auto& running : started)
+        (void)running.stop();
       return query.status();
     }
     started.push_back(*query);

@@ -15,7 +15,9 @@ bool is_word_part(char c) {
   return is_word_start(c) || std::isdigit(static_cast<unsigned char>(c)) || c == '$';
 }
 
-bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
+bool is_digit(char c) {
+  return std::isdigit(static_cast<unsigned char>(c)) != 0;
+}
 
 }  // namespace
 
@@ -48,7 +50,8 @@ Result<std::vector<Token>> tokenize(const SourceText& source) {
       continue;
     }
     if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {
-      while (i < s.size() && s[i] != '\n') ++i;
+      while (i < s.size() && s[i] != '\n')
+        ++i;
       continue;
     }
     if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
@@ -116,7 +119,8 @@ Result<std::vector<Token>> tokenize(const SourceText& source) {
     } else if (c == '$' && i + 1 < s.size() && (s[i + 1] == '$' || is_word_start(s[i + 1]))) {
       // A dollar-quoted string: $tag$ ... $tag$.
       size_t tag_end = i + 1;
-      while (tag_end < s.size() && s[tag_end] != '$' && is_word_part(s[tag_end])) ++tag_end;
+      while (tag_end < s.size() && s[tag_end] != '$' && is_word_part(s[tag_end]))
+        ++tag_end;
       if (tag_end < s.size() && s[tag_end] == '$') {
         const std::string tag = s.substr(i, tag_end - i + 1);
         const size_t close = s.find(tag, tag_end + 1);
@@ -131,17 +135,20 @@ Result<std::vector<Token>> tokenize(const SourceText& source) {
       }
     } else if (is_word_start(c)) {
       token.kind = TokenKind::word;
-      while (i < s.size() && is_word_part(s[i])) ++i;
+      while (i < s.size() && is_word_part(s[i]))
+        ++i;
       token.text = s.substr(token.begin, i - token.begin);
     } else if (is_digit(c) || (c == '.' && i + 1 < s.size() && is_digit(s[i + 1]))) {
       token.kind = TokenKind::number;
-      while (i < s.size() && (is_digit(s[i]) || s[i] == '.')) ++i;
+      while (i < s.size() && (is_digit(s[i]) || s[i] == '.'))
+        ++i;
       if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
         size_t j = i + 1;
         if (j < s.size() && (s[j] == '+' || s[j] == '-')) ++j;
         if (j < s.size() && is_digit(s[j])) {
           i = j;
-          while (i < s.size() && is_digit(s[i])) ++i;
+          while (i < s.size() && is_digit(s[i]))
+            ++i;
         }
       }
       token.text = s.substr(token.begin, i - token.begin);

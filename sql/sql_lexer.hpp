@@ -12,11 +12,11 @@ namespace sluice {
 
 /// Names the kind of a lexical token of SQL text.
 enum class TokenKind {
-  word,           ///< a keyword or unquoted identifier, as written
-  quoted_word,    ///< a "quoted identifier", unescaped
-  string,         ///< a 'string literal', unescaped
-  number,         ///< a numeric literal, as written
-  symbol,         ///< punctuation or an operator: ( ) , ; = . :: <= ...
+  word,         ///< a keyword or unquoted identifier, as written
+  quoted_word,  ///< a "quoted identifier", unescaped
+  string,       ///< a 'string literal', unescaped
+  number,       ///< a numeric literal, as written
+  symbol,       ///< punctuation or an operator: ( ) , ; = . :: <= ...
 };
 
 /// One token with its place in the user's text.
@@ -28,7 +28,9 @@ struct Token {
 
   /// Returns true for a word equal to `keyword`, ignoring case.
   bool is(std::string_view keyword) const;
-  bool is_symbol(std::string_view symbol) const { return kind == TokenKind::symbol && text == symbol; }
+  bool is_symbol(std::string_view symbol) const {
+    return kind == TokenKind::symbol && text == symbol;
+  }
   /// Returns true for a word or quoted word (something that can name a table or column).
   bool is_name() const { return kind == TokenKind::word || kind == TokenKind::quoted_word; }
 };

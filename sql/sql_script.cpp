@@ -88,15 +88,19 @@ class StatementReader {
   size_t offset() const { return at_end() ? tokens_[end_ - 1].end : tokens_[position_].begin; }
 
   static std::string upper(std::string text) {
-    for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char& c : text)
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return text;
   }
   std::string describe(const Token& token) const {
     if (&token == &peek() && at_end()) return "the end of the statement";
     switch (token.kind) {
-      case TokenKind::string: return "'" + token.text + "'";
-      case TokenKind::quoted_word: return "\"" + token.text + "\"";
-      default: return "'" + token.text + "'";
+      case TokenKind::string:
+        return "'" + token.text + "'";
+      case TokenKind::quoted_word:
+        return "\"" + token.text + "\"";
+      default:
+        return "'" + token.text + "'";
     }
   }
   Status error(const Token& token, StatusCode code, const std::string& message) const {
@@ -195,8 +199,9 @@ class StatementReader {
 
   Status read_options(Statement& statement) {
     if (!peek().is("with")) {
-      return error(peek(), StatusCode::invalid_argument,
-                   std::string("expected WITH (connector = '...', ...), found ") + describe(peek()));
+      return error(
+          peek(), StatusCode::invalid_argument,
+          std::string("expected WITH (connector = '...', ...), found ") + describe(peek()));
     }
     statement.with_offset = peek().begin;
     advance();
@@ -294,7 +299,8 @@ class StatementReader {
                    "expected a type for column '" + column.name + "', found " + describe(peek()));
     }
     if (peek().is_symbol("(")) {
-      while (!at_end() && !peek().is_symbol(")")) advance();
+      while (!at_end() && !peek().is_symbol(")"))
+        advance();
       SLUICE_RETURN_NOT_OK(expect_symbol(")", "')' after the type's parameters"));
     }
     if (peek().is("not") && peek(1).is("null")) {
@@ -327,8 +333,8 @@ class StatementReader {
     watermark.column = peek().text;
     watermark.column_offset = peek().begin;
     advance();
-    SLUICE_RETURN_NOT_OK(expect_word("as", "AS and the watermark expression (" +
-                                               watermark.column + " - INTERVAL '5' SECOND)"));
+    SLUICE_RETURN_NOT_OK(expect_word(
+        "as", "AS and the watermark expression (" + watermark.column + " - INTERVAL '5' SECOND)"));
     if (at_end() || peek().is_symbol(",") || peek().is_symbol(")")) {
       return error(peek(), StatusCode::invalid_argument,
                    "expected the watermark expression (" + watermark.column +
@@ -347,9 +353,8 @@ class StatementReader {
       last = position_;
       advance();
     }
-    SLUICE_ASSIGN_OR_RETURN(
-        ParsedSql parsed,
-        parse_sql(source_, watermark.expression_offset, tokens_[last].end, "SELECT "));
+    SLUICE_ASSIGN_OR_RETURN(ParsedSql parsed, parse_sql(source_, watermark.expression_offset,
+                                                        tokens_[last].end, "SELECT "));
     watermark.expression = std::make_shared<const ParsedSql>(std::move(parsed));
     statement.watermark = std::move(watermark);
     return Status::ok();
@@ -374,8 +379,9 @@ class StatementReader {
     if (peek().is_symbol("=") || peek().is("to")) {
       advance();
     } else {
-      return error(peek(), StatusCode::invalid_argument,
-                   "expected '=' or TO after SET " + statement.name + ", found " + describe(peek()));
+      return error(
+          peek(), StatusCode::invalid_argument,
+          "expected '=' or TO after SET " + statement.name + ", found " + describe(peek()));
     }
     statement.value_offset = offset();
     SLUICE_ASSIGN_OR_RETURN(statement.value, read_value(statement.name));
@@ -396,13 +402,20 @@ class StatementReader {
 
 const char* statement_kind_name(StatementKind kind) {
   switch (kind) {
-    case StatementKind::create_source: return "CREATE SOURCE";
-    case StatementKind::create_view: return "CREATE VIEW";
-    case StatementKind::create_sink: return "CREATE SINK";
-    case StatementKind::insert_into: return "INSERT INTO";
-    case StatementKind::set: return "SET";
-    case StatementKind::explain: return "EXPLAIN";
-    case StatementKind::query: return "query";
+    case StatementKind::create_source:
+      return "CREATE SOURCE";
+    case StatementKind::create_view:
+      return "CREATE VIEW";
+    case StatementKind::create_sink:
+      return "CREATE SINK";
+    case StatementKind::insert_into:
+      return "INSERT INTO";
+    case StatementKind::set:
+      return "SET";
+    case StatementKind::explain:
+      return "EXPLAIN";
+    case StatementKind::query:
+      return "query";
   }
   return "statement";
 }

@@ -47,7 +47,8 @@ constexpr TypeName kTypeNames[] = {
 
 std::string lower(std::string_view text) {
   std::string out;
-  for (char c : text) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : text)
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -60,7 +61,8 @@ Result<Type> type_from_sql_name(std::string_view name) {
   }
   const std::string shown = std::string(name);
   if (key == "date") {
-    return Status::type_error("type DATE is not supported; use TIMESTAMP (with date_trunc('day', ...))");
+    return Status::type_error(
+        "type DATE is not supported; use TIMESTAMP (with date_trunc('day', ...))");
   }
   if (key == "numeric" || key == "decimal") {
     return Status::type_error("type " + shown + " is not supported; use DOUBLE or BIGINT");
@@ -70,11 +72,13 @@ Result<Type> type_from_sql_name(std::string_view name) {
         "type INTERVAL is not a column type; write intervals as literals (INTERVAL '10' SECOND)");
   }
   std::vector<std::string> names;
-  for (const auto& entry : kTypeNames) names.emplace_back(entry.name);
+  for (const auto& entry : kTypeNames)
+    names.emplace_back(entry.name);
   std::string message = "unknown type '" + shown + "'";
   std::string suggestion = closest_name(key, names);
   if (!suggestion.empty()) {
-    for (char& c : suggestion) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char& c : suggestion)
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     message += "; did you mean " + suggestion + "?";
   }
   return Status::type_error(message + " (types: BIGINT, DOUBLE, VARCHAR, BOOLEAN, TIMESTAMP)");

@@ -65,7 +65,8 @@ Result<CheckpointReport> inspect_one(const std::string& path) {
     if (status.message().find("is in use by") != std::string::npos) {
       return Status(status.code(), "checkpoint " + path +
                                        " is in use by a running query; stop it (Ctrl-C) and "
-                                       "inspect again (" + status.message() + ")");
+                                       "inspect again (" +
+                                       status.message() + ")");
     }
     return status.with_context("checkpoint " + path);
   }
@@ -123,8 +124,9 @@ Result<std::vector<CheckpointReport>> inspect_checkpoints(const std::string& pat
     std::sort(directories.begin(), directories.end());
   }
   if (directories.empty()) {
-    return Status::not_found(path + " is not a Sluice checkpoint (no data.mdb in it or in its "
-                                    "subdirectories)");
+    return Status::not_found(path +
+                             " is not a Sluice checkpoint (no data.mdb in it or in its "
+                             "subdirectories)");
   }
   std::vector<CheckpointReport> reports;
   for (const auto& directory : directories) {
@@ -143,7 +145,8 @@ std::string render_text(const std::vector<CheckpointReport>& reports) {
     text += "  committed epochs:  " + std::to_string(report.epochs_retained) + " retained, " +
             optional_text(report.oldest_committed_epoch) + " to " +
             optional_text(report.latest_committed_epoch) + "\n";
-    if (report.latest_offsets_epoch && report.latest_offsets_epoch != report.latest_committed_epoch) {
+    if (report.latest_offsets_epoch &&
+        report.latest_offsets_epoch != report.latest_committed_epoch) {
       text += "  pending epoch:     " + std::to_string(*report.latest_offsets_epoch) +
               " (offsets logged, not committed: the next run replays it)\n";
     }

@@ -20,13 +20,15 @@ int main(int argc, char** argv) {
 
   RunOptions run_options;
   CLI::App* run = app.add_subcommand("run", "Run the pipelines of a SQL file until stopped");
-  run->add_option("file", run_options.file, "The SQL file (CREATE SOURCE/VIEW/SINK, INSERT INTO, SET)")
+  run->add_option("file", run_options.file,
+                  "The SQL file (CREATE SOURCE/VIEW/SINK, INSERT INTO, SET)")
       ->required();
   run->add_option("--checkpoint", run_options.checkpoint,
                   "Directory of checkpoints: each sink keeps <DIR>/<sink name>, and a second run "
                   "resumes from it");
-  run->add_flag("--until-idle", run_options.until_idle,
-                "Stop once every query is idle: it ran an epoch and a later trigger found no new data");
+  run->add_flag(
+      "--until-idle", run_options.until_idle,
+      "Stop once every query is idle: it ran an epoch and a later trigger found no new data");
   run->add_option("--trigger", run_options.trigger,
                   "Trigger of every sink: 1s, 500ms, once, available-now")
       ->check([](const std::string& value) -> std::string {
@@ -47,8 +49,9 @@ int main(int argc, char** argv) {
   bool json = false;
   CLI::App* inspect = checkpoint->add_subcommand(
       "inspect", "Show query id, epochs, source offsets, watermark and state of a checkpoint");
-  inspect->add_option("directory", checkpoint_directory,
-                      "A checkpoint, or a --checkpoint directory of sluice run")
+  inspect
+      ->add_option("directory", checkpoint_directory,
+                   "A checkpoint, or a --checkpoint directory of sluice run")
       ->required();
   inspect->add_flag("--json", json, "Print one JSON document");
 

@@ -160,11 +160,17 @@ int run_file(const RunOptions& options) {
     }
     bool active = false;
     bool idle = true;
+    bool failed = false;
     for (auto& running : queries) {
       active |= running.query.is_active();
       idle &= !running.query.is_active() || idle_watcher->idle(running.query.id());
+      failed |= !running.query.is_active() && running.query.exception().has_value();
     }
     if (!active) break;
+    if (failed) {
+      stopped_by = "a query failed";
+      break;
+    }
     if (options.until_idle && idle) {
       stopped_by = "--until-idle";
       break;
@@ -188,9 +194,11 @@ int run_file(const RunOptions& options) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   if (!stopped_by.empty()) {
-    for (auto& running : queries) (void)running.query.stop();
-    std::cerr << "sluice: stopped " << queries.size() << (queries.size() == 1 ? " query" : " queries")
-              << " (" << stopped_by << ")" << std::endl;
+    for (auto& running : queries)
+      (void)running.query.stop();
+    std::cerr << "sluice: stopped " << queries.size()
+              << (queries.size() == 1 ? " query" : " queries") << " (" << stopped_by << ")"
+              << std::endl;
   }
   int code = 0;
   for (auto& running : queries) {

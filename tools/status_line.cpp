@@ -19,7 +19,8 @@ int64_t offset_total(const std::string& json) {
   auto offset = offset_from_json(json);
   if (!offset.ok()) return -1;
   int64_t total = 0;
-  for (int64_t position : *offset) total += position;
+  for (int64_t position : *offset)
+    total += position;
   return total;
 }
 
@@ -47,7 +48,8 @@ std::string status_line(const std::string& name,
   }
   if (known) line += ", lag " + std::to_string(lag) + " rows";
   int64_t state_rows = 0;
-  for (const auto& op : progress->state_operators) state_rows += op.num_rows_total;
+  for (const auto& op : progress->state_operators)
+    state_rows += op.num_rows_total;
   if (!progress->state_operators.empty()) line += ", state " + std::to_string(state_rows) + " rows";
   return line;
 }
@@ -58,7 +60,8 @@ void StatusBoard::draw(const std::vector<std::string>& lines, bool printed_since
     // Back to the first line of the block, which is then rewritten line by line.
     text += "\x1b[" + std::to_string(drawn_) + "A\r";
   }
-  for (const auto& line : lines) text += "\x1b[2K" + line + "\n";
+  for (const auto& line : lines)
+    text += "\x1b[2K" + line + "\n";
   std::fputs(text.c_str(), out_);
   std::fflush(out_);
   drawn_ = lines.size();

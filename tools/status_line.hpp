@@ -12,7 +12,8 @@ namespace sluice::tools {
 
 /// Renders one line about a running query from its latest progress report: epoch, input and
 /// processed rows per second, watermark, source lag and state rows.
-std::string status_line(const std::string& name, const std::optional<StreamingQueryProgress>& progress);
+std::string status_line(const std::string& name,
+                        const std::optional<StreamingQueryProgress>& progress);
 
 /// Draws one status line per query on a terminal, redrawing the block in place. When a query
 /// printed to the same terminal since the last draw (a console sink), the old block is left
