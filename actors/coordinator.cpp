@@ -127,6 +127,8 @@ void complete_finish(coordinator_actor* self) {
   // Release the checkpoint lock before anyone waiting for termination can restart the query.
   st.recovery->checkpoint.reset();
   st.runtime->terminated(std::move(error));
+  // The runtime holds this actor's handle; dropping ours breaks the cycle at once.
+  st.runtime.reset();
   self->quit();
 }
 
