@@ -1,4 +1,5 @@
 #include "operators/deduplicate.hpp"
+#include "operators/partitioned_operator.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -292,34 +293,6 @@ class DeduplicateState final : public StatefulOperatorState {
   StateOperatorMetrics metrics_;
 };
 
-class DeduplicateOperator final : public StatefulOperator {
- public:
-  explicit DeduplicateOperator(std::shared_ptr<const Config> config) : config_(std::move(config)) {}
-
-  std::string name() const override { return "deduplicate"; }
-  const SchemaPtr& input_schema() const override { return config_->input; }
-  const SchemaPtr& output_schema() const override { return config_->input; }
-  std::vector<int> key_columns() const override { return config_->key_columns; }
-  std::string state_fingerprint() const override { return config_->fingerprint; }
-
-  Result<std::unique_ptr<StatefulOperatorState>> make_state(
-      int partition, int num_partitions,
-      std::shared_ptr<const StateReader> committed) const override {
-    if (num_partitions < 1 || partition < 0 || partition >= num_partitions) {
-      return Status::invalid_argument("partition " + std::to_string(partition) + " of " +
-                                      std::to_string(num_partitions) + " does not exist");
-    }
-    auto state = std::make_unique<DeduplicateState>(config_, partition, num_partitions,
-                                                    std::move(committed));
-    SLUICE_RETURN_NOT_OK(
-        state->load(config_->options.cache_bytes).with_context("loading the state of " + name()));
-    return std::unique_ptr<StatefulOperatorState>(std::move(state));
-  }
-
- private:
-  std::shared_ptr<const Config> config_;
-};
-
 }  // namespace
 
 Result<std::shared_ptr<const StatefulOperator>> make_deduplicate(SchemaPtr input,
@@ -377,7 +350,9 @@ Result<std::shared_ptr<const StatefulOperator>> make_deduplicate(SchemaPtr input
                            std::to_string(options.within_watermark_delay_micros) + "us";
   }
   config->fingerprint += " format=" + std::to_string(se::kFormatVersion);
-  return std::shared_ptr<const StatefulOperator>(std::make_shared<DeduplicateOperator>(config));
+  return std::shared_ptr<const StatefulOperator>(
+      std::make_shared<PartitionedOperator<DeduplicateState, Config>>("deduplicate", config,
+                                                                      config->input));
 }
 
 }  // namespace sluice

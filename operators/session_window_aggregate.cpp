@@ -1,4 +1,5 @@
 #include "operators/session_window_aggregate.hpp"
+#include "operators/partitioned_operator.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -574,35 +575,6 @@ class SessionWindowState final : public StatefulOperatorState {
   StateOperatorMetrics metrics_;
 };
 
-class SessionWindowOperator final : public StatefulOperator {
- public:
-  explicit SessionWindowOperator(std::shared_ptr<const Config> config)
-      : config_(std::move(config)) {}
-
-  std::string name() const override { return "session window aggregate"; }
-  const SchemaPtr& input_schema() const override { return config_->input; }
-  const SchemaPtr& output_schema() const override { return config_->output; }
-  std::vector<int> key_columns() const override { return config_->key_columns; }
-  std::string state_fingerprint() const override { return config_->fingerprint; }
-
-  Result<std::unique_ptr<StatefulOperatorState>> make_state(
-      int partition, int num_partitions,
-      std::shared_ptr<const StateReader> committed) const override {
-    if (num_partitions < 1 || partition < 0 || partition >= num_partitions) {
-      return Status::invalid_argument("partition " + std::to_string(partition) + " of " +
-                                      std::to_string(num_partitions) + " does not exist");
-    }
-    auto state = std::make_unique<SessionWindowState>(config_, partition, num_partitions,
-                                                      std::move(committed));
-    SLUICE_RETURN_NOT_OK(
-        state->load(config_->options.cache_bytes).with_context("loading the state of " + name()));
-    return std::unique_ptr<StatefulOperatorState>(std::move(state));
-  }
-
- private:
-  std::shared_ptr<const Config> config_;
-};
-
 }  // namespace
 
 Result<std::shared_ptr<const StatefulOperator>> make_session_window_aggregate(
@@ -666,7 +638,9 @@ Result<std::shared_ptr<const StatefulOperator>> make_session_window_aggregate(
                         layout.fingerprint() + "] format=" + std::to_string(se::kFormatVersion);
   config->aggregates = std::make_shared<const AggregateRow>(std::move(layout));
   config->encoder = std::make_shared<const KeyEncoder>(std::move(encoder));
-  return std::shared_ptr<const StatefulOperator>(std::make_shared<SessionWindowOperator>(config));
+  return std::shared_ptr<const StatefulOperator>(
+      std::make_shared<PartitionedOperator<SessionWindowState, Config>>("session window aggregate",
+                                                                        config, config->output));
 }
 
 }  // namespace sluice

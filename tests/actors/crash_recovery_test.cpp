@@ -26,9 +26,11 @@ namespace {
 
 pid_t spawn_child(const std::string& checkpoint, const std::string& output, int max_epochs,
                   const std::string& crash_at = "", const std::string& mode = "stateless") {
-  std::vector<std::string> args = {CRASH_CHILD_PATH, checkpoint, output, std::to_string(max_epochs), mode};
+  std::vector<std::string> args = {CRASH_CHILD_PATH, checkpoint, output, std::to_string(max_epochs),
+                                   mode};
   std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
+  for (auto& arg : args)
+    argv.push_back(arg.data());
   argv.push_back(nullptr);
   std::vector<std::string> env_storage;
   for (char** e = environ; *e; ++e) {
@@ -36,10 +38,12 @@ pid_t spawn_child(const std::string& checkpoint, const std::string& output, int 
   }
   if (!crash_at.empty()) env_storage.push_back("SLUICE_CRASH_AT=" + crash_at);
   std::vector<char*> envp;
-  for (auto& entry : env_storage) envp.push_back(entry.data());
+  for (auto& entry : env_storage)
+    envp.push_back(entry.data());
   envp.push_back(nullptr);
   pid_t pid = 0;
-  BOOST_REQUIRE(posix_spawn(&pid, CRASH_CHILD_PATH, nullptr, nullptr, argv.data(), envp.data()) == 0);
+  BOOST_REQUIRE(posix_spawn(&pid, CRASH_CHILD_PATH, nullptr, nullptr, argv.data(), envp.data()) ==
+                0);
   return pid;
 }
 
@@ -82,24 +86,32 @@ void check_exactly_once(const std::string& output, size_t& epochs, size_t& rows)
   }
 }
 
+// Runs the child in `mode` and SIGKILLs it at random moments, SLUICE_CHAOS_KILLS times (or
+// `default_kills`), then once more to a clean stop after 3 epochs. The kill moment is the random
+// input of these tests, so a sleep is the point here. Returns the number of kills.
+int kill_repeatedly(const std::string& checkpoint, const std::string& output,
+                    const std::string& mode, int default_kills) {
+  const uint64_t seed = std::random_device{}();
+  BOOST_TEST_MESSAGE(mode << " seed " << seed);
+  std::mt19937_64 random(seed);
+  const char* chaos = std::getenv("SLUICE_CHAOS_KILLS");
+  const int kills = chaos ? std::atoi(chaos) : default_kills;
+  for (int kill = 0; kill < kills; ++kill) {
+    pid_t pid = spawn_child(checkpoint, output, 1'000'000, "", mode);
+    std::this_thread::sleep_for(std::chrono::milliseconds(40 + random() % 300));
+    ::kill(pid, SIGKILL);
+    wait_exit(pid);
+  }
+  BOOST_REQUIRE(wait_exit(spawn_child(checkpoint, output, 3, "", mode)) == 0);
+  return kills;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(sigkill_at_random_moments_loses_nothing_and_doubles_nothing) {
   TemporaryDirectory checkpoint;
   TemporaryDirectory output;
-  const uint64_t seed = std::random_device{}();
-  BOOST_TEST_MESSAGE("seed " << seed);
-  std::mt19937_64 random(seed);
-  const int kills = std::getenv("SLUICE_CHAOS_KILLS") ? std::atoi(std::getenv("SLUICE_CHAOS_KILLS")) : 20;
-  for (int kill = 0; kill < kills; ++kill) {
-    pid_t pid = spawn_child(checkpoint.path(), output.path(), 1'000'000);
-    // The kill moment is the random input of this test, so here a sleep is the point.
-    std::this_thread::sleep_for(std::chrono::milliseconds(40 + random() % 300));
-    ::kill(pid, SIGKILL);
-    wait_exit(pid);
-  }
-  pid_t pid = spawn_child(checkpoint.path(), output.path(), 3);
-  BOOST_REQUIRE(wait_exit(pid) == 0);
+  const int kills = kill_repeatedly(checkpoint.path(), output.path(), "stateless", 20);
   size_t epochs = 0, rows = 0;
   check_exactly_once(output.path(), epochs, rows);
   BOOST_TEST_MESSAGE(kills << " kills, " << epochs << " epochs, " << rows << " rows");
@@ -125,7 +137,8 @@ void check_stateful_result(const std::string& output) {
   BOOST_REQUIRE(total > 0);
   for (const auto& [key, agg] : groups) {
     int64_t count = 0, sum = 0, max = -1;
-    for (int64_t v = key; v < total; v += 10) ++count, sum += v, max = v;
+    for (int64_t v = key; v < total; v += 10)
+      ++count, sum += v, max = v;
     BOOST_TEST(agg[0] == count, "key " << key << " count");
     BOOST_TEST(agg[1] == sum, "key " << key << " sum");
     BOOST_TEST(agg[2] == max, "key " << key << " max");
@@ -136,46 +149,27 @@ void check_stateful_result(const std::string& output) {
 BOOST_AUTO_TEST_CASE(stateful_aggregation_survives_sigkill_exactly) {
   TemporaryDirectory checkpoint;
   TemporaryDirectory output;
-  const uint64_t seed = std::random_device{}();
-  BOOST_TEST_MESSAGE("seed " << seed);
-  std::mt19937_64 random(seed);
-  const int kills = std::getenv("SLUICE_CHAOS_KILLS") ? std::atoi(std::getenv("SLUICE_CHAOS_KILLS")) : 10;
-  for (int kill = 0; kill < kills; ++kill) {
-    pid_t pid = spawn_child(checkpoint.path(), output.path(), 1'000'000, "", "stateful");
-    std::this_thread::sleep_for(std::chrono::milliseconds(40 + random() % 300));
-    ::kill(pid, SIGKILL);
-    wait_exit(pid);
-  }
-  BOOST_REQUIRE(wait_exit(spawn_child(checkpoint.path(), output.path(), 3, "", "stateful")) == 0);
+  kill_repeatedly(checkpoint.path(), output.path(), "stateful", 10);
   check_stateful_result(output.path());
 }
 
 BOOST_AUTO_TEST_CASE(continuous_trigger_survives_sigkill_exactly_once) {
   TemporaryDirectory checkpoint;
   TemporaryDirectory output;
-  const uint64_t seed = std::random_device{}();
-  BOOST_TEST_MESSAGE("seed " << seed);
-  std::mt19937_64 random(seed);
-  const int kills = std::getenv("SLUICE_CHAOS_KILLS") ? std::atoi(std::getenv("SLUICE_CHAOS_KILLS")) : 10;
-  for (int kill = 0; kill < kills; ++kill) {
-    pid_t pid = spawn_child(checkpoint.path(), output.path(), 1'000'000, "", "continuous");
-    std::this_thread::sleep_for(std::chrono::milliseconds(40 + random() % 300));
-    ::kill(pid, SIGKILL);
-    wait_exit(pid);
-  }
-  BOOST_REQUIRE(wait_exit(spawn_child(checkpoint.path(), output.path(), 3, "", "continuous")) == 0);
+  kill_repeatedly(checkpoint.path(), output.path(), "continuous", 10);
   size_t epochs = 0, rows = 0;
   check_exactly_once(output.path(), epochs, rows);
   BOOST_TEST(epochs >= 3u);
 }
 
 BOOST_AUTO_TEST_CASE(a_crash_at_each_protocol_step_recovers_exactly_once) {
-  for (const char* point : {"after_offsets_logged", "after_sink_write", "before_commit", "after_commit"}) {
+  for (const char* point :
+       {"after_offsets_logged", "after_sink_write", "before_commit", "after_commit"}) {
     BOOST_TEST_CONTEXT("crash point " << point) {
       TemporaryDirectory checkpoint;
       TemporaryDirectory output;
-      pid_t crashed = spawn_child(checkpoint.path(), output.path(), 1'000'000,
-                                  std::string(point) + ":2");
+      pid_t crashed =
+          spawn_child(checkpoint.path(), output.path(), 1'000'000, std::string(point) + ":2");
       BOOST_TEST(wait_exit(crashed) == sluice::actors::kCrashPointExitCode);
       pid_t resumed = spawn_child(checkpoint.path(), output.path(), 3);
       BOOST_TEST(wait_exit(resumed) == 0);
@@ -186,7 +180,8 @@ BOOST_AUTO_TEST_CASE(a_crash_at_each_protocol_step_recovers_exactly_once) {
     BOOST_TEST_CONTEXT("stateful, crash point " << point) {
       TemporaryDirectory checkpoint;
       TemporaryDirectory output;
-      pid_t crashed = spawn_child(checkpoint.path(), output.path(), 1'000'000, std::string(point) + ":2", "stateful");
+      pid_t crashed = spawn_child(checkpoint.path(), output.path(), 1'000'000,
+                                  std::string(point) + ":2", "stateful");
       BOOST_TEST(wait_exit(crashed) == sluice::actors::kCrashPointExitCode);
       BOOST_TEST(wait_exit(spawn_child(checkpoint.path(), output.path(), 3, "", "stateful")) == 0);
       check_stateful_result(output.path());
