@@ -14,7 +14,16 @@ packages=(
   libsimdjson-dev       # JSON lines source (simdjson)
   libpg-query-dev       # SQL parsing (PostgreSQL's grammar)
   libcli11-dev          # the sluice command line
+  kcat                  # a real Kafka client, for interoperability tests
+  libzstd-dev libsnappy-dev   # Parquet compression codecs
+  libcpp-httplib-dev    # metrics endpoint and dashboard
+  chromium              # browser tests of the dashboard (headless)
 )
+# Node.js and npm run DuckDB (the oracle) and the browser tests; the machine's own Node.js
+# is used when there is one (it may come from elsewhere than Debian, with npm bundled).
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for package in "${packages[@]}"; do
