@@ -10,6 +10,7 @@
 
 #include "core/record_batch.hpp"
 #include "core/value.hpp"
+#include "operators/record_parsing.hpp"
 
 namespace sluice {
 
@@ -21,25 +22,6 @@ std::string_view file_format_name(FileFormat format);
 
 /// Says what happens to a record that does not parse (Spark's `mode`).
 enum class ParseMode { permissive, drop_malformed, fail_fast };
-
-/// Parses timestamps: ISO forms by default ("yyyy-MM-dd[( |T)HH:mm[:ss[.fraction]]][Z]"), or a
-/// Spark/Java pattern made of yyyy, MM, M, dd, d, HH, H, mm, ss, S... and quoted literals.
-class TimestampParser {
- public:
-  /// Compiles a pattern; "" means the ISO forms. Fails naming an unsupported letter.
-  static Result<TimestampParser> make(std::string_view pattern);
-  /// Returns micros since the epoch (UTC), or nullopt when text does not match.
-  std::optional<int64_t> parse(std::string_view text) const;
-
- private:
-  struct Token {
-    char letter = 0;  ///< 0 for a literal
-    int width = 0;
-    std::string literal;
-  };
-  std::vector<Token> tokens_;
-  bool iso_ = true;
-};
 
 /// Options of the CSV / JSON / text readers, with Spark's names.
 struct FileFormatOptions {
@@ -118,7 +100,5 @@ void append_csv_record(const RecordBatch& batch, int64_t row, const std::vector<
                        const FileFormatOptions& options, std::string& out);
 void append_json_record(const RecordBatch& batch, int64_t row, const std::vector<int>& columns,
                         std::string& out);
-/// Appends text as a JSON string literal (quoted, escaped).
-void append_json_string(std::string_view text, std::string& out);
 
 }  // namespace sluice

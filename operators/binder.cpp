@@ -455,6 +455,14 @@ class Binder {
       }
       return make_hash_node(std::move(nodes), e);
     }
+    if (is_record_format_function(name)) {
+      std::vector<BoundNodePtr> nodes;
+      for (const auto& input : record_format_inputs(e)) {
+        SLUICE_ASSIGN_OR_RETURN(BoundNodePtr node, bind(input, Type::String));
+        nodes.push_back(std::move(node));
+      }
+      return make_record_format_node(e, std::move(nodes));
+    }
     return Status::invalid_argument("unknown function '" + name + "' in " + e.to_string());
   }
 

@@ -164,6 +164,15 @@ BoundNodePtr make_extract_node(TimestampField field, BoundNodePtr child, Expr ex
 
 BoundNodePtr make_hash_node(std::vector<BoundNodePtr> args, Expr expr);
 
+/// Returns true for from_json, from_csv, get_field, to_json and to_csv (operators/record_format).
+bool is_record_format_function(const std::string& name);
+/// Returns the arguments of a record-format call the binder binds: the parsed STRING of
+/// get_field, the fields of to_json / to_csv, none for a bare from_json / from_csv.
+std::vector<Expr> record_format_inputs(const Expr& e);
+/// Builds the node of a record-format call over its bound inputs; a bare from_json / from_csv
+/// fails, since it produces several columns (see expand_record_columns).
+Result<BoundNodePtr> make_record_format_node(const Expr& e, std::vector<BoundNodePtr> inputs);
+
 BoundNodePtr make_udf_node(std::shared_ptr<const UserFunctionDefinition> definition,
                            std::vector<BoundNodePtr> args, Expr expr);
 

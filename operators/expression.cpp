@@ -161,6 +161,11 @@ std::string Expr::to_string() const {
       if (n.name == "like" && c.size() == 2) {
         return c[0].to_string() + " LIKE " + c[1].to_string();
       }
+      // A field of from_json / from_csv (operators/record_format.hpp).
+      if (n.name == "get_field" && c.size() == 2 && c[1].kind() == ExprKind::literal &&
+          c[1].literal().type() == Type::String) {
+        return c[0].to_string() + "." + c[1].literal().as_string();
+      }
       return n.name + "(" + join(c) + ")";
     case ExprKind::udf:
       return n.name + "(" + join(c) + ")";

@@ -24,17 +24,6 @@ Result<std::vector<BoundExpr>> bind_all(const std::vector<Expr>& exprs, const Sc
   return bound;
 }
 
-Result<RecordBatchPtr> project(const std::vector<BoundExpr>& projections, const SchemaPtr& output,
-                               const RecordBatch& input) {
-  std::vector<ColumnPtr> columns;
-  columns.reserve(projections.size());
-  for (const auto& projection : projections) {
-    SLUICE_ASSIGN_OR_RETURN(ColumnPtr column, projection.evaluate(input));
-    columns.push_back(std::move(column));
-  }
-  return RecordBatch::make_unchecked(output, std::move(columns), input.num_rows());
-}
-
 }  // namespace
 
 Result<std::shared_ptr<const StatelessStage>> StatelessStage::make(
@@ -44,7 +33,7 @@ Result<std::shared_ptr<const StatelessStage>> StatelessStage::make(
   SchemaPtr current = input;
   for (size_t i = 0; i < steps.size(); ++i) {
     const StatelessStep& step = steps[i];
-    BoundStep bound{step.kind, std::nullopt, {}, current, {}, nullptr, -1, step.window};
+    BoundStep bound{step.kind, std::nullopt, {}, {}, {}, current, {}, nullptr, -1, step.window};
     if (step.kind == StatelessStep::Kind::assign_windows ||
         step.kind == StatelessStep::Kind::observe_event_time) {
       SLUICE_ASSIGN_OR_RETURN(bound.column_index, current->index_of(step.column));
@@ -84,6 +73,7 @@ Result<std::shared_ptr<const StatelessStage>> StatelessStage::make(
       }
     } else {
       SLUICE_ASSIGN_OR_RETURN(bound.projections, bind_all(step.projections, *current, options));
+      SLUICE_RETURN_NOT_OK(group_record_fields(step.projections, *current, options, bound));
       SLUICE_ASSIGN_OR_RETURN(bound.output, projection_schema(bound.projections));
       current = bound.output;
     }
@@ -91,6 +81,50 @@ Result<std::shared_ptr<const StatelessStage>> StatelessStage::make(
   }
   stage->output_ = current;
   return std::shared_ptr<const StatelessStage>(std::move(stage));
+}
+
+Status StatelessStage::group_record_fields(const std::vector<Expr>& projections,
+                                           const Schema& schema, const EvalOptions& options,
+                                           BoundStep& bound) {
+  bound.grouped.assign(projections.size(), false);
+  std::vector<std::pair<Expr, std::vector<size_t>>> calls;
+  for (size_t i = 0; i < projections.size(); ++i) {
+    auto field = as_record_field(projections[i]);
+    if (!field) continue;
+    auto same = std::find_if(calls.begin(), calls.end(),
+                             [&](const auto& call) { return call.first.equals(field->call); });
+    if (same == calls.end()) {
+      calls.push_back({field->call, {i}});
+    } else {
+      same->second.push_back(i);
+    }
+  }
+  for (auto& [call, positions] : calls) {
+    std::vector<std::string> fields;
+    for (size_t position : positions) {
+      fields.push_back(as_record_field(projections[position])->field);
+      bound.grouped[position] = true;
+    }
+    SLUICE_ASSIGN_OR_RETURN(BoundRecordFields parse,
+                            BoundRecordFields::bind(call, fields, schema, options));
+    bound.record_groups.push_back({std::move(parse), std::move(positions)});
+  }
+  return Status::ok();
+}
+
+Result<RecordBatchPtr> StatelessStage::project(const BoundStep& step, const RecordBatch& input) {
+  std::vector<ColumnPtr> columns(step.projections.size());
+  for (const auto& group : step.record_groups) {
+    SLUICE_ASSIGN_OR_RETURN(auto parsed, group.fields.evaluate(input));
+    for (size_t i = 0; i < group.positions.size(); ++i) {
+      columns[group.positions[i]] = std::move(parsed[i]);
+    }
+  }
+  for (size_t i = 0; i < step.projections.size(); ++i) {
+    if (step.grouped[i]) continue;
+    SLUICE_ASSIGN_OR_RETURN(columns[i], step.projections[i].evaluate(input));
+  }
+  return RecordBatch::make_unchecked(step.output, std::move(columns), input.num_rows());
 }
 
 Result<RecordBatchPtr> StatelessStage::process(const RecordBatchPtr& input) const {
@@ -119,7 +153,7 @@ Result<RecordBatchPtr> StatelessStage::process(const RecordBatchPtr& input,
       continue;
     }
     if (step.kind == StatelessStep::Kind::project) {
-      SLUICE_ASSIGN_OR_RETURN(current, project(step.projections, step.output, *current));
+      SLUICE_ASSIGN_OR_RETURN(current, project(step, *current));
       continue;
     }
     SLUICE_RETURN_NOT_OK(step.predicate->select(*current, selection));

@@ -7,6 +7,7 @@
 
 #include "core/record_batch.hpp"
 #include "operators/expression.hpp"
+#include "operators/record_format.hpp"
 #include "operators/window_assigner.hpp"
 
 namespace sluice {
@@ -64,6 +65,14 @@ class StatelessStage {
     StatelessStep::Kind kind;
     std::optional<BoundExpr> predicate;
     std::vector<BoundExpr> projections;
+    // Fields of one from_json / from_csv call, parsed together: one pass over the batch
+    // computes the projections at `positions` (the others are evaluated one by one).
+    struct RecordGroup {
+      BoundRecordFields fields;
+      std::vector<size_t> positions;
+    };
+    std::vector<RecordGroup> record_groups;
+    std::vector<bool> grouped;
     SchemaPtr output;
     // For a filter followed by a projection: the input columns that projection reads, and
     // the narrowed schema the projection is bound against.
@@ -73,6 +82,11 @@ class StatelessStage {
     WindowDefinition window{0, 0, 0};
   };
   StatelessStage() = default;
+  // Finds the projections that take fields of one from_json / from_csv call and binds them
+  // as one parse per call.
+  static Status group_record_fields(const std::vector<Expr>& projections, const Schema& schema,
+                                    const EvalOptions& options, BoundStep& bound);
+  static Result<RecordBatchPtr> project(const BoundStep& step, const RecordBatch& input);
   SchemaPtr input_;
   SchemaPtr output_;
   std::vector<BoundStep> steps_;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "io/memory_source.hpp"
+#include "operators/record_format.hpp"
 #include "plan/session_context.hpp"
 
 namespace sluice {

@@ -1,5 +1,6 @@
 #include "plan/logical_plan.hpp"
 
+#include "operators/record_format.hpp"
 #include "operators/window_assigner.hpp"
 
 #include <algorithm>
@@ -45,7 +46,14 @@ Result<PlanPtr> LogicalPlan::make_filter(PlanPtr child, Expr condition) {
   return PlanPtr(node);
 }
 
-Result<PlanPtr> LogicalPlan::make_project(PlanPtr child, std::vector<Expr> exprs) {
+Result<PlanPtr> LogicalPlan::make_project(PlanPtr child, std::vector<Expr> items) {
+  // A from_json / from_csv item stands for one column per field of its schema.
+  std::vector<Expr> exprs;
+  for (const auto& item : items) {
+    auto expanded = expand_record_columns(item);
+    if (!expanded.ok()) return expanded.status().with_context("select");
+    exprs.insert(exprs.end(), expanded->begin(), expanded->end());
+  }
   std::vector<Field> fields;
   for (const auto& expr : exprs) {
     SLUICE_ASSIGN_OR_RETURN(BoundExpr bound, bind(expr, *child->schema()));

@@ -36,7 +36,9 @@ class LogicalPlan {
   static PlanPtr make_source(std::shared_ptr<const SourceSpec> source);
   /// Fails when the condition does not type-check against the child or is not BOOLEAN.
   static Result<PlanPtr> make_filter(PlanPtr child, Expr condition);
-  /// Fails when an expression does not type-check or two outputs share a name.
+  /// Fails when an expression does not type-check or two outputs share a name. A from_json /
+  /// from_csv item is expanded into one expression per field (see expand_record_columns),
+  /// so exprs() may hold more items than given.
   static Result<PlanPtr> make_project(PlanPtr child, std::vector<Expr> exprs);
   /// Fails unless all children have the same number of columns with the same types.
   static Result<PlanPtr> make_union(std::vector<PlanPtr> children);

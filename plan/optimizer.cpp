@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include "operators/record_format.hpp"
+
 namespace sluice {
 
 namespace {
@@ -49,6 +51,22 @@ std::map<std::string, Expr> union_input_map(const LogicalPlan& union_node, size_
     }
   }
   return map;
+}
+
+void split_conjuncts(const Expr& expr, std::vector<Expr>& out) {
+  if (expr.kind() == ExprKind::binary && expr.function_name() == "and") {
+    for (const auto& child : expr.children())
+      split_conjuncts(child, out);
+  } else {
+    out.push_back(expr);
+  }
+}
+
+Expr conjunction(const std::vector<Expr>& parts) {
+  Expr result = parts.front();
+  for (size_t i = 1; i < parts.size(); ++i)
+    result = result && parts[i];
+  return result;
 }
 
 bool is_bool_literal(const Expr& expr, bool value) {
@@ -252,9 +270,31 @@ Result<PlanPtr> PushDownFilters::apply(const PlanPtr& plan) const {
     const PlanPtr& child = node->child();
     if (child->kind() == PlanKind::project && all_deterministic(child->exprs()) &&
         node->condition().is_deterministic()) {
-      Expr condition = substitute(node->condition(), projection_map(child->exprs()));
-      SLUICE_ASSIGN_OR_RETURN(PlanPtr filtered, LogicalPlan::make_filter(child->child(), condition));
-      return LogicalPlan::make_project(filtered, child->exprs());
+      const auto replacements = projection_map(child->exprs());
+      Expr condition = substitute(node->condition(), replacements);
+      if (!contains_record_parse(condition)) {
+        SLUICE_ASSIGN_OR_RETURN(PlanPtr filtered,
+                                LogicalPlan::make_filter(child->child(), condition));
+        return LogicalPlan::make_project(filtered, child->exprs());
+      }
+      // A conjunct on a field of from_json / from_csv stays above the projection: below it,
+      // it would parse every record a second time.
+      std::vector<Expr> parts, pushed, kept;
+      split_conjuncts(node->condition(), parts);
+      for (const auto& part : parts) {
+        Expr substituted = substitute(part, replacements);
+        if (contains_record_parse(substituted)) {
+          kept.push_back(part);
+        } else {
+          pushed.push_back(std::move(substituted));
+        }
+      }
+      if (pushed.empty()) return node;
+      SLUICE_ASSIGN_OR_RETURN(PlanPtr filtered,
+                              LogicalPlan::make_filter(child->child(), conjunction(pushed)));
+      SLUICE_ASSIGN_OR_RETURN(PlanPtr projected,
+                              LogicalPlan::make_project(filtered, child->exprs()));
+      return LogicalPlan::make_filter(projected, conjunction(kept));
     }
     if (child->kind() == PlanKind::union_all) {
       std::vector<PlanPtr> inputs;
@@ -300,7 +340,11 @@ Result<PlanPtr> CollapseProjections::apply(const PlanPtr& plan) const {
     const auto replacements = projection_map(inner->exprs());
     std::vector<Expr> exprs;
     for (const auto& expr : node->exprs()) {
-      exprs.push_back(keep_output_name(expr, substitute(expr, replacements)));
+      Expr merged = substitute(expr, replacements);
+      // A field of from_json / from_csv must stay a projection of its own: inside a larger
+      // expression it would be parsed apart from its sibling fields.
+      if (contains_record_parse(merged) && !as_record_field(merged)) return node;
+      exprs.push_back(keep_output_name(expr, merged));
     }
     return LogicalPlan::make_project(inner->child(), exprs);
   });

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "operators/record_format.hpp"
 #include "sql/sql_lexer.hpp"
 #include "sql/type_names.hpp"
 
@@ -25,10 +26,11 @@ constexpr int64_t kSecondField = 1 << 12;
 
 const std::vector<std::string>& scalar_function_names() {
   static const std::vector<std::string> names = {
-      "lower",  "upper",    "length",  "char_length", "character_length", "substring",
-      "substr", "concat",   "trim",    "btrim",       "to_timestamp",     "date_trunc",
-      "year",   "month",    "day",     "hour",        "minute",           "second",
-      "hash",   "coalesce", "extract", "date_part",   "starts_with"};
+      "lower",    "upper",    "length",  "char_length", "character_length", "substring",
+      "substr",   "concat",   "trim",    "btrim",       "to_timestamp",     "date_trunc",
+      "year",     "month",    "day",     "hour",        "minute",           "second",
+      "hash",     "coalesce", "extract", "date_part",   "starts_with",      "from_json",
+      "from_csv", "to_json",  "to_csv",  "named_struct"};
   return names;
 }
 
@@ -860,6 +862,66 @@ Result<Expr> ExpressionTranslator::translate_function(const ParseNode& body,
     SLUICE_ASSIGN_OR_RETURN(Expr e, argument(0));
     SLUICE_ASSIGN_OR_RETURN(Expr prefix, argument(1));
     result = e.starts_with(prefix);
+  } else if (name == "from_json" || name == "from_csv") {
+    // from_json(value, 'a BIGINT, b STRING'[, map('mode', 'FAILFAST', ...)]) stands for one
+    // column per field: in a SELECT list, `from_json(...) AS data` gives data.a, data.b (the
+    // planner expands it); anywhere else it is an error.
+    SLUICE_RETURN_NOT_OK(arity(2, 3));
+    SLUICE_ASSIGN_OR_RETURN(Expr value, argument(0));
+    SLUICE_ASSIGN_OR_RETURN(std::string ddl,
+                            string_argument(*arg_nodes[1], "the schema of " + name));
+    RecordFormatOptions options;
+    if (arg_nodes.size() == 3) {
+      const ParseNode& map = *arg_nodes[2];
+      const auto entries =
+          function_name(map) == "map" ? map.body().list("args") : std::vector<const ParseNode*>{};
+      if (function_name(map) != "map" || entries.size() % 2 != 0) {
+        return error(map, StatusCode::invalid_argument,
+                     "the options of " + name + " must be map('name', 'value', ...)");
+      }
+      for (size_t i = 0; i < entries.size(); i += 2) {
+        SLUICE_ASSIGN_OR_RETURN(std::string key,
+                                string_argument(*entries[i], "an option name of " + name));
+        SLUICE_ASSIGN_OR_RETURN(std::string option,
+                                string_argument(*entries[i + 1], "an option value of " + name));
+        options[key] = option;
+      }
+    }
+    Expr call =
+        name == "from_json" ? from_json(value, ddl, options) : from_csv(value, ddl, options);
+    auto fields = expand_record_columns(call);
+    if (!fields.ok()) return source_.locate(at, fields.status());
+    for (const auto& field : *fields)
+      SLUICE_RETURN_NOT_OK(checked(field, scope, at).status());
+    return call;
+  } else if (name == "to_json" || name == "to_csv") {
+    // to_json(named_struct('a', a, 'x', b)) names the fields; to_json(a, b) and
+    // to_json(struct(a, b)) name them after the columns.
+    SLUICE_RETURN_NOT_OK(arity(1, kMany));
+    std::vector<Expr> fields;
+    const std::string inner = arg_nodes.size() == 1 ? function_name(*arg_nodes[0]) : "";
+    if (inner == "named_struct") {
+      const auto entries = arg_nodes[0]->body().list("args");
+      if (entries.empty() || entries.size() % 2 != 0) {
+        return error(*arg_nodes[0], StatusCode::invalid_argument,
+                     "named_struct takes pairs of a name and a value: named_struct('a', a, ...)");
+      }
+      for (size_t i = 0; i < entries.size(); i += 2) {
+        SLUICE_ASSIGN_OR_RETURN(std::string field,
+                                string_argument(*entries[i], "a field name of named_struct"));
+        SLUICE_ASSIGN_OR_RETURN(Expr field_value, translate(*entries[i + 1], scope));
+        fields.push_back(field_value.alias(field));
+      }
+    } else if (inner == "struct" || inner == "row") {
+      SLUICE_RETURN_NOT_OK(translate_children(arg_nodes[0]->body().list("args"), scope, fields));
+    } else {
+      SLUICE_RETURN_NOT_OK(translate_children(arg_nodes, scope, fields));
+    }
+    result = name == "to_json" ? to_json(std::move(fields)) : to_csv(std::move(fields));
+  } else if (name == "named_struct") {
+    return source_.error_at(at, StatusCode::invalid_argument,
+                            "named_struct(...) is allowed only as the argument of to_json or "
+                            "to_csv (Sluice has no struct columns)");
   } else {
     std::vector<std::string> known = scalar_function_names();
     known.insert(known.end(), aggregate_function_names().begin(), aggregate_function_names().end());

@@ -1,4 +1,4 @@
-#include "sql/type_names.hpp"
+#include "operators/type_names.hpp"
 
 #include <cctype>
 #include <vector>
