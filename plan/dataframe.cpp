@@ -419,7 +419,8 @@ SessionState::SessionState() : clock_(system_clock()) {}
 
 Status SessionState::set_conf(const std::string& key, const std::string& value) {
   static const std::vector<std::string> known = {"ansi", "checkpointLocation", "shuffle_partitions",
-                                                 "multipleWatermarkPolicy", "watermarkIdleTimeout"};
+                                                 "multipleWatermarkPolicy", "watermarkIdleTimeout", "ui.port",
+                                                 "ui.host"};
   if (key == "ansi") {
     if (value != "true" && value != "false") {
       return Status::invalid_argument("session option 'ansi' must be true or false, got '" + value + "'");
@@ -432,7 +433,15 @@ Status SessionState::set_conf(const std::string& key, const std::string& value) 
     }
   } else if (key == "watermarkIdleTimeout") {
     SLUICE_RETURN_NOT_OK(parse_duration(value).status().with_context("session option 'watermarkIdleTimeout'"));
-  } else if (key != "checkpointLocation") {
+  } else if (key == "ui.port") {
+    // Read by whoever serves the dashboard (`sluice run`, or a MonitoringServer the host starts).
+    if (value != "off") {
+      SLUICE_RETURN_NOT_OK(integer_option({{key, value}}, key, 0, 0).status().with_context("session option"));
+      if (std::stoll(value) > 65535) {
+        return Status::invalid_argument("session option 'ui.port' must be a port (0 = any free one) or off, got '" + value + "'");
+      }
+    }
+  } else if (key != "checkpointLocation" && key != "ui.host") {
     std::string message = "unknown session option '" + key + "'";
     std::string suggestion = closest_name(key, known);
     if (!suggestion.empty()) message += "; did you mean '" + suggestion + "'?";

@@ -39,6 +39,10 @@ int main(int argc, char** argv) {
                   "json: print every progress report as one JSON line instead of the status lines")
       ->check(CLI::IsMember({"json"}));
 
+  run->add_option("--ui-port", run_options.ui_port,
+                  "Port of the dashboard and /metrics on 127.0.0.1: a port, 0 = any free one "
+                  "(the default), off = none");
+
   std::string explain_file_name;
   CLI::App* explain = app.add_subcommand("explain", "Print the plans of a SQL file's queries");
   explain->add_option("file", explain_file_name, "The SQL file")->required();

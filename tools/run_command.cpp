@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -15,6 +17,7 @@
 
 #include <sluice/sluice.hpp>
 
+#include "monitoring/monitoring_server.hpp"
 #include "sql/connectors.hpp"
 #include "sql/sql_context.hpp"
 #include "tools/checkpoint_inspector.hpp"
@@ -94,6 +97,32 @@ class IdleWatcher final : public StreamingQueryListener {
   std::map<std::string, bool> idle_;
 };
 
+// Reads where the dashboard listens, first found of: the --ui-port flag, the script's
+// `SET ui.port`, SLUICE_UI_PORT (a port; 0 or unset: any free port; off: no dashboard); the
+// host from `SET ui.host` or SLUICE_UI_HOST (default 127.0.0.1). Returns nullopt when off.
+Result<std::optional<MonitoringOptions>> ui_options(const std::string& flag, const Session& session) {
+  MonitoringOptions options;
+  if (const char* host = std::getenv("SLUICE_UI_HOST"); host != nullptr && *host != '\0')
+    options.host = host;
+  if (std::string host = session.conf("ui.host"); !host.empty()) options.host = host;
+  const char* port = std::getenv("SLUICE_UI_PORT");
+  std::string text = port == nullptr ? "" : port;
+  if (std::string set = session.conf("ui.port"); !set.empty()) text = set;
+  if (!flag.empty()) text = flag;
+  if (text == "off") return std::optional<MonitoringOptions>();
+  if (!text.empty()) {
+    int value = -1;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size() || value < 0 || value > 65535) {
+      return Status::invalid_argument(
+          "the dashboard port (--ui-port, ui.port, SLUICE_UI_PORT) must be a port (0 = any free port) or off, got '" +
+          text + "'");
+    }
+    options.port = value;
+  }
+  return std::optional<MonitoringOptions>(options);
+}
+
 struct RunningQuery {
   std::string name;
   StreamingQuery query;
@@ -147,6 +176,25 @@ int run_file(const RunOptions& options) {
     std::cerr << "sluice: " << options.file
               << " starts no query (CREATE SINK ... AS SELECT or INSERT INTO)" << std::endl;
     return 0;
+  }
+
+  // Started once the queries run, so a script with an error prints only the error; the
+  // monitor takes in the reports the queries made meanwhile.
+  auto ui = ui_options(options.ui_port, session);
+  if (!ui.ok()) {
+    report_error(ui.status().message());
+    return 1;
+  }
+  std::unique_ptr<MonitoringServer> dashboard;
+  if (*ui) {
+    auto started = MonitoringServer::start(session, **ui);
+    if (!started.ok()) {
+      report_error(started.status().message() + " (use --ui-port with another port, or off)");
+      return 1;
+    }
+    dashboard = std::move(*started);
+    std::cerr << "sluice: dashboard at " << dashboard->url() << " (metrics at " << dashboard->url()
+              << "metrics)" << std::endl;
   }
 
   const bool board_enabled = options.progress != "json" && ::isatty(STDERR_FILENO);

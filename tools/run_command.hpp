@@ -15,6 +15,9 @@ struct RunOptions {
   std::string trigger;
   /// "json": prints every progress report as one JSON line on stdout.
   std::string progress;
+  /// The dashboard's port ("0" = any free one, "off" = none); empty: `SET ui.port`, else
+  /// SLUICE_UI_PORT, else any free port.
+  std::string ui_port;
 };
 
 /// Runs the pipelines of a SQL file until they end, SIGINT/SIGTERM stops them cleanly, or
