@@ -193,6 +193,9 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
     SLUICE_RETURN_NOT_OK(checkpoint.write_metadata(fresh));
   }
 
+  const ConnectorContext context{runtime->id_, location};
+  for (const auto& source : recovery->sources) SLUICE_RETURN_NOT_OK(source->attach(context));
+  SLUICE_RETURN_NOT_OK(runtime->spec_.sink->attach(context));
   for (const auto& source : recovery->sources) recovery->committed.push_back(source->initial_offset());
   SLUICE_ASSIGN_OR_RETURN(auto last_committed, checkpoint.latest_committed_epoch());
   SLUICE_ASSIGN_OR_RETURN(auto last_logged, checkpoint.latest_offsets_epoch());
@@ -234,6 +237,19 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
     }
   }
 
+  // A source may have gained partitions since the checkpoint was written (Kafka topics grow):
+  // they start at the source's initial offsets.
+  auto widen = [&](SourceOffset& offset, size_t s) {
+    const SourceOffset initial = recovery->sources[s]->initial_offset();
+    for (size_t p = offset.size(); p < initial.size(); ++p) offset.push_back(initial[p]);
+  };
+  for (size_t s = 0; s < recovery->sources.size(); ++s) {
+    widen(recovery->committed[s], s);
+    for (auto& replay : recovery->replays) {
+      widen(replay.start[s], s);
+      widen(replay.end[s], s);
+    }
+  }
   for (size_t s = 0; s < recovery->sources.size(); ++s) {
     SLUICE_RETURN_NOT_OK(recovery->sources[s]->recover(
         make_source_state_reader(recovery->checkpoint, source_state_table(s))));

@@ -85,6 +85,11 @@ class Source {
     (void)saved;
     return Status::ok();
   }
+  /// Tells the source which query it serves, before planning; called at every (re)start.
+  virtual Status attach(const ConnectorContext& context) {
+    (void)context;
+    return Status::ok();
+  }
   /// Hands the source its own committed key/value state in the checkpoint (for sources that
   /// must remember more than offsets, such as the files already read), before planning starts.
   /// `committed` reads the state as of the last committed epoch; it outlives the source.

@@ -6,6 +6,8 @@
 
 #include "io/file_sink.hpp"
 #include "io/file_source.hpp"
+#include "io/kafka_sink.hpp"
+#include "io/kafka_source.hpp"
 #include "io/rate_source.hpp"
 #include "plan/optimizer.hpp"
 
@@ -250,9 +252,29 @@ DataFrame DataStreamReader::load(const std::string& path) {
     };
     return DataFrame(session_, LogicalPlan::make_source(spec));
   }
+  if (format_ == "kafka") {
+    if (!path.empty()) {
+      return DataFrame(session_, Status::invalid_argument("the kafka source takes no path (use option subscribe), got '" + path + "'"));
+    }
+    if (schema_) {
+      return DataFrame(session_, Status::invalid_argument(
+                                     "the kafka source has a fixed schema (key, value, topic, partition, offset, "
+                                     "timestamp, timestampType); parse value with from_json instead of schema(...)"));
+    }
+    // Options are checked now; the cluster is contacted when the query starts.
+    auto parsed = KafkaSourceOptions::parse(options_);
+    if (!parsed.ok()) return DataFrame(session_, parsed.status());
+    KafkaSourceOptions options = *parsed;
+    spec->schema = kafka_source_schema(options.include_headers);
+    spec->create = [options]() -> Result<std::shared_ptr<Source>> {
+      SLUICE_ASSIGN_OR_RETURN(auto source, KafkaSource::make(options));
+      return std::shared_ptr<Source>(std::move(source));
+    };
+    return DataFrame(session_, LogicalPlan::make_source(spec));
+  }
   return DataFrame(session_, Status::invalid_argument(
                                  "unknown source format '" + format_ +
-                                 "' (available: rate, csv, json, text; use MemoryStream for rows from code)"));
+                                 "' (available: rate, csv, json, text, kafka; use MemoryStream for rows from code)"));
 }
 
 DataStreamWriter& DataStreamWriter::format(std::string name) {
@@ -363,9 +385,13 @@ Result<StreamingQuery> DataStreamWriter::start() {
     file_options.partition_by = partition_by_;
     SLUICE_ASSIGN_OR_RETURN(auto file_sink, FileSink::make(std::move(file_options), output, mode_));
     spec.sink = std::move(file_sink);
+  } else if (format_ == "kafka") {
+    SLUICE_ASSIGN_OR_RETURN(KafkaSinkOptions kafka_options, KafkaSinkOptions::parse(options_));
+    SLUICE_ASSIGN_OR_RETURN(auto kafka_sink, KafkaSink::make(std::move(kafka_options), output));
+    spec.sink = std::move(kafka_sink);
   } else {
     return Status::invalid_argument("unknown sink format '" + format_ +
-                                    "' (available: console, memory, noop, foreach_batch, csv, json)");
+                                    "' (available: console, memory, noop, foreach_batch, csv, json, kafka)");
   }
 
   if (auto it = options_.find("checkpointLocation"); it != options_.end()) {

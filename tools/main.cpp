@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "sql/connectors.hpp"
+#include "tools/kafka_dev_command.hpp"
 #include "tools/run_command.hpp"
 
 int main(int argc, char** argv) {
@@ -59,11 +60,18 @@ int main(int argc, char** argv) {
       ->required();
   inspect->add_flag("--json", json, "Print one JSON document");
 
+  int brokers = 1;
+  std::vector<std::string> topics;
+  CLI::App* kafka_dev = app.add_subcommand(
+      "kafka-dev", "Run a development Kafka cluster in this process (librdkafka's mock) until Ctrl-C");
+  kafka_dev->add_option("--brokers", brokers, "Number of brokers")->check(CLI::Range(1, 16));
+  kafka_dev->add_option("--topic", topics, "A topic to create: name or name:partitions (repeatable)");
+
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
-    if (command != "run" && command != "explain" && command != "checkpoint") {
+    if (command != "run" && command != "explain" && command != "checkpoint" && command != "kafka-dev") {
       std::cerr << "sluice: error: unknown command '" << command
-                << "' (commands: run, explain, checkpoint; see sluice --help)" << std::endl;
+                << "' (commands: run, explain, checkpoint, kafka-dev; see sluice --help)" << std::endl;
       return 2;
     }
   }
@@ -77,5 +85,6 @@ int main(int argc, char** argv) {
   if (run->parsed()) return run_file(run_options);
   if (explain->parsed()) return explain_file(explain_file_name);
   if (inspect->parsed()) return inspect_checkpoint(checkpoint_directory, json);
+  if (kafka_dev->parsed()) return run_kafka_dev(brokers, topics);
   return 2;
 }

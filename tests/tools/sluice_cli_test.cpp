@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -388,4 +389,59 @@ BOOST_AUTO_TEST_CASE(a_landing_directory_pipeline_survives_ctrl_c_with_every_row
   }
   std::sort(expected.begin(), expected.end());
   BOOST_TEST(rows == expected, check.out());
+}
+
+namespace {
+
+// Runs a shell command, returns its stdout; the test fails when it exits non-zero.
+std::string shell(const std::string& command) {
+  std::string output;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  BOOST_REQUIRE_MESSAGE(pipe != nullptr, "cannot run " + command);
+  char buffer[4096];
+  size_t read = 0;
+  while ((read = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, read);
+  const int status = ::pclose(pipe);
+  BOOST_REQUIRE_MESSAGE(status == 0, command + " failed: " + output);
+  return output;
+}
+
+// Returns the address `sluice kafka-dev` printed.
+std::string bootstrap_of(Sluice& broker) {
+  BOOST_REQUIRE_MESSAGE(broker.wait_for_output("\n"), "kafka-dev printed nothing: " + broker.err());
+  const std::string out = broker.out();
+  const std::string prefix = "bootstrap.servers=";
+  BOOST_REQUIRE_MESSAGE(out.rfind(prefix, 0) == 0, out);
+  return out.substr(prefix.size(), out.find('\n') - prefix.size());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(kafka_dev_serves_a_real_kafka_client) {
+  BOOST_REQUIRE_MESSAGE(::access("/usr/bin/kcat", X_OK) == 0, "kcat is missing: run make deps");
+  TemporaryDirectory directory;
+  Sluice broker(directory, {"kafka-dev", "--brokers", "3", "--topic", "readings:2"});
+  const std::string bootstrap = bootstrap_of(broker);
+  BOOST_TEST(broker.err().find("created topic readings with 2 partitions") != std::string::npos);
+  write_text(directory.file("records.txt"), "s1:one\ns2:two\ns3:three\n");
+  shell("kcat -P -b " + bootstrap + " -t readings -K: -l " + directory.file("records.txt") + " 2>&1");
+  std::string metadata = shell("kcat -L -b " + bootstrap + " -t readings 2>&1");
+  BOOST_TEST(metadata.find("3 brokers") != std::string::npos, metadata);
+  BOOST_TEST(metadata.find("2 partitions") != std::string::npos, metadata);
+  std::string consumed = shell("kcat -C -b " + bootstrap + " -t readings -e -q -f '%k=%s\\n' 2>&1");
+  std::vector<std::string> lines;
+  std::istringstream in(consumed);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::sort(lines.begin(), lines.end());
+  BOOST_TEST((lines == std::vector<std::string>{"s1=one", "s2=two", "s3=three"}), consumed);
+  broker.signal(SIGINT);
+  BOOST_TEST(broker.wait() == 0, broker.err());
+  BOOST_TEST(broker.err().find("stopping the development Kafka cluster") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(kafka_dev_refuses_a_bad_topic_spec) {
+  TemporaryDirectory directory;
+  Sluice broker(directory, {"kafka-dev", "--topic", "readings:zero"});
+  BOOST_TEST(broker.wait() == 2);
+  BOOST_TEST(broker.err().find("--topic readings:zero: expected name or name:partitions") != std::string::npos, broker.err());
 }

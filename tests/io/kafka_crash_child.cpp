@@ -1,0 +1,58 @@
+// A query run by kafka_crash_test in a child process: a Kafka topic -> one file per epoch,
+// written atomically and keyed by epoch (a replayed epoch overwrites its own file), listing the
+// (partition, offset, value) of every record read. Runs until killed; with "finish" it runs
+// with the AvailableNow trigger and exits 0 when everything in the topic is read.
+#include <sluice/sluice.hpp>
+
+#include <cstdio>
+#include <fstream>
+
+using namespace sluice;
+using namespace std::chrono_literals;
+
+int main(int argc, char** argv) {
+  if (argc != 5) {
+    std::fprintf(stderr, "usage: kafka_crash_child BOOTSTRAP CHECKPOINT_DIR OUTPUT_DIR run|finish\n");
+    return 2;
+  }
+  const std::string output = argv[3];
+  const bool finish = std::string(argv[4]) == "finish";
+  Session session;
+  auto query = session.read_stream()
+                   .format("kafka")
+                   .option("kafka.bootstrap.servers", argv[1])
+                   .option("subscribe", "in")
+                   .option("startingOffsets", "earliest")
+                   .option("maxOffsetsPerTrigger", "700")
+                   .load()
+                   .select(col("partition"), col("offset"), col("value"))
+                   .write_stream()
+                   .foreach_batch([&](const RecordBatchPtr& batch, int64_t epoch) -> Status {
+                     const std::string name = output + "/epoch-" + std::to_string(epoch);
+                     {
+                       std::ofstream file(name + ".tmp", std::ios::trunc);
+                       for (const auto& row : batch->to_rows()) {
+                         file << row[0].to_string() << " " << row[1].to_string() << " " << row[2].to_string() << "\n";
+                       }
+                       file.flush();
+                       if (!file) return Status::io_error("cannot write " + name + ".tmp");
+                     }
+                     if (std::rename((name + ".tmp").c_str(), (name + ".txt").c_str()) != 0) {
+                       return Status::io_error("cannot rename " + name);
+                     }
+                     return Status::ok();
+                   })
+                   .trigger(finish ? Trigger::AvailableNow() : Trigger::ProcessingTime(10ms))
+                   .option("checkpointLocation", argv[2])
+                   .start();
+  if (!query.ok()) {
+    std::fprintf(stderr, "start failed: %s\n", query.status().to_string().c_str());
+    return 3;
+  }
+  query->await_termination();
+  if (auto error = query->exception()) {
+    std::fprintf(stderr, "query failed: %s\n", error->to_string().c_str());
+    return 4;
+  }
+  return 0;
+}
