@@ -34,7 +34,7 @@ sanitize: deps
 
 # The crash test with 500 SIGKILLs instead of the 20 of `make test`.
 chaos: build
-	cd $(BUILD) && SLUICE_CHAOS_KILLS=500 ctest --output-on-failure -R crash_recovery
+	cd $(BUILD) && SLUICE_CHAOS_KILLS=500 ctest --output-on-failure -R 'crash_recovery|kafka_crash'
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
