@@ -13,11 +13,11 @@ namespace sluice {
 
 namespace {
 
-const std::vector<std::string> kSourceConnectors = {"rate", "file", "memory"};
-const std::vector<std::string> kPlannedSourceConnectors = {"kafka", "delta", "socket",
+const std::vector<std::string> kSourceConnectors = {"rate", "file", "kafka", "memory"};
+const std::vector<std::string> kPlannedSourceConnectors = {"delta", "socket",
                                                            "table", "s3",    "kinesis"};
-const std::vector<std::string> kSinkConnectors = {"console", "memory", "noop", "file"};
-const std::vector<std::string> kPlannedSinkConnectors = {"kafka", "delta", "table", "foreach",
+const std::vector<std::string> kSinkConnectors = {"console", "memory", "noop", "file", "kafka"};
+const std::vector<std::string> kPlannedSinkConnectors = {"delta", "table", "foreach",
                                                          "s3"};
 // Connectors that are formats of the file connector.
 const std::vector<std::string> kFileFormats = {"csv", "json", "text", "parquet"};
@@ -249,9 +249,9 @@ Result<DataFrame> make_source_frame(SessionContext& session, const SqlCatalog& c
     // Columns from key=value/ directory names follow the declared ones.
     partition_columns = true;
     loaded = frame;
-  } else if (connector == "rate") {
-    described = "the rate source";
-    DataFrame frame = session.read_stream().format("rate").options(options).load();
+  } else if (connector == "rate" || connector == "kafka") {
+    described = "the " + connector + " source";
+    DataFrame frame = session.read_stream().format(connector).options(options).load();
     if (!frame.status().is_ok()) {
       return locate_option_error(source, statement, frame.status(), statement.with_offset);
     }

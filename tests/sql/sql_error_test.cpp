@@ -158,14 +158,17 @@ const BadStatement kBadStatements[] = {
     {"CREATE SOURCE s WITH (connector = 'rate', connector = 'rate')", StatusCode::invalid_argument,
      "line 1, column 43: option 'connector' is given twice"},
     // Connectors that do not exist yet.
-    {"CREATE SOURCE k (a BIGINT) WITH (connector = 'kafka', topic = 'bids')",
+    {"CREATE SOURCE k (a BIGINT) WITH (connector = 'delta', path = '/t')",
      StatusCode::invalid_argument,
-     "line 1, column 46: connector 'kafka' is not available yet (sources available today: rate, "
-     "file, memory)"},
+     "line 1, column 46: connector 'delta' is not available yet (sources available today: rate, "
+     "file, kafka, memory)"},
+    {"CREATE SOURCE k WITH (connector = 'kafka', topic = 'bids')",
+     StatusCode::invalid_argument,
+     "line 1, column 17: the kafka source needs option kafka.bootstrap.servers (host:port of a broker)"},
     {"CREATE SINK d WITH (connector = 'delta', path = '/tmp/x') AS SELECT * FROM bids",
      StatusCode::invalid_argument,
      "line 1, column 33: connector 'delta' is not available yet (sinks available today: console, "
-     "memory, noop, file)"},
+     "memory, noop, file, kafka)"},
     {"CREATE SOURCE j (a BIGINT) WITH (connector = 'json', path = '/in')",
      StatusCode::invalid_argument,
      "line 1, column 46: 'json' is a format of the file connector: write connector = 'file', "
@@ -182,7 +185,7 @@ const BadStatement kBadStatements[] = {
      "line 1, column 78: the file source directory /no/such/dir does not exist (or is not a "
      "directory)"},
     {"CREATE SOURCE x WITH (connector = 'rabbitmq')", StatusCode::invalid_argument,
-     "line 1, column 35: unknown connector 'rabbitmq' (sources available: rate, file, memory)"},
+     "line 1, column 35: unknown connector 'rabbitmq' (sources available: rate, file, kafka, memory)"},
     // Statements out of order or repeated.
     {"CREATE SINK out WITH (connector = 'memory');\nINSERT INTO out SELECT * FROM bids;\nINSERT "
      "INTO out SELECT * FROM bids",

@@ -445,3 +445,43 @@ BOOST_AUTO_TEST_CASE(kafka_dev_refuses_a_bad_topic_spec) {
   BOOST_TEST(broker.wait() == 2);
   BOOST_TEST(broker.err().find("--topic readings:zero: expected name or name:partitions") != std::string::npos, broker.err());
 }
+
+// kcat (a real Kafka client) writes JSON readings into the development broker; `sluice run`
+// parses and aggregates them and writes JSON totals to another topic; kcat reads them back.
+BOOST_AUTO_TEST_CASE(kcat_in_sluice_sql_in_between_kcat_out) {
+  BOOST_REQUIRE_MESSAGE(::access("/usr/bin/kcat", X_OK) == 0, "kcat is missing: run make deps");
+  TemporaryDirectory directory;
+  Sluice broker(directory, {"kafka-dev", "--topic", "readings:2", "--topic", "totals:1"});
+  const std::string bootstrap = bootstrap_of(broker);
+  write_text(directory.file("readings.json"),
+             "{\"sensor\":\"s1\",\"temp\":20.5}\n"
+             "{\"sensor\":\"s2\",\"temp\":30.25}\n"
+             "{\"sensor\":\"s1\",\"temp\":22.5}\n"
+             "not json at all\n"
+             "{\"sensor\":\"s2\",\"temp\":-5}\n"
+             "{\"sensor\":\"s3\",\"temp\":18}\n");
+  shell("kcat -P -b " + bootstrap + " -t readings -l " + directory.file("readings.json") + " 2>&1");
+  write_text(directory.file("totals.sql"),
+             "CREATE SOURCE readings WITH (connector = 'kafka', \"kafka.bootstrap.servers\" = '" + bootstrap +
+                 "',\n  subscribe = 'readings', \"startingOffsets\" = 'earliest');\n"
+                 "CREATE VIEW parsed AS SELECT from_json(value, 'sensor STRING, temp DOUBLE') AS r FROM readings;\n"
+                 "CREATE SINK totals WITH (connector = 'kafka', \"kafka.bootstrap.servers\" = '" +
+                 bootstrap +
+                 "',\n  topic = 'totals', output_mode = 'complete') AS\n"
+                 "  SELECT to_json(named_struct('sensor', sensor, 'readings', n, 'max_temp', max_temp)) AS value\n"
+                 "  FROM (SELECT r.sensor AS sensor, count(*) AS n, max(r.temp) AS max_temp\n"
+                 "        FROM parsed WHERE r.sensor IS NOT NULL GROUP BY r.sensor) AS per_sensor;\n");
+  Sluice run(directory, {"run", directory.file("totals.sql"), "--trigger", "once", "--ui-port", "off"});
+  BOOST_TEST(run.wait(30s) == 0, run.err());
+  std::string consumed = shell("kcat -C -b " + bootstrap + " -t totals -e -q -f '%s\\n' 2>&1");
+  std::vector<std::string> lines;
+  std::istringstream in(consumed);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::sort(lines.begin(), lines.end());
+  BOOST_TEST((lines == std::vector<std::string>{"{\"sensor\":\"s1\",\"readings\":2,\"max_temp\":22.5}",
+                                                "{\"sensor\":\"s2\",\"readings\":2,\"max_temp\":30.25}",
+                                                "{\"sensor\":\"s3\",\"readings\":1,\"max_temp\":18}"}),
+             consumed);
+  broker.signal(SIGINT);
+  BOOST_TEST(broker.wait() == 0, broker.err());
+}
