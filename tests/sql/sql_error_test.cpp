@@ -154,7 +154,7 @@ const BadStatement kBadStatements[] = {
      "available-now or continuous:1s"},
     {"CREATE SOURCE s WITH (format = 'json')", StatusCode::invalid_argument,
      "line 1, column 17: CREATE SOURCE needs connector = '...' in WITH (sources available: rate, "
-     "file, memory)"},
+     "file, kafka, memory)"},
     {"CREATE SOURCE s WITH (connector = 'rate', connector = 'rate')", StatusCode::invalid_argument,
      "line 1, column 43: option 'connector' is given twice"},
     // Connectors that do not exist yet.
