@@ -1,6 +1,34 @@
 #include "io/kafka_client.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 namespace sluice::kafka {
+
+bool is_transient(rd_kafka_resp_err_t error) {
+  switch (error) {
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_REPLICA_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+      return true;
+    default:
+      return false;
+  }
+}
 
 std::string error_text(rd_kafka_resp_err_t error) {
   return std::string(rd_kafka_err2str(error)) + " (" + rd_kafka_err2name(error) + ")";
@@ -54,8 +82,16 @@ Result<std::map<std::string, int>> list_topics(rd_kafka_t* client, int timeout_m
 Result<std::pair<int64_t, int64_t>> query_watermarks(rd_kafka_t* client, const TopicPartition& tp, int timeout_ms) {
   int64_t low = 0;
   int64_t high = 0;
-  rd_kafka_resp_err_t error =
-      rd_kafka_query_watermark_offsets(client, tp.topic.c_str(), tp.partition, &low, &high, timeout_ms);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int attempt = 0;; ++attempt) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    error = rd_kafka_query_watermark_offsets(client, tp.topic.c_str(), tp.partition, &low, &high,
+                                             static_cast<int>(std::max<int64_t>(1, left.count())));
+    if (error == RD_KAFKA_RESP_ERR_NO_ERROR || !is_transient(error) || std::chrono::steady_clock::now() >= deadline) break;
+    // A leader moved or a broker is briefly away: librdkafka refreshes its metadata meanwhile.
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(10 << std::min(attempt, 5), 200)));
+  }
   if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::io_error("cannot read the offsets of Kafka topic " + tp.topic + " partition " +
                             std::to_string(tp.partition) + ": " + error_text(error));

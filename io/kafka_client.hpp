@@ -24,6 +24,10 @@ struct TopicPartitionListDeleter {
 };
 using TopicPartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, TopicPartitionListDeleter>;
 
+/// Returns true for errors that go away by themselves (a leader moving, a broker restarting,
+/// a timeout): worth asking again until a deadline.
+bool is_transient(rd_kafka_resp_err_t error);
+
 /// Returns librdkafka's text for an error code, with its name: "Broker: Unknown topic (UNKNOWN_TOPIC_OR_PART)".
 std::string error_text(rd_kafka_resp_err_t error);
 
@@ -48,7 +52,8 @@ struct TopicPartition {
 /// Reads the cluster's topics with their partition counts (internal topics left out).
 Result<std::map<std::string, int>> list_topics(rd_kafka_t* client, int timeout_ms);
 
-/// Asks the partition's leader for its low and high offsets. For a consumer configured with
+/// Asks the partition's leader for its low and high offsets, asking again on transient errors
+/// until timeout_ms has passed. For a consumer configured with
 /// `isolation.level=read_committed` the high offset is the last stable offset.
 Result<std::pair<int64_t, int64_t>> query_watermarks(rd_kafka_t* client, const TopicPartition& tp, int timeout_ms);
 

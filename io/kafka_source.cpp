@@ -27,6 +27,25 @@ constexpr size_t kConsumeBatch = 1024;
 // The columns in their fixed order.
 enum Column { kKey, kValue, kTopic, kPartition, kOffset, kTimestamp, kTimestampType, kHeaders, kNumColumns };
 
+// Errors a fetch reports that retrying cannot cure. Others (timeouts, leader changes, brokers
+// down) are reported by librdkafka for information while it retries on its own.
+bool is_permanent(rd_kafka_resp_err_t error) {
+  switch (error) {
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR__SSL:
+    case RD_KAFKA_RESP_ERR__FATAL:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string describe(const TopicPartition& tp) {
   return "Kafka topic " + tp.topic + " partition " + std::to_string(tp.partition);
 }
@@ -398,7 +417,10 @@ class KafkaPartitionReader final : public PartitionReader {
 
   Status fetch_error(rd_kafka_resp_err_t error) {
     const bool lost = error == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET || error == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE;
-    if (!lost) return Status::io_error("cannot read " + describe(tp_) + ": " + kafka::error_text(error));
+    if (!lost) {
+      if (!is_permanent(error)) return Status::ok();  // librdkafka retries the fetch itself
+      return Status::io_error("cannot read " + describe(tp_) + ": " + kafka::error_text(error));
+    }
     if (options_.fail_on_data_loss) {
       return Status::io_error("offsets " + std::to_string(position_) + " to " + std::to_string(end_) + " of " +
                               describe(tp_) +
