@@ -88,35 +88,32 @@ double produce_plain(const std::string& bootstrap, const std::string& topic, int
   return seconds;
 }
 
-// Reads every record of the topic with a plain consumer loop: one handle, each partition
-// fetched into its own queue and drained in turn, until every record has come.
+// Reads every record of the topic with a plain consumer loop: one handle, every partition
+// forwarded into one queue, drained in batches until every record has come.
 double consume_plain(const std::string& bootstrap, const std::string& topic, int64_t expected) {
   rd_kafka_t* consumer = client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
                                                     {"isolation.level", "read_committed"},
                                                     {"fetch.wait.max.ms", "10"}});
   rd_kafka_topic_t* handle = rd_kafka_topic_new(consumer, topic.c_str(), nullptr);
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(consumer);
   const auto start = BenchClock::now();
-  for (int p = 0; p < kPartitions; ++p) rd_kafka_consume_start(handle, p, RD_KAFKA_OFFSET_BEGINNING);
+  for (int p = 0; p < kPartitions; ++p) rd_kafka_consume_start_queue(handle, p, RD_KAFKA_OFFSET_BEGINNING, queue);
   int64_t got = 0;
   size_t bytes = 0;
   rd_kafka_message_t* messages[1024];
-  bool idle = false;
   while (got < expected) {
-    const int64_t before = got;
-    for (int p = 0; p < kPartitions; ++p) {
-      ssize_t n = rd_kafka_consume_batch(handle, p, idle && p == 0 ? 1 : 0, messages, 1024);
-      for (ssize_t i = 0; i < n; ++i) {
-        if (messages[i]->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          ++got;
-          bytes += messages[i]->len;
-        }
-        rd_kafka_message_destroy(messages[i]);
+    const ssize_t n = rd_kafka_consume_batch_queue(queue, 10, messages, 1024);
+    for (ssize_t i = 0; i < n; ++i) {
+      if (messages[i]->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ++got;
+        bytes += messages[i]->len;
       }
+      rd_kafka_message_destroy(messages[i]);
     }
-    idle = got == before;
   }
   const double seconds = seconds_since(start);
   for (int p = 0; p < kPartitions; ++p) rd_kafka_consume_stop(handle, p);
+  rd_kafka_queue_destroy(queue);
   rd_kafka_topic_destroy(handle);
   rd_kafka_destroy(consumer);
   if (bytes == 0) std::exit(1);

@@ -99,4 +99,41 @@ Result<std::pair<int64_t, int64_t>> query_watermarks(rd_kafka_t* client, const T
   return std::make_pair(low, high);
 }
 
+Result<std::vector<int64_t>> query_offsets(rd_kafka_t* client, const std::vector<TopicPartition>& partitions,
+                                           bool latest, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (int attempt = 0;; ++attempt) {
+    // ListOffsets with the special timestamps -1 (latest) and -2 (earliest).
+    TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+    for (const auto& tp : partitions) {
+      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
+          latest ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    rd_kafka_resp_err_t error =
+        rd_kafka_offsets_for_times(client, list.get(), static_cast<int>(std::max<int64_t>(1, left.count())));
+    size_t failed = partitions.size();
+    for (int i = 0; error == RD_KAFKA_RESP_ERR_NO_ERROR && i < list->cnt; ++i) {
+      if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        error = list->elems[i].err;
+        failed = static_cast<size_t>(i);
+      }
+    }
+    if (error == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      std::vector<int64_t> offsets;
+      for (int i = 0; i < list->cnt; ++i) offsets.push_back(list->elems[i].offset);
+      return offsets;
+    }
+    if (!is_transient(error) || std::chrono::steady_clock::now() >= deadline) {
+      std::string where = failed < partitions.size()
+                              ? "Kafka topic " + partitions[failed].topic + " partition " +
+                                    std::to_string(partitions[failed].partition)
+                              : std::to_string(partitions.size()) + " Kafka partitions";
+      return Status::io_error("cannot read the " + std::string(latest ? "latest" : "earliest") + " offsets of " +
+                              where + ": " + error_text(error));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(10 << std::min(attempt, 5), 200)));
+  }
+}
+
 }  // namespace sluice::kafka

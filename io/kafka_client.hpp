@@ -57,4 +57,10 @@ Result<std::map<std::string, int>> list_topics(rd_kafka_t* client, int timeout_m
 /// `isolation.level=read_committed` the high offset is the last stable offset.
 Result<std::pair<int64_t, int64_t>> query_watermarks(rd_kafka_t* client, const TopicPartition& tp, int timeout_ms);
 
+/// Asks the leaders for the earliest (`latest` false) or latest (true; the last stable offset
+/// for a read_committed client) offset of many partitions at once: one request per leader
+/// broker, asking again on transient errors until timeout_ms has passed.
+Result<std::vector<int64_t>> query_offsets(rd_kafka_t* client, const std::vector<TopicPartition>& partitions,
+                                           bool latest, int timeout_ms);
+
 }  // namespace sluice::kafka

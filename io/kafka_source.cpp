@@ -586,9 +586,12 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
     SLUICE_ASSIGN_OR_RETURN(ending, ending_offsets());
   }
   int64_t available = 0;
+  // Two requests per leader broker, whatever the number of partitions.
+  SLUICE_ASSIGN_OR_RETURN(auto lows, kafka::query_offsets(client_.get(), partitions_, false, kMetadataTimeoutMs));
+  SLUICE_ASSIGN_OR_RETURN(auto highs, kafka::query_offsets(client_.get(), partitions_, true, kMetadataTimeoutMs));
   for (size_t p = 0; p < partitions_.size(); ++p) {
     const TopicPartition& tp = partitions_[p];
-    SLUICE_ASSIGN_OR_RETURN(auto marks, kafka::query_watermarks(client_.get(), tp, kMetadataTimeoutMs));
+    const std::pair<int64_t, int64_t> marks{lows[p], highs[p]};
     const int64_t from = p < start.size() ? start[p] : initial_[p];
     if (marks.second < from) {
       if (options_.fail_on_data_loss) {
