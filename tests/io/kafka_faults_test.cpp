@@ -105,3 +105,42 @@ BOOST_AUTO_TEST_CASE(slow_brokers_request_errors_and_leader_changes_lose_and_dou
   std::sort(written.begin(), written.end());
   BOOST_TEST(written == feed.expected());
 }
+
+BOOST_AUTO_TEST_CASE(a_broker_down_and_back_loses_and_doubles_nothing) {
+  auto started = kafka::DevBroker::start(3);
+  BOOST_REQUIRE(started.ok());
+  kafka::DevBroker& broker = **started;
+  BOOST_REQUIRE(broker.create_topic("in", 4, 3).is_ok());
+  TemporaryDirectory checkpoint;
+  Session session;
+  auto query = session.read_stream()
+                   .format("kafka")
+                   .option("kafka.bootstrap.servers", broker.bootstrap_servers())
+                   .option("kafka.reconnect.backoff.max.ms", "200")
+                   .option("subscribe", "in")
+                   .option("startingOffsets", "earliest")
+                   .load()
+                   .select(col("value"))
+                   .write_stream()
+                   .format("memory")
+                   .query_name("down")
+                   .option("checkpointLocation", checkpoint.path())
+                   .trigger(Trigger::ProcessingTime(10ms))
+                   .start();
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  Feed feed(broker);
+  feed.produce(100);
+  BOOST_REQUIRE(query->process_all_available().is_ok());
+  // The broker goes away while the query runs, and comes back.
+  BOOST_REQUIRE(broker.set_broker_down(2).is_ok());
+  BOOST_REQUIRE(query->await_termination(300ms) == false);  // still running meanwhile
+  BOOST_REQUIRE(broker.set_broker_up(2).is_ok());
+  feed.produce(100);
+  Status processed = query->process_all_available();
+  BOOST_REQUIRE_MESSAGE(processed.is_ok(), processed.to_string());
+  BOOST_REQUIRE(query->stop().is_ok());
+  std::vector<std::string> values;
+  for (const auto& row : session.memory_table("down")->rows()) values.push_back(row[0].as_string());
+  std::sort(values.begin(), values.end());
+  BOOST_TEST(values == feed.expected());
+}
