@@ -355,6 +355,11 @@ void on_tick(coordinator_actor* self) {
   auto latest = latest_offsets(self);
   if (!latest.ok()) return finish(self, latest.status().with_context("asking sources for new data"));
   const int64_t latest_offset_ms = elapsed_ms(trigger_start);
+  // What the progress report shows as latestOffset: how far data exists, before rate limits.
+  std::vector<SourceOffset> available = *latest;
+  for (size_t s = 0; s < available.size(); ++s) {
+    if (auto seen = st.recovery->sources[s]->last_available()) available[s] = std::move(*seen);
+  }
   if ((trigger.kind == Trigger::Kind::once || trigger.kind == Trigger::Kind::available_now) &&
       !st.stop_target) {
     // Once reads everything available in one epoch; AvailableNow in as many as limits need.
@@ -375,7 +380,7 @@ void on_tick(coordinator_actor* self) {
   const bool has_data = !reached(st.planned, end);
   if (!has_data && st.watermark_epoch_due && st.flights.empty()) {
     st.watermark_epoch_due = false;
-    return start_epoch(self, st.planned, *latest, trigger_start, latest_offset_ms);
+    return start_epoch(self, st.planned, available, trigger_start, latest_offset_ms);
   }
   if (!has_data) {
     // Epochs still finishing will tick again when they commit.
@@ -389,7 +394,7 @@ void on_tick(coordinator_actor* self) {
     if (st.stop_after_epoch) return;  // Once runs exactly one epoch
     st.stop_after_epoch = true;
   }
-  start_epoch(self, end, *latest, trigger_start, latest_offset_ms);
+  start_epoch(self, end, available, trigger_start, latest_offset_ms);
 }
 
 void report_progress(coordinator_actor* self, const InFlight& flight, int64_t commit_ms) {

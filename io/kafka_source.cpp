@@ -613,6 +613,8 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
   }
   if (limit.everything) return latest;
 
+  std::lock_guard lock(planning_mutex_);
+  available_ = latest;
   auto now = std::chrono::steady_clock::now();
   if (options_.min_offsets_per_trigger > 0 && available < options_.min_offsets_per_trigger &&
       now - last_trigger_ < std::chrono::microseconds(options_.max_trigger_delay_micros)) {
@@ -642,6 +644,11 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
   }
   if (available > 0) last_trigger_ = now;
   return latest;
+}
+
+std::optional<SourceOffset> KafkaSource::last_available() const {
+  std::lock_guard lock(planning_mutex_);
+  return available_;
 }
 
 KafkaSource::PartitionConsumer& KafkaSource::consumer_for(int partition) {

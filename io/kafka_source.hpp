@@ -66,6 +66,7 @@ class KafkaSource final : public Source {
   bool replayable() const override { return true; }
   SourceOffset initial_offset() const override { return initial_; }
   Result<SourceOffset> latest_offset(const SourceOffset& start, const ReadLimit& limit) override;
+  std::optional<SourceOffset> last_available() const override;
   Result<std::unique_ptr<PartitionReader>> open_reader(int partition, int64_t start, int64_t end) override;
   Status commit(const SourceOffset& end) override;
   std::string save_metadata() const override;
@@ -96,7 +97,9 @@ class KafkaSource final : public Source {
   std::vector<kafka::TopicPartition> partitions_;
   SourceOffset initial_;
   std::optional<SourceOffset> ending_;
+  mutable std::mutex planning_mutex_;  ///< latest_offset runs on the coordinator and, continuous, on source actors
   std::chrono::steady_clock::time_point last_trigger_;
+  std::optional<SourceOffset> available_;
   std::mutex consumers_mutex_;
   std::map<int, std::unique_ptr<PartitionConsumer>> consumers_;
 };

@@ -69,6 +69,9 @@ class Source {
   virtual SourceOffset initial_offset() const = 0;
   /// Returns the latest offset available now, capped by limit relative to start.
   virtual Result<SourceOffset> latest_offset(const SourceOffset& start, const ReadLimit& limit) = 0;
+  /// Returns how far data existed at the last latest_offset call, before rate limits capped
+  /// it (progress reports show it as latestOffset, as Spark does); nullopt: the capped offset.
+  virtual std::optional<SourceOffset> last_available() const { return std::nullopt; }
   /// Opens a reader of partition `partition` for [start, end) of that partition.
   virtual Result<std::unique_ptr<PartitionReader>> open_reader(int partition, int64_t start,
                                                                int64_t end) = 0;

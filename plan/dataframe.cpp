@@ -35,6 +35,20 @@ Status check_options(const std::string& what, const std::map<std::string, std::s
   return Status::ok();
 }
 
+// Parses a size such as 65536, 64k, 64m or 1g (binary units), at least 1 byte.
+Result<int64_t> parse_byte_size(const std::string& text) {
+  int64_t number = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+  std::string unit(end, text.data() + text.size());
+  for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (unit.ends_with("b") && unit.size() == 2) unit.pop_back();
+  const int shift = unit.empty() ? 0 : unit == "k" ? 10 : unit == "m" ? 20 : unit == "g" ? 30 : -1;
+  if (error != std::errc() || shift < 0 || number < 1 || number > (INT64_MAX >> shift)) {
+    return Status::invalid_argument("'" + text + "' is not a size (write 65536, 64k, 64m or 1g)");
+  }
+  return number << shift;
+}
+
 Result<int64_t> integer_option(const std::map<std::string, std::string>& options,
                                const std::string& key, int64_t fallback, int64_t minimum) {
   auto it = options.find(key);
@@ -414,7 +428,11 @@ Result<StreamingQuery> DataStreamWriter::start() {
     SLUICE_ASSIGN_OR_RETURN(spec.watermark_idle_timeout_micros, parse_duration(idle));
   }
   SLUICE_ASSIGN_OR_RETURN(spec.optimized, Optimizer().optimize(spec.analyzed));
-  SLUICE_ASSIGN_OR_RETURN(spec.physical, plan_physical(spec.optimized));
+  PhysicalOptions physical;
+  if (std::string cache = session->conf("stateCacheSize"); !cache.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(physical.state_cache_bytes, parse_byte_size(cache));
+  }
+  SLUICE_ASSIGN_OR_RETURN(spec.physical, plan_physical(spec.optimized, physical));
   spec.plan_fingerprint = fingerprint(spec.analyzed, spec.physical);
   spec.explain = frame_.explain(true);
   return session->launcher()->launch(std::move(spec));
@@ -446,7 +464,7 @@ SessionState::SessionState() : clock_(system_clock()) {}
 Status SessionState::set_conf(const std::string& key, const std::string& value) {
   static const std::vector<std::string> known = {"ansi", "checkpointLocation", "shuffle_partitions",
                                                  "multipleWatermarkPolicy", "watermarkIdleTimeout", "ui.port",
-                                                 "ui.host"};
+                                                 "ui.host", "stateCacheSize"};
   if (key == "ansi") {
     if (value != "true" && value != "false") {
       return Status::invalid_argument("session option 'ansi' must be true or false, got '" + value + "'");
@@ -459,6 +477,8 @@ Status SessionState::set_conf(const std::string& key, const std::string& value) 
     }
   } else if (key == "watermarkIdleTimeout") {
     SLUICE_RETURN_NOT_OK(parse_duration(value).status().with_context("session option 'watermarkIdleTimeout'"));
+  } else if (key == "stateCacheSize") {
+    SLUICE_RETURN_NOT_OK(parse_byte_size(value).status().with_context("session option 'stateCacheSize'"));
   } else if (key == "ui.port") {
     // Read by whoever serves the dashboard (`sluice run`, or a MonitoringServer the host starts).
     if (value != "off") {

@@ -25,6 +25,7 @@ bool is_column(const Expr& expr, const std::string& name) {
 }
 
 struct Planner {
+  PhysicalOptions options;
   PhysicalPlan plan;
 
   Status collect(const PlanPtr& node, std::vector<StatelessStep> above) {
@@ -163,6 +164,7 @@ struct Planner {
     }
     if (session) {
       SessionWindowOptions options;
+      options.cache_bytes = this->options.state_cache_bytes;
       if (session->gap_expr) {
         options.gap_column = input->find("__gap");
       } else {
@@ -174,6 +176,7 @@ struct Planner {
       return Status::ok();
     }
     HashAggregateOptions options;
+    options.cache_bytes = this->options.state_cache_bytes;
     options.event_time_key = event_time_key;
     options.event_time_is_window_end = event_time_is_window_end;
     SLUICE_ASSIGN_OR_RETURN(stage.op, make_hash_aggregate(input, keys, aggregates, options));
@@ -186,6 +189,7 @@ struct Planner {
     std::vector<int> keys;
     for (const auto& column : node.dedup_columns()) keys.push_back(input->find(column));
     DeduplicateOptions options;
+    options.cache_bytes = this->options.state_cache_bytes;
     if (watermark) {
       const int time = input->find(watermark->watermark_column());
       const bool time_is_key = std::find(keys.begin(), keys.end(), time) != keys.end();
@@ -225,8 +229,9 @@ void render_lines(std::string& out, const std::vector<std::string>& lines, const
 
 }  // namespace
 
-Result<PhysicalPlan> plan_physical(const PlanPtr& optimized) {
+Result<PhysicalPlan> plan_physical(const PlanPtr& optimized, const PhysicalOptions& options) {
   Planner planner;
+  planner.options = options;
   planner.plan.output_schema = optimized->schema();
   PlanPtr node = optimized;
   // Sort and limit sit above the aggregation; they apply to each epoch's complete result.

@@ -41,9 +41,16 @@ struct PhysicalPlan {
   std::string to_string() const;
 };
 
+/// What the session decides about physical operators (not part of the plan's fingerprint).
+struct PhysicalOptions {
+  /// Memory a stateful operator partition keeps its state in; the rest stays in LMDB and is
+  /// read back when needed (session option stateCacheSize).
+  int64_t state_cache_bytes = 256LL << 20;
+};
+
 /// Cuts an optimized plan into pipelines and at most one stateful stage, fusing adjacent
 /// stateless steps; fails naming the rule for shapes the runtime does not run.
-Result<PhysicalPlan> plan_physical(const PlanPtr& optimized);
+Result<PhysicalPlan> plan_physical(const PlanPtr& optimized, const PhysicalOptions& options = {});
 
 /// Refuses, at start, queries the output mode cannot run, naming the rule and the operator
 /// (Spark's UnsupportedOperationChecker matrix).

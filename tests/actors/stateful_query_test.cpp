@@ -323,3 +323,61 @@ BOOST_AUTO_TEST_CASE(an_idle_input_stops_holding_the_watermark_back_after_the_ti
   BOOST_TEST(query->last_progress()->event_time["watermark"] == "1970-01-01T00:01:00.000Z");
   (void)query->stop();
 }
+
+// A state far larger than its cache (session option stateCacheSize) gives the same results,
+// across epochs and a restart that reloads only part of the state into memory.
+BOOST_AUTO_TEST_CASE(a_state_cache_far_smaller_than_the_state_gives_the_same_results) {
+  auto run = [](const std::string& cache) {
+    Session session;
+    if (!cache.empty()) BOOST_REQUIRE(session.set_conf("stateCacheSize", cache).is_ok());
+    BOOST_REQUIRE(session.set_conf("shuffle_partitions", "2").is_ok());
+    TemporaryDirectory checkpoint;
+    auto schema = Schema::make({{"k", Type::Int64}, {"v", Type::Int64}}).value();
+    MemoryStream input(session, schema);
+    std::map<int64_t, std::pair<int64_t, int64_t>> expected;  // key -> count, sum
+    std::mt19937_64 random(7);
+    auto start = [&] {
+      auto query = input.to_df()
+                       .group_by(col("k"))
+                       .agg(count().alias("n"), sum(col("v")).alias("s"))
+                       .write_stream()
+                       .format("memory")
+                       .query_name("groups")
+                       .output_mode(OutputMode::Update)
+                       .option("checkpointLocation", checkpoint.path())
+                       .start();
+      BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+      return *query;
+    };
+    auto feed = [&](StreamingQuery& query) {
+      std::vector<std::vector<Value>> rows;
+      for (int i = 0; i < 4000; ++i) {
+        const int64_t k = static_cast<int64_t>(random() % 20000);
+        const int64_t v = static_cast<int64_t>(random() % 100);
+        rows.push_back({Value(k), Value(v)});
+        expected[k].first += 1;
+        expected[k].second += v;
+      }
+      BOOST_REQUIRE(input.add_data(rows).is_ok());
+      BOOST_REQUIRE(query.process_all_available().is_ok());
+    };
+    auto first = start();
+    for (int epoch = 0; epoch < 3; ++epoch) feed(first);
+    BOOST_REQUIRE(first.stop().is_ok());
+    auto second = start();
+    for (int epoch = 0; epoch < 3; ++epoch) feed(second);
+    BOOST_REQUIRE(second.stop().is_ok());
+    // Update mode: the last row of each key is its final value.
+    std::map<int64_t, std::pair<int64_t, int64_t>> latest;
+    for (const auto& row : session.memory_table("groups")->rows()) {
+      latest[row[0].as_int64()] = {row[1].as_int64(), row[2].as_int64()};
+    }
+    BOOST_TEST(latest.size() == expected.size());
+    BOOST_TEST((latest == expected));
+    return latest;
+  };
+  BOOST_TEST((run("8k") == run("")));
+  Session session;
+  Status bad = session.set_conf("stateCacheSize", "lots");
+  BOOST_TEST(bad.message().find("'lots' is not a size (write 65536, 64k, 64m or 1g)") != std::string::npos);
+}
