@@ -53,6 +53,20 @@
     let stateRows = null;
     for (const op of progress.stateOperators || []) stateRows = (stateRows || 0) + op.numRowsTotal;
     const durations = progress.durationMs || {};
+    // Source lag: records available but not read, per partition (latestOffset - endOffset),
+    // for every source whose offsets are arrays of one number per partition.
+    let lagTotal = null;
+    let lagMax = null;
+    for (const source of progress.sources || []) {
+      const end = source.endOffset;
+      const latest = source.latestOffset;
+      if (!Array.isArray(end) || !Array.isArray(latest) || end.length !== latest.length) continue;
+      for (let p = 0; p < end.length; ++p) {
+        const lag = Math.max(latest[p] - end[p], 0);
+        lagTotal = (lagTotal || 0) + lag;
+        lagMax = Math.max(lagMax || 0, lag);
+      }
+    }
     return {
       time,
       batchId: progress.batchId,
@@ -61,6 +75,8 @@
       durations: PHASES.map(([phase]) => (phase in durations ? durations[phase] : null)),
       lag,
       stateRows,
+      lagTotal,
+      lagMax,
     };
   }
 
@@ -71,8 +87,8 @@
   }
 
   function statusOf(query) {
-    if (query.active) return ["running", "active"];
-    return query.exception ? ["failed", "failed"] : ["stopped", "stopped"];
+    const state = query.state || (query.active ? "active" : query.exception ? "failed" : "stopped");
+    return [state, state];
   }
   function displayName(query) { return query.name || query.id; }
 
@@ -140,7 +156,10 @@
                             (ms) => integer.format(ms) + " ms"),
         watermark: makeChart($("chart-watermark"), [["lag", "#9446ed", "rgba(148,70,237,0.08)"]], formatSeconds),
         state: makeChart($("chart-state"), [["state rows", "#d64545", "rgba(214,69,69,0.08)"]], formatNumber),
+        lag: makeChart($("chart-lag"), [["all partitions", "#f0b429", "rgba(240,180,41,0.08)"],
+                                        ["largest partition", "#2f6fde"]], formatNumber),
       };
+      window.__sluiceChartPoints = 0;
     }
 
     destroy() {
@@ -191,10 +210,49 @@
       setText("state-rows", query.stateRows == null ? "–" : integer.format(query.stateRows));
       setText("last-batch-id", query.lastBatchId == null ? "–" : integer.format(query.lastBatchId));
       const latest = last ? point(last) : null;
-      setText("input-rate", latest ? formatNumber(latest.inputRate) : "–");
+      setText("input-rate", latest ? formatNumber(latest.inputRate) : "–", latest ? latest.inputRate : 0);
       setText("processed-rate", latest ? formatNumber(latest.processedRate) : "–");
       setText("epoch-duration", latest && latest.durations[0] != null ? integer.format(latest.durations[0]) + " ms" : "–");
       setText("watermark-lag", latest && latest.lag != null ? formatSeconds(latest.lag) : "none");
+      setText("source-lag", latest && latest.lagTotal != null ? integer.format(latest.lagTotal) : "–");
+      this.renderPlan(query);
+    }
+
+    // Shows the physical plan, the whole explain output on demand, and what the last report
+    // says of each source and stateful operator.
+    renderPlan(query) {
+      const plan = query.plan || "";
+      const marker = "== Physical Plan ==";
+      const at = plan.indexOf(marker);
+      const physical = at >= 0 ? plan.slice(at + marker.length).trim() : plan.trim();
+      setText("query-plan", physical || "not known (the query ended before the monitor saw it start)");
+      setText("query-explain", plan);
+      $("query-explain-details").hidden = !plan;
+      const body = $("operator-table").querySelector("tbody");
+      body.textContent = "";
+      const last = query.lastProgress;
+      const rows = [];
+      if (last) {
+        for (const source of last.sources || []) {
+          rows.push(["source " + source.description, source.numInputRows, null, null, null, null]);
+        }
+        for (const op of last.stateOperators || []) {
+          rows.push([op.operatorName, null, op.numRowsTotal, op.numRowsUpdated, op.numRowsDroppedByWatermark,
+                     op.memoryUsedBytes]);
+        }
+        rows.push(["sink " + last.sink.description, last.sink.numOutputRows, null, null, null, null]);
+      }
+      for (const values of rows) {
+        const row = document.createElement("tr");
+        values.forEach((value, index) => {
+          const cell = document.createElement("td");
+          if (index > 0) cell.className = "number";
+          cell.textContent = index === 0 ? value : value == null ? "" : integer.format(value);
+          row.appendChild(cell);
+        });
+        body.appendChild(row);
+      }
+      $("operator-table").hidden = rows.length === 0;
     }
 
     renderCharts() {
@@ -206,6 +264,9 @@
       this.charts.duration.setData([times].concat(PHASES.map((_, i) => this.points.map((p) => p.durations[i]))));
       this.charts.watermark.setData([times, this.points.map((p) => p.lag)]);
       this.charts.state.setData([times, this.points.map((p) => p.stateRows)]);
+      this.charts.lag.setData([times, this.points.map((p) => p.lagTotal), this.points.map((p) => p.lagMax)]);
+      // The fewest points any chart holds, for tests and scripts that wait for drawn charts.
+      window.__sluiceChartPoints = Math.min(...Object.values(this.charts).map((chart) => chart.data[0].length));
     }
   }
 

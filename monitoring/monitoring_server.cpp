@@ -4,9 +4,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
+#include "monitoring/checkpoint_inspector.hpp"
 #include "monitoring/embedded_files.hpp"
 #include "monitoring/prometheus_text.hpp"
 #include "monitoring/query_monitor.hpp"
@@ -35,6 +37,7 @@ std::string query_json(const QueryTotals& query) {
   out += ",\"runId\":" + json_quote(query.run_id);
   out += ",\"name\":" + null_or_quote(query.name);
   out += ",\"active\":" + std::string(query.active ? "true" : "false");
+  out += ",\"state\":" + json_quote(query.state());
   out += ",\"exception\":" + (query.error ? json_quote(*query.error) : std::string("null"));
   out += ",\"runs\":" + std::to_string(query.runs);
   out += ",\"epochs\":" + std::to_string(query.epochs);
@@ -45,6 +48,7 @@ std::string query_json(const QueryTotals& query) {
   out += ",\"numRowsDroppedByWatermarkTotal\":" + std::to_string(dropped);
   out += ",\"stateRows\":" +
          (query.operators.empty() ? std::string("null") : std::to_string(state_rows));
+  out += ",\"plan\":" + null_or_quote(query.plan);
   out += ",\"lastProgress\":" +
          (query.history.empty() ? std::string("null") : query.history.back().json());
   out += "}";
@@ -63,9 +67,14 @@ class MonitoringServer::Impl {
   ~Impl() { stop(); }
 
   Status start() {
-    // A few workers suffice: a dashboard polls once a second and a scraper rarely.
-    server_.new_task_queue = [] { return new httplib::ThreadPool(8); };
+    // A dashboard polls once a second and a scraper rarely, but a client that stalls holds a
+    // worker until its timeout: keep enough workers that a few stalled ones starve nobody.
+    const size_t threads = options_.threads;
+    server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server_.set_keep_alive_timeout(2);
+    server_.set_keep_alive_max_count(100);
+    server_.set_read_timeout(options_.read_timeout);
+    server_.set_write_timeout(options_.write_timeout);
     // httplib sets SO_REUSEPORT by default, which lets a second server bind a port in use and
     // share its connections; keep only SO_REUSEADDR so a busy port is an error.
     server_.set_socket_options([](socket_t socket) {
@@ -167,6 +176,21 @@ class MonitoringServer::Impl {
       out += "]";
       response.set_content(out, kJson);
     });
+    server_.Get("/api/checkpoints",
+                [this](const httplib::Request& request, httplib::Response& response) {
+                  response.set_header("Cache-Control", "no-store");
+                  auto fail = [&](int status, const std::string& message) {
+                    response.status = status;
+                    response.set_content("{\"error\":" + json_quote(message) + "}", kJson);
+                  };
+                  if (!request.has_param("path"))
+                    return fail(400, "the parameter 'path' names a checkpoint");
+                  auto path = checkpoint_path(request.get_param_value("path"));
+                  if (!path.ok()) return fail(403, path.status().message());
+                  auto reports = inspect_checkpoints(*path);
+                  if (!reports.ok()) return fail(404, reports.status().message());
+                  response.set_content(render_json(*reports), kJson);
+                });
     for (const auto& file : monitoring::embedded_files()) {
       server_.Get(std::string(file.url_path),
                   [&file](const httplib::Request&, httplib::Response& response) {
@@ -174,6 +198,23 @@ class MonitoringServer::Impl {
                                          std::string(file.content_type).c_str());
                   });
     }
+  }
+
+  // Resolves a requested checkpoint path (relative ones against the root) and admits it only
+  // when it lies under the checkpoint root once symbolic links and ".." are resolved.
+  Result<std::string> checkpoint_path(const std::string& requested) const {
+    namespace fs = std::filesystem;
+    if (options_.checkpoint_root.empty())
+      return Status::invalid_argument("no checkpoint root is configured (ui.checkpointRoot)");
+    std::error_code error;
+    const fs::path root = fs::weakly_canonical(options_.checkpoint_root, error);
+    if (error) return Status::invalid_argument("the checkpoint root cannot be resolved");
+    const fs::path path = fs::weakly_canonical(root / requested, error);
+    if (error) return Status::invalid_argument("'" + requested + "' cannot be resolved");
+    const fs::path relative = path.lexically_relative(root);
+    if (relative.empty() || *relative.begin() == "..")
+      return Status::invalid_argument("'" + requested + "' is not under the checkpoint root");
+    return path.string();
   }
 
   std::shared_ptr<SessionState> session_;  // kept alive: the monitor listens to its queries

@@ -244,6 +244,21 @@ std::string prometheus_text(const std::vector<QueryTotals>& queries) {
              "Processing rate of the source's rows in the last epoch.",
              [](const SourceTotals& s) { return s.processed_rows_per_second; });
 
+  w.family("sluice_source_lag_records", "gauge",
+           "Records available in a source partition but not read by the last epoch "
+           "(latestOffset - endOffset of its progress report).");
+  for (const auto& q : queries) {
+    const auto* last = last_report(q);
+    if (!last) continue;
+    for (const auto& lag : source_lag(*last)) {
+      Labels labels =
+          with(with(query_labels(q), "source", last->sources[lag.source_index].description),
+               "source_index", std::to_string(lag.source_index));
+      w.sample("sluice_source_lag_records",
+               with(std::move(labels), "partition", std::to_string(lag.partition)), lag.records);
+    }
+  }
+
   auto per_operator = [&](const std::string& name, const std::string& type, const std::string& help,
                           const std::function<double(const OperatorTotals&)>& value) {
     w.family(name, type, help);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "io/source.hpp"
+
 namespace sluice {
 
 void QueryMonitor::attach(StreamingQueryManager& streams) {
@@ -14,7 +16,7 @@ void QueryMonitor::attach(StreamingQueryManager& streams) {
   streams_ = &streams;
   streams.add_listener(shared_from_this());
   for (const auto& query : streams.active()) {
-    record(query.id(), query.run_id(), query.name());
+    record(query.id(), query.run_id(), query.name()).plan = query.explain();
     for (const auto& progress : query.recent_progress())
       take(progress);
   }
@@ -44,6 +46,7 @@ std::vector<QueryTotals> QueryMonitor::snapshot(bool with_history) const {
       copy.name = query->name;
       copy.active = query->active;
       copy.error = query->error;
+      copy.plan = query->plan;
       copy.runs = query->runs;
       copy.failures = query->failures;
       copy.epochs = query->epochs;
@@ -75,7 +78,14 @@ void QueryMonitor::on_started(const std::string& id, const std::string& run_id,
   // A report, or even the end, of this run may have come first (a fast first epoch); record()
   // marks a run active only when it first hears of it, so a late start does not revive it.
   std::lock_guard lock(mutex_);
-  record(id, run_id, name);
+  auto& query = record(id, run_id, name);
+  // The manager calls listeners outside its lock, and attach() takes the locks in this order
+  // (ours, then the manager's), so asking it for the handle here cannot deadlock. A run that
+  // already ended is gone from the manager: its plan stays unknown.
+  if (streams_ != nullptr && query.run_id == run_id) {
+    if (auto handle = streams_->get(id); handle && handle->run_id() == run_id)
+      query.plan = handle->explain();
+  }
 }
 
 void QueryMonitor::on_progress(const StreamingQueryProgress& progress) {
@@ -160,6 +170,19 @@ void QueryMonitor::take(const StreamingQueryProgress& progress) {
   query.history.push_back(progress);
   while (query.history.size() > history_size_)
     query.history.pop_front();
+}
+
+std::vector<PartitionLag> source_lag(const StreamingQueryProgress& progress) {
+  std::vector<PartitionLag> lags;
+  for (size_t s = 0; s < progress.sources.size(); ++s) {
+    const auto& source = progress.sources[s];
+    auto end = offset_from_json(source.end_offset);
+    auto latest = offset_from_json(source.latest_offset);
+    if (!end.ok() || !latest.ok() || end->size() != latest->size()) continue;
+    for (size_t p = 0; p < end->size(); ++p)
+      lags.push_back({s, p, std::max<int64_t>((*latest)[p] - (*end)[p], 0)});
+  }
+  return lags;
 }
 
 std::optional<int64_t> parse_iso_timestamp(const std::string& text) {

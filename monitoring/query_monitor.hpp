@@ -48,6 +48,7 @@ struct QueryTotals {
   std::string name;
   bool active = false;
   std::optional<std::string> error;  ///< why the latest run failed
+  std::string plan;                  ///< the latest run's plans as explain(extended) prints them
   int64_t runs = 0;                  ///< runs started while monitored (restarts = runs - 1)
   int64_t failures = 0;              ///< runs that ended with an error
   int64_t epochs = 0;
@@ -61,7 +62,21 @@ struct QueryTotals {
   std::vector<SourceTotals> sources;
   std::vector<OperatorTotals> operators;
   std::deque<StreamingQueryProgress> history;  ///< oldest first
+
+  /// Returns "active", "failed" (the latest run ended with an error) or "stopped".
+  std::string state() const { return active ? "active" : error ? "failed" : "stopped"; }
 };
+
+/// How far a source trails its input in one partition after an epoch: latestOffset - endOffset.
+struct PartitionLag {
+  size_t source_index = 0;
+  size_t partition = 0;  ///< the index in the source's offset arrays (a Kafka topic partition)
+  int64_t records = 0;
+};
+
+/// Returns the lag of every partition of every source whose offsets in the report are arrays of
+/// the same length (Kafka, rate, files, memory); other sources are left out.
+std::vector<PartitionLag> source_lag(const StreamingQueryProgress& progress);
 
 /// Watches the queries of a session and keeps, per query id, counters over every progress
 /// report and the last `history_size` reports: what /metrics and the JSON API serve. Every

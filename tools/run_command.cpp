@@ -17,10 +17,10 @@
 
 #include <sluice/sluice.hpp>
 
+#include "monitoring/checkpoint_inspector.hpp"
 #include "monitoring/monitoring_server.hpp"
 #include "sql/connectors.hpp"
 #include "sql/sql_context.hpp"
-#include "tools/checkpoint_inspector.hpp"
 #include "tools/status_line.hpp"
 
 namespace sluice::tools {
@@ -187,6 +187,9 @@ int run_file(const RunOptions& options) {
   }
   std::unique_ptr<MonitoringServer> dashboard;
   if (*ui) {
+    // /api/checkpoints reads checkpoints under `SET ui.checkpointRoot`, else under --checkpoint.
+    (*ui)->checkpoint_root = session.conf("ui.checkpointRoot");
+    if ((*ui)->checkpoint_root.empty()) (*ui)->checkpoint_root = options.checkpoint;
     auto started = MonitoringServer::start(session, **ui);
     if (!started.ok()) {
       report_error(started.status().message() + " (use --ui-port with another port, or off)");

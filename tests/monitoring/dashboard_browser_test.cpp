@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "monitoring/monitoring_server.hpp"
+#include "plan/progress.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 using namespace sluice;
@@ -93,7 +94,7 @@ ChildResult run(const std::vector<std::string>& argv, const std::string& directo
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(the_dashboard_draws_live_charts_in_a_real_browser) {
+BOOST_AUTO_TEST_CASE(the_dashboard_draws_live_charts_and_shows_a_failed_query_in_a_real_browser) {
   const std::string node = find_on_path("node");
   BOOST_REQUIRE_MESSAGE(!node.empty(), "node is not installed: run `make deps`");
   BOOST_REQUIRE_MESSAGE(
@@ -122,20 +123,54 @@ BOOST_AUTO_TEST_CASE(the_dashboard_draws_live_charts_in_a_real_browser) {
                    .start();
   BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
 
+  // A query whose sink refuses its first epoch: the page must show it failed, and why.
+  MemoryStream input(session, Schema::make({{"v", Type::Int64}}).value());
+  auto doomed = input.to_df()
+                    .write_stream()
+                    .foreach_batch([](const RecordBatchPtr&, int64_t epoch) {
+                      return Status::io_error("the archive refused epoch " + std::to_string(epoch));
+                    })
+                    .query_name("doomed_archive")
+                    .start();
+  BOOST_REQUIRE_MESSAGE(doomed.ok(), doomed.status().to_string());
+  BOOST_REQUIRE(input.add_data({{Value(int64_t{1})}}).is_ok());
+  BOOST_REQUIRE(doomed->await_termination(10s));
+  BOOST_REQUIRE(doomed->exception());
+  const std::string failure = "the archive refused epoch 0";
+  BOOST_TEST(doomed->exception()->to_string().find(failure) != std::string::npos);
+
+  // The first line of the physical plan, as explain() prints it.
+  const std::string explain = query->explain();
+  const std::string marker = "== Physical Plan ==\n";
+  BOOST_REQUIRE(explain.find(marker) != std::string::npos);
+  std::string plan_line = explain.substr(explain.find(marker) + marker.size());
+  plan_line = plan_line.substr(0, plan_line.find('\n'));
+  plan_line = plan_line.substr(plan_line.find_first_not_of(" +-:*"));
+
   TemporaryDirectory directory;
   const std::string screenshot = directory.file("dashboard.png");
+  const std::string kept = SLUICE_DASHBOARD_SCREENSHOT_PATH;
+  std::filesystem::remove(kept);
+  const std::string config =
+      "{\"url\":" + json_quote((*server)->url()) + ",\"queryName\":\"dashboard_demo\"" +
+      ",\"planText\":" + json_quote(plan_line) + ",\"failedQueryName\":\"doomed_archive\"" +
+      ",\"failedError\":" + json_quote(failure) + ",\"screenshots\":[" + json_quote(screenshot) +
+      "," + json_quote(kept) +
+      "],\"userDataDir\":" + json_quote(directory.file("chromium-profile")) + "}";
   const ChildResult check =
-      run({node, kSourceDir + "/tests/monitoring/dashboard_check.mjs", (*server)->url(),
-           "dashboard_demo", screenshot, directory.file("chromium-profile")},
-          kSourceDir, directory.file("node-output.txt"), 60s);
+      run({node, kSourceDir + "/tests/monitoring/dashboard_check.mjs", config}, kSourceDir,
+          directory.file("node-output.txt"), 60s);
   BOOST_TEST_MESSAGE("dashboard_check.mjs: " << check.output);
   BOOST_TEST(check.exit_code == 0, "dashboard_check.mjs exited with " << check.exit_code << ":\n"
                                                                       << check.output);
   BOOST_TEST(check.output.find("\"problems\":[]") != std::string::npos, check.output);
 
-  // The screenshot is a PNG; SLUICE_DASHBOARD_SCREENSHOT keeps a copy for a person to look at.
-  const std::string picture = read_file(screenshot);
-  BOOST_TEST(picture.rfind("\x89PNG\r\n\x1a\n", 0) == 0u, "no PNG screenshot at " << screenshot);
+  // The screenshots are PNGs: one in the test's directory, one kept in the build directory (and
+  // SLUICE_DASHBOARD_SCREENSHOT names a further copy) for a person to look at.
+  for (const std::string& path : {screenshot, kept}) {
+    const std::string picture = read_file(path);
+    BOOST_TEST(picture.rfind("\x89PNG\r\n\x1a\n", 0) == 0u, "no PNG screenshot at " << path);
+  }
   if (const char* keep = std::getenv("SLUICE_DASHBOARD_SCREENSHOT"); keep && *keep) {
     std::filesystem::copy_file(screenshot, keep, std::filesystem::copy_options::overwrite_existing);
   }

@@ -2,7 +2,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <simdjson.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <sluice/sluice.hpp>
 
 #include <algorithm>
@@ -16,9 +20,12 @@
 #include <sstream>
 #include <thread>
 
+#include "io/kafka_dev_broker.hpp"
+#include "io/source.hpp"
 #include "monitoring/monitoring_server.hpp"
 #include "monitoring/prometheus_text.hpp"
 #include "monitoring/query_monitor.hpp"
+#include "tests/support/kafka_test_support.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 using namespace sluice;
@@ -613,4 +620,394 @@ BOOST_AUTO_TEST_CASE(label_values_are_escaped_and_the_text_stays_parseable) {
   // Gauges of the last epoch are left out, not made up, before the first epoch.
   BOOST_TEST(metrics.find("sluice_query_input_rows_per_second").empty());
   BOOST_TEST(metrics.value("sluice_query_input_rows_total", {{"query_id", "id-1"}}) == 0.0);
+}
+
+namespace {
+
+// Fetches /api/queries until `done` holds for the query with this id; returns that query's JSON
+// text (or the last one seen when the deadline passed).
+std::string query_json_until(int port, const std::string& id,
+                             const std::function<bool(simdjson::dom::element)>& done) {
+  simdjson::dom::parser parser;
+  std::string last;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (true) {
+    Response response = get(port, "/api/queries");
+    BOOST_REQUIRE_EQUAL(response.status, 200);
+    simdjson::dom::element document;
+    BOOST_REQUIRE_MESSAGE(!parser.parse(response.body).get(document), "not JSON: " << response.body);
+    simdjson::dom::array queries;
+    BOOST_REQUIRE(!document["queries"].get(queries));
+    for (simdjson::dom::element query : queries) {
+      if (std::string_view(query["id"].get_string().value()) != id) continue;
+      last = simdjson::minify(query);
+      if (done(query)) return last;
+    }
+    if (std::chrono::steady_clock::now() > deadline) return last;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+std::string string_field(simdjson::dom::element object, const char* key) {
+  std::string_view text;
+  return object[key].get_string().get(text) == simdjson::SUCCESS ? std::string(text) : "";
+}
+
+// A raw loopback TCP connection that sends what the test says and reads only when asked.
+class RawClient {
+ public:
+  RawClient(int port, int receive_buffer = 0) {
+    socket_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    BOOST_REQUIRE(socket_ >= 0);
+    // A tiny receive window makes a response larger than it stall in the server's write.
+    if (receive_buffer > 0)
+      ::setsockopt(socket_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_REQUIRE(::connect(socket_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  }
+  ~RawClient() { ::close(socket_); }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  void send(const std::string& text) {
+    BOOST_REQUIRE(::send(socket_, text.data(), text.size(), MSG_NOSIGNAL) ==
+                  static_cast<ssize_t>(text.size()));
+  }
+  // Reads and drops everything until the server closes the connection; false if it is still
+  // open after `timeout`.
+  bool closed_by_server_within(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buffer[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd ready{socket_, POLLIN, 0};
+      if (::poll(&ready, 1, 50) <= 0) continue;
+      const ssize_t got = ::recv(socket_, buffer, sizeof buffer, 0);
+      if (got <= 0) return true;
+    }
+    return false;
+  }
+
+ private:
+  int socket_ = -1;
+};
+
+int64_t last_batch_id(const StreamingQuery& query) {
+  auto last = query.last_progress();
+  return last ? last->batch_id : -1;
+}
+
+}  // namespace
+
+namespace {
+
+// A Kafka query held back by maxOffsetsPerTrigger: ten records an epoch of the 300 + 100 in the
+// topic's two partitions keep it behind for seconds.
+struct KafkaLagQuery {
+  std::unique_ptr<kafka::DevBroker> broker;
+  Session session;
+  std::unique_ptr<MonitoringServer> server;
+  std::optional<StreamingQuery> query;
+
+  KafkaLagQuery() {
+    auto started = kafka::DevBroker::start();
+    BOOST_REQUIRE_MESSAGE(started.ok(), started.status().to_string());
+    broker = std::move(*started);
+    const std::string bootstrap = broker->bootstrap_servers();
+    BOOST_REQUIRE(broker->create_topic("events", 2).is_ok());
+    std::vector<std::pair<std::string, std::string>> records;
+    for (int i = 0; i < 300; ++i)
+      records.emplace_back("k" + std::to_string(i), "v" + std::to_string(i));
+    testing::produce_records(bootstrap, "events", records, 0);
+    testing::produce_records(bootstrap, "events", {records.begin(), records.begin() + 100}, 1);
+    auto monitoring = MonitoringServer::start(session);
+    BOOST_REQUIRE_MESSAGE(monitoring.ok(), monitoring.status().to_string());
+    server = std::move(*monitoring);
+    auto running = session.read_stream()
+                       .format("kafka")
+                       .option("kafka.bootstrap.servers", bootstrap)
+                       .option("subscribe", "events")
+                       .option("startingOffsets", "earliest")
+                       .option("maxOffsetsPerTrigger", "10")
+                       .load()
+                       .write_stream()
+                       .format("noop")
+                       .trigger(Trigger::ProcessingTime(200ms))
+                       .query_name("kafka_lag")
+                       .start();
+    BOOST_REQUIRE_MESSAGE(running.ok(), running.status().to_string());
+    query = *running;
+  }
+  ~KafkaLagQuery() {
+    if (query) (void)query->stop();
+  }
+
+  // Scrapes once the server has a report, and returns the scrape with the report it was made
+  // from (the one of its last epoch id).
+  std::pair<Exposition, StreamingQueryProgress> scrape_with_report() {
+    const std::map<std::string, std::string> labels = {{"query_id", query->id()}};
+    StreamingQueryProgress report;
+    Exposition metrics = scrape_until(*server, [&](const Exposition& m) {
+      auto last = m.find("sluice_query_last_epoch_id", labels);
+      if (last.size() != 1) return false;
+      for (const auto& progress : query->recent_progress()) {
+        if (progress.batch_id == static_cast<int64_t>(last[0].value)) {
+          report = progress;
+          return true;
+        }
+      }
+      return false;
+    });
+    BOOST_REQUIRE_EQUAL(report.sources.size(), 1u);
+    return {std::move(metrics), std::move(report)};
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(source_lag_per_kafka_partition_is_latest_minus_end_offset_of_the_last_report) {
+  KafkaLagQuery kafka;
+  auto [metrics, report] = kafka.scrape_with_report();
+  BOOST_TEST(metrics.types["sluice_source_lag_records"] == "gauge");
+  const SourceOffset end = offset_from_json(report.sources[0].end_offset).value();
+  const SourceOffset latest = offset_from_json(report.sources[0].latest_offset).value();
+  BOOST_REQUIRE_EQUAL(end.size(), 2u);
+  BOOST_REQUIRE_EQUAL(latest.size(), 2u);
+  for (size_t p = 0; p < end.size(); ++p) {
+    const double lag = metrics.value("sluice_source_lag_records",
+                                     {{"query_id", kafka.query->id()},
+                                      {"source", report.sources[0].description},
+                                      {"source_index", "0"},
+                                      {"partition", std::to_string(p)}});
+    BOOST_TEST(lag == static_cast<double>(latest[p] - end[p]), "partition " << p);
+  }
+  BOOST_TEST(metrics.find("sluice_source_lag_records", {{"query_id", kafka.query->id()}}).size() ==
+             2u);
+}
+
+// Fails while the coordinator (actors/coordinator.cpp) reports the rate-limited offset as
+// latestOffset: Spark reports the source's real latest offset there, which is what makes the lag
+// visible. Remove the decorator once it does.
+BOOST_AUTO_TEST_CASE(kafka_lag_shows_the_records_max_offsets_per_trigger_holds_back,
+                     *boost::unit_test::expected_failures(2)) {
+  KafkaLagQuery kafka;
+  auto [metrics, report] = kafka.scrape_with_report();
+  const SourceOffset latest = offset_from_json(report.sources[0].latest_offset).value();
+  // What the broker holds, counted independently of the source.
+  BOOST_TEST((latest == SourceOffset{300, 100}));
+  double total = 0;
+  for (const auto& sample :
+       metrics.find("sluice_source_lag_records", {{"query_id", kafka.query->id()}}))
+    total += sample.value;
+  BOOST_TEST(total > 0, "no lag although the query reads 10 of 400 records an epoch");
+}
+
+BOOST_AUTO_TEST_CASE(lag_is_latest_minus_end_for_every_partition_of_array_offsets) {
+  QueryTotals query;
+  query.id = "q";
+  query.name = "lagging";
+  StreamingQueryProgress report;
+  report.id = "q";
+  report.sources.push_back({"KafkaV2[Subscribe[a]]", "[0,0]", "[3,7]", "[10,7]", 10, 0, 0});
+  report.sources.push_back({"FileStreamSource[/in]", "{}", "{\"files\":1}", "{\"files\":2}", 1, 0, 0});
+  report.sources.push_back({"RateStreamV2", "[5]", "[9]", "[12]", 4, 0, 0});
+  query.sources = {{report.sources[0].description}, {report.sources[1].description},
+                   {report.sources[2].description}};
+  query.history.push_back(report);
+  const Exposition metrics = parse_exposition(prometheus_text({query}));
+  auto lag = [&](const std::string& source, const std::string& partition) {
+    return metrics.value("sluice_source_lag_records",
+                         {{"query", "lagging"}, {"source_index", source}, {"partition", partition}});
+  };
+  BOOST_TEST(lag("0", "0") == 10.0 - 3.0);
+  BOOST_TEST(lag("0", "1") == 0.0);
+  BOOST_TEST(lag("2", "0") == 12.0 - 9.0);
+  // A source whose offsets are not arrays has no partitions to speak of.
+  BOOST_TEST(metrics.find("sluice_source_lag_records", {{"source_index", "1"}}).empty());
+  BOOST_TEST(metrics.find("sluice_source_lag_records").size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_query_shows_its_state_error_and_plan_in_the_json_api) {
+  Session session;
+  auto server = MonitoringServer::start(session);
+  BOOST_REQUIRE_MESSAGE(server.ok(), server.status().to_string());
+  MemoryStream input(session, events());
+  auto doomed = input.to_df()
+                    .write_stream()
+                    .foreach_batch([](const RecordBatchPtr&, int64_t) {
+                      return Status::io_error("disk on fire");
+                    })
+                    .query_name("doomed")
+                    .start();
+  BOOST_REQUIRE_MESSAGE(doomed.ok(), doomed.status().to_string());
+  MemoryStream other_input(session, events());
+  auto stopped = windowed_counts(other_input).write_stream().format("memory").query_name("stopped").start();
+  BOOST_REQUIRE_MESSAGE(stopped.ok(), stopped.status().to_string());
+
+  // The API shows each query's state while it runs.
+  const int port = (*server)->port();
+  std::string json = query_json_until(port, doomed->id(), [](simdjson::dom::element q) {
+    return string_field(q, "state") == "active";
+  });
+  BOOST_TEST(json.find("\"state\":\"active\"") != std::string::npos, json);
+
+  BOOST_REQUIRE(input.add_data({{"a", 1, ts(1)}}).is_ok());
+  BOOST_TEST(!doomed->process_all_available().is_ok());
+  BOOST_REQUIRE(doomed->await_termination(10s));
+  BOOST_REQUIRE(stopped->stop().is_ok());
+
+  const std::string error = doomed->exception().value().to_string();
+  simdjson::dom::parser parser;
+  json = query_json_until(port, doomed->id(), [](simdjson::dom::element q) {
+    return string_field(q, "state") == "failed";
+  });
+  simdjson::dom::element failed = parser.parse(json).value();
+  BOOST_TEST(string_field(failed, "state") == "failed", json);
+  BOOST_TEST(!failed["active"].get_bool().value());
+  BOOST_TEST(string_field(failed, "exception") == error);
+  BOOST_TEST(error.find("disk on fire") != std::string::npos, error);
+  BOOST_TEST(string_field(failed, "plan") == doomed->explain());
+  BOOST_TEST(string_field(failed, "plan").find("== Physical Plan ==") != std::string::npos);
+
+  json = query_json_until(port, stopped->id(), [](simdjson::dom::element q) {
+    return string_field(q, "state") == "stopped";
+  });
+  simdjson::dom::element ended = parser.parse(json).value();
+  BOOST_TEST(string_field(ended, "state") == "stopped", json);
+  BOOST_TEST(ended["exception"].is_null());
+  BOOST_TEST(string_field(ended, "plan") == stopped->explain());
+
+  const Exposition metrics = scrape(**server);
+  BOOST_TEST(metrics.value("sluice_query_failures_total", {{"query_id", doomed->id()}}) == 1.0);
+  BOOST_TEST(metrics.value("sluice_query_active", {{"query_id", doomed->id()}}) == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(clients_that_stall_block_neither_the_query_nor_other_clients) {
+  Session session;
+  MonitoringOptions options;
+  options.read_timeout = 1s;
+  options.write_timeout = 1s;
+  auto server = MonitoringServer::start(session, options);
+  BOOST_REQUIRE_MESSAGE(server.ok(), server.status().to_string());
+  auto query = session.read_stream()
+                   .format("rate")
+                   .option("rowsPerSecond", "1000")
+                   .load()
+                   .write_stream()
+                   .format("noop")
+                   .trigger(Trigger::ProcessingTime(100ms))
+                   .query_name("steady")
+                   .start();
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  const int port = (*server)->port();
+  // Wait for a few epochs, so that the progress response is larger than the stalled reader's
+  // window.
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       last_batch_id(*query) < 5 && std::chrono::steady_clock::now() < deadline;)
+    std::this_thread::sleep_for(20ms);
+  BOOST_REQUIRE_GE(last_batch_id(*query), 5);
+
+  // Clients that ask and never read, and clients that never finish asking.
+  std::vector<std::unique_ptr<RawClient>> stalled;
+  for (int i = 0; i < 3; ++i) {
+    stalled.push_back(std::make_unique<RawClient>(port));
+    stalled.back()->send("GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stalled.push_back(std::make_unique<RawClient>(port, 1024));
+    stalled.back()->send("GET /api/queries/" + query->id() +
+                         "/progress HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    // uPlot (about 50 kB) does not fit the socket buffers: the server's write waits.
+    stalled.push_back(std::make_unique<RawClient>(port, 1024));
+    stalled.back()->send("GET /assets/uPlot.iife.min.js HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  }
+  std::vector<std::unique_ptr<RawClient>> unfinished;
+  for (int i = 0; i < 4; ++i) {
+    unfinished.push_back(std::make_unique<RawClient>(port));
+    unfinished.back()->send("GET /metrics HTTP/1.1\r\nHost: loc");
+  }
+
+  // The query goes on at its pace: 10 epochs of 100 ms take about a second.
+  const int64_t before = last_batch_id(*query);
+  const auto started = std::chrono::steady_clock::now();
+  while (last_batch_id(*query) < before + 10 && std::chrono::steady_clock::now() < started + 5s)
+    std::this_thread::sleep_for(10ms);
+  const auto took = std::chrono::steady_clock::now() - started;
+  BOOST_TEST(last_batch_id(*query) >= before + 10,
+             "epochs " << before << " -> " << last_batch_id(*query) << " in 5 s");
+  BOOST_TEST((took < 4s));
+
+  // Another client is served at once, and sees the query's latest epochs.
+  const auto asked = std::chrono::steady_clock::now();
+  const Exposition metrics = scrape(**server);
+  BOOST_TEST((std::chrono::steady_clock::now() - asked < 1s));
+  BOOST_TEST(metrics.value("sluice_query_last_epoch_id", {{"query_id", query->id()}}) >=
+             static_cast<double>(before + 10));
+
+  // The server lets every stalled client go, freeing its worker: a request left unfinished
+  // after the read timeout, an answered one after the keep-alive timeout (2 s).
+  for (auto& client : unfinished)
+    BOOST_TEST(client->closed_by_server_within(3s));
+  for (auto& client : stalled)
+    BOOST_TEST(client->closed_by_server_within(3s));
+  BOOST_REQUIRE(query->stop().is_ok());
+}
+
+BOOST_AUTO_TEST_CASE(checkpoints_under_the_root_are_inspected_and_others_are_forbidden) {
+  TemporaryDirectory root;
+  TemporaryDirectory elsewhere;
+  Session session;
+  MonitoringOptions options;
+  options.checkpoint_root = root.path();
+  auto server = MonitoringServer::start(session, options);
+  BOOST_REQUIRE_MESSAGE(server.ok(), server.status().to_string());
+  const int port = (*server)->port();
+
+  MemoryStream input(session, events());
+  auto query = windowed_counts(input)
+                   .write_stream()
+                   .format("memory")
+                   .query_name("checkpointed")
+                   .option("checkpointLocation", root.file("counts"))
+                   .start();
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  for (const auto& round : kRounds) {
+    BOOST_REQUIRE(input.add_data(round).is_ok());
+    BOOST_REQUIRE(query->process_all_available().is_ok());
+  }
+  // A running query holds its checkpoint: it is not read under it.
+  Response busy = get(port, "/api/checkpoints?path=counts");
+  BOOST_TEST(busy.status == 404, busy.body);
+  BOOST_TEST(busy.body.find("in use") != std::string::npos, busy.body);
+
+  const StreamingQueryProgress last = query->last_progress().value();
+  BOOST_REQUIRE(query->stop().is_ok());
+  Response response = get(port, "/api/checkpoints?path=counts");
+  BOOST_REQUIRE_MESSAGE(response.status == 200, response.body);
+  BOOST_TEST(response.content_type.find("application/json") == 0u);
+  simdjson::dom::parser parser;
+  simdjson::dom::array reports = parser.parse(response.body).get_array().value();
+  BOOST_REQUIRE_EQUAL(reports.size(), 1u);
+  simdjson::dom::element report = reports.at(0).value();
+  BOOST_TEST(string_field(report, "queryId") == query->id());
+  BOOST_TEST(report["latestCommittedEpoch"].get_int64().value() == last.batch_id);
+  BOOST_TEST(simdjson::minify(report["sourceOffsets"]) == "[" + last.sources[0].end_offset + "]");
+  BOOST_TEST(report["watermark"].get_int64().value() ==
+             parse_iso_timestamp(last.event_time.at("watermark")).value());
+  BOOST_TEST(report["stateEntries"].get_int64().value() > 0);
+  // The same answer by absolute path.
+  BOOST_TEST(get(port, "/api/checkpoints?path=" + root.file("counts")).body == response.body);
+
+  // Nothing outside the root: not by "..", not by an absolute path, not through a link.
+  std::filesystem::create_directory_symlink(elsewhere.path(), root.file("link"));
+  for (const std::string& path :
+       std::vector<std::string>{"../", "counts/../..", elsewhere.path(), "link", "/"}) {
+    Response refused = get(port, "/api/checkpoints?path=" + httplib::detail::encode_query_param(path));
+    BOOST_TEST(refused.status == 403, path << ": " << refused.status << " " << refused.body);
+  }
+  BOOST_TEST(get(port, "/api/checkpoints").status == 400);
+  BOOST_TEST(get(port, "/api/checkpoints?path=missing").status == 404);
+  auto unguarded = MonitoringServer::start(session);
+  BOOST_REQUIRE(unguarded.ok());
+  BOOST_TEST(get((*unguarded)->port(), "/api/checkpoints?path=" + root.file("counts")).status == 403);
 }

@@ -1,4 +1,4 @@
-#include "tools/checkpoint_inspector.hpp"
+#include "monitoring/checkpoint_inspector.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -8,7 +8,7 @@
 #include "plan/progress.hpp"
 #include "state/checkpoint_store.hpp"
 
-namespace sluice::tools {
+namespace sluice {
 
 namespace {
 
@@ -186,4 +186,4 @@ std::string render_json(const std::vector<CheckpointReport>& reports) {
   return json + "]\n";
 }
 
-}  // namespace sluice::tools
+}  // namespace sluice

@@ -7,7 +7,7 @@
 
 #include "core/status.hpp"
 
-namespace sluice::tools {
+namespace sluice {
 
 /// What `sluice checkpoint inspect` shows of one checkpoint directory.
 struct CheckpointReport {
@@ -36,4 +36,4 @@ Result<std::vector<CheckpointReport>> inspect_checkpoints(const std::string& pat
 std::string render_text(const std::vector<CheckpointReport>& reports);
 std::string render_json(const std::vector<CheckpointReport>& reports);
 
-}  // namespace sluice::tools
+}  // namespace sluice
