@@ -175,7 +175,9 @@ BOOST_AUTO_TEST_CASE(a_crash_at_each_protocol_step_recovers_exactly_once) {
       BOOST_TEST(wait_exit(resumed) == 0);
       size_t epochs = 0, rows = 0;
       check_exactly_once(output.path(), epochs, rows);
-      BOOST_TEST(epochs >= 5u);
+      // Epoch 2 was reached, so epoch 0 committed (at most two epochs are in flight); the
+      // resumed run's three epochs may include replays of 1 and 2: files 0..3 at least.
+      BOOST_TEST(epochs >= 4u);
     }
     BOOST_TEST_CONTEXT("stateful, crash point " << point) {
       TemporaryDirectory checkpoint;
