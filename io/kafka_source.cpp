@@ -472,7 +472,11 @@ Result<std::shared_ptr<KafkaSource>> KafkaSource::make(KafkaSourceOptions option
   properties["enable.auto.commit"] = "false";
   properties["auto.offset.reset"] = "error";
   SLUICE_ASSIGN_OR_RETURN(source->client_, kafka::make_client(RD_KAFKA_CONSUMER, properties));
-  SLUICE_ASSIGN_OR_RETURN(source->partitions_, source->resolve_partitions());
+  auto partitions = source->resolve_partitions();
+  if (!partitions.ok()) {
+    return partitions.status().with_context("the kafka source at " + source->options_.properties.at("bootstrap.servers"));
+  }
+  source->partitions_ = std::move(*partitions);
   for (const auto& tp : source->partitions_) {
     SLUICE_ASSIGN_OR_RETURN(int64_t offset, source->resolve_offset(source->options_.starting, tp, true));
     source->initial_.push_back(offset);
