@@ -4,6 +4,7 @@
 #include <set>
 #include <thread>
 
+#include "io/delta_sink.hpp"
 #include "io/file_sink.hpp"
 #include "io/file_source.hpp"
 #include "io/kafka_sink.hpp"
@@ -399,13 +400,20 @@ Result<StreamingQuery> DataStreamWriter::start() {
     file_options.partition_by = partition_by_;
     SLUICE_ASSIGN_OR_RETURN(auto file_sink, FileSink::make(std::move(file_options), output, mode_));
     spec.sink = std::move(file_sink);
+  } else if (format_ == "delta") {
+    SLUICE_ASSIGN_OR_RETURN(DeltaSinkOptions delta_options, DeltaSinkOptions::parse(options_));
+    delta_options.partition_by = partition_by_;
+    SLUICE_ASSIGN_OR_RETURN(auto delta_sink,
+                            DeltaSink::make(std::move(delta_options), output, mode_));
+    spec.sink = std::move(delta_sink);
   } else if (format_ == "kafka") {
     SLUICE_ASSIGN_OR_RETURN(KafkaSinkOptions kafka_options, KafkaSinkOptions::parse(options_));
     SLUICE_ASSIGN_OR_RETURN(auto kafka_sink, KafkaSink::make(std::move(kafka_options), output));
     spec.sink = std::move(kafka_sink);
   } else {
-    return Status::invalid_argument("unknown sink format '" + format_ +
-                                    "' (available: console, memory, noop, foreach_batch, csv, json, kafka)");
+    return Status::invalid_argument(
+        "unknown sink format '" + format_ +
+        "' (available: console, memory, noop, foreach_batch, csv, json, delta, kafka)");
   }
 
   if (auto it = options_.find("checkpointLocation"); it != options_.end()) {

@@ -136,14 +136,15 @@ class DataStreamWriter {
   using BatchFunction = std::function<Status(const RecordBatchPtr& batch, int64_t epoch_id)>;
 
   explicit DataStreamWriter(DataFrame frame) : frame_(std::move(frame)) {}
-  /// Names the sink: "console", "memory", "noop", "csv", "json" (foreach_batch sets its own).
+  /// Names the sink: "console", "memory", "noop", "csv", "json", "delta", "kafka"
+  /// (foreach_batch sets its own).
   DataStreamWriter& format(std::string name);
   DataStreamWriter& output_mode(OutputMode mode);
   DataStreamWriter& trigger(Trigger trigger);
   DataStreamWriter& option(const std::string& key, const std::string& value);
   DataStreamWriter& options(const std::map<std::string, std::string>& options);
   DataStreamWriter& query_name(std::string name);
-  /// Writes the file sink's rows under `column=value/` directories (csv, json formats).
+  /// Writes the file sink's rows under `column=value/` directories (csv, json, delta formats).
   DataStreamWriter& partition_by(std::vector<std::string> columns);
   /// Hands each epoch's rows and the epoch id to fn; a replayed epoch repeats its id.
   DataStreamWriter& foreach_batch(BatchFunction fn);

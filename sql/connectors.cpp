@@ -16,9 +16,9 @@ namespace {
 const std::vector<std::string> kSourceConnectors = {"rate", "file", "kafka", "memory"};
 const std::vector<std::string> kPlannedSourceConnectors = {"delta", "socket",
                                                            "table", "s3",    "kinesis"};
-const std::vector<std::string> kSinkConnectors = {"console", "memory", "noop", "file", "kafka"};
-const std::vector<std::string> kPlannedSinkConnectors = {"delta", "table", "foreach",
-                                                         "s3"};
+const std::vector<std::string> kSinkConnectors = {"console", "memory", "noop",
+                                                  "file",    "kafka",  "delta"};
+const std::vector<std::string> kPlannedSinkConnectors = {"table", "foreach", "s3"};
 // Connectors that are formats of the file connector.
 const std::vector<std::string> kFileFormats = {"csv", "json", "text", "parquet"};
 const std::vector<std::string> kSinkKeys = {"connector",           "output_mode", "trigger",
@@ -391,6 +391,10 @@ Status check_sink_declaration(const SourceText& source, const Statement& stateme
   std::string connector;
   SLUICE_RETURN_NOT_OK(check_connector(source, statement, true, connector));
   if (connector == "file") SLUICE_RETURN_NOT_OK(file_settings(source, statement, true).status());
+  if (connector == "delta" && find_option(statement, "path") == nullptr) {
+    return source.error_at(statement.with_offset, StatusCode::invalid_argument,
+                           "the delta connector needs path = '/a/table/directory'");
+  }
   if (const StatementOption* mode = find_option(statement, "output_mode")) {
     const std::string value = lower(mode->value);
     if (value != "append" && value != "update" && value != "complete") {

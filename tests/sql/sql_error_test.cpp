@@ -165,10 +165,12 @@ const BadStatement kBadStatements[] = {
     {"CREATE SOURCE k WITH (connector = 'kafka', topic = 'bids')",
      StatusCode::invalid_argument,
      "line 1, column 17: the kafka source needs option kafka.bootstrap.servers (host:port of a broker)"},
-    {"CREATE SINK d WITH (connector = 'delta', path = '/tmp/x') AS SELECT * FROM bids",
+    {"CREATE SINK d WITH (connector = 'table', path = '/tmp/x') AS SELECT * FROM bids",
      StatusCode::invalid_argument,
-     "line 1, column 33: connector 'delta' is not available yet (sinks available today: console, "
-     "memory, noop, file, kafka)"},
+     "line 1, column 33: connector 'table' is not available yet (sinks available today: console, "
+     "memory, noop, file, kafka, delta)"},
+    {"CREATE SINK d WITH (connector = 'delta') AS SELECT * FROM bids", StatusCode::invalid_argument,
+     "line 1, column 15: the delta connector needs path = '/a/table/directory'"},
     {"CREATE SOURCE j (a BIGINT) WITH (connector = 'json', path = '/in')",
      StatusCode::invalid_argument,
      "line 1, column 46: 'json' is a format of the file connector: write connector = 'file', "

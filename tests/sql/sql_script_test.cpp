@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "io/delta_log.hpp"
 #include "tests/sql/sql_fixture.hpp"
 #include "tests/support/temporary_directory.hpp"
 
@@ -193,6 +194,35 @@ BOOST_AUTO_TEST_CASE(a_memory_source_adds_a_watermark_to_a_registered_stream) {
   BOOST_REQUIRE(frame.ok());
   BOOST_TEST(optimized_plan(*frame) ==
              optimized_plan(fixture.bids().with_watermark("ts", "1 minute")));
+}
+
+BOOST_AUTO_TEST_CASE(a_delta_sink_writes_a_partitioned_delta_table) {
+  BidsFixture fixture;
+  TemporaryDirectory landing;
+  TemporaryDirectory output;
+  {
+    std::ofstream(landing.file("one.json"))
+        << "{\"id\": 1, \"name\": \"ada\"}\n{\"id\": 2, \"name\": \"bo\"}\n";
+  }
+  auto results = fixture.context.execute(
+      "CREATE SOURCE people (id BIGINT, name VARCHAR)\n"
+      "  WITH (connector = 'file', format = 'json', path = '" +
+      landing.path() +
+      "');\n"
+      "CREATE SINK lake WITH (connector = 'delta', path = '" +
+      output.path() + "', partition_by = 'name') AS SELECT * FROM people");
+  BOOST_REQUIRE_MESSAGE(results.ok(), results.status().to_string());
+  for (const auto& result : *results) {
+    if (result.query) BOOST_TEST(StreamingQuery(*result.query).process_all_available().is_ok());
+  }
+  auto snapshot = read_delta_snapshot(output.path());
+  BOOST_REQUIRE_MESSAGE(snapshot.ok(), snapshot.status().to_string());
+  BOOST_TEST(snapshot->metadata->partition_columns == std::vector<std::string>{"name"});
+  BOOST_TEST(snapshot->files.size() == 2u);
+  BOOST_TEST(std::filesystem::is_directory(output.file("name=ada")));
+  for (const auto& result : *results) {
+    if (result.query) BOOST_TEST(StreamingQuery(*result.query).stop().is_ok());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_file_source_and_a_file_sink_are_the_file_reader_and_writer) {

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/delta_log.hpp"
+#include "io/sink.hpp"
+
+namespace sluice {
+
+namespace parquet {
+class Writer;
+}
+
+/// Options of the Delta Lake sink.
+struct DeltaSinkOptions {
+  std::string path;                      ///< the table directory (`path`, required)
+  bool merge_schema = false;             ///< add new columns to the table (`mergeSchema`)
+  int64_t target_file_rows = 1'000'000;  ///< a data file rolls over past this many rows
+  std::vector<std::string> partition_by;
+  bool sync = true;  ///< fsync data files and commits before they count
+
+  /// Reads `path`, `mergeSchema`, `targetFileRows` (and ignores `checkpointLocation`,
+  /// `minBatchesToRetain`); fails naming an unknown option with the closest known one.
+  static Result<DeltaSinkOptions> parse(const std::map<std::string, std::string>& options);
+};
+
+/// Writes each epoch's rows as Snappy Parquet files into a Delta Lake table and publishes them
+/// with one Delta commit per epoch that also records `txn{appId: query id, version: epoch}`.
+/// A replayed epoch whose txn version the log already holds is skipped, so each epoch's rows
+/// appear once. Commits are published with link(2), never overwriting: a writer that loses a
+/// version re-reads the log and retries at the next one unless the winner changed what it
+/// depends on. Append mode adds files; complete mode removes every live file and adds the new
+/// ones. Calls come from one sink actor (see Sink); several sinks, in any processes, may write
+/// one table at once.
+class DeltaSink final : public Sink {
+ public:
+  /// Reads the table's log (if any) and checks the query's schema and partitioning against it;
+  /// writes nothing yet.
+  static Result<std::shared_ptr<DeltaSink>> make(DeltaSinkOptions options, SchemaPtr schema,
+                                                 OutputMode mode);
+  ~DeltaSink() override;
+
+  std::string description() const override;
+  /// Re-reads the log, remembers the query's latest txn version, and creates the table (or adds
+  /// new columns under mergeSchema) with a commit of its own when needed.
+  Status attach(const ConnectorContext& context) override;
+  Status write(int64_t epoch, const RecordBatchPtr& batch) override;
+  Status finish_epoch(int64_t epoch) override;
+  void abort_epoch(int64_t epoch) override;
+
+  /// Returns the number of replayed epochs skipped because the log held their txn.
+  int64_t skipped_epochs() const { return skipped_epochs_; }
+  /// Returns the number of commits retried at a later version after losing a race.
+  int64_t commit_retries() const { return commit_retries_; }
+  /// Returns the table version this sink last read or published.
+  int64_t table_version() const { return snapshot_.version; }
+
+ private:
+  struct OpenFile;
+  struct EpochFiles;
+  DeltaSink(DeltaSinkOptions options, SchemaPtr schema, OutputMode mode);
+  // Checks the query's schema against the snapshot's; returns the metaData to commit (table
+  // creation or new columns), or nullopt when the table already fits.
+  Result<std::optional<DeltaMetadata>> reconcile(const DeltaSnapshot& snapshot) const;
+  Status ensure_table();
+  bool already_committed(int64_t epoch) const;
+  Status close_file(EpochFiles& files, OpenFile& file);
+  void remove_files(EpochFiles& files);
+  Result<std::string> partition_directory(
+      const RecordBatch& batch, int64_t row,
+      std::map<std::string, std::optional<std::string>>& values) const;
+
+  DeltaSinkOptions options_;
+  SchemaPtr schema_;
+  SchemaPtr data_schema_;
+  OutputMode mode_;
+  std::string query_id_;
+  std::vector<int> data_columns_;
+  std::vector<int> partition_columns_;
+  DeltaSnapshot snapshot_;
+  std::map<int64_t, std::unique_ptr<EpochFiles>> epochs_;
+  int64_t skipped_epochs_ = 0;
+  int64_t commit_retries_ = 0;
+};
+
+}  // namespace sluice
