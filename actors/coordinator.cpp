@@ -431,6 +431,7 @@ void report_progress(coordinator_actor* self, const InFlight& flight, int64_t co
     source.start_offset = offset_to_json(flight.start[s]);
     source.end_offset = offset_to_json(flight.end[s]);
     source.latest_offset = offset_to_json(flight.latest[s]);
+    source.metrics = st.recovery->sources[s]->progress_metrics(flight.end[s], flight.latest[s]);
     source.num_input_rows = flight.rows[s];
     source.processed_rows_per_second = static_cast<double>(flight.rows[s]) / seconds;
     source.input_rows_per_second = static_cast<double>(flight.rows[s]) / since_previous;

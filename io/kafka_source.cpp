@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <deque>
 #include <regex>
 #include <set>
@@ -648,6 +649,25 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
   }
   if (available > 0) last_trigger_ = now;
   return latest;
+}
+
+std::vector<std::pair<std::string, std::string>> KafkaSource::progress_metrics(const SourceOffset& end,
+                                                                              const SourceOffset& latest) const {
+  if (end.empty() || end.size() != latest.size()) return {};
+  int64_t least = INT64_MAX;
+  int64_t most = 0;
+  double total = 0;
+  for (size_t p = 0; p < end.size(); ++p) {
+    const int64_t behind = std::max<int64_t>(0, latest[p] - end[p]);
+    least = std::min(least, behind);
+    most = std::max(most, behind);
+    total += static_cast<double>(behind);
+  }
+  char average[32];
+  std::snprintf(average, sizeof average, "%.1f", total / static_cast<double>(end.size()));
+  return {{"avgOffsetsBehindLatest", average},
+          {"maxOffsetsBehindLatest", std::to_string(most)},
+          {"minOffsetsBehindLatest", std::to_string(least)}};
 }
 
 std::optional<SourceOffset> KafkaSource::last_available() const {

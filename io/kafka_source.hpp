@@ -67,6 +67,9 @@ class KafkaSource final : public Source {
   SourceOffset initial_offset() const override { return initial_; }
   Result<SourceOffset> latest_offset(const SourceOffset& start, const ReadLimit& limit) override;
   std::optional<SourceOffset> last_available() const override;
+  /// Spark's Kafka metrics: min, max and average offsets behind latest over the partitions.
+  std::vector<std::pair<std::string, std::string>> progress_metrics(const SourceOffset& end,
+                                                                    const SourceOffset& latest) const override;
   Result<std::unique_ptr<PartitionReader>> open_reader(int partition, int64_t start, int64_t end) override;
   Status commit(const SourceOffset& end) override;
   std::string save_metadata() const override;

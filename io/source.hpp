@@ -72,6 +72,14 @@ class Source {
   /// Returns how far data existed at the last latest_offset call, before rate limits capped
   /// it (progress reports show it as latestOffset, as Spark does); nullopt: the capped offset.
   virtual std::optional<SourceOffset> last_available() const { return std::nullopt; }
+  /// Returns figures for the progress report of an epoch that read up to `end` while `latest`
+  /// was available (Kafka: how far each partition is behind), as name/value pairs.
+  virtual std::vector<std::pair<std::string, std::string>> progress_metrics(const SourceOffset& end,
+                                                                            const SourceOffset& latest) const {
+    (void)end;
+    (void)latest;
+    return {};
+  }
   /// Opens a reader of partition `partition` for [start, end) of that partition.
   virtual Result<std::unique_ptr<PartitionReader>> open_reader(int partition, int64_t start,
                                                                int64_t end) = 0;

@@ -111,6 +111,12 @@ std::string render(const StreamingQueryProgress& p, bool pretty) {
     w.key("numInputRows"), w.value(s.num_input_rows);
     w.key("inputRowsPerSecond"), w.value(s.input_rows_per_second);
     w.key("processedRowsPerSecond"), w.value(s.processed_rows_per_second);
+    if (!s.metrics.empty()) {
+      w.key("metrics");
+      w.begin_object();
+      for (const auto& [name, value] : s.metrics) w.key(name), w.value(value);
+      w.end_object();
+    }
     w.end_object();
   }
   w.end_array();

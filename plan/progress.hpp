@@ -16,6 +16,8 @@ struct SourceProgress {
   int64_t num_input_rows = 0;
   double input_rows_per_second = 0;
   double processed_rows_per_second = 0;
+  /// Source-specific figures, e.g. Kafka's maxOffsetsBehindLatest (rendered as "metrics").
+  std::vector<std::pair<std::string, std::string>> metrics;
 };
 
 /// Progress of the sink in one epoch (Spark's SinkProgress).

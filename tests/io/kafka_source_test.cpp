@@ -194,3 +194,35 @@ BOOST_AUTO_TEST_CASE(a_streaming_query_reads_each_record_once_across_restarts) {
   BOOST_TEST(second.size() == 25u);
   BOOST_TEST(all == expected);
 }
+
+BOOST_AUTO_TEST_CASE(progress_reports_the_latest_offsets_and_how_far_each_partition_is_behind) {
+  auto broker = start_broker();
+  BOOST_REQUIRE(broker->create_topic("events", 2).is_ok());
+  testing::produce_records(broker->bootstrap_servers(), "events", numbered("a", 0, 75), 0);
+  testing::produce_records(broker->bootstrap_servers(), "events", numbered("b", 0, 25), 1);
+  auto options = source_options(*broker, "events");
+  options["maxOffsetsPerTrigger"] = "40";
+  Session session;
+  auto query = session.read_stream()
+                   .format("kafka")
+                   .options(options)
+                   .load()
+                   .select(col("value"))
+                   .write_stream()
+                   .format("noop")
+                   .trigger(Trigger::AvailableNow())
+                   .start();
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  query->await_termination();
+  BOOST_REQUIRE(!query->exception().has_value());
+  const auto reports = query->recent_progress();
+  BOOST_REQUIRE(reports.size() == 3u);  // 40 + 40 + 20 records
+  const auto& first = reports[0].sources[0];
+  BOOST_TEST(first.end_offset == "[30,10]");
+  BOOST_TEST(first.latest_offset == "[75,25]");  // what the topic holds, not the capped end
+  const std::vector<std::pair<std::string, std::string>> behind = {
+      {"avgOffsetsBehindLatest", "30.0"}, {"maxOffsetsBehindLatest", "45"}, {"minOffsetsBehindLatest", "15"}};
+  BOOST_TEST((first.metrics == behind));
+  BOOST_TEST(reports[0].json().find("\"metrics\":{\"avgOffsetsBehindLatest\":\"30.0\"") != std::string::npos);
+  BOOST_TEST(reports[2].sources[0].metrics[1].second == "0");  // caught up
+}

@@ -808,9 +808,9 @@ BOOST_AUTO_TEST_CASE(lag_is_latest_minus_end_for_every_partition_of_array_offset
   query.name = "lagging";
   StreamingQueryProgress report;
   report.id = "q";
-  report.sources.push_back({"KafkaV2[Subscribe[a]]", "[0,0]", "[3,7]", "[10,7]", 10, 0, 0});
-  report.sources.push_back({"FileStreamSource[/in]", "{}", "{\"files\":1}", "{\"files\":2}", 1, 0, 0});
-  report.sources.push_back({"RateStreamV2", "[5]", "[9]", "[12]", 4, 0, 0});
+  report.sources.push_back({"KafkaV2[Subscribe[a]]", "[0,0]", "[3,7]", "[10,7]", 10, 0, 0, {}});
+  report.sources.push_back({"FileStreamSource[/in]", "{}", "{\"files\":1}", "{\"files\":2}", 1, 0, 0, {}});
+  report.sources.push_back({"RateStreamV2", "[5]", "[9]", "[12]", 4, 0, 0, {}});
   query.sources = {{report.sources[0].description}, {report.sources[1].description},
                    {report.sources[2].description}};
   query.history.push_back(report);
