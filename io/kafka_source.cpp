@@ -469,6 +469,9 @@ Result<std::shared_ptr<KafkaSource>> KafkaSource::make(KafkaSourceOptions option
   // A fetch waits at most this long for new records on the broker: librdkafka's 500 ms default
   // would add up to half a second to each epoch's reads (and to continuous latency).
   properties.emplace("fetch.wait.max.ms", "10");
+  // Prefetched records are bounded per partition here (librdkafka's 64 MB default would allow
+  // gigabytes for a topic of many partitions).
+  properties.emplace("queued.max.messages.kbytes", "8192");
   properties["enable.partition.eof"] = "true";
   properties["enable.auto.commit"] = "false";
   properties["auto.offset.reset"] = "error";
