@@ -2,6 +2,7 @@
 
 // The one header a user includes: sessions, DataFrames, expressions, queries.
 #include "actors/session.hpp"
+#include "actors/state_inspector.hpp"
 #include "core/pretty_print.hpp"
 #include "core/record_batch.hpp"
 #include "operators/expression.hpp"
