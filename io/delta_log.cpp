@@ -163,6 +163,11 @@ std::string delta_commit_file(const std::string& table_path, int64_t version) {
   return delta_log_directory(table_path) + "/" + name;
 }
 
+Result<std::optional<std::string>> read_delta_commit(const std::string& table_path,
+                                                     int64_t version) {
+  return read_if_exists(delta_commit_file(table_path, version));
+}
+
 Result<std::vector<int64_t>> list_delta_versions(const std::string& table_path) {
   std::vector<int64_t> versions;
   const std::string directory = delta_log_directory(table_path);
@@ -303,11 +308,17 @@ Result<DeltaCommitSummary> apply_delta_commit(const std::string& content, const 
                                " carries a deletion vector, which Sluice does not support");
         }
         summary.added.push_back(added.path);
+        bool data_change = true;
+        if (body["dataChange"].get_bool().get(data_change) != simdjson::SUCCESS) data_change = true;
+        if (data_change) summary.data_added.push_back(added);
         snapshot.files[added.path] = std::move(added);
       } else if (pair.key == "remove") {
         SLUICE_ASSIGN_OR_RETURN(std::string path, required_string(body, "remove", "path", place));
         path = delta_decode_path(path);
         snapshot.files.erase(path);
+        bool data_change = true;
+        if (body["dataChange"].get_bool().get(data_change) != simdjson::SUCCESS) data_change = true;
+        if (data_change) summary.data_removed.push_back(path);
         summary.removed.push_back(std::move(path));
       } else if (pair.key == "txn") {
         SLUICE_ASSIGN_OR_RETURN(std::string app_id, required_string(body, "txn", "appId", place));

@@ -37,13 +37,16 @@ struct DeltaFile {
   std::string stats;              ///< the stats JSON string ("" when absent)
 };
 
-/// What one commit did, as a writer that lost a race needs to know to detect conflicts.
+/// What one commit did: what a writer that lost a race checks for conflicts, and the data
+/// changes the delta source streams.
 struct DeltaCommitSummary {
   int64_t version = 0;
   bool changed_protocol = false;
   bool changed_metadata = false;
-  std::vector<std::string> added;               ///< paths
-  std::vector<std::string> removed;             ///< paths
+  std::vector<std::string> added;         ///< paths
+  std::vector<std::string> removed;       ///< paths
+  std::vector<DeltaFile> data_added;      ///< adds with dataChange=true (absent counts as true)
+  std::vector<std::string> data_removed;  ///< paths of removes with dataChange=true
   std::map<std::string, int64_t> transactions;  ///< appId -> version
 };
 
@@ -61,6 +64,10 @@ std::string delta_log_directory(const std::string& table_path);
 
 /// Names the commit file of a version: `<table>/_delta_log/%020d.json`.
 std::string delta_commit_file(const std::string& table_path, int64_t version);
+
+/// Reads the commit file of a version; nullopt when it does not exist (yet).
+Result<std::optional<std::string>> read_delta_commit(const std::string& table_path,
+                                                     int64_t version);
 
 /// Lists the versions of the commit files in the log, ascending (empty when there is no log).
 Result<std::vector<int64_t>> list_delta_versions(const std::string& table_path);

@@ -7,6 +7,7 @@
 #include "io/delta_sink.hpp"
 #include "io/file_sink.hpp"
 #include "io/file_source.hpp"
+#include "io/delta_source.hpp"
 #include "io/kafka_sink.hpp"
 #include "io/kafka_source.hpp"
 #include "io/rate_source.hpp"
@@ -287,9 +288,32 @@ DataFrame DataStreamReader::load(const std::string& path) {
     };
     return DataFrame(session_, LogicalPlan::make_source(spec));
   }
+  if (format_ == "delta") {
+    if (schema_) {
+      return DataFrame(session_, Status::invalid_argument(
+                                     "the delta source reads its schema from the table's log; drop schema(...)"));
+    }
+    auto parsed = DeltaSourceOptions::parse(path, options_);
+    if (!parsed.ok()) return DataFrame(session_, parsed.status());
+    // Resolve the schema once, at load, as Spark does; the query checks it again at start.
+    auto probe = DeltaSource::make(*parsed);
+    if (!probe.ok()) return DataFrame(session_, probe.status());
+    spec->schema = (*probe)->schema();
+    DeltaSourceOptions options = *parsed;
+    SchemaPtr resolved = spec->schema;
+    spec->create = [options, resolved]() -> Result<std::shared_ptr<Source>> {
+      SLUICE_ASSIGN_OR_RETURN(auto source, DeltaSource::make(options));
+      if (!(*source->schema() == *resolved)) {
+        return Status::invalid_argument("the schema of the Delta table at " + options.path +
+                                        " changed since the query was defined");
+      }
+      return std::shared_ptr<Source>(std::move(source));
+    };
+    return DataFrame(session_, LogicalPlan::make_source(spec));
+  }
   return DataFrame(session_, Status::invalid_argument(
                                  "unknown source format '" + format_ +
-                                 "' (available: rate, csv, json, text, kafka; use MemoryStream for rows from code)"));
+                                 "' (available: rate, csv, json, text, kafka, delta; use MemoryStream for rows from code)"));
 }
 
 DataStreamWriter& DataStreamWriter::format(std::string name) {
