@@ -139,6 +139,7 @@ Status KafkaSink::attach(const ConnectorContext& context) {
   topics_.clear();
   producer_.reset();
   open_epoch_.reset();
+  last_finished_.reset();
   waiting_.clear();
   SLUICE_ASSIGN_OR_RETURN(producer_, kafka::make_client(RD_KAFKA_PRODUCER, properties, this, &KafkaSink::on_delivery));
   if (!options_.exactly_once) return Status::ok();
@@ -186,9 +187,14 @@ Status KafkaSink::begin(int64_t epoch) {
 Status KafkaSink::write(int64_t epoch, const RecordBatchPtr& batch) {
   if (!producer_) return Status::internal("kafka sink: write before attach");
   if (kafka_epoch_already_written(epoch, marker_)) return Status::ok();  // the replay of a committed epoch
-  // Epochs overlap upstream: only the oldest unfinished epoch writes into the open transaction;
-  // batches of later epochs wait for theirs.
-  if (!open_epoch_ && (waiting_.empty() || waiting_.begin()->first >= epoch)) SLUICE_RETURN_NOT_OK(begin(epoch));
+  // Epochs overlap upstream: only the epoch after the last finished one writes into the open
+  // transaction; batches of later epochs wait for theirs (an epoch's transaction must not hold
+  // rows of the next, nor commit before the epochs ahead of it).
+  if (!open_epoch_) {
+    const bool next_in_line = last_finished_ ? epoch == *last_finished_ + 1
+                                             : waiting_.empty() || waiting_.begin()->first >= epoch;
+    if (next_in_line) SLUICE_RETURN_NOT_OK(begin(epoch));
+  }
   if (open_epoch_ == epoch) return produce(*batch);
   waiting_[epoch].push_back(batch);
   return Status::ok();
@@ -270,9 +276,21 @@ Status KafkaSink::commit_transaction(int64_t epoch) {
 }
 
 Status KafkaSink::finish_epoch(int64_t epoch) {
-  if (kafka_epoch_already_written(epoch, marker_)) return Status::ok();
+  if (kafka_epoch_already_written(epoch, marker_)) {
+    last_finished_ = epoch;
+    return Status::ok();
+  }
   if (open_epoch_ != epoch) {
-    if (open_epoch_) return Status::internal("kafka sink: epoch " + std::to_string(epoch) + " finished while epoch " + std::to_string(*open_epoch_) + " is open");
+    if (open_epoch_ && *open_epoch_ > epoch && !waiting_.count(epoch)) {
+      // Only possible for the first epoch after a start, before any epoch finished: it wrote
+      // no rows, and the next one's transaction is already open. Nothing to publish.
+      last_finished_ = epoch;
+      return Status::ok();
+    }
+    if (open_epoch_) {
+      return Status::internal("kafka sink: epoch " + std::to_string(epoch) + " finished while epoch " +
+                              std::to_string(*open_epoch_) + " is open");
+    }
     SLUICE_RETURN_NOT_OK(begin(epoch));
   }
   if (auto it = waiting_.find(epoch); it != waiting_.end()) {
@@ -291,9 +309,9 @@ Status KafkaSink::finish_epoch(int64_t epoch) {
   }
   open_epoch_.reset();
   SLUICE_RETURN_NOT_OK(status);
+  last_finished_ = epoch;
   // The next epoch's waiting batches go into its transaction now.
-  if (!waiting_.empty()) {
-    auto next = waiting_.begin();
+  if (auto next = waiting_.find(epoch + 1); next != waiting_.end()) {
     SLUICE_RETURN_NOT_OK(begin(next->first));
     for (const auto& batch : next->second) SLUICE_RETURN_NOT_OK(produce(*batch));
     waiting_.erase(next);

@@ -84,6 +84,7 @@ class KafkaSink final : public Sink {
   std::map<std::string, rd_kafka_topic_t*> topics_;
   std::optional<int64_t> marker_;
   std::optional<int64_t> open_epoch_;  ///< the epoch whose transaction is open
+  std::optional<int64_t> last_finished_;  ///< the last epoch finish_epoch published (or skipped)
   std::map<int64_t, std::vector<RecordBatchPtr>> waiting_;  ///< later epochs' batches
   std::mutex delivery_mutex_;
   std::string delivery_error_;
