@@ -13,6 +13,8 @@
 
 #include <simdjson.h>
 
+#include "operators/record_parsing.hpp"
+
 namespace sluice {
 
 namespace fs = std::filesystem;
@@ -413,35 +415,9 @@ Result<bool> publish_delta_commit(const std::string& table_path, int64_t version
 }
 
 std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned char>(c));
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  std::string out;
+  append_json_string(text, out);
+  return out;
 }
 
 std::string delta_schema_string(const std::vector<Field>& fields) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "core/schema.hpp"
+#include "io/hive_partitions.hpp"
 #include "io/option_map.hpp"
 #include "parquet/writer.hpp"
 
@@ -22,23 +23,6 @@ namespace {
 constexpr int kMaxCommitAttempts = 1000;
 // Delta readers compare string statistics by prefix; longer bounds are left out.
 constexpr size_t kMaxStringStatBytes = 32;
-
-// Escapes a partition value for a directory name, as Hive does.
-std::string escape_partition_value(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f ||
-        std::string_view("\"#%'*/:=?\\{[]^").find(c) != std::string_view::npos) {
-      char escaped[4];
-      std::snprintf(escaped, sizeof(escaped), "%%%02X", u);
-      out += escaped;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 // Renders a partition value as Delta's partitionValues holds it.
 std::optional<std::string> partition_value(const Column& column, int64_t row) {

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/schema.hpp"
+#include "io/hive_partitions.hpp"
 
 namespace sluice {
 
@@ -26,23 +27,6 @@ std::string random_run_id() {
   char text[17];
   std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(random()));
   return text;
-}
-
-// Escapes a partition value for a directory name, as Hive does.
-std::string escape_partition_value(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f ||
-        std::string_view("\"#%'*/:=?\\{[]^").find(c) != std::string_view::npos) {
-      char escaped[4];
-      std::snprintf(escaped, sizeof(escaped), "%%%02X", u);
-      out += escaped;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
 }
 
 std::string partition_value_text(const Column& column, int64_t row) {

@@ -1,5 +1,7 @@
 #include "io/file_source.hpp"
 
+#include "io/hive_partitions.hpp"
+
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
@@ -96,22 +98,6 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
 bool parse_number(std::string_view text, int64_t& value) {
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   return error == std::errc() && end == text.data() + text.size() && !text.empty();
-}
-
-std::string unescape_partition_value(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    int value = 0;
-    if (text[i] == '%' && i + 2 < text.size() + 0 &&
-        std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16).ptr ==
-            text.data() + i + 3) {
-      out.push_back(static_cast<char>(value));
-      i += 2;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
 }
 
 // Partition values of a file from its directories below the source directory ("k=v/...").

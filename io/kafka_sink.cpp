@@ -200,26 +200,36 @@ Status KafkaSink::write(int64_t epoch, const RecordBatchPtr& batch) {
   return Status::ok();
 }
 
+Result<rd_kafka_topic_t*> KafkaSink::topic_handle(std::string_view name) {
+  auto it = topics_.find(name);
+  if (it != topics_.end()) return it->second;
+  rd_kafka_topic_t* handle = rd_kafka_topic_new(producer_.get(), std::string(name).c_str(), nullptr);
+  if (handle == nullptr) {
+    return Status::io_error("kafka sink: cannot use topic " + std::string(name) + ": " +
+                            kafka::error_text(rd_kafka_last_error()));
+  }
+  topics_.emplace(std::string(name), handle);
+  return handle;
+}
+
 Status KafkaSink::produce(const RecordBatch& batch) {
   const Column& values = *batch.column(value_column_);
   const Column* keys = key_column_ >= 0 ? batch.column(key_column_).get() : nullptr;
   const Column* topics = topic_column_ >= 0 ? batch.column(topic_column_).get() : nullptr;
   const Column* partitions = partition_column_ >= 0 ? batch.column(partition_column_).get() : nullptr;
   rd_kafka_t* producer = producer_.get();
+  // The topic handle is looked up when the topic changes from one row to the next, not per row.
+  std::string_view current;
+  rd_kafka_topic_t* handle = nullptr;
   for (int64_t row = 0; row < batch.num_rows(); ++row) {
     std::string_view name = options_.topic;
     if (topics != nullptr) {
       if (topics->is_null(row)) return Status::invalid_argument("kafka sink: a row has a null topic");
       name = topics->string_at(row);
     }
-    auto it = topics_.find(std::string(name));
-    if (it == topics_.end()) {
-      rd_kafka_topic_t* handle = rd_kafka_topic_new(producer, std::string(name).c_str(), nullptr);
-      if (handle == nullptr) {
-        return Status::io_error("kafka sink: cannot use topic " + std::string(name) + ": " +
-                                kafka::error_text(rd_kafka_last_error()));
-      }
-      it = topics_.emplace(std::string(name), handle).first;
+    if (handle == nullptr || name != current) {
+      SLUICE_ASSIGN_OR_RETURN(handle, topic_handle(name));
+      current = name;
     }
     const int32_t partition = partitions != nullptr && !partitions->is_null(row)
                                   ? static_cast<int32_t>(partitions->values<int64_t>()[row])
@@ -227,7 +237,7 @@ Status KafkaSink::produce(const RecordBatch& batch) {
     std::string_view value = values.is_null(row) ? std::string_view() : values.string_at(row);
     std::string_view key = keys == nullptr || keys->is_null(row) ? std::string_view() : keys->string_at(row);
     for (;;) {
-      const int result = rd_kafka_produce(it->second, partition, RD_KAFKA_MSG_F_COPY,
+      const int result = rd_kafka_produce(handle, partition, RD_KAFKA_MSG_F_COPY,
                                           values.is_null(row) ? nullptr : const_cast<char*>(value.data()), value.size(),
                                           keys == nullptr || keys->is_null(row) ? nullptr : key.data(), key.size(), nullptr);
       if (result == 0) break;

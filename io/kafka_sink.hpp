@@ -66,6 +66,7 @@ class KafkaSink final : public Sink {
  private:
   KafkaSink(KafkaSinkOptions options, SchemaPtr input);
   Status produce(const RecordBatch& batch);
+  Result<rd_kafka_topic_t*> topic_handle(std::string_view name);
   Status begin(int64_t epoch);
   Status commit_transaction(int64_t epoch);
   Status delivery_status();
@@ -81,7 +82,7 @@ class KafkaSink final : public Sink {
   std::string query_id_;
   std::string group_id_;
   kafka::Client producer_;
-  std::map<std::string, rd_kafka_topic_t*> topics_;
+  std::map<std::string, rd_kafka_topic_t*, std::less<>> topics_;
   std::optional<int64_t> marker_;
   std::optional<int64_t> open_epoch_;  ///< the epoch whose transaction is open
   std::optional<int64_t> last_finished_;  ///< the last epoch finish_epoch published (or skipped)
