@@ -11,6 +11,7 @@
 #include "io/kafka_sink.hpp"
 #include "io/kafka_source.hpp"
 #include "io/rate_source.hpp"
+#include "io/table_sink.hpp"
 #include "plan/optimizer.hpp"
 
 namespace sluice {
@@ -430,6 +431,10 @@ Result<StreamingQuery> DataStreamWriter::start() {
     SLUICE_ASSIGN_OR_RETURN(auto delta_sink,
                             DeltaSink::make(std::move(delta_options), output, mode_));
     spec.sink = std::move(delta_sink);
+  } else if (format_ == "table") {
+    SLUICE_ASSIGN_OR_RETURN(TableSinkOptions table_options, TableSinkOptions::parse(options_));
+    SLUICE_ASSIGN_OR_RETURN(auto table_sink, TableSink::make(std::move(table_options), output, mode_));
+    spec.sink = std::move(table_sink);
   } else if (format_ == "kafka") {
     SLUICE_ASSIGN_OR_RETURN(KafkaSinkOptions kafka_options, KafkaSinkOptions::parse(options_));
     SLUICE_ASSIGN_OR_RETURN(auto kafka_sink, KafkaSink::make(std::move(kafka_options), output));
@@ -437,7 +442,7 @@ Result<StreamingQuery> DataStreamWriter::start() {
   } else {
     return Status::invalid_argument(
         "unknown sink format '" + format_ +
-        "' (available: console, memory, noop, foreach_batch, csv, json, delta, kafka)");
+        "' (available: console, memory, noop, foreach_batch, csv, json, delta, kafka, table)");
   }
 
   if (auto it = options_.find("checkpointLocation"); it != options_.end()) {
