@@ -129,7 +129,7 @@ Status TableSink::finish_epoch(int64_t epoch) {
   return Status::ok();
 }
 
-Result<TableSnapshot> read_table(const std::string& path) {
+Result<TableSnapshot> read_table_sink(const std::string& path) {
   SLUICE_ASSIGN_OR_RETURN(auto store, KeyedTableStore::open(path, /*create=*/false));
   SLUICE_ASSIGN_OR_RETURN(auto schema_bytes, store->metadata(kSchemaEntry));
   if (!schema_bytes) return Status::not_found("table " + path + " has no rows yet (no epoch was written)");

@@ -27,7 +27,7 @@ struct TableSinkOptions {
 /// results on this machine": rows are upserted by key (append and update modes) or the table
 /// replaced (complete mode, where `key` may be omitted). An epoch is applied in one LMDB
 /// transaction that also records it as the query's last applied epoch, so a replayed epoch is
-/// skipped: exactly-once by construction. Readers (read_table, `sluice table dump`) never block
+/// skipped: exactly-once by construction. Readers (read_table_sink, `sluice table dump`) never block
 /// it. One writing query per table at a time (a directory lock). Calls come from one sink
 /// actor, as Sink says.
 class TableSink final : public Sink {
@@ -67,6 +67,6 @@ struct TableSnapshot {
 
 /// Reads the table at `path` as of its last applied epoch, while a query may be writing it.
 /// Fails with not_found when there is no table, corrupt when it is damaged. Thread-safe.
-Result<TableSnapshot> read_table(const std::string& path);
+Result<TableSnapshot> read_table_sink(const std::string& path);
 
 }  // namespace sluice

@@ -7,10 +7,12 @@
 #include "io/delta_sink.hpp"
 #include "io/file_sink.hpp"
 #include "io/file_source.hpp"
+#include "io/foreach_sink.hpp"
 #include "io/delta_source.hpp"
 #include "io/kafka_sink.hpp"
 #include "io/kafka_source.hpp"
 #include "io/rate_source.hpp"
+#include "io/socket_source.hpp"
 #include "io/table_sink.hpp"
 #include "plan/optimizer.hpp"
 
@@ -231,6 +233,22 @@ DataFrame DataStreamReader::load(const std::string& path) {
   auto spec = std::make_shared<SourceSpec>();
   spec->format = format_;
   spec->options = options_;
+  if (format_ == "socket") {
+    if (!path.empty()) {
+      return DataFrame(session_, Status::invalid_argument("the socket source takes no path, got '" + path + "'"));
+    }
+    auto parsed = SocketSourceOptions::parse(options_);
+    if (!parsed.ok()) return DataFrame(session_, parsed.status());
+    SocketSourceOptions options = *parsed;
+    spec->schema = SocketSource::schema_for(options);
+    std::weak_ptr<SessionState> session = session_;
+    spec->create = [options, session]() -> Result<std::shared_ptr<Source>> {
+      auto state = session.lock();
+      if (!state) return Status::aborted("the session of this DataFrame is gone");
+      return std::shared_ptr<Source>(std::make_shared<SocketSource>(options, state->clock()));
+    };
+    return DataFrame(session_, LogicalPlan::make_source(spec));
+  }
   if (format_ == "rate") {
     if (!path.empty()) {
       return DataFrame(session_, Status::invalid_argument("the rate source takes no path, got '" + path + "'"));
@@ -314,7 +332,7 @@ DataFrame DataStreamReader::load(const std::string& path) {
   }
   return DataFrame(session_, Status::invalid_argument(
                                  "unknown source format '" + format_ +
-                                 "' (available: rate, csv, json, text, kafka, delta; use MemoryStream for rows from code)"));
+                                 "' (available: rate, socket, csv, json, text, kafka, delta; use MemoryStream for rows from code)"));
 }
 
 DataStreamWriter& DataStreamWriter::format(std::string name) {
@@ -349,6 +367,12 @@ DataStreamWriter& DataStreamWriter::partition_by(std::vector<std::string> column
 
 DataStreamWriter& DataStreamWriter::query_name(std::string name) {
   name_ = std::move(name);
+  return *this;
+}
+
+DataStreamWriter& DataStreamWriter::foreach(std::shared_ptr<ForeachWriter> writer) {
+  foreach_writer_ = std::move(writer);
+  format_ = "foreach";
   return *this;
 }
 
@@ -416,6 +440,10 @@ Result<StreamingQuery> DataStreamWriter::start() {
     SLUICE_RETURN_NOT_OK(check_options("a custom sink", options_, allowed({})));
     if (!custom_sink_) return Status::invalid_argument("format 'custom' needs sink(...)");
     spec.sink = custom_sink_;
+  } else if (format_ == "foreach") {
+    SLUICE_RETURN_NOT_OK(check_options("foreach", options_, allowed({})));
+    if (!foreach_writer_) return Status::invalid_argument("format 'foreach' needs foreach(writer)");
+    spec.sink = std::make_shared<ForeachSink>(foreach_writer_);
   } else if (format_ == "foreach_batch") {
     SLUICE_RETURN_NOT_OK(check_options("foreach_batch", options_, allowed({})));
     spec.sink = std::make_shared<ForeachBatchSink>(output, foreach_batch_);
@@ -442,7 +470,7 @@ Result<StreamingQuery> DataStreamWriter::start() {
   } else {
     return Status::invalid_argument(
         "unknown sink format '" + format_ +
-        "' (available: console, memory, noop, foreach_batch, csv, json, delta, kafka, table)");
+        "' (available: console, memory, noop, foreach, foreach_batch, csv, json, delta, kafka, table)");
   }
 
   if (auto it = options_.find("checkpointLocation"); it != options_.end()) {

@@ -14,8 +14,8 @@ namespace sluice {
 
 namespace {
 
-const std::vector<std::string> kSourceConnectors = {"rate", "file", "kafka", "delta", "memory"};
-const std::vector<std::string> kPlannedSourceConnectors = {"socket", "table", "s3", "kinesis"};
+const std::vector<std::string> kSourceConnectors = {"rate", "socket", "file", "kafka", "delta", "memory"};
+const std::vector<std::string> kPlannedSourceConnectors = {"table", "s3", "kinesis"};
 const std::vector<std::string> kSinkConnectors = {"console", "memory", "noop", "file",
                                                   "kafka",   "delta",  "table"};
 const std::vector<std::string> kPlannedSinkConnectors = {"foreach", "s3"};
@@ -249,7 +249,8 @@ Result<DataFrame> make_source_frame(SessionContext& session, const SqlCatalog& c
     // Columns from key=value/ directory names follow the declared ones.
     partition_columns = true;
     loaded = frame;
-  } else if (connector == "rate" || connector == "kafka" || connector == "delta") {
+  } else if (connector == "rate" || connector == "socket" || connector == "kafka" ||
+             connector == "delta") {
     described = "the " + connector + " source";
     DataFrame frame = session.read_stream().format(connector).options(options).load();
     if (!frame.status().is_ok()) {

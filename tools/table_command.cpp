@@ -10,7 +10,7 @@
 namespace sluice::tools {
 
 int dump_table(const std::string& path, bool json) {
-  auto table = read_table(path);
+  auto table = read_table_sink(path);
   if (!table.ok()) {
     std::cerr << "sluice: error: " << table.status().message() << std::endl;
     return 1;

@@ -70,7 +70,7 @@ void write_landing_files(const std::string& input, int files, int rows_per_file)
 // Reads the table sink's rows as group -> (rows, id_sum).
 std::map<std::string, std::pair<int64_t, int64_t>> table_counts(const std::string& path) {
   std::map<std::string, std::pair<int64_t, int64_t>> counts;
-  auto table = sluice::read_table(path);
+  auto table = sluice::read_table_sink(path);
   if (!table.ok() && table.status().code() == sluice::StatusCode::not_found) return counts;
   BOOST_REQUIRE_MESSAGE(table.ok(), table.status().to_string());
   for (const auto& row : table->rows->to_rows())

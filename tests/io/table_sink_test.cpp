@@ -23,7 +23,7 @@ using Rows = std::vector<std::vector<Value>>;
 SchemaPtr readings() { return Schema::make({{"sensor", Type::String}, {"v", Type::Int64}}).value(); }
 
 Rows table_rows(const std::string& path) {
-  auto table = read_table(path);
+  auto table = read_table_sink(path);
   BOOST_REQUIRE_MESSAGE(table.ok(), table.status().to_string());
   return table->rows->to_rows();
 }
@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_CASE(update_mode_keeps_the_latest_aggregate_of_every_key) {
     BOOST_TEST((table_rows(dir.file("latest")) == want), "after epoch " << epoch);
   }
   BOOST_REQUIRE(query->stop().is_ok());
-  auto table = read_table(dir.file("latest"));
+  auto table = read_table_sink(dir.file("latest"));
   BOOST_REQUIRE(table.ok());
   BOOST_TEST((table->key == std::vector<std::string>{"sensor"}));
 }
@@ -172,7 +172,7 @@ BOOST_AUTO_TEST_CASE(bad_options_and_foreign_tables_are_refused_by_name) {
 
 BOOST_AUTO_TEST_CASE(missing_and_damaged_tables_give_clear_errors) {
   TemporaryDirectory dir;
-  auto missing = read_table(dir.file("nothing"));
+  auto missing = read_table_sink(dir.file("nothing"));
   BOOST_REQUIRE(!missing.ok());
   BOOST_TEST((missing.status().code() == StatusCode::not_found));
   BOOST_TEST(message_of(missing.status()).find(dir.file("nothing")) != std::string::npos);
@@ -182,7 +182,7 @@ BOOST_AUTO_TEST_CASE(missing_and_damaged_tables_give_clear_errors) {
     std::ofstream out(dir.file("garbage") + "/data.mdb", std::ios::binary);
     for (int i = 0; i < 20000; ++i) out << static_cast<char>(i * 31 % 251);
   }
-  auto garbage = read_table(dir.file("garbage"));
+  auto garbage = read_table_sink(dir.file("garbage"));
   BOOST_REQUIRE(!garbage.ok());
   BOOST_TEST((garbage.status().code() == StatusCode::corrupt), garbage.status().to_string());
   BOOST_TEST(message_of(garbage.status()).find(dir.file("garbage")) != std::string::npos,

@@ -154,14 +154,14 @@ const BadStatement kBadStatements[] = {
      "available-now or continuous:1s"},
     {"CREATE SOURCE s WITH (format = 'json')", StatusCode::invalid_argument,
      "line 1, column 17: CREATE SOURCE needs connector = '...' in WITH (sources available: rate, "
-     "file, kafka, delta, memory)"},
+     "socket, file, kafka, delta, memory)"},
     {"CREATE SOURCE s WITH (connector = 'rate', connector = 'rate')", StatusCode::invalid_argument,
      "line 1, column 43: option 'connector' is given twice"},
     // Connectors that do not exist yet.
-    {"CREATE SOURCE k (a BIGINT) WITH (connector = 'socket', host = 'localhost')",
+    {"CREATE SOURCE k (a BIGINT) WITH (connector = 'kinesis', stream = 'x')",
      StatusCode::invalid_argument,
-     "line 1, column 46: connector 'socket' is not available yet (sources available today: rate, "
-     "file, kafka, delta, memory)"},
+     "line 1, column 46: connector 'kinesis' is not available yet (sources available today: rate, "
+     "socket, file, kafka, delta, memory)"},
     {"CREATE SOURCE k WITH (connector = 'kafka', topic = 'bids')",
      StatusCode::invalid_argument,
      "line 1, column 17: the kafka source needs option kafka.bootstrap.servers (host:port of a broker)"},
@@ -189,7 +189,7 @@ const BadStatement kBadStatements[] = {
      "line 1, column 78: the file source directory /no/such/dir does not exist (or is not a "
      "directory)"},
     {"CREATE SOURCE x WITH (connector = 'rabbitmq')", StatusCode::invalid_argument,
-     "line 1, column 35: unknown connector 'rabbitmq' (sources available: rate, file, kafka, delta, memory)"},
+     "line 1, column 35: unknown connector 'rabbitmq' (sources available: rate, socket, file, kafka, delta, memory)"},
     // Statements out of order or repeated.
     {"CREATE SINK out WITH (connector = 'memory');\nINSERT INTO out SELECT * FROM bids;\nINSERT "
      "INTO out SELECT * FROM bids",
