@@ -143,18 +143,24 @@ std::optional<Value> partition_value(const std::optional<std::string>& text, Typ
   }
 }
 
-struct ReadResult {
-  std::string bytes;  ///< content followed by RecordParser::kPadding zero bytes
+// A file's content in a buffer reused from file to file: it only grows, so reading a stream of
+// files neither zero-fills nor maps fresh pages for each one.
+struct ReadBuffer {
+  std::string bytes;  ///< content, then RecordParser::kPadding zero bytes, then unused room
+  size_t length = 0;  ///< bytes of content
   bool missing = false;
+
+  std::string_view content() const { return {bytes.data(), length}; }
 };
 
-Result<ReadResult> read_whole_file(const std::string& path) {
-  ReadResult result;
+Status read_whole_file(const std::string& path, ReadBuffer& buffer) {
+  buffer.length = 0;
+  buffer.missing = false;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) {
-      result.missing = true;
-      return result;
+      buffer.missing = true;
+      return Status::ok();
     }
     return Status::io_error("cannot open " + path + ": " + std::strerror(errno));
   }
@@ -163,13 +169,14 @@ Result<ReadResult> read_whole_file(const std::string& path) {
     ::close(fd);
     return Status::io_error(path + " is not a readable regular file");
   }
-  std::string& bytes = result.bytes;
-  bytes.resize(static_cast<size_t>(info.st_size) + RecordParser::kPadding);
+  std::string& bytes = buffer.bytes;
+  const size_t wanted = static_cast<size_t>(info.st_size) + RecordParser::kPadding + 1;
+  if (bytes.size() < wanted) bytes.resize(wanted);
   size_t filled = 0;
   while (true) {
-    if (filled + RecordParser::kPadding >= bytes.size()) bytes.resize(bytes.size() * 2);
-    const ssize_t got =
-        ::read(fd, bytes.data() + filled, bytes.size() - RecordParser::kPadding - filled);
+    // The file may grow while it is read: keep room for the padding.
+    if (filled + RecordParser::kPadding + 1 >= bytes.size()) bytes.resize(bytes.size() * 2);
+    const ssize_t got = ::read(fd, bytes.data() + filled, bytes.size() - RecordParser::kPadding - filled);
     if (got < 0) {
       if (errno == EINTR) continue;
       const std::string message = std::strerror(errno);
@@ -180,9 +187,9 @@ Result<ReadResult> read_whole_file(const std::string& path) {
     filled += static_cast<size_t>(got);
   }
   ::close(fd);
-  bytes.resize(filled + RecordParser::kPadding, '\0');
-  std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(filled), bytes.end(), '\0');
-  return result;
+  std::memset(bytes.data() + filled, 0, RecordParser::kPadding);
+  buffer.length = filled;
+  return Status::ok();
 }
 
 Status write_bad_records(const std::string& directory, int64_t position, const std::string& file,
@@ -244,17 +251,16 @@ class FileReader final : public PartitionReader {
         return ReadFlow::have_batch;
       }
       const auto& [position, file] = files_[index_++];
-      SLUICE_ASSIGN_OR_RETURN(ReadResult content, read_whole_file(file.path));
-      if (content.missing) {
+      SLUICE_RETURN_NOT_OK(read_whole_file(file.path, buffer_));
+      if (buffer_.missing) {
         if (options_.ignore_missing_files) continue;
         return Status::not_found(
             "file " + file.path + " (position " + std::to_string(position) +
             ") was deleted before it was read; set ignoreMissingFiles=true to skip such files");
       }
       std::vector<BadRecord> bad;
-      std::string_view bytes(content.bytes.data(), content.bytes.size() - RecordParser::kPadding);
       SLUICE_RETURN_NOT_OK(
-          parser_->parse(file.path, bytes, partition_values(file.relative), builder_, bad));
+          parser_->parse(file.path, buffer_.content(), partition_values(file.relative), builder_, bad));
       if (!bad.empty()) {
         bad_records_->fetch_add(static_cast<int64_t>(bad.size()));
         if (!options_.format.bad_records_path.empty()) {
@@ -279,6 +285,7 @@ class FileReader final : public PartitionReader {
   RecordBatchBuilder builder_;
   std::vector<RecordBatchPtr> pending_;
   size_t index_ = 0;
+  ReadBuffer buffer_;
 };
 
 }  // namespace
@@ -466,11 +473,11 @@ Result<std::shared_ptr<FileSource>> FileSource::make(FileSourceOptions options, 
     int64_t sampled = 0;
     for (const auto& file : files) {
       if (sampled > (1 << 20) || samples.size() >= 8) break;
-      SLUICE_ASSIGN_OR_RETURN(ReadResult content, read_whole_file(file.path));
+      ReadBuffer content;
+      SLUICE_RETURN_NOT_OK(read_whole_file(file.path, content));
       if (content.missing) continue;
-      content.bytes.resize(content.bytes.size() - RecordParser::kPadding);
-      sampled += static_cast<int64_t>(content.bytes.size());
-      samples.push_back(std::move(content.bytes));
+      sampled += static_cast<int64_t>(content.length);
+      samples.emplace_back(content.content());
     }
     if (samples.empty()) {
       return Status::invalid_argument("cannot infer a schema: " + options.path +
