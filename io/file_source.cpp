@@ -362,6 +362,7 @@ Result<FileSourceOptions> FileSourceOptions::parse(FileFormat format, std::strin
     std::vector<std::string> known = {"path",
                                       "mode",
                                       "badRecordsPath",
+                                      "maxRecordLength",
                                       "columnNameOfCorruptRecord",
                                       "maxFilesPerTrigger",
                                       "maxBytesPerTrigger",

@@ -438,3 +438,37 @@ BOOST_AUTO_TEST_CASE(files_older_than_max_file_age_are_forgotten_by_the_state) {
   }
   BOOST_TEST(forgot_old);
 }
+
+BOOST_AUTO_TEST_CASE(a_record_longer_than_max_record_length_is_a_bad_record_in_every_mode) {
+  TemporaryDirectory dir;
+  const std::string runaway = "{\"id\":2,\"score\":2.5,\"name\":\"" + std::string(5000, 'x') + "\"}\n";
+  write_file(dir.file("json/a.json"), "{\"id\":1,\"score\":1.5,\"name\":\"a\"}\n" + runaway + "{\"id\":3}\n", 1);
+  Session session;
+  auto load = [&](bool corrupt_column, const char* mode) {
+    return session.read_stream()
+        .format("json")
+        .schema(people_schema(corrupt_column))
+        .option("mode", mode)
+        .option("maxRecordLength", "1000")
+        .load(dir.file("json"));
+  };
+  Run dropped = run_all(session, load(false, "DROPMALFORMED"), "long_drop");
+  BOOST_REQUIRE_MESSAGE(dropped.status.is_ok(), dropped.status.to_string());
+  BOOST_TEST(ids(dropped.rows) == (std::vector<int64_t>{1, 3}));
+
+  Run failed = run_all(session, load(false, "FAILFAST"), "long_fail");
+  BOOST_TEST(failed.status.message().find("a.json:2: a record of 5030 bytes is longer than maxRecordLength (1000)") !=
+                 std::string::npos,
+             failed.status.message());
+
+  Run kept = run_all(session, load(true, "PERMISSIVE"), "long_keep");
+  BOOST_REQUIRE_MESSAGE(kept.status.is_ok(), kept.status.to_string());
+  BOOST_REQUIRE(kept.rows.size() == 3u);
+  const auto& corrupt = kept.rows[0];  // nulls sort first
+  BOOST_TEST(corrupt[0].is_null());
+  BOOST_TEST(corrupt[3].as_string().size() == 1024u);
+
+  auto bad = session.read_stream().format("json").schema(people_schema(false)).option("maxRecordLength", "0").load(
+      dir.file("json"));
+  BOOST_TEST(bad.status().message().find("maxRecordLength") != std::string::npos, bad.status().message());
+}
