@@ -1,0 +1,193 @@
+#define BOOST_TEST_MODULE stream_join_query
+#include <boost/test/unit_test.hpp>
+
+#include <sluice/sluice.hpp>
+#include <sluice/testing.hpp>
+
+#include <algorithm>
+#include <iostream>
+#include <random>
+
+#include "tests/support/temporary_directory.hpp"
+
+using namespace sluice;
+using namespace std::chrono_literals;
+using sluice::testing::TemporaryDirectory;
+
+namespace {
+
+using Row = std::vector<Value>;
+using Rows = std::vector<Row>;
+
+constexpr int64_t kSecond = 1'000'000;
+constexpr int64_t kBound = 10 * kSecond;
+
+SchemaPtr left_schema() {
+  return Schema::make({{"k", Type::Int64}, {"lts", Type::Timestamp}, {"lv", Type::String}}).value();
+}
+SchemaPtr right_schema() {
+  return Schema::make({{"k", Type::Int64}, {"rts", Type::Timestamp}, {"rv", Type::Int64}}).value();
+}
+
+Expr range_condition() {
+  return col("rts") >= col("lts") && col("rts") <= col("lts") + interval("10 seconds");
+}
+
+DataFrame joined(MemoryStream& left, MemoryStream& right, const std::string& how) {
+  return left.to_df()
+      .with_watermark("lts", "5 seconds")
+      .join(right.to_df().with_watermark("rts", "5 seconds"), {"k"}, how, range_condition());
+}
+
+uint64_t test_seed() {
+  const char* forced = std::getenv("SLUICE_TEST_SEED");
+  const uint64_t seed = forced ? std::strtoull(forced, nullptr, 10) : std::random_device{}();
+  std::cout << boost::unit_test::framework::current_test_case().p_name << ": seed " << seed
+            << " (set SLUICE_TEST_SEED to replay)\n";
+  return seed;
+}
+
+struct Event {
+  int side;
+  Row row;
+  int64_t arrival;
+};
+
+int64_t ts_of(const Row& row) { return row[1].as_timestamp().micros; }
+
+std::vector<Event> random_events(std::mt19937_64& random, int rows_per_side) {
+  std::vector<Event> events;
+  std::uniform_int_distribution<int64_t> time(0, 60);
+  std::uniform_int_distribution<int64_t> key(0, 5);
+  std::uniform_int_distribution<int64_t> jitter(0, 5 * kSecond);
+  for (int side = 0; side < 2; ++side) {
+    for (int i = 0; i < rows_per_side; ++i) {
+      const int64_t ts = time(random) * kSecond;
+      Row row = side == 0 ? Row{Value(key(random)), Value(Timestamp{ts}), Value("l" + std::to_string(i))}
+                          : Row{Value(key(random)), Value(Timestamp{ts}), Value(int64_t{i})};
+      events.push_back({side, std::move(row), ts + jitter(random)});
+    }
+  }
+  std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.arrival < b.arrival; });
+  return events;
+}
+
+Rows reference_join(const std::string& how, const std::vector<Event>& events) {
+  std::vector<const Row*> left;
+  std::vector<const Row*> right;
+  for (const auto& event : events) (event.side == 0 ? left : right).push_back(&event.row);
+  auto matches = [](const Row& l, const Row& r) {
+    return l[0] == r[0] && ts_of(r) >= ts_of(l) && ts_of(r) <= ts_of(l) + kBound;
+  };
+  Rows out;
+  std::vector<bool> right_matched(right.size(), false);
+  for (const Row* l : left) {
+    bool matched = false;
+    for (size_t j = 0; j < right.size(); ++j) {
+      if (!matches(*l, *right[j])) continue;
+      matched = true;
+      right_matched[j] = true;
+      if (how != "left_semi") out.push_back({(*l)[0], (*l)[1], (*l)[2], (*right[j])[1], (*right[j])[2]});
+    }
+    if (how == "left_semi" && matched) out.push_back(*l);
+    if (!matched && (how == "left_outer" || how == "full_outer")) out.push_back({(*l)[0], (*l)[1], (*l)[2], Value(), Value()});
+  }
+  if (how == "right_outer" || how == "full_outer") {
+    for (size_t j = 0; j < right.size(); ++j) {
+      if (!right_matched[j]) out.push_back({(*right[j])[0], Value(), Value(), (*right[j])[1], (*right[j])[2]});
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<StreamingQuery> start(const DataFrame& df, const std::string& name, const std::string& checkpoint) {
+  return df.write_stream().format("memory").query_name(name).output_mode(OutputMode::Append)
+      .option("checkpointLocation", checkpoint).start();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(each_join_kind_through_the_runtime_equals_a_batch_join_across_a_restart) {
+  std::mt19937_64 random(test_seed());
+  for (const std::string how : {"inner", "left_outer", "right_outer", "full_outer", "left_semi"}) {
+    for (int partitions : {1, 3}) {
+      Session session;
+      BOOST_REQUIRE(session.set_conf("shuffle_partitions", std::to_string(partitions)).is_ok());
+      MemoryStream left(session, left_schema());
+      MemoryStream right(session, right_schema());
+      TemporaryDirectory checkpoint;
+      const std::string name = "joined_" + how + std::to_string(partitions);
+      const auto df = joined(left, right, how);
+      auto query = start(df, name, checkpoint.path());
+      BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+      const auto events = random_events(random, 80);
+      std::uniform_int_distribution<size_t> cut(1, 30);
+      size_t next = 0;
+      bool restarted = false;
+      while (next < events.size()) {
+        const size_t end = std::min(events.size(), next + cut(random));
+        Rows rows[2];
+        for (size_t i = next; i < end; ++i) rows[events[i].side].push_back(events[i].row);
+        if (!rows[0].empty()) BOOST_REQUIRE(left.add_data(rows[0]).is_ok());
+        if (!rows[1].empty()) BOOST_REQUIRE(right.add_data(rows[1]).is_ok());
+        Status processed = query->process_all_available();
+        BOOST_REQUIRE_MESSAGE(processed.is_ok(), processed.to_string());
+        next = end;
+        if (!restarted && next > events.size() / 2) {
+          restarted = true;
+          BOOST_REQUIRE(query->stop().is_ok());
+          query = start(df, name, checkpoint.path());
+          BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+        }
+      }
+      // Rows far ahead on both sides (keys that never match) move the watermark past everything.
+      BOOST_REQUIRE(left.add_data({{Value(int64_t{1000}), Value(Timestamp{1000 * kSecond}), Value("flush")}}).is_ok());
+      BOOST_REQUIRE(right.add_data({{Value(int64_t{1001}), Value(Timestamp{1000 * kSecond}), Value(int64_t{-1})}}).is_ok());
+      BOOST_REQUIRE(query->process_all_available().is_ok());
+      Rows actual = session.memory_table(name)->rows();
+      std::sort(actual.begin(), actual.end());
+      const Rows expected = reference_join(how, events);
+      BOOST_CHECK_MESSAGE(actual == expected, how << " with " << partitions << " partitions: " << actual.size()
+                                                  << " rows, expected " << expected.size());
+      auto progress = query->last_progress();
+      BOOST_REQUIRE(progress && progress->state_operators.size() == 1u);
+      BOOST_CHECK_EQUAL(progress->state_operators[0].custom_metrics.count("leftRowsTotal"), 1u);
+      BOOST_REQUIRE(query->stop().is_ok());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(outer_joins_without_a_time_bound_are_refused_naming_the_rule) {
+  Session session;
+  MemoryStream left(session, left_schema());
+  MemoryStream right(session, right_schema());
+  auto df = left.to_df().join(right.to_df(), {"k"}, "left_outer");
+  auto query = df.write_stream().format("memory").query_name("refused").start();
+  BOOST_REQUIRE(!query.ok());
+  BOOST_CHECK_NE(query.status().to_string().find("rule: an outer join"), std::string::npos);
+  auto update = joined(left, right, "inner").write_stream().format("memory").query_name("update")
+                    .output_mode(OutputMode::Update).start();
+  BOOST_REQUIRE(!update.ok());
+  BOOST_CHECK_NE(update.status().to_string().find("append mode only"), std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(inner_joins_without_a_time_bound_run_and_warn) {
+  Session session;
+  MemoryStream left(session, left_schema());
+  MemoryStream right(session, right_schema());
+  auto df = left.to_df().join(right.to_df(), {"k"});
+  auto query = df.write_stream().format("memory").query_name("unbounded").start();
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  const auto warnings = query->warnings();
+  BOOST_CHECK(std::any_of(warnings.begin(), warnings.end(),
+                          [](const std::string& w) { return w.find("in state forever") != std::string::npos; }));
+  BOOST_REQUIRE(left.add_data({{Value(int64_t{1}), Value(Timestamp{0}), Value("a")}}).is_ok());
+  BOOST_REQUIRE(query->process_all_available().is_ok());
+  BOOST_REQUIRE(right.add_data({{Value(int64_t{1}), Value(Timestamp{99 * kSecond}), Value(int64_t{5})}}).is_ok());
+  BOOST_REQUIRE(query->process_all_available().is_ok());
+  const Rows rows = session.memory_table("unbounded")->rows();
+  BOOST_REQUIRE_EQUAL(rows.size(), 1u);
+  BOOST_CHECK(rows[0] == (Row{Value(int64_t{1}), Value(Timestamp{0}), Value("a"), Value(Timestamp{99 * kSecond}), Value(int64_t{5})}));
+  BOOST_REQUIRE(query->stop().is_ok());
+}
