@@ -49,6 +49,14 @@ std::string hex(std::string_view bytes) {
 }
 
 // Returns the text between `label` + "[" and the matching "]", or nullopt.
+// Returns the word after `label` up to the next space ("" when absent).
+std::string_view word_after(std::string_view text, std::string_view label) {
+  const size_t start = text.find(label);
+  if (start == std::string_view::npos) return {};
+  text.remove_prefix(start + label.size());
+  return text.substr(0, text.find(' '));
+}
+
 std::optional<std::string_view> bracketed(std::string_view text, std::string_view label) {
   const size_t start = text.find(label);
   if (start == std::string_view::npos) return std::nullopt;
@@ -169,7 +177,8 @@ std::optional<StateLayout> parse_layout(std::string_view plan_fingerprint) {
   } else if (kind == "join") {
     // "join type=inner left=(k BIGINT, ...) right=(...) keys=[k=k, ...] ...": the key types
     // are the left side's columns of those names.
-    layout.operator_name = "stream-stream join";
+    const std::string_view type = word_after(line, "type=");
+    layout.operator_name = "stream-stream " + std::string(type) + " join";
     layout.join = true;
     std::optional<std::string_view> left;
     if (const size_t open = line.find("left=("); open != std::string_view::npos) {

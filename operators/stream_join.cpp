@@ -84,6 +84,12 @@ struct BufferedRow {
   bool live = false;
 };
 
+// Hashes join keys so that a std::string_view finds them without a copy.
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+};
+
 struct Expiry {
   int64_t time;
   uint32_t row;
@@ -97,7 +103,7 @@ struct Side {
   std::vector<int64_t> chunk_live;
   std::vector<BufferedRow> rows;
   std::vector<uint32_t> free_rows;
-  std::unordered_map<std::string, std::vector<uint32_t>> index;
+  std::unordered_map<std::string, std::vector<uint32_t>, KeyHash, std::equal_to<>> index;
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> expiries;
   std::vector<uint32_t> dirty;
   std::vector<std::string> removed;  // state keys of stored rows that left
@@ -231,7 +237,7 @@ class StreamJoinState final : public StatefulOperatorState {
       const std::string_view key = keys_.key(r);
       const uint32_t index = buffer_row(side, chunk, static_cast<uint32_t>(r), key);
       added.push_back(index);
-      auto found = sides_[other].index.find(std::string(key));
+      auto found = sides_[other].index.find(key);
       if (found == sides_[other].index.end()) continue;
       for (uint32_t match : found->second) {
         pairs_.push_back(side == kLeft ? Pair{index, match} : Pair{match, index});
@@ -324,9 +330,12 @@ class StreamJoinState final : public StatefulOperatorState {
       index = static_cast<uint32_t>(s.rows.size());
       s.rows.emplace_back();
     }
-    auto [entry, inserted] = s.index.try_emplace(std::string(key));
+    auto entry = s.index.find(key);
+    if (entry == s.index.end()) {
+      entry = s.index.emplace(std::string(key), std::vector<uint32_t>()).first;
+      s.memory_bytes += static_cast<int64_t>(key.size() + 64);
+    }
     entry->second.push_back(index);
-    if (inserted) s.memory_bytes += static_cast<int64_t>(key.size() + 64);
     BufferedRow& row = s.rows[index];
     row.chunk = chunk;
     row.row = row_in_chunk;
@@ -355,7 +364,7 @@ class StreamJoinState final : public StatefulOperatorState {
     Side& s = sides_[side];
     BufferedRow& row = s.rows[index];
     if (row.stored) s.removed.push_back(state_key(side, *row.key, row.id));
-    auto entry = s.index.find(*row.key);
+    auto entry = s.index.find(std::string_view(*row.key));
     auto& list = entry->second;
     auto position = std::find(list.begin(), list.end(), index);
     *position = list.back();

@@ -12,17 +12,59 @@ namespace sluice {
 
 namespace {
 
-// Finds the watermark declared below a node, if any: its column and delay.
-const LogicalPlan* find_watermark(const PlanPtr& node) {
-  if (node->kind() == PlanKind::watermark) return node.get();
-  for (const auto& child : node->children()) {
-    if (const LogicalPlan* found = find_watermark(child)) return found;
-  }
-  return nullptr;
-}
-
 bool is_column(const Expr& expr, const std::string& name) {
   return expr.kind() == ExprKind::column && expr.column_name() == name;
+}
+
+// The event time of a plan's rows: the column that carries it and the delay of the watermark
+// it derives from.
+struct EventTime {
+  std::string column;
+  int64_t delay_micros = 0;
+};
+
+// Follows the watermarked column up through the plan: kept by filters and projections that
+// pass it on, and by a windowed aggregation as "window.end" (the windows it emits in an epoch
+// end after the watermark of the epoch before, so that column is never late for an operator
+// above; Spark 3.4's window_time), by a join as either side's.
+std::optional<EventTime> find_event_time(const PlanPtr& node) {
+  switch (node->kind()) {
+    case PlanKind::watermark: return EventTime{node->watermark_column(), node->watermark_delay_micros()};
+    case PlanKind::source: return std::nullopt;
+    case PlanKind::project: {
+      auto below = find_event_time(node->child());
+      if (!below) return std::nullopt;
+      for (const auto& expr : node->exprs()) {
+        const Expr& inner = expr.kind() == ExprKind::alias ? expr.children()[0] : expr;
+        if (is_column(inner, below->column)) return EventTime{expr.output_name(), below->delay_micros};
+      }
+      return std::nullopt;
+    }
+    case PlanKind::aggregate: {
+      auto below = find_event_time(node->child());
+      if (!below) return std::nullopt;
+      for (const auto& key : node->group_keys()) {
+        if (const auto* window = std::get_if<TimeWindow>(&key); window && is_column(window->time, below->column)) {
+          return EventTime{"window.end", below->delay_micros};
+        }
+        if (const auto* expr = std::get_if<Expr>(&key); expr && is_column(*expr, below->column)) {
+          return EventTime{expr->output_name(), below->delay_micros};
+        }
+      }
+      return std::nullopt;
+    }
+    case PlanKind::join:
+      for (const auto& side : node->children()) {
+        auto time = find_event_time(side);
+        if (time && node->schema()->find(time->column) >= 0) return time;
+      }
+      return std::nullopt;
+    default:
+      for (const auto& child : node->children()) {
+        if (auto time = find_event_time(child)) return time;
+      }
+      return std::nullopt;
+  }
 }
 
 struct Planner {
@@ -96,7 +138,7 @@ struct Planner {
   }
 
   Status collect_stateful(const PlanPtr& node, std::vector<StatelessStep> above, StageTarget target) {
-    const LogicalPlan* watermark = find_watermark(node->child());
+    const std::optional<EventTime> watermark = find_event_time(node->child());
     std::vector<StatelessStep> pre;
     StatefulStage stage;
     if (node->kind() == PlanKind::aggregate) {
@@ -123,12 +165,12 @@ struct Planner {
     std::string time_name[2];
     const PlanPtr sides[2] = {left, right};
     for (int side = 0; side < 2; ++side) {
-      const LogicalPlan* watermark = find_watermark(sides[side]);
+      const auto watermark = find_event_time(sides[side]);
       if (!watermark) continue;
-      const int column = sides[side]->schema()->find(watermark->watermark_column());
+      const int column = sides[side]->schema()->find(watermark->column);
       if (column < 0) continue;
       (side == 0 ? options.left_time : options.right_time) = column;
-      time_name[side] = watermark->watermark_column();
+      time_name[side] = watermark->column;
     }
     if (options.left_time >= 0 && options.right_time >= 0) {
       if (options.condition) options.bounds = time_bounds_of(*options.condition, time_name[0], time_name[1]);
@@ -159,6 +201,13 @@ struct Planner {
                               "range condition (rts >= lts AND rts <= lts + interval) so that the watermark "
                               "can evict them");
     }
+    const bool equal_times = options.bounds.lower == std::optional<int64_t>(0) && options.bounds.upper == std::optional<int64_t>(0);
+    if (target.stage >= 0 && !equal_times) {
+      return Status::invalid_argument(
+          "a stateful operator above a stream-stream " + type + " join needs the join to match equal event "
+          "times (equal windows as a key) (rule: a time-range join emits rows older than the watermark, "
+          "which the operator above would drop as late)");
+    }
     SLUICE_ASSIGN_OR_RETURN(auto op, make_stream_join(left->schema(), right->schema(), options));
     const int index = add_stage(std::move(above), target);
     plan.stages[static_cast<size_t>(index)].op = std::move(op);
@@ -167,7 +216,7 @@ struct Planner {
     return collect(right, {}, {index, 1});
   }
 
-  Status plan_aggregate(const LogicalPlan& node, const LogicalPlan* watermark,
+  Status plan_aggregate(const LogicalPlan& node, const std::optional<EventTime>& watermark,
                         std::vector<StatelessStep>& pre, StatefulStage& stage) {
     // Before the shuffle: one projection computing keys, window time and aggregate
     // arguments, then window assignment.
@@ -203,13 +252,13 @@ struct Planner {
       SLUICE_ASSIGN_OR_RETURN(input, windowed_schema(*input));
     }
     const bool watermarked_time =
-        watermark != nullptr && time != nullptr && is_column(*time, watermark->watermark_column());
+        watermark && time != nullptr && is_column(*time, watermark->column);
     std::vector<int> keys;
     int event_time_key = -1;
     bool event_time_is_window_end = true;
     for (const auto& key : node.group_keys()) {
       if (const auto* expr = std::get_if<Expr>(&key)) {
-        if (watermark && !time && is_column(*expr, watermark->watermark_column())) {
+        if (watermark && !time && is_column(*expr, watermark->column)) {
           event_time_key = static_cast<int>(keys.size());
           event_time_is_window_end = false;
         }
@@ -249,17 +298,17 @@ struct Planner {
     return Status::ok();
   }
 
-  Status plan_deduplicate(const LogicalPlan& node, const LogicalPlan* watermark, StatefulStage& stage) {
+  Status plan_deduplicate(const LogicalPlan& node, const std::optional<EventTime>& watermark, StatefulStage& stage) {
     const SchemaPtr& input = node.child()->schema();
     std::vector<int> keys;
     for (const auto& column : node.dedup_columns()) keys.push_back(input->find(column));
     DeduplicateOptions options;
     options.cache_bytes = this->options.state_cache_bytes;
     if (watermark) {
-      const int time = input->find(watermark->watermark_column());
+      const int time = input->find(watermark->column);
       const bool time_is_key = std::find(keys.begin(), keys.end(), time) != keys.end();
       if (node.within_watermark() || time_is_key) options.event_time_column = time;
-      if (node.within_watermark()) options.within_watermark_delay_micros = watermark->watermark_delay_micros();
+      if (node.within_watermark()) options.within_watermark_delay_micros = watermark->delay_micros;
       stage.uses_watermark = options.event_time_column >= 0;
     } else if (node.within_watermark()) {
       return Status::invalid_argument(
@@ -330,10 +379,14 @@ Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
   const LogicalPlan* deduplicate = nullptr;
   bool ordered = false;
   const LogicalPlan* join = nullptr;
+  std::vector<const LogicalPlan*> aggregates;
   std::function<void(const PlanPtr&)> visit = [&](const PlanPtr& node) {
     if (node->kind() == PlanKind::join) join = node.get();
     if (node->is_stateful()) ++stateful;
-    if (node->kind() == PlanKind::aggregate) aggregate = node.get();
+    if (node->kind() == PlanKind::aggregate) {
+      aggregate = node.get();
+      aggregates.push_back(node.get());
+    }
     if (node->kind() == PlanKind::deduplicate) deduplicate = node.get();
     if (node->kind() == PlanKind::sort || node->kind() == PlanKind::limit) ordered = true;
     for (const auto& child : node->children()) visit(child);
@@ -345,6 +398,11 @@ Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
         "output mode Complete is not supported when there are no streaming aggregations "
         "(rule: complete mode needs an aggregation)");
   }
+  if (stateful > 1 && mode != OutputMode::Append) {
+    return Status::invalid_argument("output mode " + mode_name + " is not supported for a query with " +
+                                    std::to_string(stateful) + " stateful operators (rule: chained stateful "
+                                    "operators run in append mode only, each passing on final rows)");
+  }
   if (join && mode != OutputMode::Append) {
     return Status::invalid_argument("output mode " + mode_name + " is not supported for " + join->node_string() +
                                     " (rule: stream-stream joins run in append mode only)");
@@ -353,12 +411,13 @@ Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
     return Status::invalid_argument("order_by and limit need output mode Complete, not " + mode_name +
                                     " (rule: sorting a stream needs an aggregation in complete mode)");
   }
-  if (aggregate && mode == OutputMode::Append) {
-    const LogicalPlan* watermark = find_watermark(aggregate->children()[0]);
+  for (const LogicalPlan* aggregate : aggregates) {
+    if (mode != OutputMode::Append) break;
+    const std::optional<EventTime> watermark = find_event_time(aggregate->children()[0]);
     bool on_event_time = false;
     for (const auto& key : aggregate->group_keys()) {
       if (!watermark) break;
-      const std::string& column = watermark->watermark_column();
+      const std::string& column = watermark->column;
       if (const auto* expr = std::get_if<Expr>(&key)) on_event_time |= is_column(*expr, column);
       if (const auto* window = std::get_if<TimeWindow>(&key)) on_event_time |= is_column(window->time, column);
       if (const auto* session = std::get_if<SessionWindow>(&key)) on_event_time |= is_column(session->time, column);
@@ -371,7 +430,6 @@ Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
     }
   }
   (void)deduplicate;
-  (void)stateful;
   return Status::ok();
 }
 
