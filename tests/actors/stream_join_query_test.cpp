@@ -10,35 +10,35 @@
 #include <random>
 #include <set>
 
+#include "tests/support/join_reference.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 using namespace sluice;
 using namespace std::chrono_literals;
+using sluice::testing::join_left_schema;
+using sluice::testing::join_range_condition;
+using sluice::testing::join_right_schema;
+using sluice::testing::JoinRow;
+using sluice::testing::JoinRows;
+using sluice::testing::kJoinSecond;
+using sluice::testing::random_join_events;
+using sluice::testing::reference_join;
 using sluice::testing::TemporaryDirectory;
 
 namespace {
 
-using Row = std::vector<Value>;
-using Rows = std::vector<Row>;
+using Row = JoinRow;
+using Rows = JoinRows;
 
-constexpr int64_t kSecond = 1'000'000;
-constexpr int64_t kBound = 10 * kSecond;
+constexpr int64_t kSecond = kJoinSecond;
 
-SchemaPtr left_schema() {
-  return Schema::make({{"k", Type::Int64}, {"lts", Type::Timestamp}, {"lv", Type::String}}).value();
-}
-SchemaPtr right_schema() {
-  return Schema::make({{"k", Type::Int64}, {"rts", Type::Timestamp}, {"rv", Type::Int64}}).value();
-}
-
-Expr range_condition() {
-  return col("rts") >= col("lts") && col("rts") <= col("lts") + interval("10 seconds");
-}
+SchemaPtr left_schema() { return join_left_schema(); }
+SchemaPtr right_schema() { return join_right_schema(); }
 
 DataFrame joined(MemoryStream& left, MemoryStream& right, const std::string& how) {
   return left.to_df()
       .with_watermark("lts", "5 seconds")
-      .join(right.to_df().with_watermark("rts", "5 seconds"), {"k"}, how, range_condition());
+      .join(right.to_df().with_watermark("rts", "5 seconds"), {"k"}, how, join_range_condition());
 }
 
 uint64_t test_seed() {
@@ -47,60 +47,6 @@ uint64_t test_seed() {
   std::cout << boost::unit_test::framework::current_test_case().p_name << ": seed " << seed
             << " (set SLUICE_TEST_SEED to replay)\n";
   return seed;
-}
-
-struct Event {
-  int side;
-  Row row;
-  int64_t arrival;
-};
-
-int64_t ts_of(const Row& row) { return row[1].as_timestamp().micros; }
-
-std::vector<Event> random_events(std::mt19937_64& random, int rows_per_side) {
-  std::vector<Event> events;
-  std::uniform_int_distribution<int64_t> time(0, 60);
-  std::uniform_int_distribution<int64_t> key(0, 5);
-  std::uniform_int_distribution<int64_t> jitter(0, 5 * kSecond);
-  for (int side = 0; side < 2; ++side) {
-    for (int i = 0; i < rows_per_side; ++i) {
-      const int64_t ts = time(random) * kSecond;
-      Row row = side == 0 ? Row{Value(key(random)), Value(Timestamp{ts}), Value("l" + std::to_string(i))}
-                          : Row{Value(key(random)), Value(Timestamp{ts}), Value(int64_t{i})};
-      events.push_back({side, std::move(row), ts + jitter(random)});
-    }
-  }
-  std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.arrival < b.arrival; });
-  return events;
-}
-
-Rows reference_join(const std::string& how, const std::vector<Event>& events) {
-  std::vector<const Row*> left;
-  std::vector<const Row*> right;
-  for (const auto& event : events) (event.side == 0 ? left : right).push_back(&event.row);
-  auto matches = [](const Row& l, const Row& r) {
-    return l[0] == r[0] && ts_of(r) >= ts_of(l) && ts_of(r) <= ts_of(l) + kBound;
-  };
-  Rows out;
-  std::vector<bool> right_matched(right.size(), false);
-  for (const Row* l : left) {
-    bool matched = false;
-    for (size_t j = 0; j < right.size(); ++j) {
-      if (!matches(*l, *right[j])) continue;
-      matched = true;
-      right_matched[j] = true;
-      if (how != "left_semi") out.push_back({(*l)[0], (*l)[1], (*l)[2], (*right[j])[1], (*right[j])[2]});
-    }
-    if (how == "left_semi" && matched) out.push_back(*l);
-    if (!matched && (how == "left_outer" || how == "full_outer")) out.push_back({(*l)[0], (*l)[1], (*l)[2], Value(), Value()});
-  }
-  if (how == "right_outer" || how == "full_outer") {
-    for (size_t j = 0; j < right.size(); ++j) {
-      if (!right_matched[j]) out.push_back({(*right[j])[0], Value(), Value(), (*right[j])[1], (*right[j])[2]});
-    }
-  }
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 Result<StreamingQuery> start(const DataFrame& df, const std::string& name, const std::string& checkpoint) {
@@ -123,7 +69,7 @@ BOOST_AUTO_TEST_CASE(each_join_kind_through_the_runtime_equals_a_batch_join_acro
       const auto df = joined(left, right, how);
       auto query = start(df, name, checkpoint.path());
       BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
-      const auto events = random_events(random, 80);
+      const auto events = random_join_events(random, 80, 60, 5, 0, 5 * kSecond);
       std::uniform_int_distribution<size_t> cut(1, 30);
       size_t next = 0;
       bool restarted = false;
@@ -149,7 +95,7 @@ BOOST_AUTO_TEST_CASE(each_join_kind_through_the_runtime_equals_a_batch_join_acro
       BOOST_REQUIRE(query->process_all_available().is_ok());
       Rows actual = session.memory_table(name)->rows();
       std::sort(actual.begin(), actual.end());
-      const Rows expected = reference_join(how, events);
+      const Rows expected = reference_join(parse_join_type(how).value(), events);
       BOOST_CHECK_MESSAGE(actual == expected, how << " with " << partitions << " partitions: " << actual.size()
                                                   << " rows, expected " << expected.size());
       auto progress = query->last_progress();

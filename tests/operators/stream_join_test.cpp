@@ -3,25 +3,19 @@
 
 #include "operators/stream_join.hpp"
 #include "tests/operators/stateful_fixture.hpp"
+#include "tests/support/join_reference.hpp"
 
 namespace sluice::testing {
 namespace {
 
-constexpr int64_t kSecond = 1'000'000;
-constexpr int64_t kBound = 10 * kSecond;  // rts BETWEEN lts AND lts + 10 s
-constexpr int64_t kDelay = 5 * kSecond;   // how far rows arrive out of order
+constexpr int64_t kSecond = kJoinSecond;
+constexpr int64_t kBound = kJoinBound;
+constexpr int64_t kDelay = 5 * kSecond;       // how far rows arrive out of order
 constexpr int64_t kFlush = int64_t{1} << 50;  // a watermark past every row
 
-SchemaPtr left_schema() {
-  return Schema::make({{"k", Type::Int64}, {"lts", Type::Timestamp}, {"lv", Type::String}}).value();
-}
-SchemaPtr right_schema() {
-  return Schema::make({{"k", Type::Int64}, {"rts", Type::Timestamp}, {"rv", Type::Int64}}).value();
-}
-
-Expr range_condition() {
-  return col("rts") >= col("lts") && col("rts") <= col("lts") + interval("10 seconds");
-}
+SchemaPtr left_schema() { return join_left_schema(); }
+SchemaPtr right_schema() { return join_right_schema(); }
+Expr range_condition() { return join_range_condition(); }
 
 std::shared_ptr<const StatefulOperator> make_join(JoinType type, bool with_condition = true) {
   StreamJoinOptions options;
@@ -41,65 +35,12 @@ std::shared_ptr<const StatefulOperator> make_join(JoinType type, bool with_condi
 
 using Inputs = std::vector<std::pair<int, RecordBatchPtr>>;
 
-struct Event {
-  int side;
-  Row row;
-  int64_t arrival;
-};
+using Event = JoinEvent;
 
-// Random rows of both sides, in an arrival order out of event-time order by at most kDelay.
+int64_t ts_of(const Row& row) { return join_time_of(row); }
+
 std::vector<Event> random_events(std::mt19937_64& random, int rows_per_side) {
-  std::vector<Event> events;
-  std::uniform_int_distribution<int64_t> time(0, 120);
-  std::uniform_int_distribution<int64_t> key(0, 7);
-  std::uniform_int_distribution<int64_t> jitter(0, kDelay);
-  std::uniform_int_distribution<int> percent(0, 99);
-  for (int side = 0; side < 2; ++side) {
-    for (int i = 0; i < rows_per_side; ++i) {
-      const int64_t ts = time(random) * kSecond;
-      Value k = percent(random) < 5 ? Value() : Value(key(random));
-      Row row = side == 0 ? Row{k, Value(Timestamp{ts}), Value("l" + std::to_string(i))}
-                          : Row{k, Value(Timestamp{ts}), Value(int64_t{i})};
-      events.push_back({side, std::move(row), ts + jitter(random)});
-    }
-  }
-  std::stable_sort(events.begin(), events.end(),
-                   [](const Event& a, const Event& b) { return a.arrival < b.arrival; });
-  return events;
-}
-
-int64_t ts_of(const Row& row) { return row[1].as_timestamp().micros; }
-
-// The same join computed as a batch over all rows.
-Rows reference_join(JoinType type, const std::vector<Event>& events, bool with_condition = true) {
-  std::vector<const Row*> left;
-  std::vector<const Row*> right;
-  for (const auto& event : events) (event.side == 0 ? left : right).push_back(&event.row);
-  auto matches = [&](const Row& l, const Row& r) {
-    if (l[0].is_null() || r[0].is_null() || !(l[0] == r[0])) return false;
-    return !with_condition || (ts_of(r) >= ts_of(l) && ts_of(r) <= ts_of(l) + kBound);
-  };
-  Rows out;
-  std::vector<bool> right_matched(right.size(), false);
-  for (const Row* l : left) {
-    bool matched = false;
-    for (size_t j = 0; j < right.size(); ++j) {
-      if (!matches(*l, *right[j])) continue;
-      matched = true;
-      right_matched[j] = true;
-      if (type != JoinType::left_semi) out.push_back({(*l)[0], (*l)[1], (*l)[2], (*right[j])[1], (*right[j])[2]});
-    }
-    if (type == JoinType::left_semi && matched) out.push_back(*l);
-    if (!matched && (type == JoinType::left_outer || type == JoinType::full_outer)) {
-      out.push_back({(*l)[0], (*l)[1], (*l)[2], Value(), Value()});
-    }
-  }
-  if (type == JoinType::right_outer || type == JoinType::full_outer) {
-    for (size_t j = 0; j < right.size(); ++j) {
-      if (!right_matched[j]) out.push_back({(*right[j])[0], Value(), Value(), (*right[j])[1], (*right[j])[2]});
-    }
-  }
-  return out;
+  return random_join_events(random, rows_per_side, 120, 7, 5, kDelay);
 }
 
 RecordBatchPtr batch_of(int side, const Rows& rows) {
