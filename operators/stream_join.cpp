@@ -70,10 +70,23 @@ void append_cell(ColumnBuilder& builder, const Column& column, int64_t row) {
   }
 }
 
+// The buffered rows of both sides with one join key.
+struct KeyRows {
+  std::vector<uint32_t> rows[2];
+};
+
+// Hashes join keys so that a std::string_view finds them without a copy.
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+};
+
+using KeyIndex = std::unordered_map<std::string, KeyRows, KeyHash, std::equal_to<>>;
+
 struct BufferedRow {
   uint32_t chunk = 0;
   uint32_t row = 0;
-  const std::string* key = nullptr;  // the join key, owned by the side's index
+  KeyIndex::value_type* key = nullptr;  // the join key's entry in the index (nodes are stable)
   uint64_t id = 0;
   uint64_t serial = 0;  // tells a reused slot from the row an old expiry entry named
   int64_t time = 0;
@@ -82,12 +95,6 @@ struct BufferedRow {
   bool stored = false;  // written by a delta (committed or pending)
   bool dirty = false;
   bool live = false;
-};
-
-// Hashes join keys so that a std::string_view finds them without a copy.
-struct KeyHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
 };
 
 struct Expiry {
@@ -103,7 +110,6 @@ struct Side {
   std::vector<int64_t> chunk_live;
   std::vector<BufferedRow> rows;
   std::vector<uint32_t> free_rows;
-  std::unordered_map<std::string, std::vector<uint32_t>, KeyHash, std::equal_to<>> index;
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> expiries;
   std::vector<uint32_t> dirty;
   std::vector<std::string> removed;  // state keys of stored rows that left
@@ -220,7 +226,6 @@ class StreamJoinState final : public StatefulOperatorState {
     const uint32_t chunk = add_chunk(side, batch);
     pairs_.clear();
     unmatched_now_.clear();
-    std::vector<uint32_t> added;
     for (int64_t r = 0; r < n; ++r) {
       const bool has_time = time != nullptr && time->is_valid(r);
       if (drop_late && has_time && time->values<int64_t>()[r] < context.watermark) {
@@ -234,12 +239,8 @@ class StreamJoinState final : public StatefulOperatorState {
         if (config.outer[side]) unmatched_now_.push_back(static_cast<int32_t>(r));
         continue;
       }
-      const std::string_view key = keys_.key(r);
-      const uint32_t index = buffer_row(side, chunk, static_cast<uint32_t>(r), key);
-      added.push_back(index);
-      auto found = sides_[other].index.find(key);
-      if (found == sides_[other].index.end()) continue;
-      for (uint32_t match : found->second) {
+      const uint32_t index = buffer_row(side, chunk, static_cast<uint32_t>(r), keys_.key(r));
+      for (uint32_t match : sides_[side].rows[index].key->second.rows[other]) {
         pairs_.push_back(side == kLeft ? Pair{index, match} : Pair{match, index});
       }
     }
@@ -282,7 +283,7 @@ class StreamJoinState final : public StatefulOperatorState {
         se::put_byte(value, se::kFormatVersion);
         se::put_byte(value, row.matched ? 1 : 0);
         value.append(it->second.key(row.row));
-        delta.changes.push_back({state_key(side, *row.key, row.id), std::move(value)});
+        delta.changes.push_back({state_key(side, row.key->first, row.id), std::move(value)});
         ++written;
       }
       s.dirty.clear();
@@ -330,16 +331,16 @@ class StreamJoinState final : public StatefulOperatorState {
       index = static_cast<uint32_t>(s.rows.size());
       s.rows.emplace_back();
     }
-    auto entry = s.index.find(key);
-    if (entry == s.index.end()) {
-      entry = s.index.emplace(std::string(key), std::vector<uint32_t>()).first;
-      s.memory_bytes += static_cast<int64_t>(key.size() + 64);
+    auto entry = index_.find(key);
+    if (entry == index_.end()) {
+      entry = index_.emplace(std::string(key), KeyRows{}).first;
+      s.memory_bytes += static_cast<int64_t>(key.size() + 96);
     }
-    entry->second.push_back(index);
+    entry->second.rows[side].push_back(index);
     BufferedRow& row = s.rows[index];
     row.chunk = chunk;
     row.row = row_in_chunk;
-    row.key = &entry->first;
+    row.key = &*entry;
     row.id = (static_cast<uint64_t>(epoch_) << 32) | next_id_++;
     row.serial = ++serial_;
     row.matched = false;
@@ -363,15 +364,14 @@ class StreamJoinState final : public StatefulOperatorState {
   void remove_row(int side, uint32_t index) {
     Side& s = sides_[side];
     BufferedRow& row = s.rows[index];
-    if (row.stored) s.removed.push_back(state_key(side, *row.key, row.id));
-    auto entry = s.index.find(std::string_view(*row.key));
-    auto& list = entry->second;
+    if (row.stored) s.removed.push_back(state_key(side, row.key->first, row.id));
+    auto& list = row.key->second.rows[side];
     auto position = std::find(list.begin(), list.end(), index);
     *position = list.back();
     list.pop_back();
-    if (list.empty()) {
-      s.memory_bytes -= static_cast<int64_t>(entry->first.size() + 64);
-      s.index.erase(entry);
+    if (list.empty() && row.key->second.rows[1 - side].empty()) {
+      s.memory_bytes -= static_cast<int64_t>(row.key->first.size() + 96);
+      index_.erase(index_.find(std::string_view(row.key->first)));
     }
     row.live = false;
     row.key = nullptr;
@@ -528,6 +528,7 @@ class StreamJoinState final : public StatefulOperatorState {
   int num_partitions_;
   std::shared_ptr<const StateReader> committed_;
   Side sides_[2];
+  KeyIndex index_;
   EncodedKeys keys_;
   std::vector<Pair> pairs_;
   std::vector<int32_t> unmatched_now_;
