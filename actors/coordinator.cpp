@@ -44,8 +44,9 @@ struct InFlight {
   bool sink_done = false;
   int64_t output_rows = 0;
   std::optional<int64_t> watermark;  // in force during this epoch
-  std::vector<std::shared_ptr<StateDelta>> deltas;
-  StateOperatorMetrics state_metrics;
+  std::optional<int64_t> previous_watermark;  // the epoch before's: stages fed by stages use it
+  std::vector<std::pair<int, std::shared_ptr<StateDelta>>> deltas;  // stage, delta
+  std::vector<StateOperatorMetrics> state_metrics;  // per stage
 };
 
 // What the coordinator knows of one stage actor's event times, for the watermark.
@@ -66,7 +67,10 @@ struct CoordinatorState {
   std::vector<std::vector<caf::actor>> source_actors;  // per pipeline, per partition
   std::vector<caf::actor> stage_actors;
   std::vector<caf::actor> stateful_actors;
+  std::vector<int> stateful_stage;  // the stage of each stateful actor
   caf::actor sink_actor;
+  // The watermark the last started epoch ran with: the next epoch's previous watermark.
+  std::optional<int64_t> last_run_watermark;
   std::vector<InputTime> inputs;  // per stage actor
   std::optional<int64_t> watermark;
   // The watermark moved past the one the last epoch ran with: run an epoch even without new
@@ -199,12 +203,19 @@ void notify_waiters(coordinator_actor* self) {
   }
 }
 
-void send_epoch_start(coordinator_actor* self, int64_t epoch, std::optional<int64_t> watermark) {
+// Tells every stateful partition the epoch begins: stages fed only by sources run with the
+// epoch's watermark, stages fed by other stages with the one before (see StatefulStage::depth).
+void send_epoch_start(coordinator_actor* self, InFlight& flight) {
   auto& st = self->state;
+  flight.previous_watermark = st.last_run_watermark;
+  st.last_run_watermark = flight.watermark;
   const int64_t now = st.runtime->session()->clock()->now_micros();
-  for (auto& actor : st.stateful_actors) {
-    self->send(actor, EpochStart{epoch, watermark.value_or(EpochContext::kNoWatermark), now,
-                                 st.runtime->spec().output_mode});
+  const auto& stages = st.runtime->spec().physical.stages;
+  for (size_t a = 0; a < st.stateful_actors.size(); ++a) {
+    const bool fed_by_stage = stages[static_cast<size_t>(st.stateful_stage[a])].depth > 0;
+    const auto watermark = fed_by_stage ? flight.previous_watermark : flight.watermark;
+    self->send(st.stateful_actors[a], EpochStart{flight.epoch, watermark.value_or(EpochContext::kNoWatermark), now,
+                                                 st.runtime->spec().output_mode});
   }
 }
 
@@ -218,6 +229,7 @@ InFlight new_flight(coordinator_actor* self, Clock::time_point trigger_start) {
   flight.watermark = st.watermark;
   flight.pending_stages = static_cast<int>(st.stage_actors.size());
   flight.pending_states = static_cast<int>(st.stateful_actors.size());
+  flight.state_metrics.resize(st.runtime->spec().physical.stages.size());
   return flight;
 }
 
@@ -247,7 +259,7 @@ void start_epoch(coordinator_actor* self, const std::vector<SourceOffset>& end,
   if (Status logged = log_offsets(self, flight); !logged.is_ok()) return finish(self, logged);
   flight.run_start = Clock::now();
   self->send(st.sink_actor, OffsetsLogged{flight.epoch});
-  send_epoch_start(self, flight.epoch, flight.watermark);
+  send_epoch_start(self, flight);
   for (size_t s = 0; s < st.source_actors.size(); ++s) {
     for (size_t p = 0; p < st.source_actors[s].size(); ++p) {
       const int64_t from = p < flight.start[s].size() ? flight.start[s][p] : 0;
@@ -273,7 +285,7 @@ void open_continuous_epoch(coordinator_actor* self) {
     flight.pending_sources += static_cast<int>(partitions.size());
     flight.pending_cuts += static_cast<int>(partitions.size());
   }
-  send_epoch_start(self, flight.epoch, flight.watermark);
+  send_epoch_start(self, flight);
   st.flights.emplace(flight.epoch, std::move(flight));
 }
 
@@ -437,16 +449,18 @@ void report_progress(coordinator_actor* self, const InFlight& flight, int64_t co
     source.input_rows_per_second = static_cast<double>(flight.rows[s]) / since_previous;
     progress.sources.push_back(std::move(source));
   }
-  if (spec.physical.stateful) {
+  for (size_t stage = 0; stage < spec.physical.stages.size(); ++stage) {
+    const StateOperatorMetrics& metrics = flight.state_metrics[stage];
     StateOperatorProgress state;
-    state.operator_name = spec.physical.stateful->op->name();
-    state.num_rows_total = flight.state_metrics.num_rows_total;
-    state.num_rows_updated = flight.state_metrics.num_rows_updated;
-    state.num_rows_removed = flight.state_metrics.num_rows_removed;
-    state.num_rows_dropped_by_watermark = flight.state_metrics.num_rows_dropped_by_watermark;
-    state.memory_used_bytes = flight.state_metrics.memory_used_bytes;
+    state.operator_name = spec.physical.stages[stage].op->name();
+    state.num_rows_total = metrics.num_rows_total;
+    state.num_rows_updated = metrics.num_rows_updated;
+    state.num_rows_removed = metrics.num_rows_removed;
+    state.num_rows_dropped_by_watermark = metrics.num_rows_dropped_by_watermark;
+    state.memory_used_bytes = metrics.memory_used_bytes;
+    state.custom_metrics = metrics.custom_metrics;
     state.commit_time_ms = commit_ms;
-    state.num_shuffle_partitions = static_cast<int64_t>(st.stateful_actors.size());
+    state.num_shuffle_partitions = std::max(1, spec.shuffle_partitions);
     progress.state_operators.push_back(state);
   }
   if (flight.watermark) progress.event_time["watermark"] = iso_timestamp(*flight.watermark);
@@ -503,9 +517,10 @@ void try_commit(coordinator_actor* self) {
     commit.epoch = flight.epoch;
     advance_watermark(self);
     commit.commit_metadata = encode_commit_entry(st.watermark);
-    for (const auto& delta : flight.deltas) {
+    for (const auto& [stage, delta] : flight.deltas) {
+      const std::string table = operator_state_table(stage);
       for (auto& change : delta->changes) {
-        commit.state_changes.push_back({kOperatorStateTable, std::move(change.key), std::move(change.value)});
+        commit.state_changes.push_back({table, std::move(change.key), std::move(change.value)});
       }
     }
     for (size_t s = 0; s < st.recovery->sources.size(); ++s) {
@@ -527,10 +542,12 @@ void try_commit(coordinator_actor* self) {
       Status released = st.recovery->sources[s]->commit(st.committed[s]);
       if (!released.is_ok()) return finish(self, released);
     }
-    const auto& stateful = st.runtime->spec().physical.stateful;
-    if (!st.continuous && stateful && stateful->uses_watermark && st.watermark &&
-        st.watermark != flight.watermark) {
-      st.watermark_epoch_due = true;
+    // Stages fed by stages see the watermark one epoch later: they need one more epoch.
+    for (const auto& stage : st.runtime->spec().physical.stages) {
+      if (st.continuous || !stage.uses_watermark || !st.watermark) continue;
+      if (st.watermark != flight.watermark || (stage.depth > 0 && flight.previous_watermark != flight.watermark)) {
+        st.watermark_epoch_due = true;
+      }
     }
     report_progress(self, flight, commit_ms);
     committed_any = true;
@@ -559,51 +576,66 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
   caf::actor me = caf::actor_cast<caf::actor>(self);
 
   st.watermark = st.recovery->watermark;
-  // Build the graph: sources -> stages -> [stateful partitions] -> sink, every actor reporting
-  // to us.
-  int num_stages = 0;
-  for (const auto& source : st.recovery->sources) num_stages += source->num_partitions();
-  const auto& stateful = spec.physical.stateful;
-  const int partitions = stateful ? std::max(1, spec.shuffle_partitions) : 0;
+  st.last_run_watermark = st.recovery->previous_watermark;
+  // Build the graph: sources -> stages -> stateful stages (each feeding the sink or a later
+  // stage) -> sink, every actor reporting to us.
+  const PhysicalPlan& physical = spec.physical;
+  std::vector<int> pipeline_partitions;
+  for (const auto& source : st.recovery->sources) pipeline_partitions.push_back(source->num_partitions());
+  const int partitions = physical.stages.empty() ? 0 : std::max(1, spec.shuffle_partitions);
   ResultOrdering ordering;
-  ordering.limit = spec.physical.limit;
-  for (const auto& key : spec.physical.sort) {
-    const int column = key.expr.kind() == ExprKind::column ? spec.physical.output_schema->find(key.expr.column_name()) : -1;
+  ordering.limit = physical.limit;
+  for (const auto& key : physical.sort) {
+    const int column = key.expr.kind() == ExprKind::column ? physical.output_schema->find(key.expr.column_name()) : -1;
     if (column < 0) {
       finish(self, Status::invalid_argument("order_by supports columns of the result, not " + key.expr.to_string()));
       return {};
     }
     ordering.sort.emplace_back(column, key.ascending);
   }
-  st.sink_actor = spawn_sink_actor(system, me, spec.sink, stateful ? partitions : num_stages, ordering,
-                                   spec.trigger.kind == Trigger::Kind::continuous);
+  st.sink_actor = spawn_sink_actor(system, me, spec.sink, physical.num_senders(-1, pipeline_partitions, partitions),
+                                   ordering, spec.trigger.kind == Trigger::Kind::continuous);
   self->monitor(st.sink_actor);
-  std::vector<int> key_columns;
-  if (stateful) {
-    auto post = StatelessStage::make(stateful->op->output_schema(), stateful->post_steps, spec.eval);
+  // Stage partitions by stage; a stage's target has a smaller index, so it exists already.
+  std::vector<std::vector<caf::actor>> stage_partitions(physical.stages.size());
+  auto downstream_of = [&](StageTarget target) {
+    Downstream downstream;
+    if (target.stage < 0) {
+      downstream.actors = {st.sink_actor};
+      return downstream;
+    }
+    downstream.actors = stage_partitions[static_cast<size_t>(target.stage)];
+    downstream.key_columns = physical.stages[static_cast<size_t>(target.stage)].op->key_columns(target.input);
+    downstream.input = target.input;
+    return downstream;
+  };
+  for (size_t s = 0; s < physical.stages.size(); ++s) {
+    const StatefulStage& stage = physical.stages[s];
+    auto post = StatelessStage::make(stage.op->output_schema(), stage.post_steps, spec.eval);
     if (!post.ok()) {
-      finish(self, post.status().with_context("planning the steps after " + stateful->op->name()));
+      finish(self, post.status().with_context("planning the steps after " + stage.op->name()));
       return {};
     }
-    auto reader = make_state_reader(st.recovery->checkpoint, kOperatorStateTable);
+    auto reader = make_state_reader(st.recovery->checkpoint, operator_state_table(static_cast<int>(s)));
+    const int senders = physical.num_senders(static_cast<int>(s), pipeline_partitions, partitions);
     for (int p = 0; p < partitions; ++p) {
-      auto state = stateful->op->make_state(p, partitions, reader);
+      auto state = stage.op->make_state(p, partitions, reader);
       if (!state.ok()) {
-        finish(self, state.status().with_context(stateful->op->name() + " partition " + std::to_string(p)));
+        finish(self, state.status().with_context(stage.op->name() + " partition " + std::to_string(p)));
         return {};
       }
-      caf::actor actor = spawn_stateful_actor(
-          system, me, st.sink_actor, std::move(*state), *post, p, num_stages,
-          stateful->op->name() + ", partition " + std::to_string(p));
+      caf::actor actor = spawn_stateful_actor(system, me, downstream_of(stage.target), std::move(*state), *post,
+                                              static_cast<int>(s), p, senders,
+                                              stage.op->name() + ", partition " + std::to_string(p));
       self->monitor(actor);
       st.stateful_actors.push_back(actor);
+      st.stateful_stage.push_back(static_cast<int>(s));
+      stage_partitions[s].push_back(actor);
       ++st.alive_stateful;
     }
-    key_columns = stateful->op->key_columns();
   }
-  std::vector<caf::actor> stage_outputs = stateful ? st.stateful_actors : std::vector<caf::actor>{st.sink_actor};
-  for (size_t s = 0; s < spec.physical.pipelines.size(); ++s) {
-    const auto& pipeline = spec.physical.pipelines[s];
+  for (size_t s = 0; s < physical.pipelines.size(); ++s) {
+    const auto& pipeline = physical.pipelines[s];
     const auto& source = st.recovery->sources[s];
     std::vector<StatelessStep> steps = pipeline.steps;
     // A source that could not prune its columns gets a projection to the planned ones.
@@ -621,7 +653,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
     for (int p = 0; p < source->num_partitions(); ++p) {
       const std::string where = "partition " + std::to_string(p) + " of " + source->description();
       const int input = static_cast<int>(st.stage_actors.size());
-      caf::actor stage_actor = spawn_stage_actor(system, me, stage_outputs, key_columns, *stage, input,
+      caf::actor stage_actor = spawn_stage_actor(system, me, downstream_of(pipeline.target), *stage, input,
                                                  "stage " + std::to_string(s) + ", " + where);
       self->monitor(stage_actor);
       st.stage_actors.push_back(stage_actor);
@@ -696,13 +728,14 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         auto& st = self->state;
         auto it = st.flights.find(done.epoch);
         if (it == st.flights.end()) return;
-        it->second.deltas.push_back(done.delta);
-        auto& total = it->second.state_metrics;
+        it->second.deltas.emplace_back(done.stage, done.delta);
+        auto& total = it->second.state_metrics[static_cast<size_t>(done.stage)];
         total.num_rows_total += done.metrics.num_rows_total;
         total.num_rows_updated += done.metrics.num_rows_updated;
         total.num_rows_removed += done.metrics.num_rows_removed;
         total.num_rows_dropped_by_watermark += done.metrics.num_rows_dropped_by_watermark;
         total.memory_used_bytes += done.metrics.memory_used_bytes;
+        for (const auto& [name, value] : done.metrics.custom_metrics) total.custom_metrics[name] += value;
         --it->second.pending_states;
         try_commit(self);
       },

@@ -28,6 +28,8 @@ struct EpochRange {
 struct BatchMessage {
   int64_t epoch = 0;
   RecordBatchPtr batch;
+  /// Which input of the receiving stateful operator the rows feed (a join: 0 left, 1 right).
+  int input = 0;
 };
 
 /// End of an epoch on an edge: every batch of `epoch` on this edge came before it.
@@ -95,6 +97,7 @@ struct EpochStart {
 /// Stateful actor → coordinator: the partition finished `epoch`; its state changes to commit.
 struct StateDone {
   int64_t epoch = 0;
+  int stage = 0;  ///< the stateful stage's index in the physical plan
   int partition = 0;
   std::shared_ptr<StateDelta> delta;
   StateOperatorMetrics metrics;

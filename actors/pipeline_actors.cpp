@@ -191,14 +191,65 @@ caf::behavior source_behavior(source_actor* self, caf::actor coordinator, caf::a
   };
 }
 
+// The sending side of a Downstream: one credit-managed link per receiving actor, and the
+// scratch space of routing rows by key hash.
+struct Router {
+  std::vector<OutputLink> outputs;
+  std::vector<int> key_columns;
+  int input = 0;
+  std::vector<int32_t> partition_of_row;
+  std::vector<std::vector<int32_t>> rows_by_partition;
+
+  Router() = default;
+  Router(caf::event_based_actor* self, Downstream downstream)
+      : key_columns(std::move(downstream.key_columns)), input(downstream.input) {
+    for (auto& actor : downstream.actors) outputs.emplace_back(self, std::move(actor));
+  }
+
+  // Sends a batch to the one output, or splits it by key hash across the partitions.
+  void route(int64_t epoch, const RecordBatchPtr& batch) {
+    const int partitions = static_cast<int>(outputs.size());
+    if (partitions == 1) {
+      outputs[0].send_batch(BatchMessage{epoch, batch, input});
+      return;
+    }
+    partition_rows(*batch, key_columns, partitions, partition_of_row);
+    rows_by_partition.resize(static_cast<size_t>(partitions));
+    for (auto& rows : rows_by_partition) rows.clear();
+    for (size_t row = 0; row < partition_of_row.size(); ++row) {
+      rows_by_partition[static_cast<size_t>(partition_of_row[row])].push_back(static_cast<int32_t>(row));
+    }
+    for (int p = 0; p < partitions; ++p) {
+      const auto& rows = rows_by_partition[static_cast<size_t>(p)];
+      if (rows.empty()) continue;
+      RecordBatchPtr part = static_cast<int64_t>(rows.size()) == batch->num_rows()
+                                ? batch
+                                : batch->take(rows.data(), static_cast<int64_t>(rows.size()));
+      outputs[static_cast<size_t>(p)].send_batch(BatchMessage{epoch, std::move(part), input});
+    }
+  }
+
+  void send_barrier(BarrierMessage barrier) {
+    for (auto& output : outputs) output.send_barrier(barrier);
+  }
+
+  // Gives credits returned by `sender` to its link.
+  void add_credits(const caf::strong_actor_ptr& sender, int32_t credits) {
+    for (auto& output : outputs) {
+      if (caf::actor_cast<caf::strong_actor_ptr>(output.destination()) == sender) output.add_credits(credits);
+    }
+  }
+
+  bool drained() const {
+    return std::all_of(outputs.begin(), outputs.end(), [](const OutputLink& l) { return l.drained(); });
+  }
+};
+
 struct StageState {
   std::shared_ptr<const StatelessStage> stage;
   caf::actor coordinator;
   caf::actor upstream;
-  std::vector<OutputLink> outputs;
-  std::vector<int> key_columns;
-  std::vector<int32_t> partition_of_row;
-  std::vector<std::vector<int32_t>> rows_by_partition;
+  Router router;
   StageObservation observation;
   int32_t owed_credits = 0;
   int input = 0;
@@ -208,52 +259,21 @@ struct StageState {
 
 using stage_actor = caf::stateful_actor<StageState>;
 
-bool all_drained(const std::vector<OutputLink>& links) {
-  return std::all_of(links.begin(), links.end(), [](const OutputLink& l) { return l.drained(); });
-}
-
 // Returns credits upstream only once our own output went out: a slow sink slows the source.
 void return_credits(stage_actor* self) {
   auto& st = self->state;
-  if (st.owed_credits > 0 && all_drained(st.outputs) && st.upstream) {
+  if (st.owed_credits > 0 && st.router.drained() && st.upstream) {
     self->send(st.upstream, CreditMessage{st.owed_credits});
     st.owed_credits = 0;
   }
 }
 
-// Sends a batch to the one output, or splits it by key hash across the stateful partitions.
-void route(stage_actor* self, int64_t epoch, const RecordBatchPtr& batch) {
-  auto& st = self->state;
-  const int partitions = static_cast<int>(st.outputs.size());
-  if (partitions == 1) {
-    st.outputs[0].send_batch(BatchMessage{epoch, batch});
-    return;
-  }
-  partition_rows(*batch, st.key_columns, partitions, st.partition_of_row);
-  st.rows_by_partition.resize(static_cast<size_t>(partitions));
-  for (auto& rows : st.rows_by_partition) rows.clear();
-  for (size_t row = 0; row < st.partition_of_row.size(); ++row) {
-    st.rows_by_partition[static_cast<size_t>(st.partition_of_row[row])].push_back(static_cast<int32_t>(row));
-  }
-  for (int p = 0; p < partitions; ++p) {
-    const auto& rows = st.rows_by_partition[static_cast<size_t>(p)];
-    if (rows.empty()) continue;
-    RecordBatchPtr part = static_cast<int64_t>(rows.size()) == batch->num_rows()
-                              ? batch
-                              : batch->take(rows.data(), static_cast<int64_t>(rows.size()));
-    st.outputs[static_cast<size_t>(p)].send_batch(BatchMessage{epoch, std::move(part)});
-  }
-}
-
-caf::behavior stage_behavior(stage_actor* self, caf::actor coordinator,
-                             std::vector<caf::actor> outputs, std::vector<int> key_columns,
-                             std::shared_ptr<const StatelessStage> stage, int input,
-                             std::string name) {
+caf::behavior stage_behavior(stage_actor* self, caf::actor coordinator, Downstream downstream,
+                             std::shared_ptr<const StatelessStage> stage, int input, std::string name) {
   auto& st = self->state;
   st.stage = std::move(stage);
   st.coordinator = std::move(coordinator);
-  for (auto& output : outputs) st.outputs.emplace_back(self, std::move(output));
-  st.key_columns = std::move(key_columns);
+  st.router = Router(self, std::move(downstream));
   st.input = input;
   st.name = std::move(name);
   return {
@@ -272,24 +292,19 @@ caf::behavior stage_behavior(stage_actor* self, caf::actor coordinator,
           self->send(st.coordinator, Failure{status.with_context(st.name)});
           return;
         }
-        if ((*output)->num_rows() > 0) route(self, message.epoch, *output);
+        if ((*output)->num_rows() > 0) st.router.route(message.epoch, *output);
         return_credits(self);
       },
       [=](BarrierMessage barrier) {
         auto& st = self->state;
-        for (auto& output : st.outputs) output.send_barrier(barrier);
+        st.router.send_barrier(barrier);
         self->send(st.coordinator, StageDone{barrier.epoch, st.input, st.observation.max_event_time,
                                              st.observation.saw_event_time});
         st.observation = StageObservation{};
       },
       [=](CreditMessage credit) {
         auto& st = self->state;
-        const auto sender = self->current_sender();
-        for (auto& output : st.outputs) {
-          if (caf::actor_cast<caf::strong_actor_ptr>(output.destination()) == sender) {
-            output.add_credits(credit.credits);
-          }
-        }
+        st.router.add_credits(self->current_sender(), credit.credits);
         return_credits(self);
       },
       [=](stop_atom) { self->quit(); },
@@ -300,10 +315,11 @@ struct StatefulState {
   std::unique_ptr<StatefulOperatorState> state;
   std::shared_ptr<const StatelessStage> post;
   caf::actor coordinator;
-  OutputLink out;
+  Router router;
   std::map<int64_t, EpochContext> contexts;
   std::map<int64_t, int> barriers;
-  int num_inputs = 0;
+  int num_senders = 0;
+  int stage = 0;
   int partition = 0;
   std::string name;
   bool failed = false;
@@ -316,17 +332,18 @@ void stateful_fail(stateful_actor* self, const Status& status) {
   self->send(self->state.coordinator, Failure{status.with_context(self->state.name)});
 }
 
-caf::behavior stateful_behavior(stateful_actor* self, caf::actor coordinator, caf::actor sink,
+caf::behavior stateful_behavior(stateful_actor* self, caf::actor coordinator, Downstream downstream,
                                 std::unique_ptr<StatefulOperatorState> state,
-                                std::shared_ptr<const StatelessStage> post, int partition,
-                                int num_inputs, std::string name) {
+                                std::shared_ptr<const StatelessStage> post, int stage, int partition,
+                                int num_senders, std::string name) {
   auto& st = self->state;
   st.state = std::move(state);
   st.post = std::move(post);
   st.coordinator = std::move(coordinator);
-  st.out = OutputLink(self, std::move(sink));
+  st.router = Router(self, std::move(downstream));
+  st.stage = stage;
   st.partition = partition;
-  st.num_inputs = num_inputs;
+  st.num_senders = num_senders;
   st.name = std::move(name);
   return {
       [=](EpochStart start) {
@@ -342,7 +359,7 @@ caf::behavior stateful_behavior(stateful_actor* self, caf::actor coordinator, ca
         auto sender = caf::actor_cast<caf::actor>(self->current_sender());
         if (!st.failed) {
           Status status = guarded(st.name, [&] {
-            return st.state->add_input(message.batch, st.contexts[message.epoch]);
+            return st.state->add_input(message.input, message.batch, st.contexts[message.epoch]);
           });
           if (!status.is_ok()) stateful_fail(self, status);
         }
@@ -351,7 +368,7 @@ caf::behavior stateful_behavior(stateful_actor* self, caf::actor coordinator, ca
       },
       [=](BarrierMessage barrier) {
         auto& st = self->state;
-        if (st.failed || ++st.barriers[barrier.epoch] < st.num_inputs) return;
+        if (st.failed || ++st.barriers[barrier.epoch] < st.num_senders) return;
         st.barriers.erase(barrier.epoch);
         EpochContext context = st.contexts[barrier.epoch];
         st.contexts.erase(barrier.epoch);
@@ -366,13 +383,13 @@ caf::behavior stateful_behavior(stateful_actor* self, caf::actor coordinator, ca
             return processed.status();
           });
           if (!status.is_ok()) return stateful_fail(self, status);
-          if ((*processed)->num_rows() > 0) st.out.send_batch(BatchMessage{barrier.epoch, *processed});
+          if ((*processed)->num_rows() > 0) st.router.route(barrier.epoch, *processed);
         }
-        st.out.send_barrier(barrier);
-        self->send(st.coordinator, StateDone{barrier.epoch, st.partition, delta, st.state->metrics()});
+        st.router.send_barrier(barrier);
+        self->send(st.coordinator, StateDone{barrier.epoch, st.stage, st.partition, delta, st.state->metrics()});
       },
       [=](EpochCommitted committed) { self->state.state->epoch_committed(committed.epoch); },
-      [=](CreditMessage credit) { self->state.out.add_credits(credit.credits); },
+      [=](CreditMessage credit) { self->state.router.add_credits(self->current_sender(), credit.credits); },
       [=](stop_atom) { self->quit(); },
   };
 }
@@ -515,27 +532,27 @@ caf::actor spawn_source_actor(caf::actor_system& system, caf::actor coordinator,
                       pipeline, partition, std::move(name));
 }
 
-caf::actor spawn_stage_actor(caf::actor_system& system, caf::actor coordinator,
-                             std::vector<caf::actor> outputs, std::vector<int> key_columns,
+caf::actor spawn_stage_actor(caf::actor_system& system, caf::actor coordinator, Downstream downstream,
                              std::shared_ptr<const StatelessStage> stage, int input, std::string name) {
-  return system.spawn(stage_behavior, std::move(coordinator), std::move(outputs),
-                      std::move(key_columns), std::move(stage), input, std::move(name));
+  return system.spawn(stage_behavior, std::move(coordinator), std::move(downstream), std::move(stage), input,
+                      std::move(name));
 }
 
-caf::actor spawn_stateful_actor(caf::actor_system& system, caf::actor coordinator, caf::actor sink,
+caf::actor spawn_stateful_actor(caf::actor_system& system, caf::actor coordinator, Downstream downstream,
                                 std::unique_ptr<StatefulOperatorState> state,
-                                std::shared_ptr<const StatelessStage> post, int partition,
-                                int num_inputs, std::string name) {
+                                std::shared_ptr<const StatelessStage> post, int stage, int partition,
+                                int num_senders, std::string name) {
   // CAF copies spawn arguments, so the owned state travels in a shared wrapper.
   auto holder = std::make_shared<std::unique_ptr<StatefulOperatorState>>(std::move(state));
   return system.spawn(
-      [holder](stateful_actor* self, caf::actor coordinator, caf::actor sink,
-               std::shared_ptr<const StatelessStage> post, int partition, int num_inputs,
+      [holder](stateful_actor* self, caf::actor coordinator, Downstream downstream,
+               std::shared_ptr<const StatelessStage> post, int stage, int partition, int num_senders,
                std::string name) {
-        return stateful_behavior(self, std::move(coordinator), std::move(sink), std::move(*holder),
-                                 std::move(post), partition, num_inputs, std::move(name));
+        return stateful_behavior(self, std::move(coordinator), std::move(downstream), std::move(*holder),
+                                 std::move(post), stage, partition, num_senders, std::move(name));
       },
-      std::move(coordinator), std::move(sink), std::move(post), partition, num_inputs, std::move(name));
+      std::move(coordinator), std::move(downstream), std::move(post), stage, partition, num_senders,
+      std::move(name));
 }
 
 caf::actor spawn_sink_actor(caf::actor_system& system, caf::actor coordinator,

@@ -17,21 +17,28 @@ caf::actor spawn_source_actor(caf::actor_system& system, caf::actor coordinator,
                               std::shared_ptr<Source> source, int pipeline, int partition,
                               std::string name);
 
+/// Where an actor sends its rows: the one sink, or the partitions of a stateful stage, rows
+/// routed by the hash of `key_columns` and tagged with the operator input they feed.
+struct Downstream {
+  std::vector<caf::actor> actors;
+  std::vector<int> key_columns;
+  int input = 0;
+};
+
 /// Spawns the actor that runs a fused stateless stage over the batches of one source
-/// partition and forwards results and barriers downstream: to the one sink, or routed by the
-/// hash of `key_columns` to the stateful partitions in `outputs`. Reports each finished epoch
-/// (with the largest event time it observed) to the coordinator as input `input`.
-caf::actor spawn_stage_actor(caf::actor_system& system, caf::actor coordinator,
-                             std::vector<caf::actor> outputs, std::vector<int> key_columns,
+/// partition and forwards results and barriers downstream. Reports each finished epoch (with
+/// the largest event time it observed) to the coordinator as input `input`.
+caf::actor spawn_stage_actor(caf::actor_system& system, caf::actor coordinator, Downstream downstream,
                              std::shared_ptr<const StatelessStage> stage, int input, std::string name);
 
-/// Spawns partition `partition` of a stateful operator: consumes its share of every input's
-/// rows, and once the barrier of an epoch came from all `num_inputs` stage actors, finishes the
-/// epoch, sends the output (through `post`) to the sink and the state delta to the coordinator.
-caf::actor spawn_stateful_actor(caf::actor_system& system, caf::actor coordinator, caf::actor sink,
+/// Spawns partition `partition` of stateful stage `stage`: consumes its share of every
+/// input's rows, and once the barrier of an epoch came from all `num_senders` upstream actors,
+/// finishes the epoch, sends the output (through `post`) downstream and the state delta to the
+/// coordinator.
+caf::actor spawn_stateful_actor(caf::actor_system& system, caf::actor coordinator, Downstream downstream,
                                 std::unique_ptr<StatefulOperatorState> state,
-                                std::shared_ptr<const StatelessStage> post, int partition,
-                                int num_inputs, std::string name);
+                                std::shared_ptr<const StatelessStage> post, int stage, int partition,
+                                int num_senders, std::string name);
 
 /// Orders and cuts each epoch's complete result at the sink (order_by / limit).
 struct ResultOrdering {

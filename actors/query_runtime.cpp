@@ -163,6 +163,7 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
   recovery->checkpoint = std::move(store);
   CheckpointStore& checkpoint = *recovery->checkpoint;
 
+  runtime->warnings_ = runtime->spec_.physical.warnings;
   for (const auto& pipeline : runtime->spec_.physical.pipelines) {
     SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Source> source, pipeline.source->source()->create());
     if (!pipeline.source->pushed_filters().empty()) source->push_filters(pipeline.source->pushed_filters());
@@ -221,6 +222,7 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
   if (last_committed) {
     SLUICE_ASSIGN_OR_RETURN(OffsetsEntry entry, restore(*last_committed));
     recovery->committed = entry.end;
+    recovery->previous_watermark = entry.watermark;
     SLUICE_ASSIGN_OR_RETURN(auto commit, checkpoint.read_commit(*last_committed));
     if (commit) {
       auto watermark = decode_commit_watermark(*commit);

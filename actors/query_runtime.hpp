@@ -71,6 +71,9 @@ struct Recovery {
   std::shared_ptr<CheckpointStore> checkpoint;
   /// The watermark in force after the last committed epoch, if any.
   std::optional<int64_t> watermark;
+  /// The watermark the last committed epoch ran with (stages fed by other stages run with the
+  /// watermark of the epoch before).
+  std::optional<int64_t> previous_watermark;
   std::vector<std::shared_ptr<Source>> sources;     ///< one per pipeline
   std::vector<SourceOffset> committed;              ///< end offsets of the last committed epoch
   int64_t next_epoch = 0;
@@ -88,8 +91,11 @@ struct Recovery {
 std::string encode_commit_entry(std::optional<int64_t> watermark);
 Result<std::optional<int64_t>> decode_commit_watermark(std::string_view text);
 
-/// The state table of the query's stateful operator in the checkpoint.
+/// The state table of the query's stateful operator in the checkpoint (stage 0's).
 inline constexpr const char* kOperatorStateTable = "operator0";
+
+/// Returns the state table of stateful stage `stage` ("operator<stage>").
+inline std::string operator_state_table(int stage) { return "operator" + std::to_string(stage); }
 
 /// Spawns the coordinator of a query; it spawns the query's other actors.
 caf::actor spawn_coordinator(caf::actor_system& system, std::shared_ptr<QueryRuntime> runtime,

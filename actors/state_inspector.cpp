@@ -27,6 +27,9 @@ struct StateLayout {
   std::string operator_name;
   std::vector<Field> keys;  // empty when not recoverable: the key is shown as hex
   int prefix = 0;           // bytes of event-time key in front of the keys
+  // Joins: a side byte in front of the keys and a row id after them (see make_stream_join);
+  // the operator column names the side.
+  bool join = false;
   // Aggregations only: the aggregates over `aggregate_input`, whose values follow a version
   // byte in every stored value.
   std::vector<AggregateSpec> aggregates;
@@ -46,6 +49,14 @@ std::string hex(std::string_view bytes) {
 }
 
 // Returns the text between `label` + "[" and the matching "]", or nullopt.
+// Returns the word after `label` up to the next space ("" when absent).
+std::string_view word_after(std::string_view text, std::string_view label) {
+  const size_t start = text.find(label);
+  if (start == std::string_view::npos) return {};
+  text.remove_prefix(start + label.size());
+  return text.substr(0, text.find(' '));
+}
+
 std::optional<std::string_view> bracketed(std::string_view text, std::string_view label) {
   const size_t start = text.find(label);
   if (start == std::string_view::npos) return std::nullopt;
@@ -163,6 +174,40 @@ std::optional<StateLayout> parse_layout(std::string_view plan_fingerprint) {
     layout.operator_name = "deduplicate";
   } else if (kind == "session_window") {
     layout.operator_name = "session window aggregate";
+  } else if (kind == "join") {
+    // "join type=inner left=(k BIGINT, ...) right=(...) keys=[k=k, ...] ...": the key types
+    // are the left side's columns of those names.
+    const std::string_view type = word_after(line, "type=");
+    layout.operator_name = "stream-stream " + std::string(type) + " join";
+    layout.join = true;
+    std::optional<std::string_view> left;
+    if (const size_t open = line.find("left=("); open != std::string_view::npos) {
+      const size_t close = line.find(')', open);
+      if (close != std::string_view::npos) left = line.substr(open + 6, close - open - 6);
+    }
+    auto keys = bracketed(line, "keys=[");
+    auto left_fields = left ? parse_fields(*left) : std::nullopt;
+    if (!left_fields || !keys) return layout;
+    std::string_view list = *keys;
+    while (!list.empty()) {
+      const size_t comma = list.find(", ");
+      std::string_view pair = list.substr(0, comma);
+      const std::string_view name = pair.substr(0, pair.find('='));
+      bool found = false;
+      for (const auto& field : *left_fields) {
+        if (field.name == name) {
+          layout.keys.push_back(field);
+          found = true;
+        }
+      }
+      if (!found) {
+        layout.keys.clear();
+        return layout;
+      }
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 2);
+    }
+    return layout;
   } else {
     layout.operator_name = std::string(kind);
     return layout;
@@ -313,11 +358,17 @@ Result<RecordBatchPtr> inspect_state(const std::string& checkpoint_dir,
       return false;
     };
     int column = 0;
-    builder.column(column++).append_string(layout->operator_name);
-    const size_t prefix = std::min(key.size(), static_cast<size_t>(layout->prefix));
-    builder.column(column++).append_int64(key_partition(key.substr(prefix), num_partitions));
+    std::string_view routed = key.substr(std::min(key.size(), static_cast<size_t>(layout->prefix)));
+    if (layout->join) {
+      if (key.size() < 9) return fail(Status::corrupt("join state key too short"));
+      routed = key.substr(1, key.size() - 9);
+      builder.column(column++).append_string(layout->operator_name + (key[0] == 0 ? " (left)" : " (right)"));
+    } else {
+      builder.column(column++).append_string(layout->operator_name);
+    }
+    builder.column(column++).append_int64(key_partition(routed, num_partitions));
     if (encoder) {
-      auto values = encoder->decode(key);
+      auto values = encoder->decode(layout->join ? routed : key);
       if (!values.ok()) return fail(values.status());
       for (size_t i = layout->prefix > 0 ? 1 : 0; i < values->size(); ++i) {
         Status appended = builder.column(column++).append_value((*values)[i]);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,9 @@ struct StateOperatorMetrics {
   int64_t num_rows_removed = 0;
   int64_t num_rows_dropped_by_watermark = 0;
   int64_t memory_used_bytes = 0;
+  /// Operator-specific counters (Spark's customMetrics), e.g. a join's rows per side; summed
+  /// over partitions.
+  std::map<std::string, int64_t> custom_metrics;
 };
 
 /// The working state of one partition of a stateful operator for one run of a query. Calls
@@ -65,6 +69,15 @@ class StatefulOperatorState {
   virtual ~StatefulOperatorState() = default;
   /// Consumes rows of the current epoch (schema: the operator's input schema).
   virtual Status add_input(const RecordBatchPtr& batch, const EpochContext& context) = 0;
+  /// Consumes rows of the current epoch arriving on input `input` (schema: that input's
+  /// schema). The runtime calls this form for every operator; an operator with one input
+  /// keeps the default, which forwards input 0 to add_input(batch, context).
+  virtual Status add_input(int input, const RecordBatchPtr& batch, const EpochContext& context) {
+    if (input != 0) {
+      return Status::internal("operator with one input got rows on input " + std::to_string(input));
+    }
+    return add_input(batch, context);
+  }
   /// Ends the epoch: appends the rows to emit under the context's output mode to `out`, evicts
   /// state behind the watermark, and describes every state change since the last commit in
   /// `delta`. After a crash the runtime replays the epoch from the committed state, so the
@@ -91,6 +104,20 @@ class StatefulOperator {
   /// Describes what the state depends on (keys, aggregates, types), for refusing a checkpoint
   /// written by an incompatible query, e.g. "aggregate keys=[k BIGINT] aggs=[count(*), sum(v)]".
   virtual std::string state_fingerprint() const = 0;
+  /// Returns how many inputs feed the operator (a join has two: 0 = left, 1 = right). Rows of
+  /// every input are routed by their own key columns, which encode alike, so rows that must
+  /// meet reach the same partition.
+  virtual int num_inputs() const { return 1; }
+  /// Returns the schema of input `input` (0 <= input < num_inputs()).
+  virtual SchemaPtr input_schema(int input) const {
+    (void)input;
+    return input_schema();
+  }
+  /// Returns the routing key columns of input `input`, in the same order for every input.
+  virtual std::vector<int> key_columns(int input) const {
+    (void)input;
+    return key_columns();
+  }
   /// Creates partition `partition` of `num_partitions` over the committed state.
   virtual Result<std::unique_ptr<StatefulOperatorState>> make_state(
       int partition, int num_partitions, std::shared_ptr<const StateReader> committed) const = 0;

@@ -88,8 +88,8 @@ std::string fingerprint(const PlanPtr& plan, const PhysicalPlan& physical) {
   };
   visit(plan);
   text += "output (" + plan->schema()->to_string() + ")\n";
-  if (physical.stateful) {
-    text += "stateful operator " + physical.stateful->op->state_fingerprint() + "\n";
+  for (const auto& stage : physical.stages) {
+    text += "stateful operator " + stage.op->state_fingerprint() + "\n";
   }
   return text;
 }
@@ -155,6 +155,15 @@ DataFrame DataFrame::union_all(const DataFrame& other) const {
   if (!other.plan_.ok()) return other;
   return derive([&](const PlanPtr& plan) {
     return LogicalPlan::make_union({plan, *other.plan_});
+  });
+}
+
+DataFrame DataFrame::join(const DataFrame& other, std::vector<std::string> on, const std::string& how,
+                          std::optional<Expr> condition) const {
+  if (!other.plan_.ok()) return other;
+  return derive([&](const PlanPtr& plan) -> Result<PlanPtr> {
+    SLUICE_ASSIGN_OR_RETURN(JoinType type, parse_join_type(how));
+    return LogicalPlan::make_join(plan, *other.plan_, on, type, condition);
   });
 }
 

@@ -42,6 +42,17 @@ class DataFrame {
   /// Appends the rows of another DataFrame with the same column types, by position.
   DataFrame union_all(const DataFrame& other) const;
 
+  /// Joins with another stream on equal `on` columns (names both sides have), `how` one of
+  /// inner, left_outer, right_outer, full_outer, left_semi (Spark's names and aliases), with an
+  /// optional condition over the joined columns; an event-time range in it (`col("rts") >=
+  /// col("lts") && col("rts") <= col("lts") + interval("1 hour")`) or equal event-time keys
+  /// let the watermark evict buffered rows. Result: the keys once, then the other columns of
+  /// this side, then those of `other` (a name both sides have is an error: rename one first);
+  /// left_semi keeps this side's columns. Append mode only; outer joins need watermarks on
+  /// both sides and a time range.
+  DataFrame join(const DataFrame& other, std::vector<std::string> on, const std::string& how = "inner",
+                 std::optional<Expr> condition = std::nullopt) const;
+
   /// Groups rows by keys (expressions, column names, or one window) for agg().
   GroupedData group_by(std::vector<GroupKey> keys) const;
   template <typename... Args>

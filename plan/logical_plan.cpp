@@ -20,6 +20,7 @@ std::ostream& operator<<(std::ostream& out, PlanKind kind) {
     case PlanKind::deduplicate: return out << "deduplicate";
     case PlanKind::sort: return out << "sort";
     case PlanKind::limit: return out << "limit";
+    case PlanKind::join: return out << "join";
   }
   return out << "unknown";
 }
@@ -212,6 +213,38 @@ Result<PlanPtr> LogicalPlan::make_deduplicate(PlanPtr child, std::vector<std::st
   return PlanPtr(node);
 }
 
+Result<PlanPtr> LogicalPlan::make_join(PlanPtr left, PlanPtr right, std::vector<std::string> keys,
+                                       JoinType type, std::optional<Expr> condition) {
+  if (keys.empty()) return Status::invalid_argument("join needs at least one key column (on)");
+  std::vector<int> left_keys;
+  std::vector<int> right_keys;
+  for (const auto& key : keys) {
+    auto l = left->schema()->index_of(key);
+    if (!l.ok()) return l.status().with_context("join key of the left side");
+    auto r = right->schema()->index_of(key);
+    if (!r.ok()) return r.status().with_context("join key of the right side");
+    left_keys.push_back(*l);
+    right_keys.push_back(*r);
+  }
+  auto joined = joined_schema(*left->schema(), *right->schema(), left_keys, right_keys, type);
+  if (!joined.ok()) return joined.status().with_context("join");
+  if (condition) {
+    SLUICE_ASSIGN_OR_RETURN(Type type_of_condition, infer_type(*condition, **joined));
+    if (type_of_condition != Type::Bool) {
+      return Status::type_error("join condition " + condition->to_string() + " is " +
+                                std::string(type_name(type_of_condition)) + ", not BOOLEAN");
+    }
+  }
+  std::shared_ptr<LogicalPlan> node(new LogicalPlan());
+  node->kind_ = PlanKind::join;
+  node->schema_ = type == JoinType::left_semi || type == JoinType::left_anti ? left->schema() : *joined;
+  node->children_ = {std::move(left), std::move(right)};
+  node->join_keys_ = std::move(keys);
+  node->join_type_ = type;
+  node->join_condition_ = std::move(condition);
+  return PlanPtr(node);
+}
+
 Result<PlanPtr> LogicalPlan::make_sort(PlanPtr child, std::vector<SortKey> keys) {
   if (keys.empty()) return Status::invalid_argument("order_by needs at least one key");
   for (const auto& key : keys) SLUICE_RETURN_NOT_OK(infer_type(key.expr, *child->schema()).status());
@@ -268,6 +301,10 @@ std::vector<std::string> LogicalPlan::referenced_columns() const {
     case PlanKind::sort:
       for (const auto& key : sort_keys_) add(key.expr);
       break;
+    case PlanKind::join:
+      for (const auto& key : join_keys_) add(col(key));
+      if (join_condition_) add(*join_condition_);
+      break;
   }
   return names;
 }
@@ -307,6 +344,8 @@ Result<PlanPtr> LogicalPlan::with_children(std::vector<PlanPtr> children) const 
       return make_deduplicate(std::move(children.at(0)), dedup_columns_, within_watermark_);
     case PlanKind::sort: return make_sort(std::move(children.at(0)), sort_keys_);
     case PlanKind::limit: return make_limit(std::move(children.at(0)), limit_);
+    case PlanKind::join:
+      return make_join(std::move(children.at(0)), std::move(children.at(1)), join_keys_, join_type_, join_condition_);
   }
   return Status::internal("unknown plan node");
 }
@@ -369,6 +408,13 @@ std::string LogicalPlan::node_string() const {
       return "Sort [" + keys + "]";
     }
     case PlanKind::limit: return "Limit " + std::to_string(limit_);
+    case PlanKind::join: {
+      std::string keys;
+      for (const auto& key : join_keys_) keys += (keys.empty() ? "" : ", ") + key;
+      std::string text = "Join " + std::string(join_type_name(join_type_)) + ", [" + keys + "]";
+      if (join_condition_) text += ", " + join_condition_->to_string();
+      return text;
+    }
   }
   return "?";
 }

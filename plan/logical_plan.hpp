@@ -8,6 +8,7 @@
 
 #include "io/source.hpp"
 #include "operators/expression.hpp"
+#include "operators/stream_join.hpp"
 #include "plan/aggregation.hpp"
 
 namespace sluice {
@@ -21,7 +22,7 @@ struct SourceSpec {
   std::function<Result<std::shared_ptr<Source>>()> create;
 };
 
-enum class PlanKind { source, filter, project, union_all, watermark, aggregate, deduplicate, sort, limit };
+enum class PlanKind { source, filter, project, union_all, watermark, aggregate, deduplicate, sort, limit, join };
 
 /// Prints a node kind's name (for logs and test frameworks).
 std::ostream& operator<<(std::ostream& out, PlanKind kind);
@@ -52,6 +53,13 @@ class LogicalPlan {
   /// plus the delay.
   static Result<PlanPtr> make_deduplicate(PlanPtr child, std::vector<std::string> columns,
                                           bool within_watermark);
+  /// Joins left and right on equal `keys` (columns both sides have), keeping rows per `type`,
+  /// with an optional condition over the joined columns. Schema: joined_schema (keys once, then
+  /// the other columns of each side) or the left schema for semi and anti joins; fails when a
+  /// key is missing on a side, the key types differ or both sides have another column of one
+  /// name.
+  static Result<PlanPtr> make_join(PlanPtr left, PlanPtr right, std::vector<std::string> keys, JoinType type,
+                                   std::optional<Expr> condition);
   static Result<PlanPtr> make_sort(PlanPtr child, std::vector<SortKey> keys);
   static Result<PlanPtr> make_limit(PlanPtr child, int64_t limit);
 
@@ -71,8 +79,13 @@ class LogicalPlan {
   bool within_watermark() const { return within_watermark_; }
   const std::vector<SortKey>& sort_keys() const { return sort_keys_; }
   int64_t limit() const { return limit_; }
-  /// Returns true for nodes that keep state across epochs (aggregate, deduplicate).
-  bool is_stateful() const { return kind_ == PlanKind::aggregate || kind_ == PlanKind::deduplicate; }
+  JoinType join_type() const { return join_type_; }
+  const std::vector<std::string>& join_keys() const { return join_keys_; }
+  const std::optional<Expr>& join_condition() const { return join_condition_; }
+  /// Returns true for nodes that keep state across epochs (aggregate, deduplicate, join).
+  bool is_stateful() const {
+    return kind_ == PlanKind::aggregate || kind_ == PlanKind::deduplicate || kind_ == PlanKind::join;
+  }
   /// Returns the columns an operator reads from its child (for pruning).
   std::vector<std::string> referenced_columns() const;
   /// For a source: the columns the query reads (empty = all), set by column pruning.
@@ -112,6 +125,9 @@ class LogicalPlan {
   bool within_watermark_ = false;
   std::vector<SortKey> sort_keys_;
   int64_t limit_ = -1;
+  JoinType join_type_ = JoinType::inner;
+  std::vector<std::string> join_keys_;
+  std::optional<Expr> join_condition_;
 };
 
 }  // namespace sluice

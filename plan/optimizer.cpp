@@ -155,6 +155,15 @@ Result<PlanPtr> rewrite_expressions(const PlanPtr& plan,
   });
 }
 
+// Finds the watermark declared below a node, if any.
+const LogicalPlan* find_watermark_below(const PlanPtr& node) {
+  if (node->kind() == PlanKind::watermark) return node.get();
+  for (const auto& child : node->children()) {
+    if (const LogicalPlan* found = find_watermark_below(child)) return found;
+  }
+  return nullptr;
+}
+
 Result<PlanPtr> prune(const PlanPtr& node, const std::set<std::string>& required) {
   switch (node->kind()) {
     case PlanKind::source: {
@@ -201,6 +210,29 @@ Result<PlanPtr> prune(const PlanPtr& node, const std::set<std::string>& required
       for (const auto& name : node->referenced_columns()) child_required.insert(name);
       SLUICE_ASSIGN_OR_RETURN(PlanPtr child, prune(node->child(), child_required));
       return child == node->child() ? node : node->with_children({child});
+    }
+    case PlanKind::join: {
+      // Each side keeps what the parent reads of it, the keys, the condition's columns and
+      // its event-time column (the join evicts its state by it).
+      std::set<std::string> wanted = required;
+      for (const auto& name : node->referenced_columns()) wanted.insert(name);
+      std::vector<PlanPtr> children;
+      bool changed = false;
+      for (const auto& input : node->children()) {
+        std::set<std::string> child_required;
+        for (const auto& field : input->schema()->fields()) {
+          if (wanted.count(field.name)) child_required.insert(field.name);
+        }
+        if (const LogicalPlan* watermark = find_watermark_below(input)) {
+          if (input->schema()->find(watermark->watermark_column()) >= 0) {
+            child_required.insert(watermark->watermark_column());
+          }
+        }
+        SLUICE_ASSIGN_OR_RETURN(PlanPtr child, prune(input, child_required));
+        changed |= child != input;
+        children.push_back(child);
+      }
+      return changed ? node->with_children(children) : Result<PlanPtr>(node);
     }
     case PlanKind::union_all: {
       std::vector<PlanPtr> children;

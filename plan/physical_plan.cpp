@@ -6,51 +6,95 @@
 #include "operators/deduplicate.hpp"
 #include "operators/hash_aggregate.hpp"
 #include "operators/session_window_aggregate.hpp"
+#include "operators/stream_join.hpp"
 
 namespace sluice {
 
 namespace {
 
-// Finds the watermark declared below a node, if any: its column and delay.
-const LogicalPlan* find_watermark(const PlanPtr& node) {
-  if (node->kind() == PlanKind::watermark) return node.get();
-  for (const auto& child : node->children()) {
-    if (const LogicalPlan* found = find_watermark(child)) return found;
-  }
-  return nullptr;
-}
-
 bool is_column(const Expr& expr, const std::string& name) {
   return expr.kind() == ExprKind::column && expr.column_name() == name;
+}
+
+// The event time of a plan's rows: the column that carries it and the delay of the watermark
+// it derives from.
+struct EventTime {
+  std::string column;
+  int64_t delay_micros = 0;
+};
+
+// Follows the watermarked column up through the plan: kept by filters and projections that
+// pass it on, and by a windowed aggregation as "window.end" (the windows it emits in an epoch
+// end after the watermark of the epoch before, so that column is never late for an operator
+// above; Spark 3.4's window_time), by a join as either side's.
+std::optional<EventTime> find_event_time(const PlanPtr& node) {
+  switch (node->kind()) {
+    case PlanKind::watermark: return EventTime{node->watermark_column(), node->watermark_delay_micros()};
+    case PlanKind::source: return std::nullopt;
+    case PlanKind::project: {
+      auto below = find_event_time(node->child());
+      if (!below) return std::nullopt;
+      for (const auto& expr : node->exprs()) {
+        const Expr& inner = expr.kind() == ExprKind::alias ? expr.children()[0] : expr;
+        if (is_column(inner, below->column)) return EventTime{expr.output_name(), below->delay_micros};
+      }
+      return std::nullopt;
+    }
+    case PlanKind::aggregate: {
+      auto below = find_event_time(node->child());
+      if (!below) return std::nullopt;
+      for (const auto& key : node->group_keys()) {
+        if (const auto* window = std::get_if<TimeWindow>(&key); window && is_column(window->time, below->column)) {
+          return EventTime{"window.end", below->delay_micros};
+        }
+        if (const auto* expr = std::get_if<Expr>(&key); expr && is_column(*expr, below->column)) {
+          return EventTime{expr->output_name(), below->delay_micros};
+        }
+      }
+      return std::nullopt;
+    }
+    case PlanKind::join:
+      for (const auto& side : node->children()) {
+        auto time = find_event_time(side);
+        if (time && node->schema()->find(time->column) >= 0) return time;
+      }
+      return std::nullopt;
+    default:
+      for (const auto& child : node->children()) {
+        if (auto time = find_event_time(child)) return time;
+      }
+      return std::nullopt;
+  }
 }
 
 struct Planner {
   PhysicalOptions options;
   PhysicalPlan plan;
 
-  Status collect(const PlanPtr& node, std::vector<StatelessStep> above) {
+  Status collect(const PlanPtr& node, std::vector<StatelessStep> above, StageTarget target) {
     switch (node->kind()) {
       case PlanKind::source:
-        plan.pipelines.push_back({node, std::move(above), std::nullopt});
+        plan.pipelines.push_back({node, std::move(above), std::nullopt, target});
         return Status::ok();
       case PlanKind::filter:
         above.insert(above.begin(), StatelessStep::filter(node->condition()));
-        return collect(node->child(), std::move(above));
+        return collect(node->child(), std::move(above), target);
       case PlanKind::project:
         above.insert(above.begin(), StatelessStep::project(node->exprs()));
-        return collect(node->child(), std::move(above));
+        return collect(node->child(), std::move(above), target);
       case PlanKind::watermark: {
         above.insert(above.begin(), StatelessStep::observe_event_time(node->watermark_column()));
         const size_t first = plan.pipelines.size();
-        SLUICE_RETURN_NOT_OK(collect(node->child(), std::move(above)));
+        SLUICE_RETURN_NOT_OK(collect(node->child(), std::move(above), target));
         for (size_t p = first; p < plan.pipelines.size(); ++p) {
           plan.pipelines[p].watermark_delay_micros = node->watermark_delay_micros();
         }
         return Status::ok();
       }
-      case PlanKind::union_all: return collect_union(node, std::move(above));
+      case PlanKind::union_all: return collect_union(node, std::move(above), target);
       case PlanKind::aggregate:
-      case PlanKind::deduplicate: return collect_stateful(node, std::move(above));
+      case PlanKind::deduplicate: return collect_stateful(node, std::move(above), target);
+      case PlanKind::join: return collect_join(node, std::move(above), target);
       case PlanKind::sort:
       case PlanKind::limit:
         return Status::invalid_argument(
@@ -60,7 +104,7 @@ struct Planner {
     return Status::internal("unknown plan node");
   }
 
-  Status collect_union(const PlanPtr& node, const std::vector<StatelessStep>& above) {
+  Status collect_union(const PlanPtr& node, const std::vector<StatelessStep>& above, StageTarget target) {
     // Steps above a union apply to every input alike; they run in each input's stage after
     // renaming the input's columns to the union's names by position.
     const Schema& output = *node->schema();
@@ -78,31 +122,101 @@ struct Planner {
         renames.push_back(column);
       }
       if (renamed) steps.insert(steps.begin(), StatelessStep::project(renames));
-      SLUICE_RETURN_NOT_OK(collect(input, std::move(steps)));
+      SLUICE_RETURN_NOT_OK(collect(input, std::move(steps), target));
     }
     return Status::ok();
   }
 
-  Status collect_stateful(const PlanPtr& node, std::vector<StatelessStep> above) {
-    if (plan.stateful) {
-      return Status::invalid_argument(
-          "a query may hold one stateful operator for now; found another below " +
-          node->node_string() + " (rule: no chained stateful operators yet)");
-    }
-    const LogicalPlan* watermark = find_watermark(node->child());
+  // Reserves the next stage index; stages are numbered from the sink down, so a stage's
+  // target always has a smaller index.
+  int add_stage(std::vector<StatelessStep> post, StageTarget target) {
+    StatefulStage stage;
+    stage.post_steps = std::move(post);
+    stage.target = target;
+    plan.stages.push_back(std::move(stage));
+    return static_cast<int>(plan.stages.size()) - 1;
+  }
+
+  Status collect_stateful(const PlanPtr& node, std::vector<StatelessStep> above, StageTarget target) {
+    const std::optional<EventTime> watermark = find_event_time(node->child());
     std::vector<StatelessStep> pre;
     StatefulStage stage;
-    stage.post_steps = std::move(above);
     if (node->kind() == PlanKind::aggregate) {
       SLUICE_RETURN_NOT_OK(plan_aggregate(*node, watermark, pre, stage));
     } else {
       SLUICE_RETURN_NOT_OK(plan_deduplicate(*node, watermark, stage));
     }
-    plan.stateful = std::move(stage);
-    return collect(node->child(), std::move(pre));
+    const int index = add_stage(std::move(above), target);
+    plan.stages[static_cast<size_t>(index)].op = std::move(stage.op);
+    plan.stages[static_cast<size_t>(index)].uses_watermark = stage.uses_watermark;
+    return collect(node->child(), std::move(pre), {index, 0});
   }
 
-  Status plan_aggregate(const LogicalPlan& node, const LogicalPlan* watermark,
+  Status collect_join(const PlanPtr& node, std::vector<StatelessStep> above, StageTarget target) {
+    const PlanPtr& left = node->children()[0];
+    const PlanPtr& right = node->children()[1];
+    StreamJoinOptions options;
+    options.type = node->join_type();
+    options.condition = node->join_condition();
+    for (const auto& key : node->join_keys()) {
+      options.left_keys.push_back(left->schema()->find(key));
+      options.right_keys.push_back(right->schema()->find(key));
+    }
+    std::string time_name[2];
+    const PlanPtr sides[2] = {left, right};
+    for (int side = 0; side < 2; ++side) {
+      const auto watermark = find_event_time(sides[side]);
+      if (!watermark) continue;
+      const int column = sides[side]->schema()->find(watermark->column);
+      if (column < 0) continue;
+      (side == 0 ? options.left_time : options.right_time) = column;
+      time_name[side] = watermark->column;
+    }
+    if (options.left_time >= 0 && options.right_time >= 0) {
+      if (options.condition) options.bounds = time_bounds_of(*options.condition, time_name[0], time_name[1]);
+      // Equal event times as keys (equal windows) bound the range to zero.
+      for (size_t k = 0; k < options.left_keys.size(); ++k) {
+        if (options.left_keys[k] == options.left_time && options.right_keys[k] == options.right_time) {
+          options.bounds.lower = std::max<int64_t>(options.bounds.lower.value_or(0), 0);
+          options.bounds.upper = std::min<int64_t>(options.bounds.upper.value_or(0), 0);
+        }
+      }
+    }
+    const std::string type(join_type_name(options.type));
+    const bool left_evictable = options.left_time >= 0 && options.right_time >= 0 && options.bounds.upper;
+    const bool right_evictable = options.left_time >= 0 && options.right_time >= 0 && options.bounds.lower;
+    const bool left_outer = options.type == JoinType::left_outer || options.type == JoinType::full_outer;
+    const bool right_outer = options.type == JoinType::right_outer || options.type == JoinType::full_outer;
+    if ((left_outer && !left_evictable) || (right_outer && !right_evictable)) {
+      return Status::invalid_argument(
+          "stream-stream " + type + " join needs with_watermark on both sides and an event-time range "
+          "condition bounding how far apart matching rows may be (rule: an outer join emits a row with "
+          "nulls only once the watermark proves no match can come; e.g. rts >= lts AND rts <= lts + "
+          "interval('1 hour'), or equal event times as a key)");
+    }
+    if (!left_evictable || !right_evictable) {
+      std::string sides_kept = !left_evictable && !right_evictable ? "both sides'" : !left_evictable ? "the left side's" : "the right side's";
+      plan.warnings.push_back("stream-stream " + type + " join keeps " + sides_kept +
+                              " rows in state forever: add with_watermark on both sides and an event-time "
+                              "range condition (rts >= lts AND rts <= lts + interval) so that the watermark "
+                              "can evict them");
+    }
+    const bool equal_times = options.bounds.lower == std::optional<int64_t>(0) && options.bounds.upper == std::optional<int64_t>(0);
+    if (target.stage >= 0 && !equal_times) {
+      return Status::invalid_argument(
+          "a stateful operator above a stream-stream " + type + " join needs the join to match equal event "
+          "times (equal windows as a key) (rule: a time-range join emits rows older than the watermark, "
+          "which the operator above would drop as late)");
+    }
+    SLUICE_ASSIGN_OR_RETURN(auto op, make_stream_join(left->schema(), right->schema(), options));
+    const int index = add_stage(std::move(above), target);
+    plan.stages[static_cast<size_t>(index)].op = std::move(op);
+    plan.stages[static_cast<size_t>(index)].uses_watermark = left_evictable || right_evictable;
+    SLUICE_RETURN_NOT_OK(collect(left, {}, {index, 0}));
+    return collect(right, {}, {index, 1});
+  }
+
+  Status plan_aggregate(const LogicalPlan& node, const std::optional<EventTime>& watermark,
                         std::vector<StatelessStep>& pre, StatefulStage& stage) {
     // Before the shuffle: one projection computing keys, window time and aggregate
     // arguments, then window assignment.
@@ -138,13 +252,13 @@ struct Planner {
       SLUICE_ASSIGN_OR_RETURN(input, windowed_schema(*input));
     }
     const bool watermarked_time =
-        watermark != nullptr && time != nullptr && is_column(*time, watermark->watermark_column());
+        watermark && time != nullptr && is_column(*time, watermark->column);
     std::vector<int> keys;
     int event_time_key = -1;
     bool event_time_is_window_end = true;
     for (const auto& key : node.group_keys()) {
       if (const auto* expr = std::get_if<Expr>(&key)) {
-        if (watermark && !time && is_column(*expr, watermark->watermark_column())) {
+        if (watermark && !time && is_column(*expr, watermark->column)) {
           event_time_key = static_cast<int>(keys.size());
           event_time_is_window_end = false;
         }
@@ -184,17 +298,17 @@ struct Planner {
     return Status::ok();
   }
 
-  Status plan_deduplicate(const LogicalPlan& node, const LogicalPlan* watermark, StatefulStage& stage) {
+  Status plan_deduplicate(const LogicalPlan& node, const std::optional<EventTime>& watermark, StatefulStage& stage) {
     const SchemaPtr& input = node.child()->schema();
     std::vector<int> keys;
     for (const auto& column : node.dedup_columns()) keys.push_back(input->find(column));
     DeduplicateOptions options;
     options.cache_bytes = this->options.state_cache_bytes;
     if (watermark) {
-      const int time = input->find(watermark->watermark_column());
+      const int time = input->find(watermark->column);
       const bool time_is_key = std::find(keys.begin(), keys.end(), time) != keys.end();
       if (node.within_watermark() || time_is_key) options.event_time_column = time;
-      if (node.within_watermark()) options.within_watermark_delay_micros = watermark->watermark_delay_micros();
+      if (node.within_watermark()) options.within_watermark_delay_micros = watermark->delay_micros;
       stage.uses_watermark = options.event_time_column >= 0;
     } else if (node.within_watermark()) {
       return Status::invalid_argument(
@@ -244,8 +358,14 @@ Result<PhysicalPlan> plan_physical(const PlanPtr& optimized, const PhysicalOptio
     }
     node = node->child();
   }
-  SLUICE_RETURN_NOT_OK(planner.collect(node, {}));
-  if ((!planner.plan.sort.empty() || planner.plan.limit >= 0) && !planner.plan.stateful) {
+  SLUICE_RETURN_NOT_OK(planner.collect(node, {}, StageTarget{}));
+  // Targets have smaller indices: walking down from the last stage sees every feeder first.
+  auto& stages = planner.plan.stages;
+  for (size_t i = stages.size(); i-- > 0;) {
+    const int target = stages[i].target.stage;
+    if (target >= 0) stages[static_cast<size_t>(target)].depth = std::max(stages[static_cast<size_t>(target)].depth, stages[i].depth + 1);
+  }
+  if ((!planner.plan.sort.empty() || planner.plan.limit >= 0) && planner.plan.stages.empty()) {
     return Status::invalid_argument(
         "order_by and limit are supported only after an aggregation, in complete mode "
         "(rule: sorting a stream needs an aggregation)");
@@ -258,9 +378,15 @@ Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
   const LogicalPlan* aggregate = nullptr;
   const LogicalPlan* deduplicate = nullptr;
   bool ordered = false;
+  const LogicalPlan* join = nullptr;
+  std::vector<const LogicalPlan*> aggregates;
   std::function<void(const PlanPtr&)> visit = [&](const PlanPtr& node) {
+    if (node->kind() == PlanKind::join) join = node.get();
     if (node->is_stateful()) ++stateful;
-    if (node->kind() == PlanKind::aggregate) aggregate = node.get();
+    if (node->kind() == PlanKind::aggregate) {
+      aggregate = node.get();
+      aggregates.push_back(node.get());
+    }
     if (node->kind() == PlanKind::deduplicate) deduplicate = node.get();
     if (node->kind() == PlanKind::sort || node->kind() == PlanKind::limit) ordered = true;
     for (const auto& child : node->children()) visit(child);
@@ -272,16 +398,26 @@ Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
         "output mode Complete is not supported when there are no streaming aggregations "
         "(rule: complete mode needs an aggregation)");
   }
+  if (stateful > 1 && mode != OutputMode::Append) {
+    return Status::invalid_argument("output mode " + mode_name + " is not supported for a query with " +
+                                    std::to_string(stateful) + " stateful operators (rule: chained stateful "
+                                    "operators run in append mode only, each passing on final rows)");
+  }
+  if (join && mode != OutputMode::Append) {
+    return Status::invalid_argument("output mode " + mode_name + " is not supported for " + join->node_string() +
+                                    " (rule: stream-stream joins run in append mode only)");
+  }
   if (ordered && mode != OutputMode::Complete) {
     return Status::invalid_argument("order_by and limit need output mode Complete, not " + mode_name +
                                     " (rule: sorting a stream needs an aggregation in complete mode)");
   }
-  if (aggregate && mode == OutputMode::Append) {
-    const LogicalPlan* watermark = find_watermark(aggregate->children()[0]);
+  for (const LogicalPlan* aggregate : aggregates) {
+    if (mode != OutputMode::Append) break;
+    const std::optional<EventTime> watermark = find_event_time(aggregate->children()[0]);
     bool on_event_time = false;
     for (const auto& key : aggregate->group_keys()) {
       if (!watermark) break;
-      const std::string& column = watermark->watermark_column();
+      const std::string& column = watermark->column;
       if (const auto* expr = std::get_if<Expr>(&key)) on_event_time |= is_column(*expr, column);
       if (const auto* window = std::get_if<TimeWindow>(&key)) on_event_time |= is_column(window->time, column);
       if (const auto* session = std::get_if<SessionWindow>(&key)) on_event_time |= is_column(session->time, column);
@@ -294,13 +430,100 @@ Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
     }
   }
   (void)deduplicate;
-  (void)stateful;
   return Status::ok();
 }
 
+int PhysicalPlan::num_senders(int stage, const std::vector<int>& pipeline_partitions, int stage_partitions) const {
+  int senders = 0;
+  for (size_t p = 0; p < pipelines.size(); ++p) {
+    if (pipelines[p].target.stage == stage) senders += pipeline_partitions[p];
+  }
+  for (const auto& other : stages) {
+    if (other.target.stage == stage) senders += stage_partitions;
+  }
+  return senders;
+}
+
+namespace {
+
+// A node of the rendered physical plan: its own lines (drawn as a chain) and its inputs.
+struct RenderNode {
+  std::vector<std::string> lines;
+  std::vector<RenderNode> children;
+};
+
+void render_tree(std::string& out, const RenderNode& node, const std::string& head, const std::string& next) {
+  render_lines(out, node.lines, head, next);
+  std::string base = next;
+  for (size_t d = 1; d < node.lines.size(); ++d) base += "   ";
+  if (node.children.size() == 1) return render_tree(out, node.children[0], base + "+- ", base + "   ");
+  for (size_t c = 0; c < node.children.size(); ++c) {
+    const bool last = c + 1 == node.children.size();
+    render_tree(out, node.children[c], base + (last ? "+- " : ":- "), base + (last ? "   " : ":  "));
+  }
+}
+
+RenderNode render_pipeline(const PhysicalPipeline& pipeline, size_t index) {
+  RenderNode node;
+  const std::string stage = "*(" + std::to_string(index + 1) + ") ";
+  for (auto step = pipeline.steps.rbegin(); step != pipeline.steps.rend(); ++step) {
+    node.lines.push_back(stage + render_step(*step));
+  }
+  std::string columns;
+  for (const auto& field : pipeline.source->schema()->fields()) {
+    columns += (columns.empty() ? "" : ", ") + field.name;
+  }
+  std::string scan = "MicroBatchScan " + pipeline.source->source()->format + " [" + columns + "]";
+  if (!pipeline.source->pushed_filters().empty()) {
+    std::string filters;
+    for (const auto& filter : pipeline.source->pushed_filters()) {
+      filters += (filters.empty() ? "" : ", ") + filter.to_string();
+    }
+    scan += " PushedFilters: [" + filters + "]";
+  }
+  node.lines.push_back(scan);
+  return node;
+}
+
+std::vector<RenderNode> render_inputs(const PhysicalPlan& plan, int stage);
+
+RenderNode render_stage(const PhysicalPlan& plan, int index, std::vector<std::string> lines) {
+  const StatefulStage& stage = plan.stages[static_cast<size_t>(index)];
+  for (auto step = stage.post_steps.rbegin(); step != stage.post_steps.rend(); ++step) {
+    lines.push_back(render_step(*step));
+  }
+  lines.push_back("StatefulOperator " + stage.op->name() + " " + stage.op->state_fingerprint());
+  lines.push_back("Exchange hashpartitioning");
+  return {std::move(lines), render_inputs(plan, index)};
+}
+
+// The inputs of a stage (or of the sink, stage -1) in input order; several pipelines or
+// stages feeding one input form a Union.
+std::vector<RenderNode> render_inputs(const PhysicalPlan& plan, int stage) {
+  const int num_inputs = stage >= 0 ? plan.stages[static_cast<size_t>(stage)].op->num_inputs() : 1;
+  std::vector<RenderNode> inputs;
+  for (int input = 0; input < num_inputs; ++input) {
+    std::vector<RenderNode> group;
+    for (size_t s = 0; s < plan.stages.size(); ++s) {
+      const auto& target = plan.stages[s].target;
+      if (target.stage == stage && target.input == input) group.push_back(render_stage(plan, static_cast<int>(s), {}));
+    }
+    for (size_t p = 0; p < plan.pipelines.size(); ++p) {
+      const auto& target = plan.pipelines[p].target;
+      if (target.stage == stage && target.input == input) group.push_back(render_pipeline(plan.pipelines[p], p));
+    }
+    if (group.size() == 1) {
+      inputs.push_back(std::move(group[0]));
+    } else if (!group.empty()) {
+      inputs.push_back({{"Union"}, std::move(group)});
+    }
+  }
+  return inputs;
+}
+
+}  // namespace
+
 std::string PhysicalPlan::to_string() const {
-  std::string out;
-  std::string base;
   std::vector<std::string> top;
   if (limit >= 0) top.push_back("Limit " + std::to_string(limit));
   if (!sort.empty()) {
@@ -308,45 +531,19 @@ std::string PhysicalPlan::to_string() const {
     for (const auto& key : sort) keys += (keys.empty() ? "" : ", ") + key.expr.to_string() + (key.ascending ? " ASC" : " DESC");
     top.push_back("Sort [" + keys + "]");
   }
-  if (stateful) {
-    for (auto step = stateful->post_steps.rbegin(); step != stateful->post_steps.rend(); ++step) {
-      top.push_back(render_step(*step));
+  RenderNode root;
+  if (!stages.empty()) {
+    root = render_stage(*this, 0, std::move(top));
+  } else {
+    auto inputs = render_inputs(*this, -1);
+    if (top.empty() && inputs.size() == 1) {
+      root = std::move(inputs[0]);
+    } else {
+      root = {std::move(top), std::move(inputs)};
     }
-    top.push_back("StatefulOperator " + stateful->op->name() + " " + stateful->op->state_fingerprint());
-    top.push_back("Exchange hashpartitioning");
   }
-  render_lines(out, top, "", "");
-  std::string indent;
-  for (size_t d = 1; d < top.size(); ++d) indent += "   ";
-  const std::string prefix = top.empty() ? "" : indent + "+- ";
-  const std::string continuation = top.empty() ? "" : indent + "   ";
-  const bool many = pipelines.size() > 1;
-  if (many) out += prefix + "Union\n";
-  for (size_t p = 0; p < pipelines.size(); ++p) {
-    const PhysicalPipeline& pipeline = pipelines[p];
-    const bool last = p + 1 == pipelines.size();
-    const std::string head = many ? continuation + (last ? "+- " : ":- ") : prefix;
-    const std::string next = many ? continuation + (last ? "   " : ":  ") : continuation;
-    const std::string stage = "*(" + std::to_string(p + 1) + ") ";
-    std::vector<std::string> lines;
-    for (auto step = pipeline.steps.rbegin(); step != pipeline.steps.rend(); ++step) {
-      lines.push_back(stage + render_step(*step));
-    }
-    std::string columns;
-    for (const auto& field : pipeline.source->schema()->fields()) {
-      columns += (columns.empty() ? "" : ", ") + field.name;
-    }
-    std::string scan = "MicroBatchScan " + pipeline.source->source()->format + " [" + columns + "]";
-    if (!pipeline.source->pushed_filters().empty()) {
-      std::string filters;
-      for (const auto& filter : pipeline.source->pushed_filters()) {
-        filters += (filters.empty() ? "" : ", ") + filter.to_string();
-      }
-      scan += " PushedFilters: [" + filters + "]";
-    }
-    lines.push_back(scan);
-    render_lines(out, lines, head, next);
-  }
+  std::string out;
+  render_tree(out, root, "", "");
   return out;
 }
 

@@ -10,33 +10,55 @@
 
 namespace sluice {
 
+/// Where rows go next: input `input` of stateful stage `stage`, or the sink when stage < 0.
+struct StageTarget {
+  int stage = -1;
+  int input = 0;
+};
+
 /// One source's path into the query: the source node (with its required columns) and the
-/// fused stateless steps applied to its rows before the stateful stage (or the sink).
+/// fused stateless steps applied to its rows before they reach their target.
 struct PhysicalPipeline {
   PlanPtr source;
   std::vector<StatelessStep> steps;
   /// The delay of this input's watermark, when it has one (its steps observe the column).
   std::optional<int64_t> watermark_delay_micros;
+  StageTarget target;
 };
 
-/// The stateful stage: an operator run as shuffle partitions, rows routed by key hash, then
-/// stateless steps over its output.
+/// A stateful stage: an operator run as shuffle partitions, the rows of each of its inputs
+/// routed by that input's key hash, then stateless steps over its output, which goes to the
+/// sink or to an input of a later stage.
 struct StatefulStage {
   std::shared_ptr<const StatefulOperator> op;
   std::vector<StatelessStep> post_steps;
   /// True when the operator's state is evicted and final rows emitted by the watermark.
   bool uses_watermark = false;
+  StageTarget target;
+  /// 0 when only pipelines feed the stage; else one more than the deepest stage feeding it.
+  /// A stage fed by another runs each epoch with the watermark of the epoch before (Spark
+  /// 3.4's multiple stateful operators): what its upstream emits in epoch e lies at or above
+  /// the watermark of e - 1, so none of it counts as late.
+  int depth = 0;
 };
 
-/// What the runtime executes: pipelines per source, an optional stateful stage, and an
-/// optional ordering and limit applied to each epoch's complete result at the sink.
+/// What the runtime executes: a graph of pipelines (one per source) and stateful stages.
+/// Stage 0 is the one nearest the sink; every stage's target has a smaller index than the
+/// stage itself. An optional ordering and limit apply to each epoch's complete result at the
+/// sink.
 struct PhysicalPlan {
   std::vector<PhysicalPipeline> pipelines;
-  std::optional<StatefulStage> stateful;
+  std::vector<StatefulStage> stages;
   std::vector<SortKey> sort;
   int64_t limit = -1;
   SchemaPtr output_schema;
+  /// What the planner warns the user about (StreamingQuery::warnings), e.g. state that grows
+  /// without bound.
+  std::vector<std::string> warnings;
 
+  /// Returns the number of actors that send rows to input `input` of stage `stage` (stage -1:
+  /// the sink), given each pipeline's partition count and the stages' partition count.
+  int num_senders(int stage, const std::vector<int>& pipeline_partitions, int stage_partitions) const;
   /// Renders the plan the way Spark's explain prints its physical plan.
   std::string to_string() const;
 };
@@ -48,8 +70,8 @@ struct PhysicalOptions {
   int64_t state_cache_bytes = 256LL << 20;
 };
 
-/// Cuts an optimized plan into pipelines and at most one stateful stage, fusing adjacent
-/// stateless steps; fails naming the rule for shapes the runtime does not run.
+/// Cuts an optimized plan into pipelines and stateful stages, fusing adjacent stateless steps;
+/// fails naming the rule for shapes the runtime does not run.
 Result<PhysicalPlan> plan_physical(const PlanPtr& optimized, const PhysicalOptions& options = {});
 
 /// Refuses, at start, queries the output mode cannot run, naming the rule and the operator

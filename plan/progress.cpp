@@ -97,6 +97,12 @@ std::string render(const StreamingQueryProgress& p, bool pretty) {
     w.key("commitTimeMs"), w.value(s.commit_time_ms);
     w.key("memoryUsedBytes"), w.value(s.memory_used_bytes);
     w.key("numShufflePartitions"), w.value(s.num_shuffle_partitions);
+    if (!s.custom_metrics.empty()) {
+      w.key("customMetrics");
+      w.begin_object();
+      for (const auto& [name, value] : s.custom_metrics) w.key(name), w.value(value);
+      w.end_object();
+    }
     w.end_object();
   }
   w.end_array();

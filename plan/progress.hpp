@@ -36,6 +36,8 @@ struct StateOperatorProgress {
   int64_t commit_time_ms = 0;
   int64_t memory_used_bytes = 0;
   int64_t num_shuffle_partitions = 0;
+  /// Operator-specific counters (Spark's customMetrics), e.g. a join's rows per side.
+  std::map<std::string, int64_t> custom_metrics;
 };
 
 /// Describes one completed epoch with Spark's field names (StreamingQueryProgress).

@@ -57,7 +57,7 @@ Status TranslatedQuery::locate(const SourceText& source, const Status& status) c
   } else if (message.find("output mode Append is not supported for Aggregate") !=
              std::string::npos) {
     at = group_offset.value_or(offset);
-  } else if (message.find("one stateful operator") != std::string::npos) {
+  } else if (message.find("rule: chained stateful operators") != std::string::npos) {
     at = distinct_offset.value_or(group_offset.value_or(offset));
   }
   return source.locate(at, status);

@@ -1,5 +1,5 @@
-// A query run by crash_recovery_test in a child process: rate -> filter -> select -> one file
-// per epoch, written atomically (temporary name, then rename) and keyed by epoch, so that a
+// A query run by crash_recovery_test in a child process: rate -> filter -> select (or an
+// aggregation, or a join of two rate streams on their values) -> one file per epoch, written atomically (temporary name, then rename) and keyed by epoch, so that a
 // replayed epoch overwrites its own file. Runs until killed, or until `max_epochs` epochs of
 // this run are committed.
 #include <sluice/sluice.hpp>
@@ -13,7 +13,7 @@ using namespace std::chrono_literals;
 
 int main(int argc, char** argv) {
   if (argc != 5) {
-    std::fprintf(stderr, "usage: crash_child CHECKPOINT_DIR OUTPUT_DIR MAX_EPOCHS stateless|stateful|continuous\n");
+    std::fprintf(stderr, "usage: crash_child CHECKPOINT_DIR OUTPUT_DIR MAX_EPOCHS stateless|stateful|continuous|join\n");
     return 2;
   }
   const bool stateful = std::string(argv[4]) == "stateful";
@@ -33,6 +33,16 @@ int main(int argc, char** argv) {
                               .agg(count().alias("n"), sum(col("value")).alias("s"), max(col("value")).alias("m"))
                         : rate.filter(col("value") % 3 != 0)
                               .select(col("value"), (col("value") * 2).alias("doubled"));
+  if (std::string(argv[4]) == "join") {
+    // Each value meets its twin from the other stream exactly once, whichever comes first.
+    auto other = session.read_stream()
+                     .format("rate")
+                     .option("rowsPerSecond", "15000")
+                     .option("rowsPerBatch", "700")
+                     .load();
+    frame = rate.select(col("value").alias("k"), (col("value") * 2).alias("a"))
+                .join(other.select(col("value").alias("k"), (col("value") * 3).alias("b")), {"k"});
+  }
   auto query = frame.write_stream()
                    .output_mode(stateful ? OutputMode::Complete : OutputMode::Append)
                    .foreach_batch([&](const RecordBatchPtr& batch, int64_t epoch) -> Status {

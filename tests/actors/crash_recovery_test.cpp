@@ -153,6 +153,30 @@ BOOST_AUTO_TEST_CASE(stateful_aggregation_survives_sigkill_exactly) {
   check_stateful_result(output.path());
 }
 
+BOOST_AUTO_TEST_CASE(stream_join_survives_sigkill_exactly_once) {
+  TemporaryDirectory checkpoint;
+  TemporaryDirectory output;
+  kill_repeatedly(checkpoint.path(), output.path(), "join", 10);
+  // Every value read by both streams is joined once: no value twice, none missing below the
+  // largest.
+  std::map<int64_t, int> seen;
+  for (const auto& entry : std::filesystem::directory_iterator(output.path())) {
+    if (entry.path().extension() != ".txt") continue;
+    std::ifstream file(entry.path());
+    int64_t k = 0, a = 0, b = 0;
+    while (file >> k >> a >> b) {
+      BOOST_TEST(a == 2 * k);
+      BOOST_TEST(b == 3 * k);
+      ++seen[k];
+    }
+  }
+  BOOST_REQUIRE(!seen.empty());
+  for (int64_t k = 0; k <= seen.rbegin()->first; ++k) {
+    BOOST_TEST(seen[k] == 1, "value " << k << " joined " << seen[k] << " times");
+    if (seen[k] != 1) break;
+  }
+}
+
 BOOST_AUTO_TEST_CASE(continuous_trigger_survives_sigkill_exactly_once) {
   TemporaryDirectory checkpoint;
   TemporaryDirectory output;

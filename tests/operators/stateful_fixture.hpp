@@ -104,20 +104,28 @@ class StatefulRunner {
   /// the process dies before the commit). Returns the output rows, partition after partition.
   Rows run_epoch(const std::vector<RecordBatchPtr>& batches, const EpochContext& context,
                  bool commit = true) {
+    std::vector<std::pair<int, RecordBatchPtr>> inputs;
+    for (const auto& batch : batches) inputs.emplace_back(0, batch);
+    return run_inputs(inputs, context, commit);
+  }
+
+  /// Runs one epoch of an operator with several inputs: each batch with its input index.
+  Rows run_inputs(const std::vector<std::pair<int, RecordBatchPtr>>& inputs, const EpochContext& context,
+                  bool commit = true) {
     const int num_partitions = static_cast<int>(states_.size());
     std::vector<int32_t> partition_of_row;
-    for (const auto& batch : batches) {
+    for (const auto& [input, batch] : inputs) {
       if (num_partitions == 1) {
-        add(0, batch, context);
+        add(0, input, batch, context);
         continue;
       }
-      partition_rows(*batch, op_->key_columns(), num_partitions, partition_of_row);
+      partition_rows(*batch, op_->key_columns(input), num_partitions, partition_of_row);
       for (int p = 0; p < num_partitions; ++p) {
         std::vector<int32_t> rows;
         for (int32_t r = 0; r < static_cast<int32_t>(partition_of_row.size()); ++r) {
           if (partition_of_row[static_cast<size_t>(r)] == p) rows.push_back(r);
         }
-        add(p, batch->take(rows.data(), static_cast<int64_t>(rows.size())), context);
+        add(p, input, batch->take(rows.data(), static_cast<int64_t>(rows.size())), context);
       }
     }
     Rows out;
@@ -166,9 +174,9 @@ class StatefulRunner {
   std::vector<StateDelta> last_deltas;
 
  private:
-  void add(int partition, const RecordBatchPtr& batch, const EpochContext& context) {
+  void add(int partition, int input, const RecordBatchPtr& batch, const EpochContext& context) {
     if (batch->num_rows() == 0) return;
-    Status status = states_[static_cast<size_t>(partition)]->add_input(batch, context);
+    Status status = states_[static_cast<size_t>(partition)]->add_input(input, batch, context);
     BOOST_REQUIRE_MESSAGE(status.is_ok(), status.to_string());
   }
 

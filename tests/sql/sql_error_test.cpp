@@ -123,8 +123,9 @@ const BadStatement kBadStatements[] = {
     {"CREATE SINK s WITH (connector = 'memory', output_mode = 'complete') AS\nSELECT DISTINCT "
      "auction, count(*) AS n FROM bids GROUP BY auction",
      StatusCode::invalid_argument,
-     "line 2, column 8: a query may hold one stateful operator for now; found another below "
-     "Aggregate [auction], [count(1) AS n] (rule: no chained stateful operators yet)"},
+     "line 2, column 8: output mode Complete is not supported for a query with 2 stateful "
+     "operators (rule: chained stateful operators run in append mode only, each passing on final "
+     "rows)"},
     {"SELECT max(count(*)) FROM bids", StatusCode::invalid_argument,
      "line 1, column 12: aggregate function calls cannot be nested"},
     {"SELECT sum(price) OVER () FROM bids", StatusCode::invalid_argument,

@@ -1,0 +1,792 @@
+#include "operators/stream_join.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <queue>
+#include <unordered_map>
+
+#include "core/column_builder.hpp"
+#include "operators/key_encoder.hpp"
+#include "operators/state_encoding.hpp"
+
+namespace sluice {
+
+namespace {
+
+namespace se = state_encoding;
+
+constexpr int kLeft = 0;
+constexpr int kRight = 1;
+constexpr uint32_t kNoRow = UINT32_MAX;
+constexpr size_t kIdBytes = 8;
+
+// What every partition of one join shares; immutable.
+struct Config {
+  SchemaPtr side_schema[2];
+  SchemaPtr joined;
+  SchemaPtr output;
+  StreamJoinOptions options;
+  std::vector<int> keys[2];
+  int time[2] = {-1, -1};
+  std::shared_ptr<const KeyEncoder> key_encoder[2];
+  std::shared_ptr<const KeyEncoder> row_encoder[2];
+  std::optional<BoundExpr> condition;
+  // Per joined column: the side and column it comes from; key columns name the left column
+  // and, in other_key, the right one (used when a row has no left side).
+  struct Source {
+    int side = kLeft;
+    int column = 0;
+    int other_key = -1;
+  };
+  std::vector<Source> joined_sources;
+  bool outer[2] = {false, false};
+  bool semi = false;
+  std::string fingerprint;
+
+  // Returns true when a row of `side` can be evicted by the watermark at all.
+  bool evictable(int side) const {
+    if (time[kLeft] < 0 || time[kRight] < 0) return false;
+    return side == kLeft ? options.bounds.upper.has_value() : options.bounds.lower.has_value();
+  }
+  // Returns the watermark a row of `side` with event time t must pass to be evicted.
+  int64_t eviction_time(int side, int64_t t) const {
+    return side == kLeft ? t + *options.bounds.upper : t - *options.bounds.lower;
+  }
+};
+
+// Appends row `row` of column to builder (a null when the column's value is null).
+void append_cell(ColumnBuilder& builder, const Column& column, int64_t row) {
+  if (column.is_null(row)) {
+    builder.append_null();
+    return;
+  }
+  switch (column.type()) {
+    case Type::Bool: builder.append_bool(column.values<uint8_t>()[row] != 0); return;
+    case Type::Int64: builder.append_int64(column.values<int64_t>()[row]); return;
+    case Type::Timestamp: builder.append_timestamp(column.values<int64_t>()[row]); return;
+    case Type::Double: builder.append_double(column.values<double>()[row]); return;
+    case Type::String: builder.append_string(column.string_at(row)); return;
+  }
+}
+
+// The buffered rows of both sides with one join key.
+struct KeyRows {
+  std::vector<uint32_t> rows[2];
+};
+
+// Hashes join keys so that a std::string_view finds them without a copy.
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+};
+
+using KeyIndex = std::unordered_map<std::string, KeyRows, KeyHash, std::equal_to<>>;
+
+struct BufferedRow {
+  uint32_t chunk = 0;
+  uint32_t row = 0;
+  KeyIndex::value_type* key = nullptr;  // the join key's entry in the index (nodes are stable)
+  uint64_t id = 0;
+  uint64_t serial = 0;  // tells a reused slot from the row an old expiry entry named
+  int64_t time = 0;
+  bool has_time = false;
+  bool matched = false;
+  bool stored = false;  // written by a delta (committed or pending)
+  bool dirty = false;
+  bool live = false;
+};
+
+struct Expiry {
+  int64_t time;
+  uint32_t row;
+  uint64_t serial;
+  bool operator>(const Expiry& other) const { return time > other.time; }
+};
+
+// The buffered rows of one side of one partition.
+struct Side {
+  std::vector<RecordBatchPtr> chunks;
+  std::vector<int64_t> chunk_live;
+  std::vector<BufferedRow> rows;
+  std::vector<uint32_t> free_rows;
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> expiries;
+  std::vector<uint32_t> dirty;
+  std::vector<std::string> removed;  // state keys of stored rows that left
+  int64_t live_rows = 0;
+  int64_t memory_bytes = 0;
+};
+
+// A pair of rows (or a row and nothing) to emit: indices into each side's rows, kNoRow for
+// none.
+struct Pair {
+  uint32_t left;
+  uint32_t right;
+};
+
+std::string state_key(int side, std::string_view join_key, uint64_t id) {
+  std::string key;
+  key.reserve(1 + join_key.size() + kIdBytes);
+  key.push_back(static_cast<char>(side));
+  key.append(join_key);
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((id >> shift) & 0xff));
+  return key;
+}
+
+class StreamJoinState final : public StatefulOperatorState {
+ public:
+  StreamJoinState(std::shared_ptr<const Config> config, int partition, int num_partitions,
+                  std::shared_ptr<const StateReader> committed)
+      : config_(std::move(config)),
+        partition_(partition),
+        num_partitions_(num_partitions),
+        committed_(std::move(committed)) {}
+
+  Status load() {
+    if (!committed_) return Status::ok();
+    std::vector<ColumnBuilder> builders[2];
+    for (int side = 0; side < 2; ++side) {
+      for (const auto& field : config_->side_schema[side]->fields()) builders[side].emplace_back(field.type);
+    }
+    struct Loaded {
+      std::string join_key;
+      uint64_t id;
+      bool matched;
+    };
+    std::vector<Loaded> loaded[2];
+    std::vector<ColumnBuilder*> pointers[2];
+    for (int side = 0; side < 2; ++side) {
+      for (auto& builder : builders[side]) pointers[side].push_back(&builder);
+    }
+    Status status;
+    SLUICE_RETURN_NOT_OK(committed_->scan("", "", [&](std::string_view key, std::string_view value) {
+      if (key.size() < 1 + kIdBytes || static_cast<uint8_t>(key[0]) > 1) {
+        status = Status::corrupt("join state key of " + std::to_string(key.size()) + " bytes is malformed");
+        return false;
+      }
+      const int side = key[0];
+      const std::string_view join_key = key.substr(1, key.size() - 1 - kIdBytes);
+      if (num_partitions_ > 1 && key_partition(join_key, num_partitions_) != partition_) return true;
+      uint64_t id = 0;
+      for (size_t i = key.size() - kIdBytes; i < key.size(); ++i) id = (id << 8) | static_cast<uint8_t>(key[i]);
+      std::string_view in = value;
+      uint8_t version = 0;
+      uint8_t matched = 0;
+      if (!se::get_byte(in, version) || version != se::kFormatVersion || !se::get_byte(in, matched)) {
+        status = Status::corrupt("join state value has an unknown format version");
+        return false;
+      }
+      status = config_->row_encoder[side]->decode_into(in, pointers[side].data());
+      if (!status.is_ok()) return false;
+      loaded[side].push_back({std::string(join_key), id, matched != 0});
+      return true;
+    }));
+    SLUICE_RETURN_NOT_OK(status.with_context("loading join state"));
+    for (int side = 0; side < 2; ++side) {
+      if (loaded[side].empty()) continue;
+      std::vector<ColumnPtr> columns;
+      for (auto& builder : builders[side]) columns.push_back(builder.finish());
+      SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr chunk,
+                              RecordBatch::make(config_->side_schema[side], std::move(columns)));
+      const uint32_t c = add_chunk(side, chunk);
+      for (size_t r = 0; r < loaded[side].size(); ++r) {
+        const uint32_t index = buffer_row(side, c, static_cast<uint32_t>(r), loaded[side][r].join_key);
+        BufferedRow& row = sides_[side].rows[index];
+        row.id = loaded[side][r].id;
+        row.matched = loaded[side][r].matched;
+        row.stored = true;
+        row.dirty = false;
+      }
+      sides_[side].dirty.clear();
+    }
+    return Status::ok();
+  }
+
+  Status add_input(const RecordBatchPtr& batch, const EpochContext& context) override {
+    return add_input(kLeft, batch, context);
+  }
+
+  Status add_input(int input, const RecordBatchPtr& batch, const EpochContext& context) override {
+    if (input != kLeft && input != kRight) {
+      return Status::internal("a join has inputs 0 and 1, not " + std::to_string(input));
+    }
+    const int side = input;
+    const int other = 1 - side;
+    const Config& config = *config_;
+    const int64_t n = batch->num_rows();
+    if (n == 0) return Status::ok();
+    if (context.epoch != epoch_) {
+      epoch_ = context.epoch;
+      next_id_ = 0;
+    }
+    const Column* time = config.time[side] >= 0 ? batch->column(config.time[side]).get() : nullptr;
+    const bool drop_late = time != nullptr && context.watermark != EpochContext::kNoWatermark;
+    const bool needs_time = config.options.bounds.lower || config.options.bounds.upper;
+    config.key_encoder[side]->encode_flat(*batch, keys_);
+    const uint32_t chunk = add_chunk(side, batch);
+    pairs_.clear();
+    unmatched_now_.clear();
+    for (int64_t r = 0; r < n; ++r) {
+      const bool has_time = time != nullptr && time->is_valid(r);
+      if (drop_late && has_time && time->values<int64_t>()[r] < context.watermark) {
+        ++epoch_dropped_;
+        continue;
+      }
+      bool null_key = false;
+      for (int column : config.keys[side]) null_key |= batch->column(column)->is_null(r);
+      if (null_key || (needs_time && !has_time)) {
+        // Can never match: an outer side's row is final at once, others are dropped.
+        if (config.outer[side]) unmatched_now_.push_back(static_cast<int32_t>(r));
+        continue;
+      }
+      const uint32_t index = buffer_row(side, chunk, static_cast<uint32_t>(r), keys_.key(r));
+      for (uint32_t match : sides_[side].rows[index].key->second.rows[other]) {
+        pairs_.push_back(side == kLeft ? Pair{index, match} : Pair{match, index});
+      }
+    }
+    release_if_unused(side, chunk);
+    if (!unmatched_now_.empty()) {
+      RecordBatchPtr rows = batch->take(unmatched_now_.data(), static_cast<int64_t>(unmatched_now_.size()));
+      SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr padded, pad_with_nulls(side, *rows));
+      pending_.push_back(std::move(padded));
+    }
+    SLUICE_RETURN_NOT_OK(emit_matches());
+    return Status::ok();
+  }
+
+  Status finish_epoch(const EpochContext& context, std::vector<RecordBatchPtr>& out,
+                      StateDelta& delta) override {
+    metrics_.num_rows_removed = 0;
+    if (context.watermark != EpochContext::kNoWatermark) {
+      for (int side = 0; side < 2; ++side) SLUICE_RETURN_NOT_OK(evict(side, context.watermark));
+    }
+    for (auto& batch : pending_) out.push_back(std::move(batch));
+    pending_.clear();
+    int64_t written = 0;
+    for (int side = 0; side < 2; ++side) {
+      Side& s = sides_[side];
+      for (auto& key : s.removed) delta.changes.push_back({std::move(key), std::nullopt});
+      s.removed.clear();
+      // Encodes each touched chunk once: new rows usually fill whole chunks.
+      std::unordered_map<uint32_t, EncodedKeys> encoded;
+      for (uint32_t index : s.dirty) {
+        BufferedRow& row = s.rows[index];
+        if (!row.live || !row.dirty) continue;
+        row.dirty = false;
+        row.stored = true;
+        auto it = encoded.find(row.chunk);
+        if (it == encoded.end()) {
+          it = encoded.emplace(row.chunk, EncodedKeys{}).first;
+          config_->row_encoder[side]->encode_flat(*s.chunks[row.chunk], it->second);
+        }
+        std::string value;
+        se::put_byte(value, se::kFormatVersion);
+        se::put_byte(value, row.matched ? 1 : 0);
+        value.append(it->second.key(row.row));
+        delta.changes.push_back({state_key(side, row.key->first, row.id), std::move(value)});
+        ++written;
+      }
+      s.dirty.clear();
+    }
+    std::sort(delta.changes.begin(), delta.changes.end(),
+              [](const StateDelta::Change& a, const StateDelta::Change& b) { return a.key < b.key; });
+    metrics_.num_rows_updated = written;
+    metrics_.num_rows_dropped_by_watermark = epoch_dropped_;
+    epoch_dropped_ = 0;
+    metrics_.num_rows_total = sides_[kLeft].live_rows + sides_[kRight].live_rows;
+    metrics_.memory_used_bytes = sides_[kLeft].memory_bytes + sides_[kRight].memory_bytes;
+    metrics_.custom_metrics["leftRowsTotal"] = sides_[kLeft].live_rows;
+    metrics_.custom_metrics["rightRowsTotal"] = sides_[kRight].live_rows;
+    return Status::ok();
+  }
+
+  void epoch_committed(int64_t) override {}
+
+  StateOperatorMetrics metrics() const override { return metrics_; }
+
+ private:
+  uint32_t add_chunk(int side, RecordBatchPtr batch) {
+    Side& s = sides_[side];
+    s.memory_bytes += batch->memory_bytes();
+    s.chunks.push_back(std::move(batch));
+    s.chunk_live.push_back(0);
+    return static_cast<uint32_t>(s.chunks.size() - 1);
+  }
+
+  void release_if_unused(int side, uint32_t chunk) {
+    Side& s = sides_[side];
+    if (s.chunk_live[chunk] == 0 && s.chunks[chunk]) {
+      s.memory_bytes -= s.chunks[chunk]->memory_bytes();
+      s.chunks[chunk].reset();
+    }
+  }
+
+  uint32_t buffer_row(int side, uint32_t chunk, uint32_t row_in_chunk, std::string_view key) {
+    Side& s = sides_[side];
+    uint32_t index;
+    if (!s.free_rows.empty()) {
+      index = s.free_rows.back();
+      s.free_rows.pop_back();
+    } else {
+      index = static_cast<uint32_t>(s.rows.size());
+      s.rows.emplace_back();
+    }
+    auto entry = index_.find(key);
+    if (entry == index_.end()) {
+      entry = index_.emplace(std::string(key), KeyRows{}).first;
+      s.memory_bytes += static_cast<int64_t>(key.size() + 96);
+    }
+    entry->second.rows[side].push_back(index);
+    BufferedRow& row = s.rows[index];
+    row.chunk = chunk;
+    row.row = row_in_chunk;
+    row.key = &*entry;
+    row.id = (static_cast<uint64_t>(epoch_) << 32) | next_id_++;
+    row.serial = ++serial_;
+    row.matched = false;
+    row.stored = false;
+    row.dirty = true;
+    row.live = true;
+    const int time_column = config_->time[side];
+    const Column& time = *s.chunks[chunk]->column(time_column >= 0 ? time_column : 0);
+    row.has_time = time_column >= 0 && time.is_valid(row_in_chunk);
+    row.time = row.has_time ? time.values<int64_t>()[row_in_chunk] : 0;
+    s.dirty.push_back(index);
+    ++s.chunk_live[chunk];
+    ++s.live_rows;
+    s.memory_bytes += static_cast<int64_t>(sizeof(BufferedRow) + sizeof(uint32_t));
+    if (config_->evictable(side) && row.has_time) {
+      s.expiries.push({config_->eviction_time(side, row.time), index, row.serial});
+    }
+    return index;
+  }
+
+  void remove_row(int side, uint32_t index) {
+    Side& s = sides_[side];
+    BufferedRow& row = s.rows[index];
+    if (row.stored) s.removed.push_back(state_key(side, row.key->first, row.id));
+    auto& list = row.key->second.rows[side];
+    auto position = std::find(list.begin(), list.end(), index);
+    *position = list.back();
+    list.pop_back();
+    if (list.empty() && row.key->second.rows[1 - side].empty()) {
+      s.memory_bytes -= static_cast<int64_t>(row.key->first.size() + 96);
+      index_.erase(index_.find(std::string_view(row.key->first)));
+    }
+    row.live = false;
+    row.key = nullptr;
+    --s.chunk_live[row.chunk];
+    release_if_unused(side, row.chunk);
+    --s.live_rows;
+    s.memory_bytes -= static_cast<int64_t>(sizeof(BufferedRow) + sizeof(uint32_t));
+    s.free_rows.push_back(index);
+    ++metrics_.num_rows_removed;
+  }
+
+  void mark_matched(int side, uint32_t index) {
+    BufferedRow& row = sides_[side].rows[index];
+    if (row.matched) return;
+    row.matched = true;
+    // Only outer sides need the flag to survive a restart.
+    if (config_->outer[side] && !row.dirty) {
+      row.dirty = true;
+      sides_[side].dirty.push_back(index);
+    }
+  }
+
+  // Builds the joined columns of pairs; a kNoRow side gives nulls (keys then come from the
+  // other side).
+  Result<RecordBatchPtr> gather(const std::vector<Pair>& pairs) const {
+    const Config& config = *config_;
+    std::vector<ColumnPtr> columns;
+    for (size_t c = 0; c < config.joined_sources.size(); ++c) {
+      const auto& source = config.joined_sources[c];
+      ColumnBuilder builder(config.joined->field(static_cast<int>(c)).type);
+      builder.reserve(static_cast<int64_t>(pairs.size()));
+      for (const Pair& pair : pairs) {
+        int side = source.side;
+        int column = source.column;
+        uint32_t index = side == kLeft ? pair.left : pair.right;
+        if (index == kNoRow && source.other_key >= 0) {
+          side = kRight;
+          column = source.other_key;
+          index = pair.right;
+        }
+        if (index == kNoRow) {
+          builder.append_null();
+          continue;
+        }
+        const Side& s = sides_[side];
+        const BufferedRow& row = s.rows[index];
+        append_cell(builder, *s.chunks[row.chunk]->column(column), row.row);
+      }
+      columns.push_back(builder.finish());
+    }
+    return RecordBatch::make(config.joined, std::move(columns));
+  }
+
+  // Builds the output rows of one side's rows alone (the other side null).
+  Result<RecordBatchPtr> pad_with_nulls(int side, const RecordBatch& rows) const {
+    const Config& config = *config_;
+    if (config.semi) return RecordBatch::make(config.output, rows.columns());
+    std::vector<ColumnPtr> columns;
+    for (size_t c = 0; c < config.joined_sources.size(); ++c) {
+      const auto& source = config.joined_sources[c];
+      int column = -1;
+      if (source.side == side) column = source.column;
+      if (source.other_key >= 0 && side == kRight) column = source.other_key;
+      if (column < 0) {
+        columns.push_back(Column::make_null(config.joined->field(static_cast<int>(c)).type, rows.num_rows()));
+      } else {
+        columns.push_back(rows.column(column));
+      }
+    }
+    return RecordBatch::make(config.output, std::move(columns));
+  }
+
+  // Emits the candidate pairs of the last input batch that satisfy the condition.
+  Status emit_matches() {
+    if (pairs_.empty()) return Status::ok();
+    const Config& config = *config_;
+    std::vector<Pair> matches;
+    RecordBatchPtr joined;
+    if (config.condition) {
+      SLUICE_ASSIGN_OR_RETURN(joined, gather(pairs_));
+      SLUICE_RETURN_NOT_OK(config.condition->select(*joined, selection_));
+      for (int32_t i : selection_) matches.push_back(pairs_[static_cast<size_t>(i)]);
+      if (!config.semi && !selection_.empty()) {
+        pending_.push_back(static_cast<size_t>(selection_.size()) == pairs_.size()
+                               ? joined
+                               : joined->take(selection_.data(), static_cast<int64_t>(selection_.size())));
+      }
+    } else {
+      matches = pairs_;
+      if (!config.semi) {
+        SLUICE_ASSIGN_OR_RETURN(joined, gather(pairs_));
+        pending_.push_back(std::move(joined));
+      }
+    }
+    if (config.semi) {
+      // Each left row goes out on its first match and leaves the state: nothing more can
+      // come of it.
+      std::vector<Pair> firsts;
+      for (const Pair& pair : matches) {
+        BufferedRow& left = sides_[kLeft].rows[pair.left];
+        if (!left.live || left.matched) continue;
+        left.matched = true;
+        firsts.push_back({pair.left, kNoRow});
+      }
+      if (firsts.empty()) return Status::ok();
+      std::vector<ColumnPtr> columns;
+      const Schema& schema = *config.side_schema[kLeft];
+      for (int c = 0; c < schema.num_fields(); ++c) {
+        ColumnBuilder builder(schema.field(c).type);
+        for (const Pair& pair : firsts) {
+          const BufferedRow& row = sides_[kLeft].rows[pair.left];
+          append_cell(builder, *sides_[kLeft].chunks[row.chunk]->column(c), row.row);
+        }
+        columns.push_back(builder.finish());
+      }
+      SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr rows, RecordBatch::make(config.output, std::move(columns)));
+      pending_.push_back(std::move(rows));
+      for (const Pair& pair : firsts) remove_row(kLeft, pair.left);
+      return Status::ok();
+    }
+    for (const Pair& pair : matches) {
+      mark_matched(kLeft, pair.left);
+      mark_matched(kRight, pair.right);
+    }
+    return Status::ok();
+  }
+
+  // Evicts the rows of a side no future row can match; an outer side's unmatched rows go out
+  // with nulls.
+  Status evict(int side, int64_t watermark) {
+    Side& s = sides_[side];
+    std::vector<Pair> unmatched;
+    std::vector<uint32_t> due;
+    while (!s.expiries.empty() && s.expiries.top().time < watermark) {
+      const Expiry expiry = s.expiries.top();
+      s.expiries.pop();
+      const BufferedRow& row = s.rows[expiry.row];
+      if (!row.live || row.serial != expiry.serial) continue;
+      due.push_back(expiry.row);
+      if (config_->outer[side] && !row.matched) {
+        unmatched.push_back(side == kLeft ? Pair{expiry.row, kNoRow} : Pair{kNoRow, expiry.row});
+      }
+    }
+    if (!unmatched.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr rows, gather(unmatched));
+      pending_.push_back(std::move(rows));
+    }
+    for (uint32_t index : due) remove_row(side, index);
+    return Status::ok();
+  }
+
+  std::shared_ptr<const Config> config_;
+  int partition_;
+  int num_partitions_;
+  std::shared_ptr<const StateReader> committed_;
+  Side sides_[2];
+  KeyIndex index_;
+  EncodedKeys keys_;
+  std::vector<Pair> pairs_;
+  std::vector<int32_t> unmatched_now_;
+  std::vector<int32_t> selection_;
+  std::vector<RecordBatchPtr> pending_;
+  int64_t epoch_ = -1;
+  uint32_t next_id_ = 0;
+  uint64_t serial_ = 0;
+  int64_t epoch_dropped_ = 0;
+  StateOperatorMetrics metrics_;
+};
+
+class StreamJoinOperator final : public StatefulOperator {
+ public:
+  explicit StreamJoinOperator(std::shared_ptr<const Config> config) : config_(std::move(config)) {}
+
+  std::string name() const override { return "stream-stream " + std::string(join_type_name(config_->options.type)) + " join"; }
+  const SchemaPtr& input_schema() const override { return config_->side_schema[kLeft]; }
+  const SchemaPtr& output_schema() const override { return config_->output; }
+  std::vector<int> key_columns() const override { return config_->keys[kLeft]; }
+  int num_inputs() const override { return 2; }
+  SchemaPtr input_schema(int input) const override { return config_->side_schema[input == kRight ? kRight : kLeft]; }
+  std::vector<int> key_columns(int input) const override { return config_->keys[input == kRight ? kRight : kLeft]; }
+  std::string state_fingerprint() const override { return config_->fingerprint; }
+
+  Result<std::unique_ptr<StatefulOperatorState>> make_state(
+      int partition, int num_partitions, std::shared_ptr<const StateReader> committed) const override {
+    if (num_partitions < 1 || partition < 0 || partition >= num_partitions) {
+      return Status::invalid_argument("partition " + std::to_string(partition) + " of " +
+                                      std::to_string(num_partitions) + " does not exist");
+    }
+    auto state = std::make_unique<StreamJoinState>(config_, partition, num_partitions, std::move(committed));
+    SLUICE_RETURN_NOT_OK(state->load().with_context("loading the state of " + name()));
+    return std::unique_ptr<StatefulOperatorState>(std::move(state));
+  }
+
+ private:
+  std::shared_ptr<const Config> config_;
+};
+
+std::string lower_ascii(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A column plus a constant number of microseconds, or nothing when expr is not of that form.
+struct TimeTerm {
+  std::string column;
+  int64_t offset = 0;
+};
+
+std::optional<TimeTerm> time_term(const Expr& expr) {
+  if (expr.kind() == ExprKind::column) return TimeTerm{expr.column_name(), 0};
+  if (expr.kind() == ExprKind::alias) return time_term(expr.children()[0]);
+  if (expr.kind() != ExprKind::binary) return std::nullopt;
+  const std::string& op = expr.function_name();
+  if (op != "+" && op != "-") return std::nullopt;
+  const Expr& a = expr.children()[0];
+  const Expr& b = expr.children()[1];
+  auto constant = [](const Expr& e) -> std::optional<int64_t> {
+    if (e.kind() != ExprKind::literal || !e.is_interval()) return std::nullopt;
+    const Value& value = e.literal();
+    if (!std::holds_alternative<int64_t>(value.storage())) return std::nullopt;
+    return value.as_int64();
+  };
+  if (auto term = time_term(a)) {
+    if (auto c = constant(b)) {
+      term->offset += op == "+" ? *c : -*c;
+      return term;
+    }
+  }
+  if (op == "+") {
+    if (auto term = time_term(b)) {
+      if (auto c = constant(a)) {
+        term->offset += *c;
+        return term;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+void collect_conjuncts(const Expr& expr, std::vector<Expr>& out) {
+  if (expr.kind() == ExprKind::binary && expr.function_name() == "and") {
+    for (const auto& child : expr.children()) collect_conjuncts(child, out);
+  } else {
+    out.push_back(expr);
+  }
+}
+
+}  // namespace
+
+std::string_view join_type_name(JoinType type) {
+  switch (type) {
+    case JoinType::inner: return "inner";
+    case JoinType::left_outer: return "left_outer";
+    case JoinType::right_outer: return "right_outer";
+    case JoinType::full_outer: return "full_outer";
+    case JoinType::left_semi: return "left_semi";
+    case JoinType::left_anti: return "left_anti";
+  }
+  return "?";
+}
+
+Result<JoinType> parse_join_type(std::string_view text) {
+  std::string name = lower_ascii(text);
+  name.erase(std::remove(name.begin(), name.end(), '_'), name.end());
+  if (name == "inner") return JoinType::inner;
+  if (name == "left" || name == "leftouter") return JoinType::left_outer;
+  if (name == "right" || name == "rightouter") return JoinType::right_outer;
+  if (name == "full" || name == "outer" || name == "fullouter") return JoinType::full_outer;
+  if (name == "leftsemi" || name == "semi") return JoinType::left_semi;
+  if (name == "leftanti" || name == "anti") return JoinType::left_anti;
+  return Status::invalid_argument("unknown join type '" + std::string(text) +
+                                  "': use inner, left_outer, right_outer, full_outer, left_semi "
+                                  "or left_anti");
+}
+
+TimeBounds time_bounds_of(const Expr& condition, const std::string& left_time,
+                          const std::string& right_time) {
+  TimeBounds bounds;
+  std::vector<Expr> conjuncts;
+  collect_conjuncts(condition, conjuncts);
+  auto tighten_lower = [&](int64_t v) { bounds.lower = bounds.lower ? std::max(*bounds.lower, v) : v; };
+  auto tighten_upper = [&](int64_t v) { bounds.upper = bounds.upper ? std::min(*bounds.upper, v) : v; };
+  for (const auto& conjunct : conjuncts) {
+    if (conjunct.kind() != ExprKind::binary) continue;
+    std::string op = conjunct.function_name();
+    if (op != "<" && op != "<=" && op != ">" && op != ">=" && op != "=") continue;
+    auto a = time_term(conjunct.children()[0]);
+    auto b = time_term(conjunct.children()[1]);
+    if (!a || !b) continue;
+    // Normalize to (right - left) op c.
+    int64_t c = 0;
+    if (a->column == right_time && b->column == left_time) {
+      c = b->offset - a->offset;  // R + a op L + b  =>  R - L op b - a
+    } else if (a->column == left_time && b->column == right_time) {
+      c = a->offset - b->offset;  // L + a op R + b  =>  R - L (flipped op) a - b
+      if (op == "<") op = ">";
+      else if (op == "<=") op = ">=";
+      else if (op == ">") op = "<";
+      else if (op == ">=") op = "<=";
+    } else {
+      continue;
+    }
+    if (op == ">" || op == ">=" || op == "=") tighten_lower(c);
+    if (op == "<" || op == "<=" || op == "=") tighten_upper(c);
+  }
+  return bounds;
+}
+
+Result<SchemaPtr> joined_schema(const Schema& left, const Schema& right, const std::vector<int>& left_keys,
+                                const std::vector<int>& right_keys, JoinType type) {
+  if (left_keys.size() != right_keys.size() || left_keys.empty()) {
+    return Status::invalid_argument("a join needs the same number (at least one) of keys on both sides");
+  }
+  const bool left_nullable = type == JoinType::right_outer || type == JoinType::full_outer;
+  const bool right_nullable = type == JoinType::left_outer || type == JoinType::full_outer;
+  std::vector<Field> fields;
+  for (size_t k = 0; k < left_keys.size(); ++k) {
+    const Field& l = left.field(left_keys[k]);
+    const Field& r = right.field(right_keys[k]);
+    if (l.type != r.type) {
+      return Status::type_error("join key " + std::to_string(k + 1) + " is " + std::string(type_name(l.type)) +
+                                " ('" + l.name + "') on the left but " + std::string(type_name(r.type)) +
+                                " ('" + r.name + "') on the right; cast one side");
+    }
+    fields.push_back({l.name, l.type, l.nullable || r.nullable});
+  }
+  auto is_key = [](const std::vector<int>& keys, int c) { return std::find(keys.begin(), keys.end(), c) != keys.end(); };
+  for (int c = 0; c < left.num_fields(); ++c) {
+    if (is_key(left_keys, c)) continue;
+    fields.push_back({left.field(c).name, left.field(c).type, left.field(c).nullable || left_nullable});
+  }
+  for (int c = 0; c < right.num_fields(); ++c) {
+    if (is_key(right_keys, c)) continue;
+    for (const auto& field : fields) {
+      if (field.name == right.field(c).name) {
+        return Status::invalid_argument("both sides of the join have a column '" + field.name +
+                                        "'; rename one (with_column_renamed) so the result names each column once");
+      }
+    }
+    fields.push_back({right.field(c).name, right.field(c).type, right.field(c).nullable || right_nullable});
+  }
+  return Schema::make(std::move(fields));
+}
+
+Result<std::shared_ptr<const StatefulOperator>> make_stream_join(SchemaPtr left, SchemaPtr right,
+                                                                 StreamJoinOptions options) {
+  if (!left || !right) return Status::invalid_argument("a join needs both input schemas");
+  if (options.type == JoinType::left_anti) {
+    return Status::invalid_argument(
+        "left_anti joins of two streams are not supported (rule: an anti join needs a static right side)");
+  }
+  auto config = std::make_shared<Config>();
+  config->side_schema[kLeft] = left;
+  config->side_schema[kRight] = right;
+  config->keys[kLeft] = options.left_keys;
+  config->keys[kRight] = options.right_keys;
+  const SchemaPtr sides[2] = {left, right};
+  for (int side = 0; side < 2; ++side) {
+    for (int column : config->keys[side]) {
+      if (column < 0 || column >= sides[side]->num_fields()) {
+        return Status::invalid_argument("join key index " + std::to_string(column) + " is outside the " +
+                                        (side == kLeft ? "left" : "right") + " schema (" + sides[side]->to_string() + ")");
+      }
+    }
+    const int time = side == kLeft ? options.left_time : options.right_time;
+    if (time >= 0 && (time >= sides[side]->num_fields() || sides[side]->field(time).type != Type::Timestamp)) {
+      return Status::type_error(std::string("join event-time column of the ") + (side == kLeft ? "left" : "right") +
+                                " side must be a TIMESTAMP column");
+    }
+    config->time[side] = time;
+  }
+  SLUICE_ASSIGN_OR_RETURN(config->joined, joined_schema(*left, *right, options.left_keys, options.right_keys, options.type));
+  for (size_t k = 0; k < options.left_keys.size(); ++k) {
+    config->joined_sources.push_back({kLeft, options.left_keys[k], options.right_keys[k]});
+  }
+  for (int side = 0; side < 2; ++side) {
+    for (int c = 0; c < sides[side]->num_fields(); ++c) {
+      if (std::find(config->keys[side].begin(), config->keys[side].end(), c) != config->keys[side].end()) continue;
+      config->joined_sources.push_back({side, c, -1});
+    }
+  }
+  config->semi = options.type == JoinType::left_semi;
+  config->outer[kLeft] = options.type == JoinType::left_outer || options.type == JoinType::full_outer;
+  config->outer[kRight] = options.type == JoinType::right_outer || options.type == JoinType::full_outer;
+  config->output = config->semi ? left : config->joined;
+  if (options.condition) {
+    auto bound = bind(*options.condition, *config->joined, options.eval);
+    if (!bound.ok()) return bound.status().with_context("join condition");
+    if (bound->type() != Type::Bool) {
+      return Status::type_error("join condition " + options.condition->to_string() + " is " +
+                                std::string(type_name(bound->type())) + ", not BOOLEAN");
+    }
+    config->condition = std::move(*bound);
+  }
+  for (int side = 0; side < 2; ++side) {
+    SLUICE_ASSIGN_OR_RETURN(KeyEncoder keys, KeyEncoder::make(*sides[side], config->keys[side]));
+    config->key_encoder[side] = std::make_shared<const KeyEncoder>(std::move(keys));
+    std::vector<int> all;
+    for (int c = 0; c < sides[side]->num_fields(); ++c) all.push_back(c);
+    SLUICE_ASSIGN_OR_RETURN(KeyEncoder rows, KeyEncoder::make(*sides[side], all));
+    config->row_encoder[side] = std::make_shared<const KeyEncoder>(std::move(rows));
+  }
+  std::string text = "join type=" + std::string(join_type_name(options.type)) + " left=(" + left->to_string() +
+                     ") right=(" + right->to_string() + ") keys=[";
+  for (size_t k = 0; k < options.left_keys.size(); ++k) {
+    text += (k ? ", " : "") + left->field(options.left_keys[k]).name + "=" + right->field(options.right_keys[k]).name;
+  }
+  text += "]";
+  if (options.bounds.lower) text += " lower=" + std::to_string(*options.bounds.lower) + "us";
+  if (options.bounds.upper) text += " upper=" + std::to_string(*options.bounds.upper) + "us";
+  text += " format=" + std::to_string(se::kFormatVersion);
+  config->fingerprint = std::move(text);
+  config->options = std::move(options);
+  return std::shared_ptr<const StatefulOperator>(std::make_shared<StreamJoinOperator>(std::move(config)));
+}
+
+}  // namespace sluice
