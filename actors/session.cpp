@@ -43,7 +43,12 @@ class Session::Launcher final : public QueryLauncher {
   std::vector<std::shared_ptr<actors::QueryRuntime>> runtimes_;
 };
 
-Session::Session() : config_(std::make_unique<caf::actor_system_config>()) {
+Session::Session() : Session(SessionOptions{}) {}
+
+Session::Session(SessionOptions options) : config_(std::make_unique<caf::actor_system_config>()) {
+  if (options.worker_threads > 0) {
+    config_->set("scheduler.max-threads", static_cast<size_t>(options.worker_threads));
+  }
   // CAF 0.17 reads no configuration file unless asked; keep its logger and console quiet.
   owned_system_ = std::make_unique<caf::actor_system>(*config_);
   system_ = owned_system_.get();
