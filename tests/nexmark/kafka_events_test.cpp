@@ -15,7 +15,9 @@ BOOST_AUTO_TEST_CASE(json_records_in_kafka_parse_back_into_the_generated_bids) {
   auto broker = kafka::DevBroker::start();
   BOOST_REQUIRE_MESSAGE(broker.ok(), broker.status().to_string());
   BOOST_REQUIRE((*broker)->create_topic("nexmark", 2).is_ok());
-  auto generator = Generator::make(GeneratorConfig{.seed = 3}).value();
+  GeneratorConfig config;
+  config.seed = 3;
+  auto generator = Generator::make(config).value();
   const int64_t events = 5000;
   const Status produced = produce_events(*generator, (*broker)->bootstrap_servers(), "nexmark", 0, events);
   BOOST_REQUIRE_MESSAGE(produced.is_ok(), produced.to_string());
