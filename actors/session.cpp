@@ -15,7 +15,8 @@ class Session::Launcher final : public QueryLauncher {
 
   Result<StreamingQuery> launch(QuerySpec spec) override {
     std::lock_guard lock(mutex_);
-    SLUICE_ASSIGN_OR_RETURN(auto runtime, actors::QueryRuntime::start(system_, std::move(spec), session_));
+    SLUICE_ASSIGN_OR_RETURN(auto runtime,
+                            actors::QueryRuntime::start(system_, std::move(spec), session_));
     StreamingQuery query(runtime);
     runtimes_.erase(std::remove_if(runtimes_.begin(), runtimes_.end(),
                                    [](const auto& r) { return !r->is_active(); }),
@@ -66,6 +67,8 @@ Session::~Session() {
   state_->set_launcher(nullptr);
 }
 
-caf::actor_system& Session::system() { return *system_; }
+caf::actor_system& Session::system() {
+  return *system_;
+}
 
 }  // namespace sluice

@@ -23,13 +23,13 @@ constexpr int kMinStringLength = 3;
 constexpr int kReusableExtraLength = 1024 * 1024;
 
 constexpr std::array<std::string_view, 6> kStates = {"AZ", "CA", "ID", "OR", "WA", "WY"};
-constexpr std::array<std::string_view, 10> kCities = {"Phoenix", "Los Angeles", "San Francisco", "Boise",
-                                                      "Portland", "Bend", "Redmond", "Seattle", "Kent",
-                                                      "Cheyenne"};
-constexpr std::array<std::string_view, 11> kFirstNames = {"Peter", "Paul",  "Luke",  "John",   "Saul",  "Vicky",
-                                                          "Kate",  "Julie", "Sarah", "Deiter", "Walter"};
-constexpr std::array<std::string_view, 9> kLastNames = {"Shultz", "Abrams", "Spencer", "White", "Bartels",
-                                                        "Walton", "Smith",  "Jones",   "Noris"};
+constexpr std::array<std::string_view, 10> kCities = {
+    "Phoenix", "Los Angeles", "San Francisco", "Boise", "Portland",
+    "Bend",    "Redmond",     "Seattle",       "Kent",  "Cheyenne"};
+constexpr std::array<std::string_view, 11> kFirstNames = {
+    "Peter", "Paul", "Luke", "John", "Saul", "Vicky", "Kate", "Julie", "Sarah", "Deiter", "Walter"};
+constexpr std::array<std::string_view, 9> kLastNames = {
+    "Shultz", "Abrams", "Spencer", "White", "Bartels", "Walton", "Smith", "Jones", "Noris"};
 constexpr std::array<std::string_view, 4> kHotChannels = {"Google", "Facebook", "Baidu", "Apple"};
 
 uint64_t mix64(uint64_t z) {
@@ -51,7 +51,8 @@ struct Generator::Random {
   }
   /// Returns a uniform integer in [0, bound).
   int64_t next_int(int64_t bound) {
-    return static_cast<int64_t>((static_cast<unsigned __int128>(next()) * static_cast<uint64_t>(bound)) >> 64);
+    return static_cast<int64_t>(
+        (static_cast<unsigned __int128>(next()) * static_cast<uint64_t>(bound)) >> 64);
   }
   double next_double() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
   int64_t next_price() { return std::llround(std::pow(10.0, next_double() * 6.0) * 100.0); }
@@ -67,17 +68,20 @@ Result<EventKind> parse_event_kind(std::string_view text) {
 
 std::string_view event_kind_name(EventKind kind) {
   switch (kind) {
-    case EventKind::person: return "person";
-    case EventKind::auction: return "auction";
-    case EventKind::bid: return "bid";
+    case EventKind::person:
+      return "person";
+    case EventKind::auction:
+      return "auction";
+    case EventKind::bid:
+      return "bid";
   }
   return "?";
 }
 
 Status GeneratorConfig::validate() const {
   auto bad = [](const std::string& name, int64_t value, const char* rule) {
-    return Status::invalid_argument("Nexmark generator option '" + name + "' must be " + rule + ", got " +
-                                    std::to_string(value));
+    return Status::invalid_argument("Nexmark generator option '" + name + "' must be " + rule +
+                                    ", got " + std::to_string(value));
   };
   if (first_event_rate < 1) return bad("firstEventRate", first_event_rate, ">= 1");
   if (person_proportion < 1) return bad("personProportion", person_proportion, ">= 1");
@@ -91,37 +95,36 @@ Status GeneratorConfig::validate() const {
   if (avg_person_byte_size < 0) return bad("avgPersonByteSize", avg_person_byte_size, ">= 0");
   if (avg_auction_byte_size < 0) return bad("avgAuctionByteSize", avg_auction_byte_size, ">= 0");
   if (avg_bid_byte_size < 0) return bad("avgBidByteSize", avg_bid_byte_size, ">= 0");
-  if (out_of_order_group_size < 1) return bad("outOfOrderGroupSize", out_of_order_group_size, ">= 1");
+  if (out_of_order_group_size < 1)
+    return bad("outOfOrderGroupSize", out_of_order_group_size, ">= 1");
   return Status::ok();
 }
 
 SchemaPtr person_schema() {
-  static const SchemaPtr schema =
-      Schema::make({{"id", Type::Int64, false},
-                    {"name", Type::String, false},
-                    {"email_address", Type::String, false},
-                    {"credit_card", Type::String, false},
-                    {"city", Type::String, false},
-                    {"state", Type::String, false},
-                    {"date_time", Type::Timestamp, false},
-                    {"extra", Type::String, false}})
-          .value();
+  static const SchemaPtr schema = Schema::make({{"id", Type::Int64, false},
+                                                {"name", Type::String, false},
+                                                {"email_address", Type::String, false},
+                                                {"credit_card", Type::String, false},
+                                                {"city", Type::String, false},
+                                                {"state", Type::String, false},
+                                                {"date_time", Type::Timestamp, false},
+                                                {"extra", Type::String, false}})
+                                      .value();
   return schema;
 }
 
 SchemaPtr auction_schema() {
-  static const SchemaPtr schema =
-      Schema::make({{"id", Type::Int64, false},
-                    {"item_name", Type::String, false},
-                    {"description", Type::String, false},
-                    {"initial_bid", Type::Int64, false},
-                    {"reserve", Type::Int64, false},
-                    {"date_time", Type::Timestamp, false},
-                    {"expires", Type::Timestamp, false},
-                    {"seller", Type::Int64, false},
-                    {"category", Type::Int64, false},
-                    {"extra", Type::String, false}})
-          .value();
+  static const SchemaPtr schema = Schema::make({{"id", Type::Int64, false},
+                                                {"item_name", Type::String, false},
+                                                {"description", Type::String, false},
+                                                {"initial_bid", Type::Int64, false},
+                                                {"reserve", Type::Int64, false},
+                                                {"date_time", Type::Timestamp, false},
+                                                {"expires", Type::Timestamp, false},
+                                                {"seller", Type::Int64, false},
+                                                {"category", Type::Int64, false},
+                                                {"extra", Type::String, false}})
+                                      .value();
   return schema;
 }
 
@@ -139,9 +142,12 @@ SchemaPtr bid_schema() {
 
 SchemaPtr schema_of(EventKind kind) {
   switch (kind) {
-    case EventKind::person: return person_schema();
-    case EventKind::auction: return auction_schema();
-    case EventKind::bid: return bid_schema();
+    case EventKind::person:
+      return person_schema();
+    case EventKind::auction:
+      return auction_schema();
+    case EventKind::bid:
+      return bid_schema();
   }
   return bid_schema();
 }
@@ -152,11 +158,13 @@ Result<std::shared_ptr<const Generator>> Generator::make(GeneratorConfig config)
 }
 
 Generator::Generator(GeneratorConfig config)
-    : config_(config), inter_event_delay_us_(1'000'000.0 / static_cast<double>(config.first_event_rate)) {
+    : config_(config),
+      inter_event_delay_us_(1'000'000.0 / static_cast<double>(config.first_event_rate)) {
   // The shared strings come from their own streams of the seed (ids are never negative).
   Random extra_random(config_.seed, ~uint64_t{0});
   reusable_extra_.resize(kReusableExtraLength);
-  for (char& c : reusable_extra_) c = static_cast<char>('a' + extra_random.next_int(26));
+  for (char& c : reusable_extra_)
+    c = static_cast<char>('a' + extra_random.next_int(26));
   Random url_random(config_.seed, ~uint64_t{1});
   auto base_url = [&] {
     std::string url = "https://www.nexmark.com/";
@@ -166,14 +174,16 @@ Generator::Generator(GeneratorConfig config)
     }
     return url + "item.htm?query=1";
   };
-  for (size_t i = 0; i < kHotChannels.size(); ++i) hot_urls_.push_back(base_url());
+  for (size_t i = 0; i < kHotChannels.size(); ++i)
+    hot_urls_.push_back(base_url());
   channel_urls_.reserve(kNumChannels);
   for (int i = 0; i < kNumChannels; ++i) {
     std::string url = base_url();
     if (url_random.next_int(10) > 0) {
       // Java's Math.abs(Integer.reverse(i)): the bits of i reversed, as a 32-bit int.
       uint32_t bits = static_cast<uint32_t>(i), reversed = 0;
-      for (int b = 0; b < 32; ++b) reversed |= ((bits >> b) & 1U) << (31 - b);
+      for (int b = 0; b < 32; ++b)
+        reversed |= ((bits >> b) & 1U) << (31 - b);
       const int32_t value = static_cast<int32_t>(reversed);
       const int64_t shown = value == INT32_MIN ? value : std::abs(static_cast<int64_t>(value));
       url += "&channel_id=" + std::to_string(shown);
@@ -233,7 +243,8 @@ int64_t Generator::next_base0_auction_id(int64_t id, Random& random) const {
   return min_auction + random.next_int(max_auction - min_auction + 1 + kAuctionIdLead);
 }
 
-void Generator::append_string(Random& random, int max_length, char special, std::string& out) const {
+void Generator::append_string(Random& random, int max_length, char special,
+                              std::string& out) const {
   int length = kMinStringLength + static_cast<int>(random.next_int(max_length - kMinStringLength));
   const size_t begin = out.size();
   while (length-- > 0) {
@@ -241,9 +252,11 @@ void Generator::append_string(Random& random, int max_length, char special, std:
   }
   // Java's String.trim(): only the spaces at either end go.
   size_t first = begin;
-  while (first < out.size() && out[first] == ' ') ++first;
+  while (first < out.size() && out[first] == ' ')
+    ++first;
   size_t last = out.size();
-  while (last > first && out[last - 1] == ' ') --last;
+  while (last > first && out[last - 1] == ' ')
+    --last;
   out.erase(last);
   out.erase(begin, first - begin);
 }
@@ -254,7 +267,8 @@ std::string_view Generator::next_extra(Random& random, int current_size, int ave
   const int delta = static_cast<int>(std::lround(wanted * 0.2));
   const int size = wanted - delta + (delta == 0 ? 0 : static_cast<int>(random.next_int(2 * delta)));
   const int64_t offset = random.next_int(kReusableExtraLength - size);
-  return std::string_view(reusable_extra_).substr(static_cast<size_t>(offset), static_cast<size_t>(size));
+  return std::string_view(reusable_extra_)
+      .substr(static_cast<size_t>(offset), static_cast<size_t>(size));
 }
 
 void Generator::append_person(int64_t id, int64_t time_ms, RecordBatchBuilder& b) const {
@@ -273,7 +287,8 @@ void Generator::append_person(int64_t id, int64_t time_ms, RecordBatchBuilder& b
                 static_cast<int>(random.next_int(10000)));
   const std::string_view city = kCities[random.next_int(kCities.size())];
   const std::string_view state = kStates[random.next_int(kStates.size())];
-  const int size = 8 + static_cast<int>(name.size() + email.size() + 19 + city.size() + state.size());
+  const int size =
+      8 + static_cast<int>(name.size() + email.size() + 19 + city.size() + state.size());
   b.column(0).append_int64(last_base0_person_id(id) + kFirstPersonId);
   b.column(1).append_string(name);
   b.column(2).append_string(email);
@@ -284,7 +299,8 @@ void Generator::append_person(int64_t id, int64_t time_ms, RecordBatchBuilder& b
   b.column(7).append_string(next_extra(random, size, config_.avg_person_byte_size));
 }
 
-void Generator::append_auction(int64_t number, int64_t id, int64_t time_ms, RecordBatchBuilder& b) const {
+void Generator::append_auction(int64_t number, int64_t id, int64_t time_ms,
+                               RecordBatchBuilder& b) const {
   Random random(config_.seed, static_cast<uint64_t>(id));
   int64_t seller;
   if (random.next_int(config_.hot_sellers_ratio) > 0) {
@@ -360,16 +376,23 @@ int64_t Generator::append_events(EventKind kind, int64_t first, int64_t end, int
     if (kind_of_id(id) != kind) continue;
     const int64_t time_ms = timestamp_ms(id);
     switch (kind) {
-      case EventKind::person: append_person(id, time_ms, builder); break;
-      case EventKind::auction: append_auction(number, id, time_ms, builder); break;
-      case EventKind::bid: append_bid(id, time_ms, builder); break;
+      case EventKind::person:
+        append_person(id, time_ms, builder);
+        break;
+      case EventKind::auction:
+        append_auction(number, id, time_ms, builder);
+        break;
+      case EventKind::bid:
+        append_bid(id, time_ms, builder);
+        break;
     }
     ++appended;
   }
   return appended;
 }
 
-RecordBatchPtr Generator::make_batch(EventKind kind, int64_t first, int64_t end, int64_t stride) const {
+RecordBatchPtr Generator::make_batch(EventKind kind, int64_t first, int64_t end,
+                                     int64_t stride) const {
   RecordBatchBuilder builder(schema_of(kind));
   append_events(kind, first, end, stride, builder);
   // The builders were filled column by column in step; the lengths always agree.
@@ -385,7 +408,9 @@ std::string Generator::to_json(int64_t event_number) const {
     const ColumnPtr& column = row->column(static_cast<int>(c));
     out += ",\"" + fields[c].name + "\":";
     switch (fields[c].type) {
-      case Type::Int64: out += std::to_string(column->values<int64_t>()[0]); break;
+      case Type::Int64:
+        out += std::to_string(column->values<int64_t>()[0]);
+        break;
       case Type::Timestamp: {
         // "yyyy-MM-dd HH:mm:ss.SSS" in UTC, the form Flink's JSON format writes.
         const int64_t ms = column->values<int64_t>()[0] / 1000;
@@ -393,9 +418,9 @@ std::string Generator::to_json(int64_t event_number) const {
         std::tm utc{};
         gmtime_r(&seconds, &utc);
         char text[96];
-        std::snprintf(text, sizeof text, "\"%04d-%02d-%02d %02d:%02d:%02d.%03d\"", utc.tm_year + 1900,
-                      utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                      static_cast<int>(ms % 1000));
+        std::snprintf(text, sizeof text, "\"%04d-%02d-%02d %02d:%02d:%02d.%03d\"",
+                      utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                      utc.tm_sec, static_cast<int>(ms % 1000));
         out += text;
         break;
       }

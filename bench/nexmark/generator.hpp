@@ -21,8 +21,8 @@ std::string_view event_kind_name(EventKind kind);
 /// Configures the generator with the Nexmark suite's parameters and defaults (the Flink
 /// suite's NexmarkConfiguration, with the benchmark's 10 M events/s of event time).
 struct GeneratorConfig {
-  uint64_t seed = 0;                       ///< same seed, same events, byte for byte
-  int64_t first_event_rate = 10'000'000;   ///< events per second of event time
+  uint64_t seed = 0;                         ///< same seed, same events, byte for byte
+  int64_t first_event_rate = 10'000'000;     ///< events per second of event time
   int64_t base_time_ms = 1'700'000'000'000;  ///< event time of event 0 (ms since epoch)
   int person_proportion = 1;
   int auction_proportion = 3;
@@ -89,8 +89,8 @@ class Generator {
 
   GeneratorConfig config_;
   double inter_event_delay_us_;
-  std::string reusable_extra_;          ///< 1 MiB of letters that `extra` fields are cut from
-  std::vector<std::string> hot_urls_;   ///< the four hot channels' urls
+  std::string reusable_extra_;             ///< 1 MiB of letters that `extra` fields are cut from
+  std::vector<std::string> hot_urls_;      ///< the four hot channels' urls
   std::vector<std::string> channel_urls_;  ///< the url of "channel-<i>", i < 10000
 };
 

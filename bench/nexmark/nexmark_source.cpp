@@ -14,7 +14,8 @@ Result<int64_t> parse_integer(const std::string& name, const std::string& text, 
   int64_t value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc() || end != text.data() + text.size() || value < minimum) {
-    return Status::invalid_argument("option '" + name + "' of the Nexmark source must be an integer >= " +
+    return Status::invalid_argument("option '" + name +
+                                    "' of the Nexmark source must be an integer >= " +
                                     std::to_string(minimum) + ", got '" + text + "'");
   }
   return value;
@@ -22,8 +23,9 @@ Result<int64_t> parse_integer(const std::string& name, const std::string& text, 
 
 class NexmarkReader final : public PartitionReader {
  public:
-  NexmarkReader(std::shared_ptr<const Generator> generator, const SourceOptions& options, SchemaPtr schema,
-                std::shared_ptr<Clock> clock, int partition, int64_t start, int64_t end)
+  NexmarkReader(std::shared_ptr<const Generator> generator, const SourceOptions& options,
+                SchemaPtr schema, std::shared_ptr<Clock> clock, int partition, int64_t start,
+                int64_t end)
       : generator_(std::move(generator)),
         clock_(std::move(clock)),
         kind_(options.kind),
@@ -47,8 +49,9 @@ class NexmarkReader final : public PartitionReader {
       SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr batch, builder.finish());
       if (processing_time_) {
         std::vector<ColumnPtr> columns = batch->columns();
-        SLUICE_ASSIGN_OR_RETURN(ColumnPtr now, Column::make_constant(Type::Timestamp,
-                                                                     Value(Timestamp{clock_->now_micros()}), rows));
+        SLUICE_ASSIGN_OR_RETURN(
+            ColumnPtr now,
+            Column::make_constant(Type::Timestamp, Value(Timestamp{clock_->now_micros()}), rows));
         columns.push_back(std::move(now));
         batch = RecordBatch::make_unchecked(schema_, std::move(columns), rows);
       }
@@ -79,10 +82,14 @@ Result<SourceOptions> SourceOptions::parse(const std::map<std::string, std::stri
   SourceOptions parsed;
   GeneratorConfig& g = parsed.generator;
   for (const auto& [name, value] : options) {
-    auto integer = [&, &name = name, &value = value](int64_t minimum) { return parse_integer(name, value, minimum); };
+    auto integer = [&, &name = name, &value = value](int64_t minimum) {
+      return parse_integer(name, value, minimum);
+    };
     auto small = [&](int& target, int64_t minimum) -> Status {
       SLUICE_ASSIGN_OR_RETURN(int64_t v, integer(minimum));
-      if (v > 1'000'000'000) return Status::invalid_argument("option '" + name + "' of the Nexmark source is too large: " + value);
+      if (v > 1'000'000'000)
+        return Status::invalid_argument("option '" + name +
+                                        "' of the Nexmark source is too large: " + value);
       target = static_cast<int>(v);
       return Status::ok();
     };
@@ -121,28 +128,34 @@ Result<SourceOptions> SourceOptions::parse(const std::map<std::string, std::stri
       SLUICE_RETURN_NOT_OK(small(g.avg_bid_byte_size, 0));
     } else if (name == "processingTimeColumn") {
       if (value != "true" && value != "false") {
-        return Status::invalid_argument("option 'processingTimeColumn' of the Nexmark source must be true or false, got '" + value + "'");
+        return Status::invalid_argument(
+            "option 'processingTimeColumn' of the Nexmark source must be true or false, got '" +
+            value + "'");
       }
       parsed.processing_time_column = value == "true";
     } else {
-      return Status::invalid_argument(
-          "unknown option '" + name +
-          "' for the Nexmark source (allowed: stream, seed, firstEventRate, baseTime, maxEvents, eventsPerSecond, "
-          "maxEventsPerTrigger, rowsPerBatch, outOfOrderGroupSize, numPartitions, processingTimeColumn, "
-          "hotAuctionRatio, hotSellersRatio, hotBiddersRatio, avgPersonByteSize, avgAuctionByteSize, "
-          "avgBidByteSize)");
+      return Status::invalid_argument("unknown option '" + name +
+                                      "' for the Nexmark source (allowed: stream, seed, "
+                                      "firstEventRate, baseTime, maxEvents, eventsPerSecond, "
+                                      "maxEventsPerTrigger, rowsPerBatch, outOfOrderGroupSize, "
+                                      "numPartitions, processingTimeColumn, "
+                                      "hotAuctionRatio, hotSellersRatio, hotBiddersRatio, "
+                                      "avgPersonByteSize, avgAuctionByteSize, "
+                                      "avgBidByteSize)");
     }
   }
   SLUICE_RETURN_NOT_OK(g.validate());
   return parsed;
 }
 
-Result<std::shared_ptr<NexmarkSource>> NexmarkSource::make(SourceOptions options, std::shared_ptr<Clock> clock) {
+Result<std::shared_ptr<NexmarkSource>> NexmarkSource::make(SourceOptions options,
+                                                           std::shared_ptr<Clock> clock) {
   SLUICE_ASSIGN_OR_RETURN(auto generator, Generator::make(options.generator));
   if (options.num_partitions < 1) {
     return Status::invalid_argument("option 'numPartitions' of the Nexmark source must be >= 1");
   }
-  return std::shared_ptr<NexmarkSource>(new NexmarkSource(std::move(options), std::move(generator), std::move(clock)));
+  return std::shared_ptr<NexmarkSource>(
+      new NexmarkSource(std::move(options), std::move(generator), std::move(clock)));
 }
 
 NexmarkSource::NexmarkSource(SourceOptions options, std::shared_ptr<const Generator> generator,
@@ -168,16 +181,19 @@ SourceOffset NexmarkSource::initial_offset() const {
 
 int64_t NexmarkSource::events_in(const SourceOffset& offset) {
   int64_t total = 0;
-  for (int64_t position : offset) total += position;
+  for (int64_t position : offset)
+    total += position;
   return total;
 }
 
-Result<SourceOffset> NexmarkSource::latest_offset(const SourceOffset& start, const ReadLimit& limit) {
+Result<SourceOffset> NexmarkSource::latest_offset(const SourceOffset& start,
+                                                  const ReadLimit& limit) {
   const int64_t started = events_in(start);
   int64_t total = options_.max_events > 0 ? options_.max_events : INT64_MAX;
   if (options_.events_per_second > 0) {
     const double elapsed = static_cast<double>(clock_->now_micros() - start_micros_) / 1e6;
-    total = std::min(total, static_cast<int64_t>(elapsed * static_cast<double>(options_.events_per_second)));
+    total = std::min(
+        total, static_cast<int64_t>(elapsed * static_cast<double>(options_.events_per_second)));
   }
   if (!limit.everything) {
     const int64_t cap = limit.max_rows >= 0 ? limit.max_rows : options_.max_events_per_trigger;
@@ -195,21 +211,27 @@ Result<SourceOffset> NexmarkSource::latest_offset(const SourceOffset& start, con
   return offset;
 }
 
-Result<std::unique_ptr<PartitionReader>> NexmarkSource::open_reader(int partition, int64_t start, int64_t end) {
+Result<std::unique_ptr<PartitionReader>> NexmarkSource::open_reader(int partition, int64_t start,
+                                                                    int64_t end) {
   if (partition < 0 || partition >= options_.num_partitions) {
-    return Status::invalid_argument("Nexmark source has " + std::to_string(options_.num_partitions) +
-                                    " partitions, asked for partition " + std::to_string(partition));
+    return Status::invalid_argument(
+        "Nexmark source has " + std::to_string(options_.num_partitions) +
+        " partitions, asked for partition " + std::to_string(partition));
   }
-  return std::unique_ptr<PartitionReader>(new NexmarkReader(generator_, options_, schema_, clock_, partition, start, end));
+  return std::unique_ptr<PartitionReader>(
+      new NexmarkReader(generator_, options_, schema_, clock_, partition, start, end));
 }
 
-std::string NexmarkSource::save_metadata() const { return std::to_string(start_micros_); }
+std::string NexmarkSource::save_metadata() const {
+  return std::to_string(start_micros_);
+}
 
 Status NexmarkSource::restore_metadata(std::string_view saved) {
   int64_t value = 0;
   auto [end, error] = std::from_chars(saved.data(), saved.data() + saved.size(), value);
   if (error != std::errc() || end != saved.data() + saved.size()) {
-    return Status::corrupt("Nexmark source start time in the checkpoint is '" + std::string(saved) + "'");
+    return Status::corrupt("Nexmark source start time in the checkpoint is '" + std::string(saved) +
+                           "'");
   }
   start_micros_ = value;
   return Status::ok();

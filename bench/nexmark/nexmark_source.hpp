@@ -13,10 +13,11 @@ namespace sluice::nexmark {
 struct SourceOptions {
   GeneratorConfig generator;
   EventKind kind = EventKind::bid;  ///< `stream`
-  int num_partitions = 1;           ///< `numPartitions`: partition p reads event numbers ≡ p mod N
-  int64_t max_events = 0;           ///< `maxEvents`: 0 = unbounded
-  int64_t events_per_second = 0;    ///< `eventsPerSecond`: wall-clock pace, 0 = as fast as read
-  int64_t max_events_per_trigger = 4'000'000;  ///< `maxEventsPerTrigger` (all streams' events count)
+  int num_partitions = 1;         ///< `numPartitions`: partition p reads event numbers ≡ p mod N
+  int64_t max_events = 0;         ///< `maxEvents`: 0 = unbounded
+  int64_t events_per_second = 0;  ///< `eventsPerSecond`: wall-clock pace, 0 = as fast as read
+  int64_t max_events_per_trigger =
+      4'000'000;                    ///< `maxEventsPerTrigger` (all streams' events count)
   int64_t rows_per_batch = 16'384;  ///< `rowsPerBatch`: event numbers per produced batch
   /// `processingTimeColumn`: adds `p_time`, the wall-clock time the reader produced the row
   /// (Flink's PROCTIME(); not replayable by nature).
@@ -37,7 +38,8 @@ struct SourceOptions {
 class NexmarkSource final : public Source {
  public:
   /// Creates the source; `clock` paces eventsPerSecond and stamps p_time.
-  static Result<std::shared_ptr<NexmarkSource>> make(SourceOptions options, std::shared_ptr<Clock> clock);
+  static Result<std::shared_ptr<NexmarkSource>> make(SourceOptions options,
+                                                     std::shared_ptr<Clock> clock);
 
   const SchemaPtr& schema() const override { return schema_; }
   std::string description() const override;
@@ -45,7 +47,8 @@ class NexmarkSource final : public Source {
   bool replayable() const override { return true; }
   SourceOffset initial_offset() const override;
   Result<SourceOffset> latest_offset(const SourceOffset& start, const ReadLimit& limit) override;
-  Result<std::unique_ptr<PartitionReader>> open_reader(int partition, int64_t start, int64_t end) override;
+  Result<std::unique_ptr<PartitionReader>> open_reader(int partition, int64_t start,
+                                                       int64_t end) override;
   std::string save_metadata() const override;
   Status restore_metadata(std::string_view saved) override;
 
@@ -57,7 +60,8 @@ class NexmarkSource final : public Source {
   static int64_t events_in(const SourceOffset& offset);
 
  private:
-  NexmarkSource(SourceOptions options, std::shared_ptr<const Generator> generator, std::shared_ptr<Clock> clock);
+  NexmarkSource(SourceOptions options, std::shared_ptr<const Generator> generator,
+                std::shared_ptr<Clock> clock);
   SourceOptions options_;
   std::shared_ptr<const Generator> generator_;
   std::shared_ptr<Clock> clock_;

@@ -24,7 +24,8 @@ struct Streams {
 /// per stream). With `processing_time`, the bid stream gets `p_time` and its watermark.
 /// `bid_source`, when given, receives the bid stream's source.
 Streams read_streams(SessionContext& session, std::map<std::string, std::string> options,
-                     bool processing_time = false, std::shared_ptr<NexmarkSource>* bid_source = nullptr);
+                     bool processing_time = false,
+                     std::shared_ptr<NexmarkSource>* bid_source = nullptr);
 
 /// One Nexmark query: its Sluice forms (DataFrame and SQL over views `person`, `auction`,
 /// `bid`) and an independent DuckDB form over tables of the same names, whose columns come in

@@ -21,7 +21,8 @@ std::shared_ptr<const Generator> make_generator(GeneratorConfig config = {}) {
 
 std::string row_text(const RecordBatch& batch, int64_t row) {
   std::string text;
-  for (int c = 0; c < batch.num_columns(); ++c) text += batch.column(c)->value_at(row).to_string() + "|";
+  for (int c = 0; c < batch.num_columns(); ++c)
+    text += batch.column(c)->value_at(row).to_string() + "|";
   return text;
 }
 
@@ -30,7 +31,8 @@ std::string row_text(const RecordBatch& batch, int64_t row) {
 BOOST_AUTO_TEST_CASE(event_kinds_follow_the_one_three_forty_six_proportions) {
   auto generator = make_generator();
   std::map<EventKind, int> counts;
-  for (int64_t n = 0; n < 5000; ++n) ++counts[generator->kind(n)];
+  for (int64_t n = 0; n < 5000; ++n)
+    ++counts[generator->kind(n)];
   BOOST_TEST(counts[EventKind::person] == 100);
   BOOST_TEST(counts[EventKind::auction] == 300);
   BOOST_TEST(counts[EventKind::bid] == 4600);
@@ -47,12 +49,14 @@ BOOST_AUTO_TEST_CASE(ids_are_sequential_from_1000_and_references_point_to_recent
   auto bids = generator->make_batch(EventKind::bid, 0, events);
   BOOST_REQUIRE(persons->num_rows() == 1000);
   BOOST_REQUIRE(auctions->num_rows() == 3000);
-  for (int64_t i = 0; i < persons->num_rows(); ++i) BOOST_TEST(persons->column(0)->values<int64_t>()[i] == 1000 + i);
+  for (int64_t i = 0; i < persons->num_rows(); ++i)
+    BOOST_TEST(persons->column(0)->values<int64_t>()[i] == 1000 + i);
   for (int64_t i = 0; i < auctions->num_rows(); ++i) {
     BOOST_TEST(auctions->column(0)->values<int64_t>()[i] == 1000 + i);
     const int64_t category = auctions->column(8)->values<int64_t>()[i];
     BOOST_TEST((category >= 10 && category <= 14));
-    BOOST_TEST(auctions->column(6)->values<int64_t>()[i] > auctions->column(5)->values<int64_t>()[i]);
+    BOOST_TEST(auctions->column(6)->values<int64_t>()[i] >
+               auctions->column(5)->values<int64_t>()[i]);
   }
   // Hot auctions (ratio 2): about half the bids go to the first auction of a block of 100.
   int64_t hot = 0;
@@ -101,7 +105,8 @@ BOOST_AUTO_TEST_CASE(any_range_replays_identically_whatever_the_partitioning) {
   auto generator = make_generator();
   auto whole = generator->make_batch(EventKind::bid, 0, 3000);
   std::multiset<std::string> expected, from_partitions;
-  for (int64_t row = 0; row < whole->num_rows(); ++row) expected.insert(row_text(*whole, row));
+  for (int64_t row = 0; row < whole->num_rows(); ++row)
+    expected.insert(row_text(*whole, row));
   // Three partitions, read in pieces of uneven size through the source's readers.
   SourceOptions options;
   options.num_partitions = 3;
@@ -114,7 +119,8 @@ BOOST_AUTO_TEST_CASE(any_range_replays_identically_whatever_the_partitioning) {
       BOOST_REQUIRE(reader.ok());
       RecordBatchPtr batch;
       while (*(*reader)->next(batch) == ReadFlow::have_batch) {
-        for (int64_t row = 0; row < batch->num_rows(); ++row) from_partitions.insert(row_text(*batch, row));
+        for (int64_t row = 0; row < batch->num_rows(); ++row)
+          from_partitions.insert(row_text(*batch, row));
       }
     }
   }

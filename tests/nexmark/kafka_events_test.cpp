@@ -19,7 +19,8 @@ BOOST_AUTO_TEST_CASE(json_records_in_kafka_parse_back_into_the_generated_bids) {
   config.seed = 3;
   auto generator = Generator::make(config).value();
   const int64_t events = 5000;
-  const Status produced = produce_events(*generator, (*broker)->bootstrap_servers(), "nexmark", 0, events);
+  const Status produced =
+      produce_events(*generator, (*broker)->bootstrap_servers(), "nexmark", 0, events);
   BOOST_REQUIRE_MESSAGE(produced.is_ok(), produced.to_string());
 
   Session session;
@@ -31,8 +32,8 @@ BOOST_AUTO_TEST_CASE(json_records_in_kafka_parse_back_into_the_generated_bids) {
                   .load()
                   .select(from_json(col("value"), json_record_schema()).alias("e"))
                   .filter(col("e.event_type") == 2)
-                  .select(col("e.auction"), col("e.bidder"), col("e.price"), col("e.channel"), col("e.url"),
-                          col("e.date_time"), col("e.extra"));
+                  .select(col("e.auction"), col("e.bidder"), col("e.price"), col("e.channel"),
+                          col("e.url"), col("e.date_time"), col("e.extra"));
   auto query = bids.write_stream().format("memory").query_name("bids").start();
   BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
   BOOST_REQUIRE(query->process_all_available().is_ok());
@@ -40,15 +41,18 @@ BOOST_AUTO_TEST_CASE(json_records_in_kafka_parse_back_into_the_generated_bids) {
 
   auto row_text = [](const std::vector<Value>& row) {
     std::string text;
-    for (const auto& value : row) text += value.to_string() + "|";
+    for (const auto& value : row)
+      text += value.to_string() + "|";
     return text;
   };
   std::multiset<std::string> read, expected;
-  for (const auto& row : session.memory_table("bids")->rows()) read.insert(row_text(row));
+  for (const auto& row : session.memory_table("bids")->rows())
+    read.insert(row_text(row));
   auto batch = generator->make_batch(EventKind::bid, 0, events);
   for (int64_t r = 0; r < batch->num_rows(); ++r) {
     std::vector<Value> row;
-    for (int c = 0; c < batch->num_columns(); ++c) row.push_back(batch->column(c)->value_at(r));
+    for (int c = 0; c < batch->num_columns(); ++c)
+      row.push_back(batch->column(c)->value_at(r));
     expected.insert(row_text(row));
   }
   BOOST_TEST(read.size() == 4600u);

@@ -31,7 +31,8 @@ constexpr int64_t kWatermarkDelayMicros = 4'000'000;
 
 uint64_t test_seed() {
   static const uint64_t seed = [] {
-    const uint64_t s = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) % 100000;
+    const uint64_t s =
+        static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) % 100000;
     std::cout << "nexmark queries test seed: " << s << std::endl;
     return s;
   }();
@@ -61,10 +62,14 @@ std::string canonical(const Column& column, int64_t row) {
   if (column.is_null(row)) return "null";
   switch (column.type()) {
     case Type::Int64:
-    case Type::Timestamp: return std::to_string(column.values<int64_t>()[row]);
-    case Type::Double: return std::to_string(std::llround(column.values<double>()[row] * 1000));
-    case Type::String: return std::string(column.string_at(row));
-    case Type::Bool: return column.values<uint8_t>()[row] ? "true" : "false";
+    case Type::Timestamp:
+      return std::to_string(column.values<int64_t>()[row]);
+    case Type::Double:
+      return std::to_string(std::llround(column.values<double>()[row] * 1000));
+    case Type::String:
+      return std::string(column.string_at(row));
+    case Type::Bool:
+      return column.values<uint8_t>()[row] ? "true" : "false";
   }
   return "?";
 }
@@ -77,10 +82,12 @@ std::string unquote(const std::string& json) {
 void export_events(const std::string& dir) {
   auto generator = Generator::make(generator_config()).value();
   for (EventKind kind : {EventKind::person, EventKind::auction, EventKind::bid}) {
-    auto writer = parquet::Writer::open(dir + "/" + std::string(event_kind_name(kind)) + ".parquet", schema_of(kind));
+    auto writer = parquet::Writer::open(dir + "/" + std::string(event_kind_name(kind)) + ".parquet",
+                                        schema_of(kind));
     BOOST_REQUIRE_MESSAGE(writer.ok(), writer.status().to_string());
     for (int64_t start = 0; start < kEvents; start += 50'000) {
-      auto status = (*writer)->write(*generator->make_batch(kind, start, std::min(kEvents, start + 50'000)));
+      auto status =
+          (*writer)->write(*generator->make_batch(kind, start, std::min(kEvents, start + 50'000)));
       BOOST_REQUIRE_MESSAGE(status.is_ok(), status.to_string());
     }
     BOOST_REQUIRE((*writer)->close().ok());
@@ -91,7 +98,8 @@ void export_events(const std::string& dir) {
 int64_t final_event_watermark() {
   auto generator = Generator::make(generator_config()).value();
   int64_t last = kEvents - 1;
-  while (generator->kind(last) != EventKind::bid) --last;
+  while (generator->kind(last) != EventKind::bid)
+    --last;
   return generator->timestamp_ms(generator->event_id(last)) * 1000 - kWatermarkDelayMicros;
 }
 
@@ -99,22 +107,24 @@ Rows duckdb_rows(const Query& query, const std::string& dir, int64_t closed_befo
   std::vector<std::string> statements;
   const std::string base_ms = std::to_string(generator_config().base_time_ms);
   for (const char* table : {"person", "auction"}) {
-    statements.push_back(std::string("CREATE VIEW ") + table + " AS SELECT * FROM read_parquet('" + dir + "/" +
-                         table + ".parquet')");
+    statements.push_back(std::string("CREATE VIEW ") + table + " AS SELECT * FROM read_parquet('" +
+                         dir + "/" + table + ".parquet')");
   }
   // q12's processing time: events are read in rounds of 10 s of event time, each stamped with
   // the manual clock after the round's advance (see run_sluice).
-  statements.push_back("CREATE VIEW bid AS SELECT *, make_timestamp(" + std::to_string(kClockStart) +
-                       " + ((epoch_ms(date_time) - " + base_ms + ") // " + std::to_string(kRoundSeconds * 1000) +
-                       " + 1) * " + std::to_string(kRoundSeconds * 1'000'000) + ") AS p_time FROM read_parquet('" +
-                       dir + "/bid.parquet')");
+  statements.push_back("CREATE VIEW bid AS SELECT *, make_timestamp(" +
+                       std::to_string(kClockStart) + " + ((epoch_ms(date_time) - " + base_ms +
+                       ") // " + std::to_string(kRoundSeconds * 1000) + " + 1) * " +
+                       std::to_string(kRoundSeconds * 1'000'000) +
+                       ") AS p_time FROM read_parquet('" + dir + "/bid.parquet')");
   statements.push_back(query.duckdb_sql);
   auto output = sluice::testing::run_duckdb(statements, dir);
   BOOST_REQUIRE_MESSAGE(output.ok(), output.status().to_string());
   Rows rows;
   for (const auto& row : output->results.back()) {
     std::vector<std::string> values;
-    for (const auto& value : row) values.push_back(unquote(value));
+    for (const auto& value : row)
+      values.push_back(unquote(value));
     // Windowed queries emit a window once the watermark passes its end (column 4).
     if (closed_before > 0 && std::stoll(values.at(3)) > closed_before) continue;
     rows.push_back(std::move(values));
@@ -130,7 +140,8 @@ Rows run_sluice(const Query& query, bool use_sql) {
     clock = std::make_shared<ManualClock>(kClockStart);
     session.state()->set_clock(clock);
   }
-  Streams streams = read_streams(session, source_options(query.processing_time), query.processing_time);
+  Streams streams =
+      read_streams(session, source_options(query.processing_time), query.processing_time);
   DataFrame frame = use_sql ? sql_frame(session, query, streams).value() : query.dataframe(streams);
   BOOST_REQUIRE_MESSAGE(frame.status().is_ok(), frame.status().to_string());
   std::mutex mutex;
@@ -141,7 +152,8 @@ Rows run_sluice(const Query& query, bool use_sql) {
                        std::lock_guard lock(mutex);
                        for (int64_t r = 0; r < batch->num_rows(); ++r) {
                          std::vector<std::string> row;
-                         for (int c = 0; c < batch->num_columns(); ++c) row.push_back(canonical(*batch->column(c), r));
+                         for (int c = 0; c < batch->num_columns(); ++c)
+                           row.push_back(canonical(*batch->column(c), r));
                          rows.push_back(std::move(row));
                        }
                      })
@@ -170,7 +182,8 @@ void check_query(const std::string& name) {
   (void)exported;
   int64_t closed_before = 0;
   if (name == "q11") closed_before = final_event_watermark();
-  if (name == "q12") closed_before = kClockStart + (kEvents / (kRate * kRoundSeconds)) * kRoundSeconds * 1'000'000;
+  if (name == "q12")
+    closed_before = kClockStart + (kEvents / (kRate * kRoundSeconds)) * kRoundSeconds * 1'000'000;
   const Rows expected = duckdb_rows(query, dir.path(), closed_before);
   BOOST_TEST_MESSAGE(name << ": DuckDB gives " << expected.size() << " rows");
   BOOST_TEST(!expected.empty());
@@ -189,7 +202,8 @@ void check_query(const std::string& name) {
       auto show = [](const char* what, const Rows& some) {
         for (size_t i = 0; i < std::min<size_t>(3, some.size()); ++i) {
           std::string text;
-          for (const auto& v : some[i]) text += v.substr(0, 40) + " | ";
+          for (const auto& v : some[i])
+            text += v.substr(0, 40) + " | ";
           BOOST_TEST_MESSAGE(what << text);
         }
       };
@@ -201,11 +215,21 @@ void check_query(const std::string& name) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(q0_pass_through_equals_duckdb) { check_query("q0"); }
-BOOST_AUTO_TEST_CASE(q1_currency_conversion_equals_duckdb) { check_query("q1"); }
-BOOST_AUTO_TEST_CASE(q2_selection_equals_duckdb) { check_query("q2"); }
-BOOST_AUTO_TEST_CASE(q11_sessions_equal_duckdb) { check_query("q11"); }
-BOOST_AUTO_TEST_CASE(q12_processing_time_windows_equal_duckdb) { check_query("q12"); }
+BOOST_AUTO_TEST_CASE(q0_pass_through_equals_duckdb) {
+  check_query("q0");
+}
+BOOST_AUTO_TEST_CASE(q1_currency_conversion_equals_duckdb) {
+  check_query("q1");
+}
+BOOST_AUTO_TEST_CASE(q2_selection_equals_duckdb) {
+  check_query("q2");
+}
+BOOST_AUTO_TEST_CASE(q11_sessions_equal_duckdb) {
+  check_query("q11");
+}
+BOOST_AUTO_TEST_CASE(q12_processing_time_windows_equal_duckdb) {
+  check_query("q12");
+}
 
 // The queries the engine cannot express yet: their DuckDB reference runs, and the Sluice side
 // is skipped with the reason.
