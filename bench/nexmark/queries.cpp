@@ -166,6 +166,37 @@ std::vector<Query> make_queries() {
                     " epoch_us(time_bucket(INTERVAL 10 SECOND, p_time) + INTERVAL 10 SECOND)"
                     " FROM bid GROUP BY 1, 3, 4",
   });
+  all.push_back(Query{
+      .name = "q17",
+      .description =
+          "per auction and day: bids by price range, min, max, avg and sum of the prices "
+          "(the day as a TIMESTAMP at midnight where Flink formats 'yyyy-MM-dd'; avg as DOUBLE)",
+      .mode = OutputMode::Update,
+      .key_columns = 2,
+      .inputs = {EventKind::bid},
+      .dataframe =
+          [](const Streams& s) {
+            const Expr price = col("price");
+            return s.bid.group_by(col("auction"), date_trunc("day", col("date_time")).alias("day"))
+                .agg(count().alias("total_bids"),
+                     count(when(price < 10'000, lit(1))).alias("rank1_bids"),
+                     count(when(price >= 10'000 && price < 1'000'000, lit(1))).alias("rank2_bids"),
+                     count(when(price >= 1'000'000, lit(1))).alias("rank3_bids"),
+                     min(price).alias("min_price"), max(price).alias("max_price"),
+                     avg(price).alias("avg_price"), sum(price).alias("sum_price"));
+          },
+      .sql = "SELECT auction, date_trunc('day', date_time) AS day, count(*) AS total_bids,"
+             " count(CASE WHEN price < 10000 THEN 1 END) AS rank1_bids,"
+             " count(CASE WHEN price >= 10000 AND price < 1000000 THEN 1 END) AS rank2_bids,"
+             " count(CASE WHEN price >= 1000000 THEN 1 END) AS rank3_bids, min(price) AS min_price,"
+             " max(price) AS max_price, avg(price) AS avg_price, sum(price) AS sum_price"
+             " FROM bid GROUP BY auction, date_trunc('day', date_time)",
+      .duckdb_sql = "SELECT auction, epoch_us(date_trunc('day', date_time)), count(*),"
+                    " count(*) FILTER (WHERE price < 10000),"
+                    " count(*) FILTER (WHERE price >= 10000 AND price < 1000000),"
+                    " count(*) FILTER (WHERE price >= 1000000), min(price), max(price),"
+                    " CAST(round(avg(price) * 1000) AS BIGINT), sum(price) FROM bid GROUP BY 1, 2",
+  });
   return all;
 }
 

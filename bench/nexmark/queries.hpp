@@ -37,6 +37,8 @@ struct Query {
   /// then has only its DuckDB form (no simplified variant stands in for it).
   std::string pending;
   OutputMode mode = OutputMode::Append;
+  /// In update mode: how many leading columns form the key whose last row is the result.
+  int key_columns = 0;
   bool processing_time = false;  ///< reads `p_time` (q12)
   std::vector<EventKind> inputs;
   std::function<DataFrame(const Streams&)> dataframe;
@@ -44,7 +46,7 @@ struct Query {
   std::string duckdb_sql;
 };
 
-/// Returns q0-q8, q11 and q12 in order.
+/// Returns q0-q8, q11, q12 and q17 in order.
 const std::vector<Query>& queries();
 /// Returns the query of that name; fails listing the known names.
 Result<const Query*> find_query(std::string_view name);
