@@ -52,7 +52,9 @@ SchemaPtr schema_of(EventKind kind);
 /// event: its id is the out-of-order adjusted number, its kind `id % 50` (0 person, 1-3
 /// auction, 4-49 bid with the default proportions), and every random field comes from a
 /// generator seeded by (seed, id), so any range can be produced alone, in any order, by any
-/// thread, and replays identically. Immutable after make(); safe to use from many threads.
+/// thread, and replays identically (the Flink suite draws from one unseeded stream instead).
+/// Bidder ids start at 1000 like every person id, as in Beam's generator (Flink's adds the
+/// offset twice). Immutable after make(); safe to use from many threads.
 class Generator {
  public:
   static Result<std::shared_ptr<const Generator>> make(GeneratorConfig config);
