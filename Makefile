@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build demo test bench sanitize chaos clean format
+.PHONY: all deps build demo test bench bench-nexmark sanitize chaos clean format
 
 all: build
 
@@ -26,6 +26,10 @@ test: build
 
 bench: build
 	@for b in $(BUILD)/bench/bench_*; do echo "== $$b"; $$b --quick || exit 1; done
+
+# Nexmark at full size (20 M events per run): the table next to the published figures.
+bench-nexmark: build
+	./$(BUILD)/bench/bench_nexmark
 
 sanitize: deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON

@@ -15,7 +15,8 @@ class Session::Launcher final : public QueryLauncher {
 
   Result<StreamingQuery> launch(QuerySpec spec) override {
     std::lock_guard lock(mutex_);
-    SLUICE_ASSIGN_OR_RETURN(auto runtime, actors::QueryRuntime::start(system_, std::move(spec), session_));
+    SLUICE_ASSIGN_OR_RETURN(auto runtime,
+                            actors::QueryRuntime::start(system_, std::move(spec), session_));
     StreamingQuery query(runtime);
     runtimes_.erase(std::remove_if(runtimes_.begin(), runtimes_.end(),
                                    [](const auto& r) { return !r->is_active(); }),
@@ -43,7 +44,12 @@ class Session::Launcher final : public QueryLauncher {
   std::vector<std::shared_ptr<actors::QueryRuntime>> runtimes_;
 };
 
-Session::Session() : config_(std::make_unique<caf::actor_system_config>()) {
+Session::Session() : Session(SessionOptions{}) {}
+
+Session::Session(SessionOptions options) : config_(std::make_unique<caf::actor_system_config>()) {
+  if (options.worker_threads > 0) {
+    config_->set("scheduler.max-threads", static_cast<size_t>(options.worker_threads));
+  }
   // CAF 0.17 reads no configuration file unless asked; keep its logger and console quiet.
   owned_system_ = std::make_unique<caf::actor_system>(*config_);
   system_ = owned_system_.get();
@@ -61,6 +67,8 @@ Session::~Session() {
   state_->set_launcher(nullptr);
 }
 
-caf::actor_system& Session::system() { return *system_; }
+caf::actor_system& Session::system() {
+  return *system_;
+}
 
 }  // namespace sluice

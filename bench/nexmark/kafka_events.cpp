@@ -1,0 +1,65 @@
+#include "bench/nexmark/kafka_events.hpp"
+
+#include "io/kafka_client.hpp"
+
+namespace sluice::nexmark {
+
+namespace {
+
+// Keeps the first delivery error, so that a record the broker refused is not lost silently.
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+  auto* first_error = static_cast<rd_kafka_resp_err_t*>(opaque);
+  if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR && *first_error == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    *first_error = message->err;
+  }
+}
+
+}  // namespace
+
+std::string json_record_schema() {
+  return "event_type BIGINT, id BIGINT, name STRING, email_address STRING, credit_card STRING, "
+         "city STRING, "
+         "state STRING, item_name STRING, description STRING, initial_bid BIGINT, reserve BIGINT, "
+         "expires TIMESTAMP, seller BIGINT, category BIGINT, auction BIGINT, bidder BIGINT, price "
+         "BIGINT, "
+         "channel STRING, url STRING, date_time TIMESTAMP, extra STRING";
+}
+
+Status produce_events(const Generator& generator, const std::string& bootstrap_servers,
+                      const std::string& topic, int64_t first, int64_t end) {
+  // Delivery reports run inside rd_kafka_poll / rd_kafka_flush on this thread.
+  rd_kafka_resp_err_t delivery_error = RD_KAFKA_RESP_ERR_NO_ERROR;
+  SLUICE_ASSIGN_OR_RETURN(
+      kafka::Client producer,
+      kafka::make_client(RD_KAFKA_PRODUCER,
+                         {{"bootstrap.servers", bootstrap_servers}, {"linger.ms", "5"}},
+                         &delivery_error, &on_delivery));
+  for (int64_t number = first; number < end; ++number) {
+    const std::string key = std::to_string(number);
+    const std::string value = generator.to_json(number);
+    while (true) {
+      const rd_kafka_resp_err_t error = rd_kafka_producev(
+          producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      if (error == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (error != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        return Status::io_error("producing Nexmark event " + key + " into topic '" + topic +
+                                "': " + kafka::error_text(error));
+      }
+      rd_kafka_poll(producer.get(), 50);  // the local queue is full: let deliveries drain it
+    }
+  }
+  const rd_kafka_resp_err_t flushed = rd_kafka_flush(producer.get(), 60'000);
+  if (flushed != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::io_error("flushing Nexmark events into topic '" + topic +
+                            "': " + kafka::error_text(flushed));
+  }
+  if (delivery_error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::io_error("a Nexmark event was not delivered to topic '" + topic +
+                            "': " + kafka::error_text(delivery_error));
+  }
+  return Status::ok();
+}
+
+}  // namespace sluice::nexmark
