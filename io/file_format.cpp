@@ -66,6 +66,14 @@ Result<FileFormatOptions> FileFormatOptions::parse(FileFormat format,
     }
   }
   if (auto path = take("badRecordsPath")) parsed.bad_records_path = *path;
+  if (auto length = take("maxRecordLength")) {
+    int64_t value = 0;
+    auto [end, error] = std::from_chars(length->data(), length->data() + length->size(), value);
+    if (error != std::errc() || end != length->data() + length->size() || value < 1) {
+      return Status::invalid_argument("option 'maxRecordLength' must be a number of bytes >= 1, got '" + *length + "'");
+    }
+    parsed.max_record_length = value;
+  }
   if (auto column = take("columnNameOfCorruptRecord")) parsed.corrupt_column = *column;
   if (format == FileFormat::text) return parsed;
   if (auto pattern = take("timestampFormat")) {
@@ -178,6 +186,29 @@ Status RecordParser::parse(const std::string& file, std::string_view bytes,
     pos = end + 1;
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (static_cast<int64_t>(line.size()) > options_.max_record_length) {
+      // Only a prefix of the text is kept (in bad records and _corrupt_record).
+      constexpr size_t kKept = 1024;
+      BadRecord record{file, line_number,
+                       "a record of " + std::to_string(line.size()) + " bytes is longer than maxRecordLength (" +
+                           std::to_string(options_.max_record_length) + ")",
+                       std::string(line.substr(0, kKept)) + "..."};
+      SLUICE_RETURN_NOT_OK(write_bad_record_reason(options_.mode, record));
+      const bool keep = options_.mode == ParseMode::permissive && options_.bad_records_path.empty() &&
+                        options_.format != FileFormat::text;
+      if (keep) {
+        for (size_t c = 0; c < num_columns; ++c) {
+          cells[c] = partition_cells[c];
+          if (columns_[c].kind == ColumnSource::Kind::corrupt_record) {
+            cells[c].null = false;
+            cells[c].text = line.substr(0, kKept);
+          }
+        }
+        for (size_t c = 0; c < num_columns; ++c) append_cell(out.column(static_cast<int>(c)), columns_[c].type, cells[c]);
+      }
+      bad.push_back(std::move(record));
+      continue;
+    }
     if (options_.format == FileFormat::text) {
       for (size_t c = 0; c < num_columns; ++c) {
         if (columns_[c].kind == ColumnSource::Kind::partition) {

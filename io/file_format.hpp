@@ -35,6 +35,9 @@ struct FileFormatOptions {
   ParseMode mode = ParseMode::permissive;
   std::string bad_records_path;  ///< when set, bad records go there and are dropped
   std::string corrupt_column = "_corrupt_record";
+  /// `maxRecordLength`: a longer line is a bad record (its text kept only in part), so that one
+  /// runaway line cannot exhaust memory. 1 GiB by default.
+  int64_t max_record_length = int64_t{1} << 30;
 
   /// Reads the format options out of `options`, erasing each one it knows; fails naming a
   /// bad value.

@@ -113,18 +113,54 @@ std::map<std::string, std::string> partition_values(const std::string& relative)
   return values;
 }
 
-struct ReadResult {
-  std::string bytes;  ///< content followed by RecordParser::kPadding zero bytes
+// The state entry holding how many positions are committed.
+constexpr const char* kPositionsKey = "positions";
+
+// Converts a partition directory's text to the column's type, as the parser does for rows;
+// nullopt when it does not convert (the filter is then not used to prune).
+std::optional<Value> partition_value(const std::optional<std::string>& text, Type type) {
+  if (!text || *text == "__HIVE_DEFAULT_PARTITION__") return Value();
+  switch (type) {
+    case Type::String:
+      return Value(*text);
+    case Type::Int64: {
+      int64_t number = 0;
+      if (!parse_number(*text, number)) return std::nullopt;
+      return Value(number);
+    }
+    case Type::Double: {
+      double number = 0;
+      auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), number);
+      if (error != std::errc() || end != text->data() + text->size()) return std::nullopt;
+      return Value(number);
+    }
+    case Type::Bool:
+      if (*text == "true") return Value(true);
+      if (*text == "false") return Value(false);
+      return std::nullopt;
+    default:
+      return std::nullopt;  // timestamps follow timestampFormat: not pruned
+  }
+}
+
+// A file's content in a buffer reused from file to file: it only grows, so reading a stream of
+// files neither zero-fills nor maps fresh pages for each one.
+struct ReadBuffer {
+  std::string bytes;  ///< content, then RecordParser::kPadding zero bytes, then unused room
+  size_t length = 0;  ///< bytes of content
   bool missing = false;
+
+  std::string_view content() const { return {bytes.data(), length}; }
 };
 
-Result<ReadResult> read_whole_file(const std::string& path) {
-  ReadResult result;
+Status read_whole_file(const std::string& path, ReadBuffer& buffer) {
+  buffer.length = 0;
+  buffer.missing = false;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) {
-      result.missing = true;
-      return result;
+      buffer.missing = true;
+      return Status::ok();
     }
     return Status::io_error("cannot open " + path + ": " + std::strerror(errno));
   }
@@ -133,13 +169,14 @@ Result<ReadResult> read_whole_file(const std::string& path) {
     ::close(fd);
     return Status::io_error(path + " is not a readable regular file");
   }
-  std::string& bytes = result.bytes;
-  bytes.resize(static_cast<size_t>(info.st_size) + RecordParser::kPadding);
+  std::string& bytes = buffer.bytes;
+  const size_t wanted = static_cast<size_t>(info.st_size) + RecordParser::kPadding + 1;
+  if (bytes.size() < wanted) bytes.resize(wanted);
   size_t filled = 0;
   while (true) {
-    if (filled + RecordParser::kPadding >= bytes.size()) bytes.resize(bytes.size() * 2);
-    const ssize_t got =
-        ::read(fd, bytes.data() + filled, bytes.size() - RecordParser::kPadding - filled);
+    // The file may grow while it is read: keep room for the padding.
+    if (filled + RecordParser::kPadding + 1 >= bytes.size()) bytes.resize(bytes.size() * 2);
+    const ssize_t got = ::read(fd, bytes.data() + filled, bytes.size() - RecordParser::kPadding - filled);
     if (got < 0) {
       if (errno == EINTR) continue;
       const std::string message = std::strerror(errno);
@@ -150,9 +187,9 @@ Result<ReadResult> read_whole_file(const std::string& path) {
     filled += static_cast<size_t>(got);
   }
   ::close(fd);
-  bytes.resize(filled + RecordParser::kPadding, '\0');
-  std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(filled), bytes.end(), '\0');
-  return result;
+  std::memset(bytes.data() + filled, 0, RecordParser::kPadding);
+  buffer.length = filled;
+  return Status::ok();
 }
 
 Status write_bad_records(const std::string& directory, int64_t position, const std::string& file,
@@ -214,17 +251,16 @@ class FileReader final : public PartitionReader {
         return ReadFlow::have_batch;
       }
       const auto& [position, file] = files_[index_++];
-      SLUICE_ASSIGN_OR_RETURN(ReadResult content, read_whole_file(file.path));
-      if (content.missing) {
+      SLUICE_RETURN_NOT_OK(read_whole_file(file.path, buffer_));
+      if (buffer_.missing) {
         if (options_.ignore_missing_files) continue;
         return Status::not_found(
             "file " + file.path + " (position " + std::to_string(position) +
             ") was deleted before it was read; set ignoreMissingFiles=true to skip such files");
       }
       std::vector<BadRecord> bad;
-      std::string_view bytes(content.bytes.data(), content.bytes.size() - RecordParser::kPadding);
       SLUICE_RETURN_NOT_OK(
-          parser_->parse(file.path, bytes, partition_values(file.relative), builder_, bad));
+          parser_->parse(file.path, buffer_.content(), partition_values(file.relative), builder_, bad));
       if (!bad.empty()) {
         bad_records_->fetch_add(static_cast<int64_t>(bad.size()));
         if (!options_.format.bad_records_path.empty()) {
@@ -249,6 +285,7 @@ class FileReader final : public PartitionReader {
   RecordBatchBuilder builder_;
   std::vector<RecordBatchPtr> pending_;
   size_t index_ = 0;
+  ReadBuffer buffer_;
 };
 
 }  // namespace
@@ -325,6 +362,7 @@ Result<FileSourceOptions> FileSourceOptions::parse(FileFormat format, std::strin
     std::vector<std::string> known = {"path",
                                       "mode",
                                       "badRecordsPath",
+                                      "maxRecordLength",
                                       "columnNameOfCorruptRecord",
                                       "maxFilesPerTrigger",
                                       "maxBytesPerTrigger",
@@ -357,6 +395,7 @@ FileSource::FileSource(FileSourceOptions options, SchemaPtr full)
 
 Result<std::vector<SourceFile>> FileSource::list_files() const {
   std::vector<SourceFile> files;
+  pruned_directories_ = 0;
   const bool glob = is_glob(options_.path);
   const std::string base = glob ? glob_base(options_.path) : options_.path;
   std::error_code error;
@@ -370,6 +409,7 @@ Result<std::vector<SourceFile>> FileSource::list_files() const {
     SourceFile file;
     file.path = path.string();
     file.relative = fs::relative(path, base, error).string();
+    if (!partition_filters_.empty() && !partitions_may_match(file.relative)) return;
     file.modified_micros =
         static_cast<int64_t>(info.st_mtim.tv_sec) * 1'000'000 + info.st_mtim.tv_nsec / 1000;
     file.size = static_cast<int64_t>(info.st_size);
@@ -388,8 +428,13 @@ Result<std::vector<SourceFile>> FileSource::list_files() const {
     std::error_code type_error;
     if (it->is_directory(type_error)) {
       // Partition directories (key=value) are always read; others only when recursive or globbing.
-      const bool descend =
-          !is_hidden(name) && (glob || options_.recursive || name.find('=') != std::string::npos);
+      const bool partition = name.find('=') != std::string::npos;
+      bool descend = !is_hidden(name) && (glob || options_.recursive || partition);
+      if (descend && partition && !partition_filters_.empty() &&
+          !partitions_may_match(fs::relative(it->path(), base, error).string() + "/")) {
+        ++pruned_directories_;
+        descend = false;
+      }
       if (!descend) it.disable_recursion_pending();
       continue;
     }
@@ -429,11 +474,11 @@ Result<std::shared_ptr<FileSource>> FileSource::make(FileSourceOptions options, 
     int64_t sampled = 0;
     for (const auto& file : files) {
       if (sampled > (1 << 20) || samples.size() >= 8) break;
-      SLUICE_ASSIGN_OR_RETURN(ReadResult content, read_whole_file(file.path));
+      ReadBuffer content;
+      SLUICE_RETURN_NOT_OK(read_whole_file(file.path, content));
       if (content.missing) continue;
-      content.bytes.resize(content.bytes.size() - RecordParser::kPadding);
-      sampled += static_cast<int64_t>(content.bytes.size());
-      samples.push_back(std::move(content.bytes));
+      sampled += static_cast<int64_t>(content.length);
+      samples.emplace_back(content.content());
     }
     if (samples.empty()) {
       return Status::invalid_argument("cannot infer a schema: " + options.path +
@@ -614,8 +659,14 @@ Status FileSource::recover(std::shared_ptr<const SourceStateReader> committed) {
     return true;
   });
   SLUICE_RETURN_NOT_OK(scanned.with_context("reading the files the file source already read"));
-  // Every committed position put exactly one file into the state, so they count the positions.
-  const int64_t committed_end = static_cast<int64_t>(seen_.size());
+  // The committed positions; checkpoints written before old files were forgotten have no entry,
+  // and there every committed position put exactly one file into the state.
+  int64_t committed_end = static_cast<int64_t>(seen_.size());
+  scanned = committed->scan_prefix(kPositionsKey, [&](std::string_view key, std::string_view value) {
+    if (key == kPositionsKey) (void)parse_number(value, committed_end);
+    return true;
+  });
+  SLUICE_RETURN_NOT_OK(scanned.with_context("reading the file source's committed position"));
   for (auto it = assigned_.begin(); it != assigned_.end();) {
     if (it->first < committed_end) {
       assigned_keys_.erase(key_of(it->second));
@@ -645,7 +696,23 @@ std::vector<std::pair<std::string, std::optional<std::string>>> FileSource::stat
     changes.emplace_back("f/" + key_of(it->second), std::to_string(it->second.modified_micros));
     seen_.emplace(key_of(it->second), it->second.modified_micros);
   }
+  if (until > state_written_until_) changes.emplace_back(kPositionsKey, std::to_string(until));
   state_written_until_ = std::max(state_written_until_, until);
+  // As Spark's seenFiles: files older than maxFileAge before the newest one are never listed
+  // again (latest_offset skips them), so the state forgets them and stays bounded.
+  const bool age_applies = !(options_.latest_first && options_.max_files_per_trigger > 0);
+  const int64_t oldest = newest_modified_ - options_.max_file_age_micros;
+  if (age_applies && oldest > purged_until_) {
+    for (auto it = seen_.begin(); it != seen_.end();) {
+      if (it->second < oldest) {
+        changes.emplace_back("f/" + it->first, std::nullopt);
+        it = seen_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    purged_until_ = oldest;
+  }
   return changes;
 }
 
@@ -673,6 +740,66 @@ Status FileSource::commit(const SourceOffset& end) {
     }
   }
   return Status::ok();
+}
+
+void FileSource::push_filters(const std::vector<Expr>& filters) {
+  for (const auto& filter : filters) {
+    PartitionFilter partition_filter;
+    partition_filter.columns = filter.referenced_columns();
+    std::vector<Field> fields;
+    bool usable = !partition_filter.columns.empty();
+    for (const auto& column : partition_filter.columns) {
+      const int index = full_->find(column);
+      usable = usable && index >= 0 &&
+               std::find(partition_keys_.begin(), partition_keys_.end(), column) != partition_keys_.end() &&
+               full_->field(index).type != Type::Timestamp;
+      if (usable) fields.push_back(full_->field(index));
+    }
+    if (!usable) continue;
+    auto schema = Schema::make(std::move(fields));
+    if (!schema.ok()) continue;
+    auto bound = bind(filter, **schema);
+    if (!bound.ok() || bound->type() != Type::Bool) continue;  // it still runs as a plan filter
+    partition_filter.schema = *schema;
+    partition_filter.predicate = std::make_shared<const BoundExpr>(std::move(*bound));
+    partition_filters_.push_back(std::move(partition_filter));
+  }
+}
+
+bool FileSource::partitions_may_match(const std::string& relative) const {
+  const std::map<std::string, std::string> values = partition_values(relative);
+  for (const auto& filter : partition_filters_) {
+    std::vector<Value> row;
+    bool known = true;
+    for (const auto& field : filter.schema->fields()) {
+      auto found = values.find(field.name);
+      if (found == values.end()) {
+        known = false;  // a directory further down names it
+        break;
+      }
+      auto value = partition_value(found->second, field.type);
+      if (!value) {
+        known = false;
+        break;
+      }
+      row.push_back(std::move(*value));
+    }
+    if (!known) continue;
+    auto batch = RecordBatch::from_rows(filter.schema, {row});
+    if (!batch.ok()) continue;
+    auto result = filter.predicate->evaluate(**batch);
+    if (!result.ok()) continue;
+    const Value verdict = (*result)->value_at(0);
+    if (verdict.is_null() || !verdict.as_bool()) return false;
+  }
+  return true;
+}
+
+std::vector<std::pair<std::string, std::string>> FileSource::progress_metrics(const SourceOffset& end,
+                                                                              const SourceOffset& latest) const {
+  (void)end;
+  (void)latest;
+  return {{"numBadRecords", std::to_string(num_bad_records())}};
 }
 
 bool FileSource::prune_columns(const std::vector<std::string>& columns) {

@@ -82,23 +82,44 @@ class FileSource final : public Source {
   std::vector<std::pair<std::string, std::optional<std::string>>> state_changes(
       const SourceOffset& end) override;
   bool prune_columns(const std::vector<std::string>& columns) override;
+  /// Keeps the filters over partition columns only: directories (and files) whose `key=value`
+  /// names fail one are never listed or read.
+  void push_filters(const std::vector<Expr>& filters) override;
+  /// Reports numBadRecords: records dropped (DROPMALFORMED, badRecordsPath) or kept as corrupt
+  /// (PERMISSIVE) since the query started.
+  std::vector<std::pair<std::string, std::string>> progress_metrics(const SourceOffset& end,
+                                                                    const SourceOffset& latest) const override;
 
   /// Returns the partition columns found in the directory names, in order.
   const std::vector<std::string>& partition_keys() const { return partition_keys_; }
   /// Returns how many bad records were dropped (DROPMALFORMED, badRecordsPath) or kept as
   /// corrupt (PERMISSIVE) so far.
   int64_t num_bad_records() const { return bad_records_->load(); }
+  /// Returns how many partition directories the pushed filters pruned in the last listing.
+  int64_t num_pruned_directories() const { return pruned_directories_.load(); }
 
  private:
   FileSource(FileSourceOptions options, SchemaPtr full);
   Result<std::vector<SourceFile>> list_files() const;
   std::string key_of(const SourceFile& file) const;
+  /// Returns false when a pushed filter proves no row under `relative` (a path below the source
+  /// directory whose `key=value` parts give partition values) can match.
+  bool partitions_may_match(const std::string& relative) const;
+
+  /// A pushed filter over partition columns, bound against their types.
+  struct PartitionFilter {
+    std::vector<std::string> columns;
+    SchemaPtr schema;
+    std::shared_ptr<const BoundExpr> predicate;
+  };
 
   FileSourceOptions options_;
   SchemaPtr full_;    ///< data columns (user or inferred) + partition columns
   SchemaPtr output_;  ///< after column pruning
   std::vector<std::string> partition_keys_;
   std::shared_ptr<std::atomic<int64_t>> bad_records_ = std::make_shared<std::atomic<int64_t>>(0);
+  std::vector<PartitionFilter> partition_filters_;  ///< set before planning, then read-only
+  mutable std::atomic<int64_t> pruned_directories_ = 0;
 
   mutable std::mutex mutex_;
   std::map<int64_t, SourceFile> assigned_;         ///< positions not yet committed
@@ -112,6 +133,7 @@ class FileSource final : public Source {
   int64_t committed_position_ = 0;
   int64_t state_written_until_ = 0;  ///< positions below went into state_changes
   int64_t newest_modified_ = 0;
+  int64_t purged_until_ = 0;  ///< seen files older than this were dropped from the state
 };
 
 }  // namespace sluice

@@ -51,21 +51,6 @@ std::string describe(const TopicPartition& tp) {
   return "Kafka topic " + tp.topic + " partition " + std::to_string(tp.partition);
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items;
-  size_t begin = 0;
-  while (begin <= text.size()) {
-    size_t end = text.find(',', begin);
-    if (end == std::string::npos) end = text.size();
-    std::string item = text.substr(begin, end - begin);
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) items.push_back(item);
-    begin = end + 1;
-  }
-  return items;
-}
-
 // Parses {"topic":{"0":23,"1":-2}} (startingOffsets, endingOffsets).
 Result<KafkaOffsetSpec> parse_offset_spec(const std::string& key, const std::string& text) {
   KafkaOffsetSpec spec;

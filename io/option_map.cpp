@@ -9,6 +9,21 @@
 
 namespace sluice {
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  size_t begin = 0;
+  while (begin <= text.size()) {
+    size_t end = text.find(',', begin);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(begin, end - begin);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) items.push_back(item);
+    begin = end + 1;
+  }
+  return items;
+}
+
 OptionMap::OptionMap(std::string what, std::map<std::string, std::string> options)
     : what_(std::move(what)), options_(std::move(options)) {}
 

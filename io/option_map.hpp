@@ -4,10 +4,14 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/status.hpp"
 
 namespace sluice {
+
+/// Splits a comma-separated option value into its trimmed, non-empty items ("a, b" -> a, b).
+std::vector<std::string> split_list(const std::string& text);
 
 /// Reads a connector's string options by name, typed, and reports the ones nobody asked for:
 /// a misspelt option is an error naming it and the closest known name, never silently ignored.

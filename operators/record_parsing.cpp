@@ -460,6 +460,21 @@ struct JsonRecordReader::Impl {
   std::vector<RecordField> fields;
   // Keys point into `fields`, which never changes after construction.
   std::unordered_map<std::string_view, size_t> by_name;
+
+  // Returns the index of the wanted field named `key`, or fields.size(). A few fields (the
+  // usual case) are compared directly, which beats hashing every key of every record.
+  size_t find(std::string_view key) const {
+    if (fields.size() <= 8) {
+      for (size_t i = 0; i < fields.size(); ++i) {
+        if (fields[i].name.size() == key.size() && std::memcmp(fields[i].name.data(), key.data(), key.size()) == 0) {
+          return i;
+        }
+      }
+      return fields.size();
+    }
+    auto found = by_name.find(key);
+    return found == by_name.end() ? fields.size() : found->second;
+  }
   const TimestampParser* timestamps = nullptr;
   simdjson::ondemand::parser parser;
   std::string padded;  // a copy of a record without enough readable bytes after it
@@ -552,11 +567,19 @@ std::string JsonRecordReader::read(std::string_view text, size_t readable,
   for (auto field_result : object) {
     simdjson::ondemand::field field;
     if ((error = std::move(field_result).get(field))) break;
+    // Keys are compared as they stand in the text; only a key with an escape is unescaped.
     std::string_view key;
-    if ((error = field.unescaped_key().get(key))) break;
-    auto found = impl.by_name.find(key);
-    if (found == impl.by_name.end()) continue;  // skipped lazily: only wanted keys are parsed
-    const RecordField& wanted = impl.fields[found->second];
+    const char* raw = field.key().raw();
+    const char* end = raw;
+    while (*end != '"' && *end != '\\') ++end;
+    if (*end == '"') {
+      key = std::string_view(raw, static_cast<size_t>(end - raw));
+    } else if ((error = field.unescaped_key().get(key))) {
+      break;
+    }
+    const size_t index = impl.find(key);
+    if (index == impl.fields.size()) continue;  // skipped lazily: only wanted keys are parsed
+    const RecordField& wanted = impl.fields[index];
     ParsedCell& cell = cells[static_cast<size_t>(wanted.cell)];
     cell = ParsedCell{};
     simdjson::ondemand::value value = field.value();

@@ -7,10 +7,13 @@
 #include "io/delta_sink.hpp"
 #include "io/file_sink.hpp"
 #include "io/file_source.hpp"
+#include "io/foreach_sink.hpp"
 #include "io/delta_source.hpp"
 #include "io/kafka_sink.hpp"
 #include "io/kafka_source.hpp"
 #include "io/rate_source.hpp"
+#include "io/socket_source.hpp"
+#include "io/table_sink.hpp"
 #include "plan/optimizer.hpp"
 
 namespace sluice {
@@ -239,6 +242,22 @@ DataFrame DataStreamReader::load(const std::string& path) {
   auto spec = std::make_shared<SourceSpec>();
   spec->format = format_;
   spec->options = options_;
+  if (format_ == "socket") {
+    if (!path.empty()) {
+      return DataFrame(session_, Status::invalid_argument("the socket source takes no path, got '" + path + "'"));
+    }
+    auto parsed = SocketSourceOptions::parse(options_);
+    if (!parsed.ok()) return DataFrame(session_, parsed.status());
+    SocketSourceOptions options = *parsed;
+    spec->schema = SocketSource::schema_for(options);
+    std::weak_ptr<SessionState> session = session_;
+    spec->create = [options, session]() -> Result<std::shared_ptr<Source>> {
+      auto state = session.lock();
+      if (!state) return Status::aborted("the session of this DataFrame is gone");
+      return std::shared_ptr<Source>(std::make_shared<SocketSource>(options, state->clock()));
+    };
+    return DataFrame(session_, LogicalPlan::make_source(spec));
+  }
   if (format_ == "rate") {
     if (!path.empty()) {
       return DataFrame(session_, Status::invalid_argument("the rate source takes no path, got '" + path + "'"));
@@ -322,7 +341,7 @@ DataFrame DataStreamReader::load(const std::string& path) {
   }
   return DataFrame(session_, Status::invalid_argument(
                                  "unknown source format '" + format_ +
-                                 "' (available: rate, csv, json, text, kafka, delta; use MemoryStream for rows from code)"));
+                                 "' (available: rate, socket, csv, json, text, kafka, delta; use MemoryStream for rows from code)"));
 }
 
 DataStreamWriter& DataStreamWriter::format(std::string name) {
@@ -357,6 +376,12 @@ DataStreamWriter& DataStreamWriter::partition_by(std::vector<std::string> column
 
 DataStreamWriter& DataStreamWriter::query_name(std::string name) {
   name_ = std::move(name);
+  return *this;
+}
+
+DataStreamWriter& DataStreamWriter::foreach(std::shared_ptr<ForeachWriter> writer) {
+  foreach_writer_ = std::move(writer);
+  format_ = "foreach";
   return *this;
 }
 
@@ -424,6 +449,10 @@ Result<StreamingQuery> DataStreamWriter::start() {
     SLUICE_RETURN_NOT_OK(check_options("a custom sink", options_, allowed({})));
     if (!custom_sink_) return Status::invalid_argument("format 'custom' needs sink(...)");
     spec.sink = custom_sink_;
+  } else if (format_ == "foreach") {
+    SLUICE_RETURN_NOT_OK(check_options("foreach", options_, allowed({})));
+    if (!foreach_writer_) return Status::invalid_argument("format 'foreach' needs foreach(writer)");
+    spec.sink = std::make_shared<ForeachSink>(foreach_writer_);
   } else if (format_ == "foreach_batch") {
     SLUICE_RETURN_NOT_OK(check_options("foreach_batch", options_, allowed({})));
     spec.sink = std::make_shared<ForeachBatchSink>(output, foreach_batch_);
@@ -439,6 +468,10 @@ Result<StreamingQuery> DataStreamWriter::start() {
     SLUICE_ASSIGN_OR_RETURN(auto delta_sink,
                             DeltaSink::make(std::move(delta_options), output, mode_));
     spec.sink = std::move(delta_sink);
+  } else if (format_ == "table") {
+    SLUICE_ASSIGN_OR_RETURN(TableSinkOptions table_options, TableSinkOptions::parse(options_));
+    SLUICE_ASSIGN_OR_RETURN(auto table_sink, TableSink::make(std::move(table_options), output, mode_));
+    spec.sink = std::move(table_sink);
   } else if (format_ == "kafka") {
     SLUICE_ASSIGN_OR_RETURN(KafkaSinkOptions kafka_options, KafkaSinkOptions::parse(options_));
     SLUICE_ASSIGN_OR_RETURN(auto kafka_sink, KafkaSink::make(std::move(kafka_options), output));
@@ -446,7 +479,7 @@ Result<StreamingQuery> DataStreamWriter::start() {
   } else {
     return Status::invalid_argument(
         "unknown sink format '" + format_ +
-        "' (available: console, memory, noop, foreach_batch, csv, json, delta, kafka)");
+        "' (available: console, memory, noop, foreach, foreach_batch, csv, json, delta, kafka, table)");
   }
 
   if (auto it = options_.find("checkpointLocation"); it != options_.end()) {

@@ -13,6 +13,7 @@
 namespace sluice {
 
 class DataStreamWriter;
+class ForeachWriter;
 class GroupedData;
 
 /// A streaming table defined by a plan over sources. Immutable: every operation returns a new
@@ -147,8 +148,8 @@ class DataStreamWriter {
   using BatchFunction = std::function<Status(const RecordBatchPtr& batch, int64_t epoch_id)>;
 
   explicit DataStreamWriter(DataFrame frame) : frame_(std::move(frame)) {}
-  /// Names the sink: "console", "memory", "noop", "csv", "json", "delta", "kafka"
-  /// (foreach_batch sets its own).
+  /// Names the sink: "console", "memory", "noop", "csv", "json", "delta", "kafka", "table"
+  /// (foreach and foreach_batch set their own).
   DataStreamWriter& format(std::string name);
   DataStreamWriter& output_mode(OutputMode mode);
   DataStreamWriter& trigger(Trigger trigger);
@@ -157,6 +158,9 @@ class DataStreamWriter {
   DataStreamWriter& query_name(std::string name);
   /// Writes the file sink's rows under `column=value/` directories (csv, json, delta formats).
   DataStreamWriter& partition_by(std::vector<std::string> columns);
+  /// Hands each epoch's rows one at a time to a writer (open / process / close per epoch; see
+  /// io/foreach_sink.hpp for its exactly-once contract).
+  DataStreamWriter& foreach(std::shared_ptr<ForeachWriter> writer);
   /// Hands each epoch's rows and the epoch id to fn; a replayed epoch repeats its id.
   DataStreamWriter& foreach_batch(BatchFunction fn);
   template <typename F>
@@ -181,6 +185,7 @@ class DataStreamWriter {
   std::string name_;
   std::vector<std::string> partition_by_;
   BatchFunction foreach_batch_;
+  std::shared_ptr<ForeachWriter> foreach_writer_;
   std::shared_ptr<Sink> custom_sink_;
 };
 

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "io/option_map.hpp"
 #include "plan/optimizer.hpp"
 #include "plan/physical_plan.hpp"
 #include "sql/expression_translator.hpp"
@@ -13,12 +14,11 @@ namespace sluice {
 
 namespace {
 
-const std::vector<std::string> kSourceConnectors = {"rate", "file", "kafka", "memory"};
-const std::vector<std::string> kPlannedSourceConnectors = {"delta", "socket",
-                                                           "table", "s3",    "kinesis"};
-const std::vector<std::string> kSinkConnectors = {"console", "memory", "noop",
-                                                  "file",    "kafka",  "delta"};
-const std::vector<std::string> kPlannedSinkConnectors = {"table", "foreach", "s3"};
+const std::vector<std::string> kSourceConnectors = {"rate", "socket", "file", "kafka", "delta", "memory"};
+const std::vector<std::string> kPlannedSourceConnectors = {"table", "s3", "kinesis"};
+const std::vector<std::string> kSinkConnectors = {"console", "memory", "noop", "file",
+                                                  "kafka",   "delta",  "table"};
+const std::vector<std::string> kPlannedSinkConnectors = {"foreach", "s3"};
 // Connectors that are formats of the file connector.
 const std::vector<std::string> kFileFormats = {"csv", "json", "text", "parquet"};
 const std::vector<std::string> kSinkKeys = {"connector",           "output_mode", "trigger",
@@ -249,7 +249,8 @@ Result<DataFrame> make_source_frame(SessionContext& session, const SqlCatalog& c
     // Columns from key=value/ directory names follow the declared ones.
     partition_columns = true;
     loaded = frame;
-  } else if (connector == "rate" || connector == "kafka") {
+  } else if (connector == "rate" || connector == "socket" || connector == "kafka" ||
+             connector == "delta") {
     described = "the " + connector + " source";
     DataFrame frame = session.read_stream().format(connector).options(options).load();
     if (!frame.status().is_ok()) {
@@ -391,9 +392,9 @@ Status check_sink_declaration(const SourceText& source, const Statement& stateme
   std::string connector;
   SLUICE_RETURN_NOT_OK(check_connector(source, statement, true, connector));
   if (connector == "file") SLUICE_RETURN_NOT_OK(file_settings(source, statement, true).status());
-  if (connector == "delta" && find_option(statement, "path") == nullptr) {
+  if ((connector == "delta" || connector == "table") && find_option(statement, "path") == nullptr) {
     return source.error_at(statement.with_offset, StatusCode::invalid_argument,
-                           "the delta connector needs path = '/a/table/directory'");
+                           "the " + connector + " connector needs path = '/a/table/directory'");
   }
   if (const StatementOption* mode = find_option(statement, "output_mode")) {
     const std::string value = lower(mode->value);
@@ -430,17 +431,7 @@ Result<PreparedSink> prepare_sink(const TranslatedQuery& query, SourceTextPtr qu
     } else if (connector == "file" && key == "format") {
       writer.format(lower(option.value));
     } else if (key == "partition_by" || option.key == "partitionBy") {
-      std::vector<std::string> columns;
-      std::string column;
-      for (char c : option.value + ",") {
-        if (c == ',') {
-          if (!column.empty()) columns.push_back(column);
-          column.clear();
-        } else if (c != ' ') {
-          column += c;
-        }
-      }
-      writer.partition_by(columns);
+      writer.partition_by(split_list(option.value));
     } else if (key == "output_mode") {
       const std::string value = lower(option.value);
       sink.mode = value == "complete" ? OutputMode::Complete

@@ -8,6 +8,7 @@
 #include "sql/connectors.hpp"
 #include "tools/kafka_dev_command.hpp"
 #include "tools/run_command.hpp"
+#include "tools/table_command.hpp"
 
 int main(int argc, char** argv) {
   using namespace sluice::tools;
@@ -60,6 +61,15 @@ int main(int argc, char** argv) {
       ->required();
   inspect->add_flag("--json", json, "Print one JSON document");
 
+  CLI::App* table = app.add_subcommand("table", "Look into table sinks");
+  table->require_subcommand(1);
+  std::string table_path;
+  bool table_json = false;
+  CLI::App* dump = table->add_subcommand(
+      "dump", "Print a table sink's rows as of its last epoch (while a query may be writing it)");
+  dump->add_option("path", table_path, "The table's directory (the sink's path option)")->required();
+  dump->add_flag("--json", table_json, "Print one JSON object per row");
+
   int brokers = 1;
   std::vector<std::string> topics;
   CLI::App* kafka_dev = app.add_subcommand(
@@ -69,9 +79,10 @@ int main(int argc, char** argv) {
 
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
-    if (command != "run" && command != "explain" && command != "checkpoint" && command != "kafka-dev") {
+    if (command != "run" && command != "explain" && command != "checkpoint" && command != "table" &&
+        command != "kafka-dev") {
       std::cerr << "sluice: error: unknown command '" << command
-                << "' (commands: run, explain, checkpoint, kafka-dev; see sluice --help)" << std::endl;
+                << "' (commands: run, explain, checkpoint, table, kafka-dev; see sluice --help)" << std::endl;
       return 2;
     }
   }
@@ -85,6 +96,7 @@ int main(int argc, char** argv) {
   if (run->parsed()) return run_file(run_options);
   if (explain->parsed()) return explain_file(explain_file_name);
   if (inspect->parsed()) return inspect_checkpoint(checkpoint_directory, json);
+  if (dump->parsed()) return dump_table(table_path, table_json);
   if (kafka_dev->parsed()) return run_kafka_dev(brokers, topics);
   return 2;
 }

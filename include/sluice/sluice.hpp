@@ -5,6 +5,8 @@
 #include "actors/state_inspector.hpp"
 #include "core/pretty_print.hpp"
 #include "core/record_batch.hpp"
+#include "io/foreach_sink.hpp"
+#include "io/table_sink.hpp"
 #include "operators/expression.hpp"
 #include "plan/dataframe.hpp"
 #include "plan/streaming_query.hpp"

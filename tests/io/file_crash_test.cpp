@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "io/file_sink.hpp"
+#include "io/table_sink.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 using sluice::testing::TemporaryDirectory;
@@ -25,9 +26,10 @@ extern char** environ;
 namespace {
 
 pid_t spawn_child(const std::string& input, const std::string& output,
-                  const std::string& checkpoint, int max_epochs) {
+                  const std::string& checkpoint, int max_epochs, const std::string& mode = "") {
   std::vector<std::string> args = {FILE_CRASH_CHILD_PATH, input, output, checkpoint,
                                    std::to_string(max_epochs)};
+  if (!mode.empty()) args.push_back(mode);
   std::vector<char*> argv;
   for (auto& arg : args)
     argv.push_back(arg.data());
@@ -55,7 +57,69 @@ std::map<int64_t, int> committed_ids(const std::string& output) {
   return seen;
 }
 
+// Writes `files` JSON files of `rows_per_file` rows into `input` at once: ids 0.. in groups g0..g2.
+void write_landing_files(const std::string& input, int files, int rows_per_file) {
+  fs::create_directories(input);
+  for (int f = 0; f < files; ++f) {
+    std::ofstream out(input + "/f" + std::to_string(f) + ".json");
+    for (int r = 0; r < rows_per_file; ++r)
+      out << "{\"id\":" << f * rows_per_file + r << ",\"group\":\"g" << r % 3 << "\"}\n";
+  }
+}
+
+// Reads the table sink's rows as group -> (rows, id_sum).
+std::map<std::string, std::pair<int64_t, int64_t>> table_counts(const std::string& path) {
+  std::map<std::string, std::pair<int64_t, int64_t>> counts;
+  auto table = sluice::read_table_sink(path);
+  if (!table.ok() && table.status().code() == sluice::StatusCode::not_found) return counts;
+  BOOST_REQUIRE_MESSAGE(table.ok(), table.status().to_string());
+  for (const auto& row : table->rows->to_rows())
+    counts[row[0].as_string()] = {row[1].as_int64(), row[2].as_int64()};
+  return counts;
+}
+
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(table_sink_after_sigkills_equals_an_uninterrupted_run) {
+  TemporaryDirectory dir;
+  const std::string input = dir.file("landing");
+  constexpr int kFiles = 45, kRowsPerFile = 20;
+  write_landing_files(input, kFiles, kRowsPerFile);
+  const unsigned seed = std::random_device{}();
+  BOOST_TEST_MESSAGE("seed " << seed);
+  std::mt19937 random(seed);
+  auto run_to_end = [&](const std::string& output, const std::string& checkpoint) {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      int64_t total = 0;
+      for (const auto& [group, figures] : table_counts(output)) total += figures.first;
+      if (total >= kFiles * kRowsPerFile) return;
+      pid_t pid = spawn_child(input, output, checkpoint, 1, "table");
+      int status = 0;
+      waitpid(pid, &status, 0);
+      BOOST_REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+  };
+  // The uninterrupted run, then a run killed at random moments over the same input.
+  run_to_end(dir.file("clean"), dir.file("clean-cp"));
+  const std::string output = dir.file("table"), checkpoint = dir.file("cp");
+  for (int kill = 0; kill < 6; ++kill) {
+    pid_t pid = spawn_child(input, output, checkpoint, 1 << 30, "table");
+    // The kill moment is the random input of this test, so here a sleep is the point.
+    std::this_thread::sleep_for(std::chrono::milliseconds(30 + random() % 100));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+  }
+  run_to_end(output, checkpoint);
+  const auto expected = table_counts(dir.file("clean"));
+  BOOST_TEST(expected.size() == 3u);
+  int64_t expected_sum = 0;
+  for (int64_t id = 0; id < kFiles * kRowsPerFile; ++id) expected_sum += id;
+  int64_t sum = 0;
+  for (const auto& [group, figures] : expected) sum += figures.second;
+  BOOST_TEST(sum == expected_sum);
+  BOOST_TEST((table_counts(output) == expected));
+}
 
 BOOST_AUTO_TEST_CASE(landing_zone_rows_arrive_exactly_once_across_sigkills) {
   TemporaryDirectory dir;

@@ -363,3 +363,112 @@ BOOST_AUTO_TEST_CASE(a_restarted_query_reads_no_file_twice) {
   BOOST_TEST(ids(session.memory_table("restart")->rows()) == (std::vector<int64_t>{1, 2}));
   BOOST_REQUIRE(second->stop().is_ok());
 }
+
+BOOST_AUTO_TEST_CASE(filters_on_partition_columns_prune_directories_unread) {
+  TemporaryDirectory dir;
+  auto schema = Schema::make({{"id", Type::Int64}, {"year", Type::Int64}, {"region", Type::String}}).value();
+  write_file(dir.file("in/year=2025/region=eu/a.json"), "{\"id\":1}\n", 1);
+  write_file(dir.file("in/year=2026/region=eu/b.json"), "{\"id\":2}\n", 2);
+  write_file(dir.file("in/year=2026/region=us/c.json"), "{\"id\":3}\n", 3);
+  // Were they read, these would stop the query (FAILFAST): pruned directories are never read.
+  write_file(dir.file("in/year=2025/region=us/bad.json"), "{\"id\":\n", 4);
+  write_file(dir.file("in/year=2026/region=ap/bad.json"), "not json\n", 5);
+  Session session;
+  auto frame = session.read_stream().format("json").schema(schema).option("mode", "FAILFAST").load(dir.file("in"));
+  BOOST_REQUIRE_MESSAGE(frame.status().is_ok(), frame.status().to_string());
+  Run run = run_all(session, frame.filter(col("year") >= lit(2026) && col("region") != lit("ap") && col("id") > lit(0)),
+                    "pruned");
+  BOOST_REQUIRE_MESSAGE(run.status.is_ok(), run.status.to_string());
+  BOOST_TEST(ids(run.rows) == (std::vector<int64_t>{2, 3}));
+  // The same filters offered to the source directly: the year=2025 directory is not entered.
+  auto options = FileSourceOptions::parse(FileFormat::json, dir.file("in"), {}).value();
+  auto source = FileSource::make(options, schema).value();
+  source->push_filters({col("year") >= lit(2026), col("id") > lit(0)});
+  BOOST_REQUIRE(source->latest_offset({0}, {}).ok());
+  BOOST_TEST(source->num_pruned_directories() == 1);
+  BOOST_TEST(source->latest_offset({0}, {.everything = true})->at(0) == 3);  // b, c and ap/bad
+}
+
+BOOST_AUTO_TEST_CASE(bad_records_are_counted_in_the_progress_report) {
+  TemporaryDirectory dir;
+  write_file(dir.file("json/a.json"), kBadJson, 1);
+  Session session;
+  auto query = session.read_stream()
+                   .format("json")
+                   .schema(people_schema(false))
+                   .option("mode", "DROPMALFORMED")
+                   .load(dir.file("json"))
+                   .write_stream()
+                   .format("noop")
+                   .start();
+  BOOST_REQUIRE(query.ok());
+  BOOST_REQUIRE(query->process_all_available().is_ok());
+  auto progress = query->last_progress();
+  BOOST_REQUIRE(progress.has_value());
+  BOOST_REQUIRE(progress->sources.size() == 1u);
+  bool found = false;
+  for (const auto& [name, value] : progress->sources[0].metrics) {
+    if (name == "numBadRecords") {
+      found = true;
+      BOOST_TEST(value == "3");
+    }
+  }
+  BOOST_TEST(found);
+  BOOST_TEST(progress->json().find("\"numBadRecords\"") != std::string::npos);
+  (void)query->stop();
+}
+
+BOOST_AUTO_TEST_CASE(files_older_than_max_file_age_are_forgotten_by_the_state) {
+  TemporaryDirectory dir;
+  auto options = FileSourceOptions::parse(FileFormat::json, dir.file("in"), {{"maxFileAge", "1h"}}).value();
+  write_file(dir.file("in/old.json"), "{\"id\":1}\n", 0);
+  auto source = FileSource::make(options, people_schema(false)).value();
+  BOOST_REQUIRE(*source->latest_offset({0}, {}) == SourceOffset{1});
+  (void)source->save_metadata();
+  auto first = source->state_changes({1});
+  BOOST_TEST(first.size() == 2u);  // the file and the committed position
+  // A file two hours newer makes the first one older than maxFileAge: it leaves the state.
+  write_file(dir.file("in/new.json"), "{\"id\":2}\n", 2 * 3600);
+  BOOST_REQUIRE(*source->latest_offset({1}, {}) == SourceOffset{2});
+  (void)source->save_metadata();
+  auto second = source->state_changes({2});
+  bool forgot_old = false;
+  for (const auto& [key, value] : second) {
+    if (key.find("old.json") != std::string::npos) forgot_old = !value.has_value();
+  }
+  BOOST_TEST(forgot_old);
+}
+
+BOOST_AUTO_TEST_CASE(a_record_longer_than_max_record_length_is_a_bad_record_in_every_mode) {
+  TemporaryDirectory dir;
+  const std::string runaway = "{\"id\":2,\"score\":2.5,\"name\":\"" + std::string(5000, 'x') + "\"}\n";
+  write_file(dir.file("json/a.json"), "{\"id\":1,\"score\":1.5,\"name\":\"a\"}\n" + runaway + "{\"id\":3}\n", 1);
+  Session session;
+  auto load = [&](bool corrupt_column, const char* mode) {
+    return session.read_stream()
+        .format("json")
+        .schema(people_schema(corrupt_column))
+        .option("mode", mode)
+        .option("maxRecordLength", "1000")
+        .load(dir.file("json"));
+  };
+  Run dropped = run_all(session, load(false, "DROPMALFORMED"), "long_drop");
+  BOOST_REQUIRE_MESSAGE(dropped.status.is_ok(), dropped.status.to_string());
+  BOOST_TEST(ids(dropped.rows) == (std::vector<int64_t>{1, 3}));
+
+  Run failed = run_all(session, load(false, "FAILFAST"), "long_fail");
+  BOOST_TEST(failed.status.message().find("a.json:2: a record of 5030 bytes is longer than maxRecordLength (1000)") !=
+                 std::string::npos,
+             failed.status.message());
+
+  Run kept = run_all(session, load(true, "PERMISSIVE"), "long_keep");
+  BOOST_REQUIRE_MESSAGE(kept.status.is_ok(), kept.status.to_string());
+  BOOST_REQUIRE(kept.rows.size() == 3u);
+  const auto& corrupt = kept.rows[0];  // nulls sort first
+  BOOST_TEST(corrupt[0].is_null());
+  BOOST_TEST(corrupt[3].as_string().size() == 1024u);
+
+  auto bad = session.read_stream().format("json").schema(people_schema(false)).option("maxRecordLength", "0").load(
+      dir.file("json"));
+  BOOST_TEST(bad.status().message().find("maxRecordLength") != std::string::npos, bad.status().message());
+}

@@ -155,21 +155,23 @@ const BadStatement kBadStatements[] = {
      "available-now or continuous:1s"},
     {"CREATE SOURCE s WITH (format = 'json')", StatusCode::invalid_argument,
      "line 1, column 17: CREATE SOURCE needs connector = '...' in WITH (sources available: rate, "
-     "file, kafka, memory)"},
+     "socket, file, kafka, delta, memory)"},
     {"CREATE SOURCE s WITH (connector = 'rate', connector = 'rate')", StatusCode::invalid_argument,
      "line 1, column 43: option 'connector' is given twice"},
     // Connectors that do not exist yet.
-    {"CREATE SOURCE k (a BIGINT) WITH (connector = 'delta', path = '/t')",
+    {"CREATE SOURCE k (a BIGINT) WITH (connector = 'kinesis', stream = 'x')",
      StatusCode::invalid_argument,
-     "line 1, column 46: connector 'delta' is not available yet (sources available today: rate, "
-     "file, kafka, memory)"},
+     "line 1, column 46: connector 'kinesis' is not available yet (sources available today: rate, "
+     "socket, file, kafka, delta, memory)"},
     {"CREATE SOURCE k WITH (connector = 'kafka', topic = 'bids')",
      StatusCode::invalid_argument,
      "line 1, column 17: the kafka source needs option kafka.bootstrap.servers (host:port of a broker)"},
-    {"CREATE SINK d WITH (connector = 'table', path = '/tmp/x') AS SELECT * FROM bids",
+    {"CREATE SINK d WITH (connector = 'foreach') AS SELECT * FROM bids",
      StatusCode::invalid_argument,
-     "line 1, column 33: connector 'table' is not available yet (sinks available today: console, "
-     "memory, noop, file, kafka, delta)"},
+     "line 1, column 33: connector 'foreach' is not available yet (sinks available today: console, "
+     "memory, noop, file, kafka, delta, table)"},
+    {"CREATE SINK d WITH (connector = 'table') AS SELECT * FROM bids", StatusCode::invalid_argument,
+     "line 1, column 15: the table connector needs path = '/a/table/directory'"},
     {"CREATE SINK d WITH (connector = 'delta') AS SELECT * FROM bids", StatusCode::invalid_argument,
      "line 1, column 15: the delta connector needs path = '/a/table/directory'"},
     {"CREATE SOURCE j (a BIGINT) WITH (connector = 'json', path = '/in')",
@@ -188,7 +190,7 @@ const BadStatement kBadStatements[] = {
      "line 1, column 78: the file source directory /no/such/dir does not exist (or is not a "
      "directory)"},
     {"CREATE SOURCE x WITH (connector = 'rabbitmq')", StatusCode::invalid_argument,
-     "line 1, column 35: unknown connector 'rabbitmq' (sources available: rate, file, kafka, memory)"},
+     "line 1, column 35: unknown connector 'rabbitmq' (sources available: rate, socket, file, kafka, delta, memory)"},
     // Statements out of order or repeated.
     {"CREATE SINK out WITH (connector = 'memory');\nINSERT INTO out SELECT * FROM bids;\nINSERT "
      "INTO out SELECT * FROM bids",

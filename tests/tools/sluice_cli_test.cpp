@@ -316,6 +316,42 @@ BOOST_AUTO_TEST_CASE(inspect_says_when_there_is_no_checkpoint) {
   BOOST_TEST(empty.err().find("is not a Sluice checkpoint") != std::string::npos, empty.err());
 }
 
+BOOST_AUTO_TEST_CASE(a_table_sink_is_dumped_from_the_command_line) {
+  TemporaryDirectory directory;
+  const std::string landing = directory.file("landing");
+  const std::string table = directory.file("totals");
+  std::filesystem::create_directories(landing);
+  write_text(landing + "/a.json",
+             "{\"sensor\": \"s1\", \"v\": 3}\n{\"sensor\": \"s2\", \"v\": 4}\n{\"sensor\": \"s1\", \"v\": 5}\n");
+  write_text(directory.file("totals.sql"),
+             "CREATE SOURCE readings (sensor VARCHAR, v BIGINT)\n"
+             "  WITH (connector = 'file', format = 'json', path = '" + landing + "');\n"
+             "CREATE SINK totals WITH (connector = 'table', path = '" + table +
+                 "', key = 'sensor', output_mode = 'update', trigger = '50ms') AS\n"
+                 "  SELECT sensor, count(*) AS n, sum(v) AS total FROM readings GROUP BY sensor;\n");
+  Sluice run(directory, {"run", directory.file("totals.sql"), "--until-idle", "--checkpoint",
+                         directory.file("checkpoints"), "--ui-port", "off"});
+  BOOST_REQUIRE_MESSAGE(run.wait() == 0, run.err());
+
+  Sluice dump(directory, {"table", "dump", table});
+  BOOST_TEST(dump.wait() == 0, dump.err());
+  BOOST_TEST(dump.out() == "table " + table + ": 2 rows, key (sensor)\n"
+                           "+------+---+-----+\n"
+                           "|sensor|n  |total|\n"
+                           "+------+---+-----+\n"
+                           "|s1    |2  |8    |\n"
+                           "|s2    |1  |4    |\n"
+                           "+------+---+-----+\n",
+             dump.out());
+  Sluice json(directory, {"table", "dump", table, "--json"});
+  BOOST_TEST(json.wait() == 0, json.err());
+  BOOST_TEST(json.out() == "{\"sensor\":\"s1\",\"n\":2,\"total\":8}\n{\"sensor\":\"s2\",\"n\":1,\"total\":4}\n");
+
+  Sluice missing(directory, {"table", "dump", directory.file("nothing")});
+  BOOST_TEST(missing.wait() == 1);
+  BOOST_TEST(missing.err().find("no table at " + directory.file("nothing")) != std::string::npos, missing.err());
+}
+
 BOOST_AUTO_TEST_CASE(a_landing_directory_pipeline_survives_ctrl_c_with_every_row_once) {
   TemporaryDirectory directory;
   const std::string landing = directory.file("landing");
