@@ -33,8 +33,15 @@ Result<std::shared_ptr<const StatelessStage>> StatelessStage::make(
   SchemaPtr current = input;
   for (size_t i = 0; i < steps.size(); ++i) {
     const StatelessStep& step = steps[i];
-    BoundStep bound{step.kind, std::nullopt, {}, {}, {}, current, {}, nullptr, -1, step.window};
-    if (step.kind == StatelessStep::Kind::assign_windows ||
+    BoundStep bound{step.kind, std::nullopt, {}, {}, {}, current, {}, nullptr, -1, step.window, nullptr};
+    if (step.kind == StatelessStep::Kind::static_join) {
+      std::optional<Expr> condition;
+      if (step.join_has_condition) condition = step.predicate;
+      SLUICE_ASSIGN_OR_RETURN(bound.join,
+                              StaticHashJoin::make(current, *step.table, step.join_keys, step.join_type, condition, options));
+      bound.output = bound.join->output_schema();
+      current = bound.output;
+    } else if (step.kind == StatelessStep::Kind::assign_windows ||
         step.kind == StatelessStep::Kind::observe_event_time) {
       SLUICE_ASSIGN_OR_RETURN(bound.column_index, current->index_of(step.column));
       if (current->field(bound.column_index).type != Type::Timestamp) {
@@ -154,6 +161,10 @@ Result<RecordBatchPtr> StatelessStage::process(const RecordBatchPtr& input,
     }
     if (step.kind == StatelessStep::Kind::project) {
       SLUICE_ASSIGN_OR_RETURN(current, project(step, *current));
+      continue;
+    }
+    if (step.kind == StatelessStep::Kind::static_join) {
+      SLUICE_ASSIGN_OR_RETURN(current, step.join->join(*current));
       continue;
     }
     SLUICE_RETURN_NOT_OK(step.predicate->select(*current, selection));

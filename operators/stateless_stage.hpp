@@ -8,30 +8,63 @@
 #include "core/record_batch.hpp"
 #include "operators/expression.hpp"
 #include "operators/record_format.hpp"
+#include "operators/static_join.hpp"
 #include "operators/window_assigner.hpp"
 
 namespace sluice {
 
 /// Describes one stateless step before binding: keep rows where `predicate` is true, compute
-/// `projections` as the new columns, append event-time windows of `column`, or observe the
-/// largest event time of `column` (for the watermark) without changing rows.
+/// `projections` as the new columns, append event-time windows of `column`, observe the
+/// largest event time of `column` (for the watermark) without changing rows, or join each
+/// row with a static table (hashed once per query start, when the stage is made).
 struct StatelessStep {
-  enum class Kind { filter, project, assign_windows, observe_event_time };
+  enum class Kind { filter, project, assign_windows, observe_event_time, static_join };
   Kind kind = Kind::filter;
   Expr predicate;
   std::vector<Expr> projections;
   std::string column;
   WindowDefinition window{0, 0, 0};
+  /// static_join: the table, the key columns (names both sides have), the join type and an
+  /// optional condition (in `predicate` when join_has_condition).
+  std::shared_ptr<const StaticTable> table;
+  std::vector<std::string> join_keys;
+  JoinType join_type = JoinType::inner;
+  bool join_has_condition = false;
 
-  static StatelessStep filter(Expr predicate) { return {Kind::filter, std::move(predicate), {}, {}, {0, 0, 0}}; }
+  static StatelessStep filter(Expr predicate) {
+    StatelessStep step;
+    step.predicate = std::move(predicate);
+    return step;
+  }
   static StatelessStep project(std::vector<Expr> projections) {
-    return {Kind::project, Expr(), std::move(projections), {}, {0, 0, 0}};
+    StatelessStep step;
+    step.kind = Kind::project;
+    step.projections = std::move(projections);
+    return step;
   }
   static StatelessStep assign_windows(std::string column, WindowDefinition window) {
-    return {Kind::assign_windows, Expr(), {}, std::move(column), window};
+    StatelessStep step;
+    step.kind = Kind::assign_windows;
+    step.column = std::move(column);
+    step.window = window;
+    return step;
   }
   static StatelessStep observe_event_time(std::string column) {
-    return {Kind::observe_event_time, Expr(), {}, std::move(column), {0, 0, 0}};
+    StatelessStep step;
+    step.kind = Kind::observe_event_time;
+    step.column = std::move(column);
+    return step;
+  }
+  static StatelessStep static_join(std::shared_ptr<const StaticTable> table, std::vector<std::string> keys,
+                                   JoinType type, std::optional<Expr> condition) {
+    StatelessStep step;
+    step.kind = Kind::static_join;
+    step.table = std::move(table);
+    step.join_keys = std::move(keys);
+    step.join_type = type;
+    step.join_has_condition = condition.has_value();
+    if (condition) step.predicate = *condition;
+    return step;
   }
 };
 
@@ -80,6 +113,7 @@ class StatelessStage {
     SchemaPtr gathered;
     int column_index = -1;  // assign_windows / observe_event_time
     WindowDefinition window{0, 0, 0};
+    std::shared_ptr<const StaticHashJoin> join;  // static_join
   };
   StatelessStage() = default;
   // Finds the projections that take fields of one from_json / from_csv call and binds them

@@ -239,6 +239,44 @@ DataStreamReader& DataStreamReader::schema(SchemaPtr schema) {
 }
 
 DataFrame DataStreamReader::load(const std::string& path) {
+  if (format_ == "table") {
+    if (!static_read_) {
+      return DataFrame(session_, Status::invalid_argument(
+                                     "a table sink is read as a static table: session.read().format(\"table\").load(path)"));
+    }
+    std::string directory = path;
+    for (const auto& [key, value] : options_) {
+      if (key != "path") {
+        return DataFrame(session_, Status::invalid_argument("unknown option '" + key + "' for a table read (allowed: path)"));
+      }
+      directory = value;
+    }
+    auto snapshot = read_table_sink(directory);
+    if (!snapshot.ok()) return DataFrame(session_, snapshot.status());
+    auto spec = std::make_shared<SourceSpec>();
+    spec->format = "table";
+    spec->options = options_;
+    spec->schema = snapshot->rows->schema();
+    spec->is_static = true;
+    spec->read_all = [directory]() -> Result<RecordBatchPtr> {
+      SLUICE_ASSIGN_OR_RETURN(TableSnapshot table, read_table_sink(directory));
+      return table.rows;
+    };
+    return DataFrame(session_, LogicalPlan::make_source(spec));
+  }
+  DataFrame frame = load_source(path);
+  if (!static_read_ || !frame.status().is_ok()) return frame;
+  if (format_ == "rate" || format_ == "kafka" || format_ == "socket") {
+    return DataFrame(session_, Status::invalid_argument("the " + format_ +
+                                                        " source is a stream: session.read() reads csv, json, "
+                                                        "text, delta and table; use read_stream()"));
+  }
+  auto spec = std::make_shared<SourceSpec>(*(*frame.plan())->source());
+  spec->is_static = true;
+  return DataFrame(session_, LogicalPlan::make_source(spec));
+}
+
+DataFrame DataStreamReader::load_source(const std::string& path) {
   auto spec = std::make_shared<SourceSpec>();
   spec->format = format_;
   spec->options = options_;
@@ -532,6 +570,28 @@ DataFrame MemoryStream::to_df() const {
 }
 
 DataStreamReader SessionContext::read_stream() { return DataStreamReader(state_); }
+
+DataStreamReader SessionContext::read() { return DataStreamReader(state_, /*static_read=*/true); }
+
+DataFrame SessionContext::create_data_frame(RecordBatchPtr rows) {
+  auto spec = std::make_shared<SourceSpec>();
+  spec->format = "rows";
+  spec->schema = rows->schema();
+  spec->is_static = true;
+  spec->read_all = [rows]() -> Result<RecordBatchPtr> { return rows; };
+  return DataFrame(state_, LogicalPlan::make_source(spec));
+}
+
+bool DataFrame::is_streaming() const {
+  if (!plan_.ok()) return true;
+  std::function<bool(const PlanPtr&)> streaming = [&](const PlanPtr& node) {
+    if (node->kind() == PlanKind::source) return !node->source()->is_static;
+    for (const auto& child : node->children())
+      if (streaming(child)) return true;
+    return false;
+  };
+  return streaming(*plan_);
+}
 
 SessionState::SessionState() : clock_(system_clock()) {}
 

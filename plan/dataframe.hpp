@@ -75,7 +75,8 @@ class DataFrame {
   /// Starts describing where and how the query's results go.
   DataStreamWriter write_stream() const;
 
-  bool is_streaming() const { return true; }
+  /// Returns false for a static table (session.read(), create_data_frame).
+  bool is_streaming() const;
   Status status() const { return plan_.status(); }
   /// Returns the schema; null when the DataFrame carries an error.
   SchemaPtr schema() const { return plan_.ok() ? (*plan_)->schema() : nullptr; }
@@ -128,7 +129,9 @@ GroupedData DataFrame::group_by(Args&&... keys) const {
 /// every error surfaces through the DataFrame's status and at start().
 class DataStreamReader {
  public:
-  explicit DataStreamReader(std::shared_ptr<SessionState> session) : session_(std::move(session)) {}
+  /// `static_read`: the reader of session.read(), whose DataFrames are static tables.
+  explicit DataStreamReader(std::shared_ptr<SessionState> session, bool static_read = false)
+      : session_(std::move(session)), static_read_(static_read) {}
   DataStreamReader& format(std::string name);
   DataStreamReader& option(const std::string& key, const std::string& value);
   DataStreamReader& options(const std::map<std::string, std::string>& options);
@@ -136,7 +139,9 @@ class DataStreamReader {
   DataFrame load(const std::string& path = "");
 
  private:
+  DataFrame load_source(const std::string& path);
   std::shared_ptr<SessionState> session_;
+  bool static_read_ = false;
   std::string format_;
   std::map<std::string, std::string> options_;
   SchemaPtr schema_;

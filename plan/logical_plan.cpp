@@ -440,4 +440,11 @@ std::string LogicalPlan::to_string(bool with_types) const {
   return out;
 }
 
+bool LogicalPlan::reads_only_static() const {
+  if (kind_ == PlanKind::source) return source_->is_static;
+  for (const auto& child : children_)
+    if (!child->reads_only_static()) return false;
+  return true;
+}
+
 }  // namespace sluice

@@ -20,6 +20,11 @@ struct SourceSpec {
   std::map<std::string, std::string> options;  ///< as the user gave them
   SchemaPtr schema;                            ///< full schema the source produces
   std::function<Result<std::shared_ptr<Source>>()> create;
+  /// True for a static table (session.read()): read whole once per query start, as the
+  /// static side of a join; never a stream of its own.
+  bool is_static = false;
+  /// Reads a static table whole when it has no Source (rows from code, a table sink).
+  std::function<Result<RecordBatchPtr>()> read_all;
 };
 
 enum class PlanKind { source, filter, project, union_all, watermark, aggregate, deduplicate, sort, limit, join };
@@ -82,10 +87,15 @@ class LogicalPlan {
   JoinType join_type() const { return join_type_; }
   const std::vector<std::string>& join_keys() const { return join_keys_; }
   const std::optional<Expr>& join_condition() const { return join_condition_; }
-  /// Returns true for nodes that keep state across epochs (aggregate, deduplicate, join).
+  /// Returns true for nodes that keep state across epochs (aggregate, deduplicate, a join of
+  /// two streams; a stream-static join keeps none).
   bool is_stateful() const {
-    return kind_ == PlanKind::aggregate || kind_ == PlanKind::deduplicate || kind_ == PlanKind::join;
+    if (kind_ == PlanKind::join) return !children_[0]->reads_only_static() && !children_[1]->reads_only_static();
+    return kind_ == PlanKind::aggregate || kind_ == PlanKind::deduplicate;
   }
+  /// Returns true when every source under this node is a static table (session.read()).
+  bool reads_only_static() const;
+
   /// Returns the columns an operator reads from its child (for pruning).
   std::vector<std::string> referenced_columns() const;
   /// For a source: the columns the query reads (empty = all), set by column pruning.

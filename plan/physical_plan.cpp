@@ -67,6 +67,79 @@ std::optional<EventTime> find_event_time(const PlanPtr& node) {
   }
 }
 
+// Reads a static source whole: through read_all, or its Source from the initial offset to
+// everything available now; only the columns the plan kept.
+Result<RecordBatchPtr> read_static_source(const PlanPtr& node) {
+  const SourceSpec& spec = *node->source();
+  std::vector<RecordBatchPtr> batches;
+  if (spec.read_all) {
+    SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr rows, spec.read_all());
+    batches.push_back(std::move(rows));
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Source> source, spec.create());
+    if (!node->required_columns().empty()) source->prune_columns(node->required_columns());
+    const SourceOffset start = source->initial_offset();
+    // Plans as a stream would, trigger after trigger, until nothing more is available now
+    // (rate limits such as maxFilesPerTrigger cap each call).
+    SourceOffset end = start;
+    for (;;) {
+      SLUICE_ASSIGN_OR_RETURN(SourceOffset next, source->latest_offset(end, ReadLimit{}));
+      if (next == end) break;
+      end = std::move(next);
+    }
+    for (int partition = 0; partition < source->num_partitions(); ++partition) {
+      const auto p = static_cast<size_t>(partition);
+      SLUICE_ASSIGN_OR_RETURN(auto reader, source->open_reader(partition, start[p], end[p]));
+      for (RecordBatchPtr batch;;) {
+        SLUICE_ASSIGN_OR_RETURN(ReadFlow flow, reader->next(batch));
+        if (flow == ReadFlow::finished) break;
+        batches.push_back(std::move(batch));
+      }
+    }
+  }
+  const SchemaPtr& wanted = node->schema();
+  std::vector<RecordBatchPtr> projected;
+  for (const auto& batch : batches) {
+    std::vector<ColumnPtr> columns;
+    for (const auto& field : wanted->fields()) {
+      SLUICE_ASSIGN_OR_RETURN(int index, batch->schema()->index_of(field.name));
+      columns.push_back(batch->column(index));
+    }
+    projected.push_back(RecordBatch::make_unchecked(wanted, std::move(columns), batch->num_rows()));
+  }
+  if (projected.empty()) return RecordBatch::make_empty(wanted);
+  if (projected.size() == 1) return projected.front();
+  return RecordBatch::concatenate(projected);
+}
+
+// Compiles the static side of a join (a static source under filters and projections) into a
+// table read whole, with those steps applied, at the first query start that asks for it.
+Result<std::shared_ptr<const StaticTable>> static_table(const PlanPtr& node) {
+  std::vector<StatelessStep> steps;
+  PlanPtr current = node;
+  while (current->kind() != PlanKind::source) {
+    if (current->kind() == PlanKind::filter) {
+      steps.insert(steps.begin(), StatelessStep::filter(current->condition()));
+    } else if (current->kind() == PlanKind::project) {
+      steps.insert(steps.begin(), StatelessStep::project(current->exprs()));
+    } else {
+      return Status::invalid_argument("the static side of a stream-static join may only filter and select, not " +
+                                      current->node_string() +
+                                      " (rule: it is read whole and hashed once per query start)");
+    }
+    current = current->child();
+  }
+  const PlanPtr source = current;
+  SLUICE_ASSIGN_OR_RETURN(auto stage, StatelessStage::make(source->schema(), steps));
+  const std::string description = "static table " + source->node_string();
+  return std::make_shared<const StaticTable>(stage->output_schema(), description,
+                                             [source, stage, description]() -> Result<RecordBatchPtr> {
+                                               auto rows = read_static_source(source);
+                                               if (!rows.ok()) return rows.status().with_context("reading " + description);
+                                               return stage->process(*rows);
+                                             });
+}
+
 struct Planner {
   PhysicalOptions options;
   PhysicalPlan plan;
@@ -74,6 +147,11 @@ struct Planner {
   Status collect(const PlanPtr& node, std::vector<StatelessStep> above, StageTarget target) {
     switch (node->kind()) {
       case PlanKind::source:
+        if (node->source()->is_static) {
+          return Status::invalid_argument(
+              "a static table (session.read(), create_data_frame) is not a stream: join it with a stream, or "
+              "read it with read_stream() (rule: a streaming query needs a streaming source)");
+        }
         plan.pipelines.push_back({node, std::move(above), std::nullopt, target});
         return Status::ok();
       case PlanKind::filter:
@@ -155,6 +233,27 @@ struct Planner {
   Status collect_join(const PlanPtr& node, std::vector<StatelessStep> above, StageTarget target) {
     const PlanPtr& left = node->children()[0];
     const PlanPtr& right = node->children()[1];
+    if (right->reads_only_static() || left->reads_only_static()) {
+      if (left->reads_only_static()) {
+        return Status::invalid_argument(
+            right->reads_only_static() ? "a join of two static tables is not a streaming query (rule: a streaming query needs a "
+                               "streaming source)"
+                             : "a stream-static join takes the stream on the left: write stream.join(table, ...) "
+                               "(rule: the static side is hashed once and probed by the stream's rows)");
+      }
+      const JoinType type = node->join_type();
+      if (type != JoinType::inner && type != JoinType::left_outer && type != JoinType::left_semi &&
+          type != JoinType::left_anti) {
+        return Status::invalid_argument(
+            "stream-static " + std::string(join_type_name(type)) +
+            " join is not supported: the stream must be the left side of an inner, left_outer, left_semi or "
+            "left_anti join (rule: the static side cannot know that no stream row will ever match one of its rows)");
+      }
+      SLUICE_ASSIGN_OR_RETURN(auto table, static_table(right));
+      above.insert(above.begin(), StatelessStep::static_join(std::move(table), node->join_keys(), node->join_type(),
+                                                             node->join_condition()));
+      return collect(left, std::move(above), target);
+    }
     StreamJoinOptions options;
     options.type = node->join_type();
     options.condition = node->join_condition();
@@ -324,6 +423,12 @@ std::string render_step(const StatelessStep& step) {
     case StatelessStep::Kind::filter: return "Filter " + step.predicate.to_string();
     case StatelessStep::Kind::assign_windows: return "AssignWindows " + step.column;
     case StatelessStep::Kind::observe_event_time: return "EventTimeWatermark " + step.column;
+    case StatelessStep::Kind::static_join: {
+      std::string keys;
+      for (const auto& key : step.join_keys) keys += (keys.empty() ? "" : ", ") + key;
+      return "BroadcastHashJoin [" + keys + "], " + std::string(join_type_name(step.join_type)) +
+             (step.join_has_condition ? ", " + step.predicate.to_string() : "") + ", " + step.table->description();
+    }
     case StatelessStep::Kind::project: break;
   }
   std::string list;
@@ -381,7 +486,7 @@ Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
   const LogicalPlan* join = nullptr;
   std::vector<const LogicalPlan*> aggregates;
   std::function<void(const PlanPtr&)> visit = [&](const PlanPtr& node) {
-    if (node->kind() == PlanKind::join) join = node.get();
+    if (node->kind() == PlanKind::join && node->is_stateful()) join = node.get();
     if (node->is_stateful()) ++stateful;
     if (node->kind() == PlanKind::aggregate) {
       aggregate = node.get();

@@ -74,6 +74,7 @@ class SessionState {
   std::shared_ptr<Clock> clock_;
 };
 
+class DataFrame;
 class DataStreamReader;
 
 /// The part of a session that plan-level code sees: options, readers, queries. `Session`
@@ -82,6 +83,11 @@ class SessionContext {
  public:
   /// Returns a reader for a streaming source.
   DataStreamReader read_stream();
+  /// Returns a reader for a static table (Spark's spark.read): files, a Delta table, a table
+  /// sink (format "table"), read whole at each query start; usable as a join's static side.
+  DataStreamReader read();
+  /// Returns a static table of the given rows (Spark's createDataFrame).
+  DataFrame create_data_frame(RecordBatchPtr rows);
   StreamingQueryManager& streams() { return state_->streams(); }
   Status set_conf(const std::string& key, const std::string& value) { return state_->set_conf(key, value); }
   std::string conf(const std::string& key) const { return state_->conf(key); }
