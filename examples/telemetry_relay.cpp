@@ -10,8 +10,8 @@
 // The devices are simulated: device d reports value (7 d + 13 s) mod 100 / 10 at second s.
 // Each closed window is printed as "window <start s> device <d> readings <n> mean <m> max <x>".
 //
-// Usage: telemetry_relay [DEVICES [SECONDS [WORK_DIR]]]  (defaults: 3 devices, 35 s, a
-// temporary directory). Run it again on the same WORK_DIR to resume from its checkpoint.
+// Usage: telemetry_relay [DEVICES [SECONDS [WORK_DIR]]]  (defaults: 3 devices, 35 s, a fresh
+// temporary directory). WORK_DIR holds the pipeline's input log and its checkpoint.
 #include <sluice/embedding.hpp>
 #include <sluice/sluice.hpp>
 

@@ -77,7 +77,7 @@ BOOST_AUTO_TEST_CASE(a_session_on_the_host_actor_system_runs_a_query_from_actor_
   auto got = collector->rows();
   std::sort(got.begin(), got.end());
   std::sort(expected.begin(), expected.end());
-  BOOST_TEST(got == expected, boost::test_tools::per_element());
+  BOOST_TEST((got == expected), got.size() << " rows delivered, " << expected.size() << " expected");
   BOOST_TEST(collector->replays_skipped == 0);
 }
 
