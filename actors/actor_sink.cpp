@@ -23,16 +23,18 @@ Status ActorSink::finish_epoch(int64_t epoch) {
       .receive(
           [&](const EpochAck& ack) {
             if (ack.epoch != epoch) {
-              result = Status::internal("the host acknowledged epoch " + std::to_string(ack.epoch) +
-                                        " when asked to acknowledge epoch " + std::to_string(epoch));
+              result =
+                  Status::internal("the host acknowledged epoch " + std::to_string(ack.epoch) +
+                                   " when asked to acknowledge epoch " + std::to_string(epoch));
             }
           },
           [&](const caf::error& error) {
-            result = Status::aborted("the host did not acknowledge epoch " + std::to_string(epoch) + " (" +
-                                     std::to_string(rows) + " rows): " + system_.render(error) +
-                                     (error == caf::sec::request_timeout
-                                          ? " after " + std::to_string(options_.ack_timeout.count()) + " ms"
-                                          : ""));
+            result = Status::aborted(
+                "the host did not acknowledge epoch " + std::to_string(epoch) + " (" +
+                std::to_string(rows) + " rows): " + system_.render(error) +
+                (error == caf::sec::request_timeout
+                     ? " after " + std::to_string(options_.ack_timeout.count()) + " ms"
+                     : ""));
           });
   return result;
 }

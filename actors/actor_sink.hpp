@@ -49,8 +49,9 @@ struct EpochAbort {
 ///   `epoch <= last_applied` and so applies every epoch exactly once;
 /// - batches of an epoch not yet ended may be followed by EpochAbort, or by the same epoch
 ///   again from its start after a restart: stage batches per epoch, apply them on EpochEnd.
-using epoch_receiver = caf::typed_actor<caf::reacts_to<EpochBatch>, caf::replies_to<EpochEnd>::with<EpochAck>,
-                                        caf::reacts_to<EpochAbort>>;
+using epoch_receiver =
+    caf::typed_actor<caf::reacts_to<EpochBatch>, caf::replies_to<EpochEnd>::with<EpochAck>,
+                     caf::reacts_to<EpochAbort>>;
 
 /// Tunes an ActorSink.
 struct ActorSinkOptions {

@@ -41,19 +41,21 @@ relay_actor::behavior_type relay(relay_actor::pointer self, actors::actor_source
   return {[=](const Reading& reading) {
     auto saved = self->make_response_promise<ReadingSaved>();
     std::vector<Value> row = {reading.device, Timestamp{reading.second * 1'000'000}, reading.value};
-    self->request(pipeline, caf::infinite, actors::PushRows{{row}}).then([=](const actors::PushAck& ack) mutable {
-      if (ack.status.is_ok()) {
-        saved.deliver(ReadingSaved{});
-      } else {
-        saved.deliver(caf::make_error(caf::sec::runtime_error, ack.status.to_string()));
-      }
-    });
+    self->request(pipeline, caf::infinite, actors::PushRows{{row}})
+        .then([=](const actors::PushAck& ack) mutable {
+          if (ack.status.is_ok()) {
+            saved.deliver(ReadingSaved{});
+          } else {
+            saved.deliver(caf::make_error(caf::sec::runtime_error, ack.status.to_string()));
+          }
+        });
     return saved;
   }};
 }
 
 // Sends one reading per simulated second, each after the previous one was saved.
-void device(caf::event_based_actor* self, relay_actor relay, int64_t id, int64_t second, int64_t seconds) {
+void device(caf::event_based_actor* self, relay_actor relay, int64_t id, int64_t second,
+            int64_t seconds) {
   if (second == seconds) return self->quit();
   const double value = static_cast<double>((7 * id + 13 * second) % 100) / 10.0;
   self->request(relay, caf::infinite, Reading{id, second, value}).then([=](ReadingSaved) {
@@ -73,8 +75,9 @@ actors::epoch_receiver::behavior_type subscriber() {
             for (const auto& row : batch->to_rows()) {
               std::printf("window %lld device %lld readings %lld mean %.3f max %.1f\n",
                           static_cast<long long>(row[0].as_timestamp().micros / 1'000'000),
-                          static_cast<long long>(row[2].as_int64()), static_cast<long long>(row[3].as_int64()),
-                          row[4].as_double(), row[5].as_double());
+                          static_cast<long long>(row[2].as_int64()),
+                          static_cast<long long>(row[3].as_int64()), row[4].as_double(),
+                          row[5].as_double());
             }
           }
           std::fflush(stdout);
@@ -92,7 +95,8 @@ int main(int argc, char** argv) {
   const int64_t seconds = argc > 2 ? std::atoll(argv[2]) : 35;
   std::string work_dir = argc > 3 ? argv[3] : "";
   if (work_dir.empty()) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "telemetry-relay-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "telemetry-relay-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) return 1;
     work_dir = pattern;
   }
@@ -102,19 +106,27 @@ int main(int argc, char** argv) {
   caf::actor_system system{config};
   Session session(system);  // Sluice's actors share the service's scheduler
 
-  auto schema = Schema::make({{"device", Type::Int64}, {"ts", Type::Timestamp}, {"value", Type::Double}}).value();
+  auto schema =
+      Schema::make({{"device", Type::Int64}, {"ts", Type::Timestamp}, {"value", Type::Double}})
+          .value();
   auto source = PushSource::open(schema, work_dir + "/input");
   if (!source.ok()) {
     std::cerr << source.status().to_string() << "\n";
     return 1;
   }
-  auto windows = session.read_stream().source(*source).load()
+  auto windows = session.read_stream()
+                     .source(*source)
+                     .load()
                      .with_watermark("ts", "5 seconds")
                      .group_by(window(col("ts"), "10 seconds"), col("device"))
-                     .agg(count().alias("readings"), avg(col("value")).alias("mean"), max(col("value")).alias("max"));
+                     .agg(count().alias("readings"), avg(col("value")).alias("mean"),
+                          max(col("value")).alias("max"));
   auto sink = std::make_shared<actors::ActorSink>(system, system.spawn(subscriber));
-  auto query = windows.write_stream().sink(sink).output_mode(OutputMode::Append)
-                   .option("checkpointLocation", work_dir + "/checkpoint").start();
+  auto query = windows.write_stream()
+                   .sink(sink)
+                   .output_mode(OutputMode::Append)
+                   .option("checkpointLocation", work_dir + "/checkpoint")
+                   .start();
   if (!query.ok()) {
     std::cerr << query.status().to_string() << "\n";
     return 1;
@@ -123,9 +135,11 @@ int main(int argc, char** argv) {
   auto pipeline_input = actors::spawn_actor_source(system, *source);
   auto relay_handle = system.spawn(relay, pipeline_input);
   std::vector<caf::actor> fleet;
-  for (int64_t id = 0; id < devices; ++id) fleet.push_back(system.spawn(device, relay_handle, id, int64_t{0}, seconds));
+  for (int64_t id = 0; id < devices; ++id)
+    fleet.push_back(system.spawn(device, relay_handle, id, int64_t{0}, seconds));
   caf::scoped_actor self{system};
-  for (const auto& member : fleet) self->wait_for(member);  // every reading is durable now
+  for (const auto& member : fleet)
+    self->wait_for(member);  // every reading is durable now
 
   Status done = query->process_all_available();
   if (!done.is_ok()) {

@@ -9,7 +9,8 @@ namespace {
 // Reads the logged pushes [start, end) one by one.
 class PushReader final : public PartitionReader {
  public:
-  PushReader(const InputLog& log, int64_t start, int64_t end) : log_(log), position_(start), end_(end) {}
+  PushReader(const InputLog& log, int64_t start, int64_t end)
+      : log_(log), position_(start), end_(end) {}
 
   Result<ReadFlow> next(RecordBatchPtr& out) override {
     while (position_ < end_) {
@@ -38,17 +39,21 @@ class PushReader final : public PartitionReader {
 }  // namespace
 
 Result<std::shared_ptr<PushSource>> PushSource::open(SchemaPtr schema, const std::string& directory,
-                                                     const InputLogOptions& options, std::string name) {
+                                                     const InputLogOptions& options,
+                                                     std::string name) {
   if (!schema) return Status::invalid_argument(name + ": no schema given");
   SLUICE_ASSIGN_OR_RETURN(std::vector<uint8_t> header, wire::encode_schema(*schema));
   auto describe = [](std::string_view bytes) -> std::string {
-    auto decoded = wire::decode_schema(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    auto decoded =
+        wire::decode_schema(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
     return decoded.ok() ? "schema (" + (*decoded)->to_string() + ")" : "an unreadable schema";
   };
-  auto log = InputLog::open(directory, std::string_view(reinterpret_cast<const char*>(header.data()), header.size()),
-                            options, describe);
+  auto log = InputLog::open(
+      directory, std::string_view(reinterpret_cast<const char*>(header.data()), header.size()),
+      options, describe);
   if (!log.ok()) return log.status().with_context(name);
-  return std::shared_ptr<PushSource>(new PushSource(std::move(schema), std::move(log).value(), std::move(name)));
+  return std::shared_ptr<PushSource>(
+      new PushSource(std::move(schema), std::move(log).value(), std::move(name)));
 }
 
 Result<int64_t> PushSource::push(const RecordBatchPtr& batch) {
@@ -70,26 +75,32 @@ Result<int64_t> PushSource::push(const std::vector<std::vector<Value>>& rows) {
 
 std::string PushSource::description() const {
   std::string columns;
-  for (const auto& field : schema_->fields()) columns += (columns.empty() ? "" : ",") + field.name;
+  for (const auto& field : schema_->fields())
+    columns += (columns.empty() ? "" : ",") + field.name;
   return name_ + "[" + columns + "]";
 }
 
 Result<SourceOffset> PushSource::latest_offset(const SourceOffset& start, const ReadLimit& limit) {
   const int64_t from = start.empty() ? log_->begin() : start[0];
-  const int64_t max_rows = limit.everything ? -1 : limit.max_rows >= 0 ? limit.max_rows : max_rows_per_trigger_.load();
+  const int64_t max_rows = limit.everything      ? -1
+                           : limit.max_rows >= 0 ? limit.max_rows
+                                                 : max_rows_per_trigger_.load();
   SLUICE_ASSIGN_OR_RETURN(int64_t end, log_->end_within_rows(from, max_rows));
   return SourceOffset{end};
 }
 
-Result<std::unique_ptr<PartitionReader>> PushSource::open_reader(int partition, int64_t start, int64_t end) {
+Result<std::unique_ptr<PartitionReader>> PushSource::open_reader(int partition, int64_t start,
+                                                                 int64_t end) {
   if (partition != 0) {
-    return Status::invalid_argument(name_ + " has one partition, asked for partition " + std::to_string(partition));
+    return Status::invalid_argument(name_ + " has one partition, asked for partition " +
+                                    std::to_string(partition));
   }
   const int64_t begin = log_->begin();
   const int64_t last = log_->end();
   if (start < begin || end > last || start > end) {
-    return Status::out_of_range(name_ + " holds pushes [" + std::to_string(begin) + ", " + std::to_string(last) +
-                                ") in '" + log_->directory() + "', asked for [" + std::to_string(start) + ", " +
+    return Status::out_of_range(name_ + " holds pushes [" + std::to_string(begin) + ", " +
+                                std::to_string(last) + ") in '" + log_->directory() +
+                                "', asked for [" + std::to_string(start) + ", " +
                                 std::to_string(end) + "): was the log given to another query?");
   }
   return std::unique_ptr<PartitionReader>(new PushReader(*log_, start, end));

@@ -19,7 +19,8 @@ namespace sluice {
 ///
 /// The log lives in a directory of its own, given by the host (a sibling or a subdirectory of
 /// the query's checkpoint, say `<checkpoint>/input/<name>`): see InputLog for why it is not
-/// inside the checkpoint's LMDB environment. One PushSource per directory at a time (locked).
+/// inside the checkpoint's LMDB environment. One PushSource per directory at a time (locked),
+/// read by one query at a time (a commit trims what that query read).
 ///
 /// Delivery: a push whose call returned (or whose actor reply arrived) is in the output exactly
 /// once. A host that crashed before seeing the reply does not know whether the push was logged;
@@ -54,7 +55,8 @@ class PushSource final : public Source {
   /// Returns the first position still logged: a new query over an old log starts there.
   SourceOffset initial_offset() const override { return {log_->begin()}; }
   Result<SourceOffset> latest_offset(const SourceOffset& start, const ReadLimit& limit) override;
-  Result<std::unique_ptr<PartitionReader>> open_reader(int partition, int64_t start, int64_t end) override;
+  Result<std::unique_ptr<PartitionReader>> open_reader(int partition, int64_t start,
+                                                       int64_t end) override;
   /// Trims the log below `end`: those pushes are committed and never read again.
   Status commit(const SourceOffset& end) override;
 

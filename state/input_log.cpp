@@ -17,27 +17,31 @@ constexpr std::string_view kBeginKey = "begin";
 std::string position_key(int64_t position) {
   std::string key(8, '\0');
   auto bits = static_cast<uint64_t>(position);
-  for (int i = 0; i < 8; ++i) key[i] = static_cast<char>((bits >> (56 - 8 * i)) & 0xFF);
+  for (int i = 0; i < 8; ++i)
+    key[i] = static_cast<char>((bits >> (56 - 8 * i)) & 0xFF);
   return key;
 }
 
 int64_t decode_position_key(std::string_view key) {
   uint64_t bits = 0;
-  for (char c : key) bits = (bits << 8) | static_cast<uint8_t>(c);
+  for (char c : key)
+    bits = (bits << 8) | static_cast<uint8_t>(c);
   return static_cast<int64_t>(bits);
 }
 
 std::string encode_int64(int64_t value) {
   std::string out(8, '\0');
   auto bits = static_cast<uint64_t>(value);
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((bits >> (8 * i)) & 0xFF);
+  for (int i = 0; i < 8; ++i)
+    out[i] = static_cast<char>((bits >> (8 * i)) & 0xFF);
   return out;
 }
 
 Result<int64_t> decode_int64(std::string_view bytes, std::string_view what) {
   if (bytes.size() < 8) return Status::corrupt(std::string(what) + " is shorter than 8 bytes");
   uint64_t bits = 0;
-  for (int i = 0; i < 8; ++i) bits |= uint64_t{static_cast<uint8_t>(bytes[i])} << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    bits |= uint64_t{static_cast<uint8_t>(bytes[i])} << (8 * i);
   return static_cast<int64_t>(bits);
 }
 
@@ -51,9 +55,11 @@ Result<std::unique_ptr<InputLog>> InputLog::open(
     const std::string& directory, std::string_view header, const InputLogOptions& options,
     const std::function<std::string(std::string_view header)>& describe_header) {
   const std::string context = "cannot open input log '" + directory + "'";
-  if (directory.empty()) return Status::invalid_argument("cannot open input log: the path is empty");
+  if (directory.empty())
+    return Status::invalid_argument("cannot open input log: the path is empty");
   std::error_code error;
-  if (std::filesystem::exists(directory, error) && !std::filesystem::is_directory(directory, error)) {
+  if (std::filesystem::exists(directory, error) &&
+      !std::filesystem::is_directory(directory, error)) {
     return Status::invalid_argument(context + ": it exists and is not a directory");
   }
   std::filesystem::create_directories(directory, error);
@@ -74,8 +80,9 @@ Result<std::unique_ptr<InputLog>> InputLog::open(
   return log;
 }
 
-Status InputLog::initialize(std::string_view header,
-                            const std::function<std::string(std::string_view header)>& describe_header) {
+Status InputLog::initialize(
+    std::string_view header,
+    const std::function<std::string(std::string_view header)>& describe_header) {
   SLUICE_ASSIGN_OR_RETURN(LmdbTransaction txn, env_->begin_write());
   SLUICE_ASSIGN_OR_RETURN(meta_, env_->open_database(txn, "meta"));
   SLUICE_ASSIGN_OR_RETURN(entries_, env_->open_database(txn, "entries"));
@@ -89,7 +96,18 @@ Status InputLog::initialize(std::string_view header,
                                       ", not of " + describe_header(header));
     }
   } else {
-    SLUICE_RETURN_NOT_OK(txn.put(meta_, kHeaderKey, seal_value(EnvelopeTag::input_log, kHeaderKey, header)));
+    // A fresh log: anything already in the environment means it is something else (a checkpoint).
+    for (auto [dbi, name] : {std::pair{meta_, "meta"}, std::pair{entries_, "entries"}}) {
+      MDB_stat stat;
+      SLUICE_RETURN_NOT_OK(lmdb_status(mdb_stat(txn.get(), dbi, &stat), "mdb_stat"));
+      if (stat.ms_entries != 0) {
+        return Status::corrupt(
+            std::string("database '") + name + "' holds " + std::to_string(stat.ms_entries) +
+            " entries but no input log header: not an input log (a checkpoint?)");
+      }
+    }
+    SLUICE_RETURN_NOT_OK(
+        txn.put(meta_, kHeaderKey, seal_value(EnvelopeTag::input_log, kHeaderKey, header)));
   }
   SLUICE_ASSIGN_OR_RETURN(found, txn.get(meta_, kBeginKey, &stored));
   if (found) {
@@ -118,8 +136,8 @@ Result<int64_t> InputLog::append(std::string_view payload, int64_t rows) {
   if (status.is_ok()) status = txn.commit();
   if (!status.is_ok()) {
     if (txn.map_full()) {
-      return Status::io_error("input log '" + directory_ + "' full: entries [" + std::to_string(begin_) +
-                              ", " + std::to_string(end_) + ") fill its " +
+      return Status::io_error("input log '" + directory_ + "' full: entries [" +
+                              std::to_string(begin_) + ", " + std::to_string(end_) + ") fill its " +
                               std::to_string(env_->map_size()) +
                               " bytes; they are trimmed once the query commits past them");
     }
@@ -200,8 +218,8 @@ Status InputLog::trim(int64_t position) {
       SLUICE_RETURN_NOT_OK(cursor.erase());
     }
   }
-  SLUICE_RETURN_NOT_OK(
-      txn.put(meta_, kBeginKey, seal_value(EnvelopeTag::input_log, kBeginKey, encode_int64(position))));
+  SLUICE_RETURN_NOT_OK(txn.put(
+      meta_, kBeginKey, seal_value(EnvelopeTag::input_log, kBeginKey, encode_int64(position))));
   SLUICE_RETURN_NOT_OK(txn.commit().with_context("trimming input log '" + directory_ + "'"));
   begin_ = position;
   return Status::ok();

@@ -18,25 +18,29 @@ using sluice::testing::TemporaryDirectory;
 BOOST_AUTO_TEST_CASE(a_replayed_epoch_reaches_the_host_with_the_same_number_and_rows) {
   TemporaryDirectory log_dir, checkpoint, output;
   auto args = [&](int run) {
-    return std::vector<std::string>{log_dir.path(), checkpoint.path(), output.path(), std::to_string(run), "replay"};
+    return std::vector<std::string>{log_dir.path(), checkpoint.path(), output.path(),
+                                    std::to_string(run), "replay"};
   };
-  BOOST_REQUIRE(testing::wait_embed_child(testing::spawn_embed_child(args(0), "after_sink_write:3")) ==
-                actors::kCrashPointExitCode);
+  BOOST_REQUIRE(testing::wait_embed_child(testing::spawn_embed_child(
+                    args(0), "after_sink_write:3")) == actors::kCrashPointExitCode);
   BOOST_REQUIRE(testing::wait_embed_child(testing::spawn_embed_child(args(1))) == 0);
 
   auto deliveries = testing::read_deliveries(output.path());
   BOOST_REQUIRE(deliveries.count(3));
   BOOST_TEST(deliveries[3].count(0) == 1u);  // acknowledged by the host in run 0 ...
   BOOST_TEST(deliveries[3].count(1) == 1u);  // ... and delivered again in run 1
-  for (int64_t epoch = 0; epoch < 3; ++epoch) BOOST_TEST(deliveries[epoch].count(1) == 0u, "epoch " << epoch);
+  for (int64_t epoch = 0; epoch < 3; ++epoch)
+    BOOST_TEST(deliveries[epoch].count(1) == 0u, "epoch " << epoch);
   std::vector<int64_t> all;
   for (const auto& [epoch, runs] : deliveries) {
-    for (const auto& [run, rows] : runs) BOOST_TEST(rows == runs.begin()->second, "epoch " << epoch << " run " << run);
+    for (const auto& [run, rows] : runs)
+      BOOST_TEST(rows == runs.begin()->second, "epoch " << epoch << " run " << run);
     all.insert(all.end(), runs.begin()->second.begin(), runs.begin()->second.end());
   }
   std::sort(all.begin(), all.end());
   std::vector<int64_t> expected(100);
-  for (int64_t i = 0; i < 100; ++i) expected[static_cast<size_t>(i)] = i;
+  for (int64_t i = 0; i < 100; ++i)
+    expected[static_cast<size_t>(i)] = i;
   BOOST_TEST(all == expected, boost::test_tools::per_element());
 }
 
@@ -77,10 +81,12 @@ BOOST_AUTO_TEST_CASE(a_host_that_does_not_acknowledge_fails_the_query_naming_the
   caf::actor_system system{config};
   Session session(system);
   auto receiver = system.spawn(silent_receiver);
-  Status status = run_until_failure(session, std::make_shared<actors::ActorSink>(
-                                                 system, receiver, actors::ActorSinkOptions{.ack_timeout = 300ms}));
+  Status status = run_until_failure(
+      session, std::make_shared<actors::ActorSink>(system, receiver,
+                                                   actors::ActorSinkOptions{.ack_timeout = 300ms}));
   BOOST_TEST(!status.is_ok());
-  BOOST_TEST(status.message().find("did not acknowledge epoch 0") != std::string::npos, status.to_string());
+  BOOST_TEST(status.message().find("did not acknowledge epoch 0") != std::string::npos,
+             status.to_string());
   BOOST_TEST(status.message().find("after 300 ms") != std::string::npos, status.to_string());
   caf::anon_send_exit(receiver, caf::exit_reason::user_shutdown);
 }
@@ -97,7 +103,8 @@ BOOST_AUTO_TEST_CASE(a_receiver_that_is_gone_fails_the_query) {
   }
   Status status = run_until_failure(session, std::make_shared<actors::ActorSink>(system, receiver));
   BOOST_TEST(!status.is_ok());
-  BOOST_TEST(status.message().find("did not acknowledge epoch 0") != std::string::npos, status.to_string());
+  BOOST_TEST(status.message().find("did not acknowledge epoch 0") != std::string::npos,
+             status.to_string());
 }
 
 BOOST_AUTO_TEST_CASE(a_query_with_an_actor_sink_warns_that_its_receiver_deduplicates) {
@@ -106,7 +113,10 @@ BOOST_AUTO_TEST_CASE(a_query_with_an_actor_sink_warns_that_its_receiver_deduplic
   Session session(system);
   auto receiver = system.spawn(silent_receiver);
   MemoryStream input(session, Schema::make({{"v", Type::Int64}}).value());
-  auto query = input.to_df().write_stream().sink(std::make_shared<actors::ActorSink>(system, receiver)).start();
+  auto query = input.to_df()
+                   .write_stream()
+                   .sink(std::make_shared<actors::ActorSink>(system, receiver))
+                   .start();
   BOOST_REQUIRE(query.ok());
   auto warnings = query->warnings();
   BOOST_REQUIRE(warnings.size() == 1u);

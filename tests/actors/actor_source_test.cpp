@@ -17,14 +17,18 @@ using sluice::testing::TemporaryDirectory;
 
 namespace {
 
-SchemaPtr reading_schema() { return Schema::make({{"device", Type::Int64}, {"value", Type::Double}}).value(); }
+SchemaPtr reading_schema() {
+  return Schema::make({{"device", Type::Int64}, {"value", Type::Double}}).value();
+}
 
-actors::PushAck push_and_wait(caf::actor_system& system, const actors::actor_source& source, actors::PushRows rows) {
+actors::PushAck push_and_wait(caf::actor_system& system, const actors::actor_source& source,
+                              actors::PushRows rows) {
   caf::scoped_actor self{system};
   actors::PushAck result;
   self->request(source, caf::infinite, std::move(rows))
-      .receive([&](const actors::PushAck& ack) { result = ack; },
-               [&](const caf::error& error) { result.status = Status::internal(system.render(error)); });
+      .receive(
+          [&](const actors::PushAck& ack) { result = ack; },
+          [&](const caf::error& error) { result.status = Status::internal(system.render(error)); });
   return result;
 }
 
@@ -33,7 +37,8 @@ actors::PushAck push_and_wait(caf::actor_system& system, const actors::actor_sou
 // The host owns the actor system; Sluice's actors run on its scheduler beside the host's own.
 // Rows pushed to the actor source come back through the actor sink, filtered and projected as
 // the query says (checked against a row-by-row reference).
-BOOST_AUTO_TEST_CASE(a_session_on_the_host_actor_system_runs_a_query_from_actor_source_to_actor_sink) {
+BOOST_AUTO_TEST_CASE(
+    a_session_on_the_host_actor_system_runs_a_query_from_actor_source_to_actor_sink) {
   const uint64_t seed = std::random_device{}();
   BOOST_TEST_MESSAGE("seed " << seed);
   std::mt19937_64 random(seed);
@@ -48,11 +53,15 @@ BOOST_AUTO_TEST_CASE(a_session_on_the_host_actor_system_runs_a_query_from_actor_
     BOOST_TEST(&session.system() == &system);
     auto source = PushSource::open(reading_schema(), log_dir.path(), {.sync = false}).value();
     auto handle = actors::spawn_actor_source(system, source);
-    auto sink = std::make_shared<actors::ActorSink>(system, testing::spawn_collector(system, collector));
-    auto query = session.read_stream().source(source).load()
+    auto sink =
+        std::make_shared<actors::ActorSink>(system, testing::spawn_collector(system, collector));
+    auto query = session.read_stream()
+                     .source(source)
+                     .load()
                      .filter(col("value") > 0.5)
                      .select(col("device"), (col("value") * 10).alias("scaled"))
-                     .write_stream().sink(sink)
+                     .write_stream()
+                     .sink(sink)
                      .option("checkpointLocation", checkpoint.path())
                      .start();
     BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
@@ -77,7 +86,8 @@ BOOST_AUTO_TEST_CASE(a_session_on_the_host_actor_system_runs_a_query_from_actor_
   auto got = collector->rows();
   std::sort(got.begin(), got.end());
   std::sort(expected.begin(), expected.end());
-  BOOST_TEST((got == expected), got.size() << " rows delivered, " << expected.size() << " expected");
+  BOOST_TEST((got == expected), got.size()
+                                    << " rows delivered, " << expected.size() << " expected");
   BOOST_TEST(collector->replays_skipped == 0);
 }
 
@@ -90,7 +100,8 @@ BOOST_AUTO_TEST_CASE(an_acknowledged_push_is_in_the_log_and_a_bad_push_is_refuse
   {
     auto source = PushSource::open(reading_schema(), log_dir.path()).value();
     auto handle = actors::spawn_actor_source(system, source);
-    actors::PushAck good = push_and_wait(system, handle, actors::PushRows{{{int64_t{1}, 0.25}, {int64_t{2}, 0.75}}});
+    actors::PushAck good =
+        push_and_wait(system, handle, actors::PushRows{{{int64_t{1}, 0.25}, {int64_t{2}, 0.75}}});
     BOOST_TEST(good.status.is_ok());
     BOOST_TEST(good.offset == 0);
     actors::PushAck bad = push_and_wait(system, handle, actors::PushRows{{{"one", 0.25}}});
@@ -101,8 +112,8 @@ BOOST_AUTO_TEST_CASE(an_acknowledged_push_is_in_the_log_and_a_bad_push_is_refuse
     actors::PushAck second = [&] {
       caf::scoped_actor self{system};
       actors::PushAck result;
-      self->request(handle, caf::infinite, actors::PushBatch{batch}).receive([&](const actors::PushAck& ack) { result = ack; },
-                                                                     [&](const caf::error&) {});
+      self->request(handle, caf::infinite, actors::PushBatch{batch})
+          .receive([&](const actors::PushAck& ack) { result = ack; }, [&](const caf::error&) {});
       return result;
     }();
     BOOST_TEST(second.offset == 1);
@@ -116,7 +127,9 @@ BOOST_AUTO_TEST_CASE(an_acknowledged_push_is_in_the_log_and_a_bad_push_is_refuse
   RecordBatchPtr out;
   std::vector<std::vector<Value>> rows;
   while (reader->next(out).value() == ReadFlow::have_batch) {
-    for (auto& row : out->to_rows()) rows.push_back(std::move(row));
+    for (auto& row : out->to_rows())
+      rows.push_back(std::move(row));
   }
-  BOOST_TEST((rows == std::vector<std::vector<Value>>{{int64_t{1}, 0.25}, {int64_t{2}, 0.75}, {int64_t{3}, 1.0}}));
+  BOOST_TEST((rows == std::vector<std::vector<Value>>{
+                          {int64_t{1}, 0.25}, {int64_t{2}, 0.75}, {int64_t{3}, 1.0}}));
 }

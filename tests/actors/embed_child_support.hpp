@@ -20,11 +20,13 @@ extern char** environ;
 namespace sluice::testing {
 
 /// Starts the child with `args`, SLUICE_CRASH_AT set to `crash_at` (unset when empty).
-inline pid_t spawn_embed_child(const std::vector<std::string>& args, const std::string& crash_at = "") {
+inline pid_t spawn_embed_child(const std::vector<std::string>& args,
+                               const std::string& crash_at = "") {
   std::vector<std::string> all = {EMBED_CHILD_PATH};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
-  for (auto& arg : all) argv.push_back(arg.data());
+  for (auto& arg : all)
+    argv.push_back(arg.data());
   argv.push_back(nullptr);
   std::vector<std::string> env_storage;
   for (char** e = environ; *e; ++e) {
@@ -32,10 +34,12 @@ inline pid_t spawn_embed_child(const std::vector<std::string>& args, const std::
   }
   if (!crash_at.empty()) env_storage.push_back("SLUICE_CRASH_AT=" + crash_at);
   std::vector<char*> envp;
-  for (auto& entry : env_storage) envp.push_back(entry.data());
+  for (auto& entry : env_storage)
+    envp.push_back(entry.data());
   envp.push_back(nullptr);
   pid_t pid = 0;
-  BOOST_REQUIRE(posix_spawn(&pid, EMBED_CHILD_PATH, nullptr, nullptr, argv.data(), envp.data()) == 0);
+  BOOST_REQUIRE(posix_spawn(&pid, EMBED_CHILD_PATH, nullptr, nullptr, argv.data(), envp.data()) ==
+                0);
   return pid;
 }
 
@@ -52,12 +56,14 @@ inline std::vector<int64_t> read_ids(const std::filesystem::path& file) {
   std::ifstream in(file);
   std::vector<int64_t> ids;
   int64_t id = 0;
-  while (in >> id) ids.push_back(id);
+  while (in >> id)
+    ids.push_back(id);
   return ids;
 }
 
 /// What the children delivered: per epoch, per run, the rows of that delivery.
-inline std::map<int64_t, std::map<int64_t, std::vector<int64_t>>> read_deliveries(const std::string& output) {
+inline std::map<int64_t, std::map<int64_t, std::vector<int64_t>>> read_deliveries(
+    const std::string& output) {
   std::map<int64_t, std::map<int64_t, std::vector<int64_t>>> deliveries;
   for (const auto& entry : std::filesystem::directory_iterator(output)) {
     const std::string name = entry.path().filename().string();

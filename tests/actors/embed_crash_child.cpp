@@ -23,11 +23,13 @@ namespace {
 Status write_file(const std::string& name, const std::vector<std::vector<Value>>& rows) {
   {
     std::ofstream file(name + ".tmp", std::ios::trunc);
-    for (const auto& row : rows) file << row[0].as_int64() << "\n";
+    for (const auto& row : rows)
+      file << row[0].as_int64() << "\n";
     file.flush();
     if (!file) return Status::io_error("cannot write " + name);
   }
-  if (std::rename((name + ".tmp").c_str(), name.c_str()) != 0) return Status::io_error("cannot rename " + name);
+  if (std::rename((name + ".tmp").c_str(), name.c_str()) != 0)
+    return Status::io_error("cannot rename " + name);
   return Status::ok();
 }
 
@@ -35,7 +37,9 @@ Status write_file(const std::string& name, const std::vector<std::vector<Value>>
 
 int main(int argc, char** argv) {
   if (argc != 6) {
-    std::fprintf(stderr, "usage: embed_crash_child LOG_DIR CHECKPOINT_DIR OUTPUT_DIR RUN push-forever|push-then-stop|replay\n");
+    std::fprintf(stderr,
+                 "usage: embed_crash_child LOG_DIR CHECKPOINT_DIR OUTPUT_DIR RUN "
+                 "push-forever|push-then-stop|replay\n");
     return 2;
   }
   const std::string log_dir = argv[1], checkpoint = argv[2], output = argv[3], mode = argv[5];
@@ -55,11 +59,17 @@ int main(int argc, char** argv) {
   if (mode == "replay") source->set_max_rows_per_trigger(10);
   auto collector = std::make_shared<testing::EpochCollector>();
   collector->on_apply = [&](int64_t epoch, const std::vector<std::vector<Value>>& rows) {
-    Status written = write_file(output + "/run" + std::to_string(run) + "-epoch-" + std::to_string(epoch) + ".txt", rows);
+    Status written = write_file(
+        output + "/run" + std::to_string(run) + "-epoch-" + std::to_string(epoch) + ".txt", rows);
     if (!written.is_ok()) std::fprintf(stderr, "%s\n", written.to_string().c_str());
   };
-  auto sink = std::make_shared<actors::ActorSink>(system, testing::spawn_collector(system, collector));
-  auto query = session.read_stream().source(source).load().write_stream().sink(sink)
+  auto sink =
+      std::make_shared<actors::ActorSink>(system, testing::spawn_collector(system, collector));
+  auto query = session.read_stream()
+                   .source(source)
+                   .load()
+                   .write_stream()
+                   .sink(sink)
                    .trigger(Trigger::ProcessingTime(10ms))
                    .option("checkpointLocation", checkpoint)
                    .start();
@@ -73,12 +83,15 @@ int main(int argc, char** argv) {
   std::ofstream acks(output + "/acks-" + std::to_string(run) + ".txt", std::ios::app);
   auto push = [&](int64_t first, int64_t count) {
     std::vector<std::vector<Value>> rows;
-    for (int64_t id = first; id < first + count; ++id) rows.push_back({id});
+    for (int64_t id = first; id < first + count; ++id)
+      rows.push_back({id});
     bool ok = false;
     self->request(handle, caf::infinite, actors::PushRows{rows})
-        .receive([&](const actors::PushAck& ack) { ok = ack.status.is_ok(); }, [&](const caf::error&) {});
+        .receive([&](const actors::PushAck& ack) { ok = ack.status.is_ok(); },
+                 [&](const caf::error&) {});
     if (!ok) return false;
-    for (int64_t id = first; id < first + count; ++id) acks << id << "\n";
+    for (int64_t id = first; id < first + count; ++id)
+      acks << id << "\n";
     acks.flush();
     return true;
   };

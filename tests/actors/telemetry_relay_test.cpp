@@ -15,22 +15,25 @@ namespace {
 // One printed window: (start s, device) -> (readings, mean, max).
 using Windows = std::map<std::pair<int64_t, int64_t>, std::tuple<int64_t, double, double>>;
 
-Windows run_example(int64_t devices, int64_t seconds, const std::string& work_dir, std::string& text) {
-  const std::string command = std::string(TELEMETRY_RELAY_PATH) + " " + std::to_string(devices) + " " +
-                              std::to_string(seconds) + " " + work_dir;
+Windows run_example(int64_t devices, int64_t seconds, const std::string& work_dir,
+                    std::string& text) {
+  const std::string command = std::string(TELEMETRY_RELAY_PATH) + " " + std::to_string(devices) +
+                              " " + std::to_string(seconds) + " " + work_dir;
   FILE* pipe = ::popen(command.c_str(), "r");
   BOOST_REQUIRE(pipe != nullptr);
   char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) text += buffer;
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr)
+    text += buffer;
   BOOST_REQUIRE_MESSAGE(::pclose(pipe) == 0, text);
   Windows windows;
   std::istringstream lines(text);
   std::string word_window, word_device, word_readings, word_mean, word_max;
   int64_t start = 0, device = 0, readings = 0;
   double mean = 0, max = 0;
-  while (lines >> word_window >> start >> word_device >> device >> word_readings >> readings >> word_mean >> mean >>
-         word_max >> max) {
-    BOOST_TEST(windows.count({start, device}) == 0u, "window " << start << " device " << device << " printed twice");
+  while (lines >> word_window >> start >> word_device >> device >> word_readings >> readings >>
+         word_mean >> mean >> word_max >> max) {
+    BOOST_TEST(windows.count({start, device}) == 0u,
+               "window " << start << " device " << device << " printed twice");
     windows[{start, device}] = {readings, mean, max};
   }
   return windows;
@@ -69,7 +72,8 @@ BOOST_AUTO_TEST_CASE(the_relay_prints_every_closed_window_of_every_device_once) 
   BOOST_TEST(got.size() == expected.size());
   for (const auto& [key, value] : expected) {
     auto it = got.find(key);
-    BOOST_TEST_REQUIRE((it != got.end()), "window " << key.first << " device " << key.second << " missing");
+    BOOST_TEST_REQUIRE((it != got.end()),
+                       "window " << key.first << " device " << key.second << " missing");
     BOOST_TEST(std::get<0>(it->second) == std::get<0>(value));
     BOOST_TEST(std::get<1>(it->second) == std::get<1>(value), boost::test_tools::tolerance(1e-3));
     BOOST_TEST(std::get<2>(it->second) == std::get<2>(value), boost::test_tools::tolerance(1e-9));

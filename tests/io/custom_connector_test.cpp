@@ -17,7 +17,9 @@ using sluice::testing::TemporaryDirectory;
 
 namespace {
 
-SchemaPtr queue_schema() { return Schema::make({{"id", Type::Int64}, {"amount", Type::Int64}}).value(); }
+SchemaPtr queue_schema() {
+  return Schema::make({{"id", Type::Int64}, {"amount", Type::Int64}}).value();
+}
 
 // A user's own message queue: messages at positions (the queue's own offsets), dropped from the
 // front once a consumer commits past them. Survives the query (it stands for another system).
@@ -53,8 +55,10 @@ class QueueSource final : public Source {
     std::vector<std::vector<Value>> rows;
     {
       std::lock_guard lock(queue_->mutex);
-      if (start < queue_->first_position) return Status::out_of_range("messages below " + std::to_string(start) + " are gone");
-      for (int64_t p = start; p < end; ++p) rows.push_back(queue_->messages[static_cast<size_t>(p - queue_->first_position)]);
+      if (start < queue_->first_position)
+        return Status::out_of_range("messages below " + std::to_string(start) + " are gone");
+      for (int64_t p = start; p < end; ++p)
+        rows.push_back(queue_->messages[static_cast<size_t>(p - queue_->first_position)]);
     }
     SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr batch, RecordBatch::from_rows(schema_, rows));
     return std::unique_ptr<PartitionReader>(new OneBatch(std::move(batch)));
@@ -108,7 +112,8 @@ class DatabaseSink final : public Sink {
     return Status::ok();
   }
   Status write(int64_t epoch, const RecordBatchPtr& batch) override {
-    for (auto& row : batch->to_rows()) staged_[epoch].push_back(std::move(row));
+    for (auto& row : batch->to_rows())
+      staged_[epoch].push_back(std::move(row));
     return Status::ok();
   }
   Status finish_epoch(int64_t epoch) override {
@@ -120,11 +125,13 @@ class DatabaseSink final : public Sink {
       if (last != database_->last_epoch.end() && epoch <= last->second) {
         ++database_->skipped_epochs;
       } else {
-        for (const auto& row : rows) database_->balances[row[0].as_int64()] += row[1].as_int64();
+        for (const auto& row : rows)
+          database_->balances[row[0].as_int64()] += row[1].as_int64();
         database_->last_epoch[query_id_] = epoch;
       }
     }
-    if (epoch == fail_after_write_epoch_) return Status::io_error("simulated crash after writing epoch " + std::to_string(epoch));
+    if (epoch == fail_after_write_epoch_)
+      return Status::io_error("simulated crash after writing epoch " + std::to_string(epoch));
     return Status::ok();
   }
   void abort_epoch(int64_t epoch) override { staged_.erase(epoch); }
@@ -163,8 +170,13 @@ BOOST_AUTO_TEST_CASE(custom_source_and_sink_are_exactly_once_through_a_failure_a
   for (int run = 0; run < 2; ++run) {
     Session session;
     auto sink = std::make_shared<DatabaseSink>(database, run == 0 ? fail_epoch : -1);
-    auto query = session.read_stream().source(source).load().write_stream().sink(sink)
-                     .option("checkpointLocation", checkpoint.path()).start();
+    auto query = session.read_stream()
+                     .source(source)
+                     .load()
+                     .write_stream()
+                     .sink(sink)
+                     .option("checkpointLocation", checkpoint.path())
+                     .start();
     BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
     for (int epoch = 0; epoch < 6; ++epoch) {
       publish_some();
@@ -175,7 +187,8 @@ BOOST_AUTO_TEST_CASE(custom_source_and_sink_are_exactly_once_through_a_failure_a
       BOOST_REQUIRE(query->await_termination(std::chrono::seconds(10)));
       BOOST_TEST(query->exception().has_value());
     } else {
-      BOOST_REQUIRE_MESSAGE(query->process_all_available().is_ok(), query->exception().value_or(Status::ok()).to_string());
+      BOOST_REQUIRE_MESSAGE(query->process_all_available().is_ok(),
+                            query->exception().value_or(Status::ok()).to_string());
       BOOST_REQUIRE(query->stop().is_ok());
     }
   }
@@ -183,13 +196,16 @@ BOOST_AUTO_TEST_CASE(custom_source_and_sink_are_exactly_once_through_a_failure_a
   BOOST_TEST(database->balances == expected);
   BOOST_TEST(database->skipped_epochs == 1);  // the replayed epoch
   std::lock_guard queue_lock(queue->mutex);
-  BOOST_TEST(queue->messages.empty());        // everything committed was released
+  BOOST_TEST(queue->messages.empty());  // everything committed was released
 }
 
 BOOST_AUTO_TEST_CASE(a_custom_source_takes_no_path) {
   Session session;
-  auto frame = session.read_stream().source(std::make_shared<QueueSource>(std::make_shared<MessageQueue>())).load("x");
+  auto frame = session.read_stream()
+                   .source(std::make_shared<QueueSource>(std::make_shared<MessageQueue>()))
+                   .load("x");
   auto query = frame.write_stream().format("noop").start();
   BOOST_TEST(!query.ok());
-  BOOST_TEST(query.status().message().find("takes no path") != std::string::npos, query.status().to_string());
+  BOOST_TEST(query.status().message().find("takes no path") != std::string::npos,
+             query.status().to_string());
 }

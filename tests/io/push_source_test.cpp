@@ -15,11 +15,14 @@ using sluice::testing::TemporaryDirectory;
 
 namespace {
 
-SchemaPtr id_schema() { return Schema::make({{"id", Type::Int64}, {"name", Type::String}}).value(); }
+SchemaPtr id_schema() {
+  return Schema::make({{"id", Type::Int64}, {"name", Type::String}}).value();
+}
 
 std::vector<std::vector<Value>> rows_from(int64_t first, int64_t count) {
   std::vector<std::vector<Value>> rows;
-  for (int64_t id = first; id < first + count; ++id) rows.push_back({id, "n" + std::to_string(id)});
+  for (int64_t id = first; id < first + count; ++id)
+    rows.push_back({id, "n" + std::to_string(id)});
   return rows;
 }
 
@@ -33,7 +36,8 @@ std::vector<std::vector<Value>> read_range(PushSource& source, int64_t start, in
     auto flow = (*reader)->next(batch);
     BOOST_REQUIRE_MESSAGE(flow.ok(), flow.status().to_string());
     if (*flow == ReadFlow::finished) break;
-    for (auto& row : batch->to_rows()) rows.push_back(std::move(row));
+    for (auto& row : batch->to_rows())
+      rows.push_back(std::move(row));
   }
   return rows;
 }
@@ -58,7 +62,8 @@ BOOST_AUTO_TEST_CASE(commit_trims_the_log_and_positions_are_not_reused) {
   TemporaryDirectory dir;
   {
     auto source = PushSource::open(id_schema(), dir.path()).value();
-    for (int i = 0; i < 4; ++i) BOOST_REQUIRE(source->push(rows_from(i, 1)).ok());
+    for (int i = 0; i < 4; ++i)
+      BOOST_REQUIRE(source->push(rows_from(i, 1)).ok());
     BOOST_REQUIRE(source->commit({3}).is_ok());
     BOOST_TEST(source->begin() == 3);
     auto trimmed = source->open_reader(0, 2, 4);
@@ -86,13 +91,15 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_a_clear_error) {
   BOOST_TEST_MESSAGE(wrong_type.status().to_string());
   auto other = RecordBatch::from_rows(Schema::make({{"v", Type::Double}}).value(), {{1.5}}).value();
   auto wrong_schema = source->push(other);
-  BOOST_TEST(wrong_schema.status().message().find("cannot push rows of schema") != std::string::npos,
-             wrong_schema.status().to_string());
+  BOOST_TEST(
+      wrong_schema.status().message().find("cannot push rows of schema") != std::string::npos,
+      wrong_schema.status().to_string());
   BOOST_TEST(source->end() == 0);
 
   auto second = PushSource::open(id_schema(), dir.path());
   BOOST_TEST(!second.ok());
-  BOOST_TEST(second.status().message().find("in use") != std::string::npos, second.status().to_string());
+  BOOST_TEST(second.status().message().find("in use") != std::string::npos,
+             second.status().to_string());
   source.reset();
   auto other_schema = PushSource::open(Schema::make({{"v", Type::Double}}).value(), dir.path());
   BOOST_TEST(!other_schema.ok());
@@ -100,13 +107,34 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_a_clear_error) {
              other_schema.status().to_string());
 }
 
+BOOST_AUTO_TEST_CASE(a_checkpoint_directory_is_not_taken_for_an_input_log) {
+  TemporaryDirectory checkpoint;
+  {
+    Session session;
+    MemoryStream input(session, id_schema());
+    auto query = input.to_df()
+                     .write_stream()
+                     .format("noop")
+                     .option("checkpointLocation", checkpoint.path())
+                     .start();
+    BOOST_REQUIRE(query.ok());
+    BOOST_REQUIRE(query->stop().is_ok());
+  }
+  auto source = PushSource::open(id_schema(), checkpoint.path());
+  BOOST_TEST(!source.ok());
+  BOOST_TEST(source.status().message().find("not an input log") != std::string::npos,
+             source.status().to_string());
+}
+
 BOOST_AUTO_TEST_CASE(row_limit_cuts_epochs_at_whole_pushes) {
   TemporaryDirectory dir;
   auto source = PushSource::open(id_schema(), dir.path()).value();
-  for (int64_t size : {4, 4, 4, 10}) BOOST_REQUIRE(source->push(rows_from(0, size)).ok());
+  for (int64_t size : {4, 4, 4, 10})
+    BOOST_REQUIRE(source->push(rows_from(0, size)).ok());
   BOOST_TEST((source->latest_offset({0}, {.max_rows = 9}).value() == SourceOffset{2}));
   BOOST_TEST((source->latest_offset({2}, {.max_rows = 9}).value() == SourceOffset{3}));
-  BOOST_TEST((source->latest_offset({3}, {.max_rows = 9}).value() == SourceOffset{4}));  // one push at least
+  BOOST_TEST((source->latest_offset({3}, {.max_rows = 9}).value() ==
+              SourceOffset{4}));  // one push at least
   BOOST_TEST((source->latest_offset({0}, {}).value() == SourceOffset{4}));
 }
 
@@ -136,7 +164,8 @@ BOOST_AUTO_TEST_CASE(restart_reads_exactly_the_pushes_not_committed) {
                      .select(col("id"))
                      .write_stream()
                      .foreach_batch([&](const RecordBatchPtr& batch, int64_t) {
-                       for (const auto& row : batch->to_rows()) seen.push_back(row[0].as_int64());
+                       for (const auto& row : batch->to_rows())
+                         seen.push_back(row[0].as_int64());
                      })
                      .option("checkpointLocation", checkpoint.path())
                      .start();
@@ -145,14 +174,19 @@ BOOST_AUTO_TEST_CASE(restart_reads_exactly_the_pushes_not_committed) {
     push_some();
     BOOST_REQUIRE(query->process_all_available().is_ok());
     BOOST_REQUIRE(query->stop().is_ok());
-    push_some();  // while no query runs
+    push_some();                                       // while no query runs
     BOOST_TEST(source->begin() == source->end() - 5);  // committed pushes trimmed
   }
   {
     Session session;
-    auto query = session.read_stream().source(source).load().select(col("id")).write_stream()
+    auto query = session.read_stream()
+                     .source(source)
+                     .load()
+                     .select(col("id"))
+                     .write_stream()
                      .foreach_batch([&](const RecordBatchPtr& batch, int64_t) {
-                       for (const auto& row : batch->to_rows()) seen.push_back(row[0].as_int64());
+                       for (const auto& row : batch->to_rows())
+                         seen.push_back(row[0].as_int64());
                      })
                      .option("checkpointLocation", checkpoint.path())
                      .start();
@@ -162,6 +196,7 @@ BOOST_AUTO_TEST_CASE(restart_reads_exactly_the_pushes_not_committed) {
   }
   std::sort(seen.begin(), seen.end());
   std::vector<int64_t> expected(static_cast<size_t>(next_id));
-  for (int64_t i = 0; i < next_id; ++i) expected[static_cast<size_t>(i)] = i;
+  for (int64_t i = 0; i < next_id; ++i)
+    expected[static_cast<size_t>(i)] = i;
   BOOST_TEST(seen == expected, boost::test_tools::per_element());
 }

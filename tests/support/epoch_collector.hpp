@@ -19,13 +19,14 @@ struct EpochCollector {
   std::condition_variable changed;
   std::map<int64_t, std::vector<std::vector<Value>>> staged;
   std::map<int64_t, std::vector<std::vector<Value>>> applied;  // epoch -> rows
-  std::vector<int64_t> ends_seen;                               // every EpochEnd, in order
+  std::vector<int64_t> ends_seen;                              // every EpochEnd, in order
   int64_t replays_skipped = 0;
   /// Called (under the lock) when an epoch is applied for the first time.
   std::function<void(int64_t epoch, const std::vector<std::vector<Value>>& rows)> on_apply;
 
   /// Waits until `done()` holds (checked under the lock) or the timeout passes.
-  bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  bool wait_until(const std::function<bool()>& done,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
     std::unique_lock lock(mutex);
     return changed.wait_for(lock, timeout, done);
   }
@@ -34,18 +35,21 @@ struct EpochCollector {
   std::vector<std::vector<Value>> rows() {
     std::lock_guard lock(mutex);
     std::vector<std::vector<Value>> all;
-    for (const auto& [epoch, rows] : applied) all.insert(all.end(), rows.begin(), rows.end());
+    for (const auto& [epoch, rows] : applied)
+      all.insert(all.end(), rows.begin(), rows.end());
     return all;
   }
 };
 
 /// Spawns a receiver actor feeding `collector` in `system`.
-inline actors::epoch_receiver spawn_collector(caf::actor_system& system, std::shared_ptr<EpochCollector> collector) {
+inline actors::epoch_receiver spawn_collector(caf::actor_system& system,
+                                              std::shared_ptr<EpochCollector> collector) {
   return system.spawn([collector]() -> actors::epoch_receiver::behavior_type {
     return {
         [collector](const actors::EpochBatch& message) {
           std::lock_guard lock(collector->mutex);
-          for (auto& row : message.batch->to_rows()) collector->staged[message.epoch].push_back(std::move(row));
+          for (auto& row : message.batch->to_rows())
+            collector->staged[message.epoch].push_back(std::move(row));
         },
         [collector](const actors::EpochEnd& end) {
           {
