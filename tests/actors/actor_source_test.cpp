@@ -133,3 +133,14 @@ BOOST_AUTO_TEST_CASE(an_acknowledged_push_is_in_the_log_and_a_bad_push_is_refuse
   BOOST_TEST((rows == std::vector<std::vector<Value>>{
                           {int64_t{1}, 0.25}, {int64_t{2}, 0.75}, {int64_t{3}, 1.0}}));
 }
+
+BOOST_AUTO_TEST_CASE(configure_keeps_the_host_settings_and_leaves_two_scheduler_threads_at_least) {
+  caf::actor_system_config single;
+  single.set("scheduler.max-threads", size_t{1});
+  actors::configure(single);
+  BOOST_TEST(caf::get_or(single, "scheduler.max-threads", size_t{0}) == 2u);
+  caf::actor_system_config wide;
+  wide.set("scheduler.max-threads", size_t{8});
+  actors::configure(wide);
+  BOOST_TEST(caf::get_or(wide, "scheduler.max-threads", size_t{0}) == 8u);
+}
