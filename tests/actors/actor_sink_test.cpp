@@ -21,9 +21,9 @@ BOOST_AUTO_TEST_CASE(a_replayed_epoch_reaches_the_host_with_the_same_number_and_
     return std::vector<std::string>{log_dir.path(), checkpoint.path(), output.path(),
                                     std::to_string(run), "replay"};
   };
-  BOOST_REQUIRE(testing::wait_embed_child(testing::spawn_embed_child(
+  BOOST_REQUIRE(testing::wait_child(testing::spawn_embed_child(
                     args(0), "after_sink_write:3")) == actors::kCrashPointExitCode);
-  BOOST_REQUIRE(testing::wait_embed_child(testing::spawn_embed_child(args(1))) == 0);
+  BOOST_REQUIRE(testing::wait_child(testing::spawn_embed_child(args(1))) == 0);
 
   auto deliveries = testing::read_deliveries(output.path());
   BOOST_REQUIRE(deliveries.count(3));

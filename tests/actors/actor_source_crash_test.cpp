@@ -29,10 +29,10 @@ BOOST_AUTO_TEST_CASE(sigkilled_host_loses_no_acknowledged_push_and_doubles_none)
         {log_dir.path(), checkpoint.path(), output.path(), std::to_string(run), "push-forever"});
     std::this_thread::sleep_for(std::chrono::milliseconds(100 + random() % 400));
     ::kill(pid, SIGKILL);
-    wait_embed_child(pid);
+    wait_child(pid);
   }
   BOOST_REQUIRE(
-      wait_embed_child(spawn_embed_child({log_dir.path(), checkpoint.path(), output.path(),
+      wait_child(spawn_embed_child({log_dir.path(), checkpoint.path(), output.path(),
                                           std::to_string(run), "push-then-stop"})) == 0);
 
   std::set<int64_t> acknowledged;

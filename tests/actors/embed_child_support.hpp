@@ -2,10 +2,6 @@
 
 // Runs embed_crash_child and reads what it wrote, for the actor source and sink tests.
 
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -13,42 +9,14 @@
 #include <string>
 #include <vector>
 
-#include <boost/test/unit_test.hpp>
-
-extern char** environ;
+#include "tests/support/child_process.hpp"
 
 namespace sluice::testing {
 
-/// Starts the child with `args`, SLUICE_CRASH_AT set to `crash_at` (unset when empty).
+/// Starts embed_crash_child with `args`, SLUICE_CRASH_AT set to `crash_at` (unset when empty).
 inline pid_t spawn_embed_child(const std::vector<std::string>& args,
                                const std::string& crash_at = "") {
-  std::vector<std::string> all = {EMBED_CHILD_PATH};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& arg : all)
-    argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_storage;
-  for (char** e = environ; *e; ++e) {
-    if (std::string(*e).rfind("SLUICE_CRASH_AT=", 0) != 0) env_storage.emplace_back(*e);
-  }
-  if (!crash_at.empty()) env_storage.push_back("SLUICE_CRASH_AT=" + crash_at);
-  std::vector<char*> envp;
-  for (auto& entry : env_storage)
-    envp.push_back(entry.data());
-  envp.push_back(nullptr);
-  pid_t pid = 0;
-  BOOST_REQUIRE(posix_spawn(&pid, EMBED_CHILD_PATH, nullptr, nullptr, argv.data(), envp.data()) ==
-                0);
-  return pid;
-}
-
-/// Waits for the child; returns its exit code, or 128 + the signal that ended it.
-inline int wait_embed_child(pid_t pid) {
-  int status = 0;
-  BOOST_REQUIRE(waitpid(pid, &status, 0) == pid);
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + WTERMSIG(status);
+  return spawn_child(EMBED_CHILD_PATH, args, crash_at);
 }
 
 /// Reads the ids of a file, one per line.

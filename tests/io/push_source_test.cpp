@@ -155,9 +155,10 @@ BOOST_AUTO_TEST_CASE(restart_reads_exactly_the_pushes_not_committed) {
     }
   };
   std::vector<int64_t> seen;
-  for (int run = 0; run < 3; ++run) {
+  for (int run = 0; run < 4; ++run) {
+    const bool last = run == 3;  // only reads what the others left
     Session session;
-    push_some();
+    if (!last) push_some();
     auto query = session.read_stream()
                      .source(source)
                      .load()
@@ -171,28 +172,11 @@ BOOST_AUTO_TEST_CASE(restart_reads_exactly_the_pushes_not_committed) {
                      .start();
     BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
     BOOST_REQUIRE(query->process_all_available().is_ok());
-    push_some();
+    if (!last) push_some();
     BOOST_REQUIRE(query->process_all_available().is_ok());
     BOOST_REQUIRE(query->stop().is_ok());
-    push_some();                                       // while no query runs
-    BOOST_TEST(source->begin() == source->end() - 5);  // committed pushes trimmed
-  }
-  {
-    Session session;
-    auto query = session.read_stream()
-                     .source(source)
-                     .load()
-                     .select(col("id"))
-                     .write_stream()
-                     .foreach_batch([&](const RecordBatchPtr& batch, int64_t) {
-                       for (const auto& row : batch->to_rows())
-                         seen.push_back(row[0].as_int64());
-                     })
-                     .option("checkpointLocation", checkpoint.path())
-                     .start();
-    BOOST_REQUIRE(query.ok());
-    BOOST_REQUIRE(query->process_all_available().is_ok());
-    BOOST_REQUIRE(query->stop().is_ok());
+    BOOST_TEST(source->begin() == source->end());  // committed pushes trimmed
+    if (!last) push_some();                        // while no query runs
   }
   std::sort(seen.begin(), seen.end());
   std::vector<int64_t> expected(static_cast<size_t>(next_id));
