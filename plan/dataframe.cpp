@@ -232,20 +232,22 @@ DataStreamReader& DataStreamReader::source(std::shared_ptr<Source> source) {
 }
 
 DataFrame DataStreamReader::load(const std::string& path) {
-  auto spec = std::make_shared<SourceSpec>();
-  spec->format = format_;
-  spec->options = options_;
   if (custom_source_) {
     if (!path.empty()) {
       return DataFrame(session_, Status::invalid_argument("a source given with source(...) takes no path, got '" +
                                                           path + "'"));
     }
+    auto spec = std::make_shared<SourceSpec>();
     spec->format = "custom";
+    spec->options = options_;
     spec->schema = custom_source_->schema();
     std::shared_ptr<Source> source = custom_source_;
     spec->create = [source]() -> Result<std::shared_ptr<Source>> { return source; };
     return DataFrame(session_, LogicalPlan::make_source(spec));
   }
+  auto spec = std::make_shared<SourceSpec>();
+  spec->format = format_;
+  spec->options = options_;
   if (format_ == "rate") {
     if (!path.empty()) {
       return DataFrame(session_, Status::invalid_argument("the rate source takes no path, got '" + path + "'"));
