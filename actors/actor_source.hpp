@@ -35,10 +35,13 @@ using actor_source = caf::typed_actor<caf::replies_to<PushBatch>::with<PushAck>,
                                       caf::replies_to<PushRows>::with<PushAck>>;
 
 /// Spawns the actor that appends pushes to `source`'s input log and replies with their offsets.
-/// It runs detached (a thread of its own), since each push waits for an fsync: the host's
-/// scheduler threads never block on the disk. Pushes are logged in the order the actor
-/// receives them (CAF keeps each sender's order). The actor ends when every handle is gone or
-/// it is sent an exit message; `source` outlives it as long as a query uses it.
+/// It runs detached (a thread of its own), since logging waits for an fsync: the host's
+/// scheduler threads never block on the disk. Pushes waiting in its mailbox together are
+/// logged in one transaction (group commit: one fsync for all), so hosts that send several
+/// pushes before awaiting their acks get far more durable pushes per second than one
+/// push-and-wait at a time. Pushes are logged in the order the actor receives them (CAF keeps
+/// each sender's order). Send it an exit message to end it; `source` outlives it as long as a
+/// query uses it.
 actor_source spawn_actor_source(caf::actor_system& system, std::shared_ptr<PushSource> source);
 
 }  // namespace sluice::actors

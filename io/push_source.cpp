@@ -56,15 +56,32 @@ Result<std::shared_ptr<PushSource>> PushSource::open(SchemaPtr schema, const std
       new PushSource(std::move(schema), std::move(log).value(), std::move(name)));
 }
 
-Result<int64_t> PushSource::push(const RecordBatchPtr& batch) {
+Status PushSource::check(const RecordBatchPtr& batch) const {
   if (!batch) return Status::invalid_argument("cannot push a null batch to " + name_);
   if (!(*batch->schema() == *schema_)) {
     return Status::invalid_argument("cannot push rows of schema (" + batch->schema()->to_string() +
                                     ") to " + name_ + " of schema (" + schema_->to_string() + ")");
   }
-  SLUICE_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, wire::encode_batch(*batch));
-  return log_->append(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-                      batch->num_rows());
+  return Status::ok();
+}
+
+Result<int64_t> PushSource::push(const RecordBatchPtr& batch) {
+  return push_all({batch});
+}
+
+Result<int64_t> PushSource::push_all(const std::vector<RecordBatchPtr>& batches) {
+  std::vector<std::vector<uint8_t>> encoded;
+  std::vector<std::pair<std::string_view, int64_t>> entries;
+  encoded.reserve(batches.size());
+  for (const auto& batch : batches) {
+    SLUICE_RETURN_NOT_OK(check(batch));
+    SLUICE_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, wire::encode_batch(*batch));
+    encoded.push_back(std::move(bytes));
+    entries.emplace_back(std::string_view(reinterpret_cast<const char*>(encoded.back().data()),
+                                          encoded.back().size()),
+                         batch->num_rows());
+  }
+  return log_->append_all(entries);
 }
 
 Result<int64_t> PushSource::push(const std::vector<std::vector<Value>>& rows) {

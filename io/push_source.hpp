@@ -41,6 +41,12 @@ class PushSource final : public Source {
   Result<int64_t> push(const RecordBatchPtr& batch);
   /// Appends rows durably; fails naming the row and column of a value of the wrong type.
   Result<int64_t> push(const std::vector<std::vector<Value>>& rows);
+  /// Appends batches durably in one transaction (one fsync for all: a group commit), all or
+  /// none, at consecutive positions; returns the position of the first. Fails as push does.
+  Result<int64_t> push_all(const std::vector<RecordBatchPtr>& batches);
+  /// Returns ok when `batch` may be pushed (its schema is the source's), else the error push
+  /// would give.
+  Status check(const RecordBatchPtr& batch) const;
   /// Returns the position the next push gets.
   int64_t end() const { return log_->end(); }
   /// Returns the first position still in the log (earlier ones were committed and trimmed).

@@ -126,13 +126,21 @@ Status InputLog::initialize(
 }
 
 Result<int64_t> InputLog::append(std::string_view payload, int64_t rows) {
-  std::string value = encode_int64(rows);
-  value.append(payload);
+  return append_all({{payload, rows}});
+}
+
+Result<int64_t> InputLog::append_all(
+    const std::vector<std::pair<std::string_view, int64_t>>& entries) {
   std::lock_guard lock(mutex_);
-  const int64_t position = end_;
-  const std::string key = position_key(position);
+  const int64_t first = end_;
   SLUICE_ASSIGN_OR_RETURN(LmdbTransaction txn, env_->begin_write());
-  Status status = txn.put(entries_, key, seal_value(EnvelopeTag::input_log, key, value));
+  Status status;
+  for (size_t i = 0; i < entries.size() && status.is_ok(); ++i) {
+    std::string value = encode_int64(entries[i].second);
+    value.append(entries[i].first);
+    const std::string key = position_key(first + static_cast<int64_t>(i));
+    status = txn.put(entries_, key, seal_value(EnvelopeTag::input_log, key, value));
+  }
   if (status.is_ok()) status = txn.commit();
   if (!status.is_ok()) {
     if (txn.map_full()) {
@@ -143,8 +151,8 @@ Result<int64_t> InputLog::append(std::string_view payload, int64_t rows) {
     }
     return status.with_context("appending to input log '" + directory_ + "'");
   }
-  ++end_;
-  return position;
+  end_ += static_cast<int64_t>(entries.size());
+  return first;
 }
 
 int64_t InputLog::begin() const {

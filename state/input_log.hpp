@@ -6,6 +6,8 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/status.hpp"
 
@@ -53,6 +55,9 @@ class InputLog {
 
   /// Appends an entry of `rows` rows durably and returns its position.
   Result<int64_t> append(std::string_view payload, int64_t rows);
+  /// Appends entries (payload, rows) durably in one transaction (one fsync: a group commit),
+  /// all or none, at consecutive positions; returns the position of the first.
+  Result<int64_t> append_all(const std::vector<std::pair<std::string_view, int64_t>>& entries);
   /// Returns the first position still held (everything below was trimmed).
   int64_t begin() const;
   /// Returns the position the next append gets.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include <sluice/sluice.hpp>
 
@@ -143,4 +144,36 @@ BOOST_AUTO_TEST_CASE(configure_keeps_the_host_settings_and_leaves_two_scheduler_
   wide.set("scheduler.max-threads", size_t{8});
   actors::configure(wide);
   BOOST_TEST(caf::get_or(wide, "scheduler.max-threads", size_t{0}) == 8u);
+}
+
+// Pushes sent without waiting for their acks are logged in group commits; each ack still names
+// the log position holding exactly that push.
+BOOST_AUTO_TEST_CASE(pushes_sent_together_are_acknowledged_with_their_own_positions) {
+  caf::actor_system_config config;
+  caf::actor_system system{config};
+  TemporaryDirectory log_dir;
+  auto source = PushSource::open(reading_schema(), log_dir.path()).value();
+  auto handle = actors::spawn_actor_source(system, source);
+  caf::scoped_actor self{system};
+  constexpr int kPushes = 300;
+  std::vector<decltype(self->request(handle, caf::infinite, actors::PushRows{}))> replies;
+  for (int i = 0; i < kPushes; ++i) {
+    replies.push_back(self->request(handle, caf::infinite, actors::PushRows{{{int64_t{i}, 0.5}}}));
+  }
+  std::set<int64_t> positions;
+  for (int i = 0; i < kPushes; ++i) {
+    replies[static_cast<size_t>(i)].receive(
+        [&](const actors::PushAck& ack) {
+          BOOST_REQUIRE_MESSAGE(ack.status.is_ok(), ack.status.to_string());
+          positions.insert(ack.offset);
+          auto reader = source->open_reader(0, ack.offset, ack.offset + 1).value();
+          RecordBatchPtr batch;
+          BOOST_REQUIRE(reader->next(batch).value() == ReadFlow::have_batch);
+          BOOST_TEST(batch->to_rows()[0][0].as_int64() == i);
+        },
+        [&](const caf::error& error) { BOOST_FAIL(system.render(error)); });
+  }
+  BOOST_TEST(positions.size() == static_cast<size_t>(kPushes));
+  BOOST_TEST(source->end() == kPushes);
+  self->send_exit(handle, caf::exit_reason::user_shutdown);
 }
