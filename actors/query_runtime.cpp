@@ -178,6 +178,12 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
     recovery->sources.push_back(std::move(source));
   }
 
+  if (!runtime->spec_.sink->idempotent()) {
+    runtime->warnings_.push_back(runtime->spec_.sink->description() +
+                                 " delivers a replayed epoch again under the same epoch id: its "
+                                 "receiver must skip epochs it already applied");
+  }
+
   SLUICE_ASSIGN_OR_RETURN(auto metadata, checkpoint.read_metadata());
   if (metadata) {
     if (metadata->plan_fingerprint != runtime->spec_.plan_fingerprint) {

@@ -71,4 +71,15 @@ caf::actor_system& Session::system() {
   return *system_;
 }
 
+namespace actors {
+
+caf::actor_system_config& configure(caf::actor_system_config& config) {
+  // The actor sink blocks its thread while the host acknowledges an epoch; the coordinator and
+  // the host's receiver must still run meanwhile.
+  const auto threads = caf::get_or(config, "scheduler.max-threads", caf::defaults::scheduler::max_threads);
+  if (threads < 2) config.set("scheduler.max-threads", size_t{2});
+  return config;
+}
+
+}  // namespace actors
 }  // namespace sluice

@@ -26,7 +26,9 @@ class Session : public SessionContext {
   Session();
   /// Creates a session with its own actor system configured by options.
   explicit Session(SessionOptions options);
-  /// Creates a session on the caller's actor system, which must outlive the session.
+  /// Creates a session on the caller's actor system, which must outlive the session; prepare
+  /// its config with sluice::actors::configure first. The query's actors then share the host's
+  /// scheduler.
   explicit Session(caf::actor_system& system);
   ~Session();
   Session(const Session&) = delete;
@@ -43,4 +45,14 @@ class Session : public SessionContext {
   std::unique_ptr<Launcher> launcher_;
 };
 
+namespace actors {
+
+/// Prepares a host's actor system config for Sluice, before the host builds its actor_system
+/// from it: makes sure the scheduler has at least two threads (the actor sink blocks one while
+/// the host acknowledges an epoch). Sluice's messages need no registration: they carry shared
+/// batches between local actors only (CAF_ALLOW_UNSAFE_MESSAGE_TYPE), so the host's own types
+/// and settings stay as they are. Not thread-safe (a config is built on one thread).
+caf::actor_system_config& configure(caf::actor_system_config& config);
+
+}  // namespace actors
 }  // namespace sluice

@@ -67,6 +67,7 @@ class ForeachBatchSink final : public Sink {
   Status write(int64_t epoch, const RecordBatchPtr& batch) override;
   Status finish_epoch(int64_t epoch) override;
   void abort_epoch(int64_t epoch) override { pending_.erase(epoch); }
+  bool idempotent() const override { return false; }
 
  private:
   SchemaPtr schema_;

@@ -53,9 +53,32 @@ class PartitionReader {
   virtual std::optional<int64_t> position() const { return std::nullopt; }
 };
 
-/// A streaming source: plans ranges and opens readers over them. Planning methods are called
-/// by the coordinator only (one thread at a time); `open_reader` may be called from source
-/// actors concurrently with planning and with each other, and must be thread-safe.
+/// A streaming source: plans ranges and opens readers over them. The connector interface for
+/// reading a user's own system (a queue, a database); the built-in sources implement it too.
+/// Give one to `read_stream().source(...)`.
+///
+/// The names map onto these calls: schema = `schema`; latest_offset = `latest_offset`;
+/// plan(start, end) = `initial_offset` and `latest_offset` (the coordinator picks the range
+/// (start, end] per partition and logs it before any read); read(range) = `open_reader` for
+/// each partition, then `PartitionReader::next` until finished; commit(end) = `commit`;
+/// replayable = `replayable`.
+///
+/// Threading: planning methods are called by the coordinator only (one thread at a time);
+/// `open_reader` may be called from source actors concurrently with planning and with each
+/// other, and must be thread-safe.
+///
+/// Exactly-once rules a source keeps (with `replayable() == true`):
+/// 1. Offsets only grow: `latest_offset` never returns less than `start`, per partition.
+/// 2. Reading a range is deterministic: `open_reader(p, start, end)` yields the same rows in
+///    the same order every time it is asked, also in a new process after a crash, for every
+///    range the checkpoint logged and did not commit.
+/// 3. Rows are kept until `commit(end)`: only then may the source (or the system behind it)
+///    drop what lies below `end`. A range may be read again any number of times before that.
+/// 4. What a restart needs beyond offsets is either in the offsets (positions in the user's
+///    system) or in the checkpoint through `save_metadata` / `state_changes`, never only in
+///    memory.
+/// A source that cannot keep them returns `replayable() == false`; the query then warns that it
+/// is at-most-once for that source's rows.
 class Source {
  public:
   virtual ~Source() = default;

@@ -238,6 +238,11 @@ DataStreamReader& DataStreamReader::schema(SchemaPtr schema) {
   return *this;
 }
 
+DataStreamReader& DataStreamReader::source(std::shared_ptr<Source> source) {
+  custom_source_ = std::move(source);
+  return *this;
+}
+
 DataFrame DataStreamReader::load(const std::string& path) {
   if (format_ == "table") {
     if (!static_read_) {
@@ -277,6 +282,19 @@ DataFrame DataStreamReader::load(const std::string& path) {
 }
 
 DataFrame DataStreamReader::load_source(const std::string& path) {
+  if (custom_source_) {
+    if (!path.empty()) {
+      return DataFrame(session_, Status::invalid_argument("a source given with source(...) takes no path, got '" +
+                                                          path + "'"));
+    }
+    auto spec = std::make_shared<SourceSpec>();
+    spec->format = "custom";
+    spec->options = options_;
+    spec->schema = custom_source_->schema();
+    std::shared_ptr<Source> source = custom_source_;
+    spec->create = [source]() -> Result<std::shared_ptr<Source>> { return source; };
+    return DataFrame(session_, LogicalPlan::make_source(spec));
+  }
   auto spec = std::make_shared<SourceSpec>();
   spec->format = format_;
   spec->options = options_;

@@ -136,6 +136,9 @@ class DataStreamReader {
   DataStreamReader& option(const std::string& key, const std::string& value);
   DataStreamReader& options(const std::map<std::string, std::string>& options);
   DataStreamReader& schema(SchemaPtr schema);
+  /// Reads from a source of the user's own (see io/source.hpp for the exactly-once rules);
+  /// every start of a query uses this same object. `load()` then takes no path.
+  DataStreamReader& source(std::shared_ptr<Source> source);
   DataFrame load(const std::string& path = "");
 
  private:
@@ -145,6 +148,7 @@ class DataStreamReader {
   std::string format_;
   std::map<std::string, std::string> options_;
   SchemaPtr schema_;
+  std::shared_ptr<Source> custom_source_;
 };
 
 /// Describes where a query's results go and starts it (Spark's DataStreamWriter).
