@@ -55,6 +55,9 @@ struct StateOperatorMetrics {
   int64_t num_rows_removed = 0;
   int64_t num_rows_dropped_by_watermark = 0;
   int64_t memory_used_bytes = 0;
+  /// The earliest processing-time deadline (µs) of a timer the partition holds, or max() for
+  /// none: the runtime runs an epoch without data once the query's clock passes it.
+  int64_t next_processing_timeout = std::numeric_limits<int64_t>::max();
 };
 
 /// The working state of one partition of a stateful operator for one run of a query. Calls
