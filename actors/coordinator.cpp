@@ -72,6 +72,9 @@ struct CoordinatorState {
   // The watermark moved past the one the last epoch ran with: run an epoch even without new
   // data, so that windows it finalizes are emitted and their state evicted (as Spark does).
   bool watermark_epoch_due = false;
+  // The earliest processing-time timeout the stateful partitions hold (as of the last commit):
+  // once the clock passes it, an epoch runs even without new data, to call the timed-out groups.
+  int64_t next_processing_timeout = std::numeric_limits<int64_t>::max();
   int alive_stateful = 0;
   std::optional<std::optional<Status>> finishing;  // set once stopping: the outcome
   int64_t next_epoch = 0;             // the next epoch to plan
@@ -185,9 +188,16 @@ void notify_clock_waiters(coordinator_actor* self) {
   st.clock_waiters.clear();
 }
 
+// Returns true when a stateful partition holds a processing-time timeout the clock has passed.
+bool processing_timeout_due(coordinator_actor* self) {
+  auto& st = self->state;
+  return !st.continuous && st.next_processing_timeout != std::numeric_limits<int64_t>::max() &&
+         st.next_processing_timeout < st.runtime->session()->clock()->now_micros();
+}
+
 void notify_waiters(coordinator_actor* self) {
   auto& st = self->state;
-  if (st.watermark_epoch_due) return;
+  if (st.watermark_epoch_due || processing_timeout_due(self)) return;
   auto it = st.waiters.begin();
   while (it != st.waiters.end()) {
     if (reached(st.committed, it->target)) {
@@ -378,7 +388,7 @@ void on_tick(coordinator_actor* self) {
     }
   }
   const bool has_data = !reached(st.planned, end);
-  if (!has_data && st.watermark_epoch_due && st.flights.empty()) {
+  if (!has_data && (st.watermark_epoch_due || processing_timeout_due(self)) && st.flights.empty()) {
     st.watermark_epoch_due = false;
     return start_epoch(self, st.planned, available, trigger_start, latest_offset_ms);
   }
@@ -528,6 +538,7 @@ void try_commit(coordinator_actor* self) {
       if (!released.is_ok()) return finish(self, released);
     }
     const auto& stateful = st.runtime->spec().physical.stateful;
+    if (stateful) st.next_processing_timeout = flight.state_metrics.next_processing_timeout;
     if (!st.continuous && stateful && stateful->uses_watermark && st.watermark &&
         st.watermark != flight.watermark) {
       st.watermark_epoch_due = true;
@@ -592,6 +603,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         finish(self, state.status().with_context(stateful->op->name() + " partition " + std::to_string(p)));
         return {};
       }
+      st.next_processing_timeout = std::min(st.next_processing_timeout, (*state)->metrics().next_processing_timeout);
       caf::actor actor = spawn_stateful_actor(
           system, me, st.sink_actor, std::move(*state), *post, p, num_stages,
           stateful->op->name() + ", partition " + std::to_string(p));
@@ -703,6 +715,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         total.num_rows_removed += done.metrics.num_rows_removed;
         total.num_rows_dropped_by_watermark += done.metrics.num_rows_dropped_by_watermark;
         total.memory_used_bytes += done.metrics.memory_used_bytes;
+        total.next_processing_timeout = std::min(total.next_processing_timeout, done.metrics.next_processing_timeout);
         --it->second.pending_states;
         try_commit(self);
       },
@@ -720,7 +733,8 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         auto latest = latest_offsets(self, true);
         if (!latest.ok()) return request.done->set_value(latest.status());
         Waiter waiter{*latest, request.done};
-        if (reached(st.committed, waiter.target) && st.recovery->replays.empty() && st.flights.empty()) {
+        if (reached(st.committed, waiter.target) && st.recovery->replays.empty() && st.flights.empty() &&
+            !processing_timeout_due(self)) {
           return waiter.done->set_value(Status::ok());
         }
         st.waiters.push_back(std::move(waiter));
@@ -733,6 +747,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
           st.manual_due.reset();
           on_tick(self);
         }
+        if (processing_timeout_due(self) && st.flights.empty()) on_tick(self);
         notify_clock_waiters(self);
       },
       [=](stop_atom) {

@@ -63,6 +63,7 @@ class GroupsWithState final : public StatefulOperatorState {
       groups_.emplace(std::string(key), std::move(group));
       return true;
     }));
+    note_next_timeout();
     return status;
   }
 
@@ -136,9 +137,7 @@ class GroupsWithState final : public StatefulOperatorState {
     metrics_.num_rows_dropped_by_watermark = epoch_dropped_;
     epoch_dropped_ = 0;
     metrics_.memory_used_bytes = memory_bytes_;
-    metrics_.next_processing_timeout = kind == GroupStateTimeout::processing_time && !timers_.empty()
-                                           ? timers_.begin()->first
-                                           : std::numeric_limits<int64_t>::max();
+    note_next_timeout();
     return Status::ok();
   }
 
@@ -152,6 +151,14 @@ class GroupsWithState final : public StatefulOperatorState {
     int64_t timeout = GroupStateSlot::kNoTimeout;
     bool stored = false;  // written to the state table (committed or in a pending delta)
   };
+
+  // Tells the runtime, through metrics(), when the next processing-time timeout is due.
+  void note_next_timeout() {
+    metrics_.next_processing_timeout =
+        config_->spec->timeout == GroupStateTimeout::processing_time && !timers_.empty()
+            ? timers_.begin()->first
+            : std::numeric_limits<int64_t>::max();
+  }
 
   static int64_t group_bytes(std::string_view key, const Group& group) {
     return static_cast<int64_t>(key.size() + (group.bytes ? group.bytes->size() : 0) + 64);
@@ -282,7 +289,7 @@ Result<std::shared_ptr<const StatefulOperator>> make_flat_map_groups_with_state(
     if (!keys_text.empty()) keys_text += ", ";
     keys_text += input->field(column).name + " " + std::string(type_name(input->field(column).type));
   }
-  config->fingerprint = "groups_with_state keys=[" + keys_text + "] state=" + spec->state_type +
+  config->fingerprint = name + " keys=[" + keys_text + "] state=" + spec->state_type +
                         " timeout=" + std::string(group_state_timeout_name(spec->timeout)) +
                         " format=" + std::to_string(se::kFormatVersion);
   return std::shared_ptr<const StatefulOperator>(

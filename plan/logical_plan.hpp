@@ -8,6 +8,7 @@
 
 #include "io/source.hpp"
 #include "operators/expression.hpp"
+#include "operators/flat_map_groups_with_state.hpp"
 #include "plan/aggregation.hpp"
 
 namespace sluice {
@@ -21,7 +22,7 @@ struct SourceSpec {
   std::function<Result<std::shared_ptr<Source>>()> create;
 };
 
-enum class PlanKind { source, filter, project, union_all, watermark, aggregate, deduplicate, sort, limit };
+enum class PlanKind { source, filter, project, union_all, watermark, aggregate, deduplicate, sort, limit, group_state };
 
 /// Prints a node kind's name (for logs and test frameworks).
 std::ostream& operator<<(std::ostream& out, PlanKind kind);
@@ -52,6 +53,10 @@ class LogicalPlan {
   /// plus the delay.
   static Result<PlanPtr> make_deduplicate(PlanPtr child, std::vector<std::string> columns,
                                           bool within_watermark);
+  /// Calls a user's function per group of `keys` with the group's rows and state
+  /// (map_groups_with_state / flat_map_groups_with_state); the node's schema is the spec's output.
+  static Result<PlanPtr> make_group_state(PlanPtr child, std::vector<std::string> keys,
+                                          std::shared_ptr<const GroupStateSpec> spec);
   static Result<PlanPtr> make_sort(PlanPtr child, std::vector<SortKey> keys);
   static Result<PlanPtr> make_limit(PlanPtr child, int64_t limit);
 
@@ -71,8 +76,12 @@ class LogicalPlan {
   bool within_watermark() const { return within_watermark_; }
   const std::vector<SortKey>& sort_keys() const { return sort_keys_; }
   int64_t limit() const { return limit_; }
-  /// Returns true for nodes that keep state across epochs (aggregate, deduplicate).
-  bool is_stateful() const { return kind_ == PlanKind::aggregate || kind_ == PlanKind::deduplicate; }
+  /// For group_state: the grouping columns (in dedup_columns()) and the user's declaration.
+  const std::shared_ptr<const GroupStateSpec>& group_state() const { return group_state_; }
+  /// Returns true for nodes that keep state across epochs (aggregate, deduplicate, group_state).
+  bool is_stateful() const {
+    return kind_ == PlanKind::aggregate || kind_ == PlanKind::deduplicate || kind_ == PlanKind::group_state;
+  }
   /// Returns the columns an operator reads from its child (for pruning).
   std::vector<std::string> referenced_columns() const;
   /// For a source: the columns the query reads (empty = all), set by column pruning.
@@ -112,6 +121,7 @@ class LogicalPlan {
   bool within_watermark_ = false;
   std::vector<SortKey> sort_keys_;
   int64_t limit_ = -1;
+  std::shared_ptr<const GroupStateSpec> group_state_;
 };
 
 }  // namespace sluice

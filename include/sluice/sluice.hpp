@@ -7,5 +7,6 @@
 #include "core/record_batch.hpp"
 #include "operators/expression.hpp"
 #include "plan/dataframe.hpp"
+#include "plan/keyed_groups.hpp"
 #include "plan/streaming_query.hpp"
 #include "plan/trigger.hpp"

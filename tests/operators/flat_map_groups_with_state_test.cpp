@@ -3,6 +3,7 @@
 
 #include "operators/flat_map_groups_with_state.hpp"
 #include "tests/operators/stateful_fixture.hpp"
+#include "tests/support/sessions.hpp"
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -11,87 +12,18 @@ namespace {
 
 constexpr int64_t kSecond = 1'000'000;
 
-SchemaPtr events_schema() {
-  return Schema::make({{"user", Type::String}, {"ts", Type::Timestamp}, {"v", Type::Int64}}).value();
-}
+SchemaPtr events_schema() { return session_events_schema(); }
 
-struct Session {
-  int64_t start = 0;
-  int64_t last = 0;
-  int64_t count = 0;
-  int64_t sum = 0;
-};
-
-// Sessions with an event-time gap: each event extends the session to its time + gap; the
-// session is emitted (user, start, last, count, sum) when the watermark passes that deadline.
 std::shared_ptr<const StatefulOperator> sessions_operator(int64_t gap, int time_column = 1) {
   auto spec = std::make_shared<GroupStateSpec>();
-  spec->output = Schema::make({{"user", Type::String}, {"start", Type::Timestamp}, {"last", Type::Timestamp},
-                               {"count", Type::Int64}, {"sum", Type::Int64}})
-                     .value();
+  spec->output = sessions_schema();
   spec->mode = OutputMode::Append;
   spec->timeout = GroupStateTimeout::event_time;
-  spec->state_type = "Session";
-  spec->function = make_group_function<Session, false>(
-      [gap](const std::vector<Value>& key, const RecordBatchPtr& rows, GroupState<Session>& state) {
-        std::vector<OutputRow> out;
-        if (state.has_timed_out()) {
-          const Session s = state.get();
-          out.push_back({key[0], Timestamp{s.start}, Timestamp{s.last}, s.count, s.sum});
-          state.remove();
-          return out;
-        }
-        // In time order; a row past the open session's deadline closes it first (a group with
-        // rows is called for them even when its timeout has also expired, as in Spark).
-        std::vector<std::pair<int64_t, int64_t>> events;
-        for (int64_t r = 0; r < rows->num_rows(); ++r) {
-          events.push_back({rows->column(1)->values<int64_t>()[r], rows->column(2)->values<int64_t>()[r]});
-        }
-        std::sort(events.begin(), events.end());
-        std::optional<Session> open = state.get_option();
-        for (const auto& [ts, v] : events) {
-          if (open && ts > open->last + gap) {
-            out.push_back({key[0], Timestamp{open->start}, Timestamp{open->last}, open->count, open->sum});
-            open.reset();
-          }
-          if (!open) open = Session{ts, ts, 0, 0};
-          open->last = std::max(open->last, ts);
-          ++open->count;
-          open->sum += v;
-        }
-        Session s = *open;
-        state.update(s);
-        state.set_timeout_timestamp(s.last + gap);
-        return out;
-      });
+  spec->state_type = "SessionTotals";
+  spec->function = make_group_function<SessionTotals, false>(session_function(gap));
   GroupsWithStateOptions options;
   options.event_time_column = time_column;
   return make_flat_map_groups_with_state(events_schema(), {0}, spec, options).value();
-}
-
-// The independent reference: every user's events in time order, cut where an event comes
-// more than `gap` after the session's last one.
-Rows reference_sessions(const Rows& events, int64_t gap) {
-  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> by_user;
-  for (const auto& row : events) by_user[row[0].as_string()].push_back({row[1].as_timestamp().micros, row[2].as_int64()});
-  Rows out;
-  for (auto& [user, list] : by_user) {
-    std::sort(list.begin(), list.end());
-    size_t i = 0;
-    while (i < list.size()) {
-      int64_t start = list[i].first, last = start, count = 0, sum = 0;
-      size_t j = i;
-      while (j < list.size() && (j == i || list[j].first <= last + gap)) {
-        last = std::max(last, list[j].first);
-        ++count;
-        sum += list[j].second;
-        ++j;
-      }
-      out.push_back({user, Timestamp{start}, Timestamp{last}, count, sum});
-      i = j;
-    }
-  }
-  return out;
 }
 
 }  // namespace
