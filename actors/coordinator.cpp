@@ -44,6 +44,7 @@ struct InFlight {
   bool sink_done = false;
   int64_t output_rows = 0;
   std::optional<int64_t> watermark;  // in force during this epoch
+  int64_t processing_time = 0;       // the query's clock at the start of the epoch (logged)
   std::vector<std::shared_ptr<StateDelta>> deltas;
   StateOperatorMetrics state_metrics;
 };
@@ -209,11 +210,11 @@ void notify_waiters(coordinator_actor* self) {
   }
 }
 
-void send_epoch_start(coordinator_actor* self, int64_t epoch, std::optional<int64_t> watermark) {
+void send_epoch_start(coordinator_actor* self, int64_t epoch, std::optional<int64_t> watermark,
+                      int64_t processing_time) {
   auto& st = self->state;
-  const int64_t now = st.runtime->session()->clock()->now_micros();
   for (auto& actor : st.stateful_actors) {
-    self->send(actor, EpochStart{epoch, watermark.value_or(EpochContext::kNoWatermark), now,
+    self->send(actor, EpochStart{epoch, watermark.value_or(EpochContext::kNoWatermark), processing_time,
                                  st.runtime->spec().output_mode});
   }
 }
@@ -226,6 +227,7 @@ InFlight new_flight(coordinator_actor* self, Clock::time_point trigger_start) {
   flight.trigger_start = trigger_start;
   flight.rows.assign(st.recovery->sources.size(), 0);
   flight.watermark = st.watermark;
+  flight.processing_time = st.runtime->session()->clock()->now_micros();
   flight.pending_stages = static_cast<int>(st.stage_actors.size());
   flight.pending_states = static_cast<int>(st.stateful_actors.size());
   return flight;
@@ -234,7 +236,7 @@ InFlight new_flight(coordinator_actor* self, Clock::time_point trigger_start) {
 Status log_offsets(coordinator_actor* self, InFlight& flight) {
   auto& st = self->state;
   const auto wal_start = Clock::now();
-  OffsetsEntry entry{flight.start, flight.end, {}, flight.watermark};
+  OffsetsEntry entry{flight.start, flight.end, {}, flight.watermark, flight.processing_time};
   for (const auto& source : st.recovery->sources) entry.source_metadata.push_back(source->save_metadata());
   Status logged = st.recovery->checkpoint->write_offsets(flight.epoch, encode_offsets_entry(entry));
   if (!logged.is_ok()) return logged.with_context("writing offsets of epoch " + std::to_string(flight.epoch));
@@ -247,17 +249,19 @@ Status log_offsets(coordinator_actor* self, InFlight& flight) {
 // before any record of it is read.
 void start_epoch(coordinator_actor* self, const std::vector<SourceOffset>& end,
                  const std::vector<SourceOffset>& latest, Clock::time_point trigger_start,
-                 int64_t latest_offset_ms, std::optional<std::optional<int64_t>> watermark = {}) {
+                 int64_t latest_offset_ms, std::optional<std::optional<int64_t>> watermark = {},
+                 std::optional<int64_t> processing_time = {}) {
   auto& st = self->state;
   InFlight flight = new_flight(self, trigger_start);
   if (watermark) flight.watermark = *watermark;  // a replay runs with its logged watermark
+  if (processing_time) flight.processing_time = *processing_time;  // and its logged clock
   flight.end = end;
   flight.latest = latest;
   flight.latest_offset_ms = latest_offset_ms;
   if (Status logged = log_offsets(self, flight); !logged.is_ok()) return finish(self, logged);
   flight.run_start = Clock::now();
   self->send(st.sink_actor, OffsetsLogged{flight.epoch});
-  send_epoch_start(self, flight.epoch, flight.watermark);
+  send_epoch_start(self, flight.epoch, flight.watermark, flight.processing_time);
   for (size_t s = 0; s < st.source_actors.size(); ++s) {
     for (size_t p = 0; p < st.source_actors[s].size(); ++p) {
       const int64_t from = p < flight.start[s].size() ? flight.start[s][p] : 0;
@@ -283,7 +287,7 @@ void open_continuous_epoch(coordinator_actor* self) {
     flight.pending_sources += static_cast<int>(partitions.size());
     flight.pending_cuts += static_cast<int>(partitions.size());
   }
-  send_epoch_start(self, flight.epoch, flight.watermark);
+  send_epoch_start(self, flight.epoch, flight.watermark, flight.processing_time);
   st.flights.emplace(flight.epoch, std::move(flight));
 }
 
@@ -353,7 +357,7 @@ void on_tick(coordinator_actor* self) {
     // Re-run an epoch that was logged but not committed before the restart, exactly.
     auto replay = st.recovery->replays.front();
     st.recovery->replays.erase(st.recovery->replays.begin());
-    start_epoch(self, replay.end, replay.end, trigger_start, 0, replay.watermark);
+    start_epoch(self, replay.end, replay.end, trigger_start, 0, replay.watermark, replay.processing_time);
     return schedule_tick(self, std::chrono::milliseconds(0));
   }
   if (trigger.kind == Trigger::Kind::continuous) {

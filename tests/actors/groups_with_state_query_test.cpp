@@ -9,6 +9,7 @@
 #include <random>
 #include <set>
 
+#include "actors/query_runtime.hpp"
 #include "tests/support/sessions.hpp"
 #include "tests/support/temporary_directory.hpp"
 
@@ -232,4 +233,22 @@ BOOST_AUTO_TEST_CASE(state_is_inspected_and_reported_in_progress) {
   std::set<std::string> users;
   for (const auto& row : (*state)->to_rows()) users.insert(row[static_cast<size_t>((*state)->schema()->find("user"))].to_string());
   BOOST_TEST((users == std::set<std::string>{"ann", "bob"}));
+}
+
+// A replayed epoch must expire the same processing-time timeouts as the first run, so the
+// write-ahead entry carries the epoch's clock reading; entries written before it still read.
+BOOST_AUTO_TEST_CASE(the_offsets_log_keeps_each_epochs_processing_time) {
+  actors::OffsetsEntry entry{{{0, 5}}, {{3, 9}}, {"meta"}, 42, 1'234'567};
+  auto decoded = actors::decode_offsets_entry(actors::encode_offsets_entry(entry));
+  BOOST_REQUIRE_MESSAGE(decoded.ok(), decoded.status().to_string());
+  BOOST_TEST(decoded->processing_time.value_or(-1) == 1'234'567);
+  BOOST_TEST(decoded->watermark.value_or(-1) == 42);
+  BOOST_TEST((decoded->end == entry.end));
+  entry.processing_time.reset();
+  const std::string older = actors::encode_offsets_entry(entry);
+  BOOST_TEST(older.find("processing_time") == std::string::npos);
+  auto read = actors::decode_offsets_entry(older);
+  BOOST_REQUIRE(read.ok());
+  BOOST_TEST(!read->processing_time.has_value());
+  BOOST_TEST(!actors::decode_offsets_entry("v2\nwatermark none\nprocessing_time x\n").ok());
 }
