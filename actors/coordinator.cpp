@@ -214,8 +214,8 @@ void send_epoch_start(coordinator_actor* self, int64_t epoch, std::optional<int6
                       int64_t processing_time) {
   auto& st = self->state;
   for (auto& actor : st.stateful_actors) {
-    self->send(actor, EpochStart{epoch, watermark.value_or(EpochContext::kNoWatermark), processing_time,
-                                 st.runtime->spec().output_mode});
+    self->send(actor, EpochStart{epoch, watermark.value_or(EpochContext::kNoWatermark),
+                                 processing_time, st.runtime->spec().output_mode});
   }
 }
 
@@ -357,7 +357,8 @@ void on_tick(coordinator_actor* self) {
     // Re-run an epoch that was logged but not committed before the restart, exactly.
     auto replay = st.recovery->replays.front();
     st.recovery->replays.erase(st.recovery->replays.begin());
-    start_epoch(self, replay.end, replay.end, trigger_start, 0, replay.watermark, replay.processing_time);
+    start_epoch(self, replay.end, replay.end, trigger_start, 0, replay.watermark,
+                replay.processing_time);
     return schedule_tick(self, std::chrono::milliseconds(0));
   }
   if (trigger.kind == Trigger::Kind::continuous) {
@@ -607,7 +608,8 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         finish(self, state.status().with_context(stateful->op->name() + " partition " + std::to_string(p)));
         return {};
       }
-      st.next_processing_timeout = std::min(st.next_processing_timeout, (*state)->metrics().next_processing_timeout);
+      st.next_processing_timeout =
+          std::min(st.next_processing_timeout, (*state)->metrics().next_processing_timeout);
       caf::actor actor = spawn_stateful_actor(
           system, me, st.sink_actor, std::move(*state), *post, p, num_stages,
           stateful->op->name() + ", partition " + std::to_string(p));
@@ -719,7 +721,8 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         total.num_rows_removed += done.metrics.num_rows_removed;
         total.num_rows_dropped_by_watermark += done.metrics.num_rows_dropped_by_watermark;
         total.memory_used_bytes += done.metrics.memory_used_bytes;
-        total.next_processing_timeout = std::min(total.next_processing_timeout, done.metrics.next_processing_timeout);
+        total.next_processing_timeout =
+            std::min(total.next_processing_timeout, done.metrics.next_processing_timeout);
         --it->second.pending_states;
         try_commit(self);
       },
@@ -737,8 +740,8 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         auto latest = latest_offsets(self, true);
         if (!latest.ok()) return request.done->set_value(latest.status());
         Waiter waiter{*latest, request.done};
-        if (reached(st.committed, waiter.target) && st.recovery->replays.empty() && st.flights.empty() &&
-            !processing_timeout_due(self)) {
+        if (reached(st.committed, waiter.target) && st.recovery->replays.empty() &&
+            st.flights.empty() && !processing_timeout_due(self)) {
           return waiter.done->set_value(Status::ok());
         }
         st.waiters.push_back(std::move(waiter));

@@ -66,7 +66,8 @@ std::string describe_change(const std::string& before, const std::string& after)
 
 std::string encode_offsets_entry(const OffsetsEntry& entry) {
   std::string text = "v2\nwatermark " + (entry.watermark ? std::to_string(*entry.watermark) : "none") + "\n";
-  if (entry.processing_time) text += "processing_time " + std::to_string(*entry.processing_time) + "\n";
+  if (entry.processing_time)
+    text += "processing_time " + std::to_string(*entry.processing_time) + "\n";
   for (size_t s = 0; s < entry.start.size(); ++s) {
     const std::string& metadata = entry.source_metadata[s];
     text += offset_to_json(entry.start[s]) + " " + offset_to_json(entry.end[s]) + " " +
@@ -97,7 +98,8 @@ Result<OffsetsEntry> decode_offsets_entry(std::string_view text) {
     const size_t end_of_line = text.find('\n');
     int64_t value = 0;
     const char* first = text.data() + kProcessingTime.size();
-    const char* last = text.data() + (end_of_line == std::string_view::npos ? text.size() : end_of_line);
+    const char* last =
+        text.data() + (end_of_line == std::string_view::npos ? text.size() : end_of_line);
     auto [end, error] = std::from_chars(first, last, value);
     if (end_of_line == std::string_view::npos || error != std::errc() || end != last) {
       return fail("malformed processing_time");

@@ -22,15 +22,20 @@ struct UserSession {
 int main() {
   constexpr int64_t kGap = 30'000'000;  // µs of event time without a click that end a session
   Session session;
-  MemoryStream clicks(session, Schema::make({{"user", Type::String}, {"ts", Type::Timestamp}}).value());
-  auto output = Schema::make({{"user", Type::String}, {"start", Type::Timestamp},
-                              {"end", Type::Timestamp}, {"clicks", Type::Int64}}).value();
+  MemoryStream clicks(session,
+                      Schema::make({{"user", Type::String}, {"ts", Type::Timestamp}}).value());
+  auto output = Schema::make({{"user", Type::String},
+                              {"start", Type::Timestamp},
+                              {"end", Type::Timestamp},
+                              {"clicks", Type::Int64}})
+                    .value();
   auto sessions =
       clicks.to_df()
           .with_watermark("ts", "10 seconds")
           .group_by_key({"user"})
           .flat_map_groups_with_state<UserSession>(
-              [](const std::vector<Value>& key, const RecordBatchPtr& rows, GroupState<UserSession>& state) {
+              [](const std::vector<Value>& key, const RecordBatchPtr& rows,
+                 GroupState<UserSession>& state) {
                 std::vector<OutputRow> out;
                 auto emit = [&](const UserSession& s) {
                   out.push_back({key[0], Timestamp{s.start}, Timestamp{s.end}, s.clicks});
@@ -67,7 +72,8 @@ int main() {
   auto at = [](int64_t seconds) { return Value(Timestamp{seconds * 1'000'000}); };
   (void)clicks.add_data({{"ann", at(0)}, {"bob", at(5)}, {"ann", at(20)}});
   (void)query->process_all_available();
-  (void)clicks.add_data({{"ann", at(100)}, {"bob", at(110)}});  // ends ann's and bob's first sessions
+  (void)clicks.add_data(
+      {{"ann", at(100)}, {"bob", at(110)}});  // ends ann's and bob's first sessions
   (void)query->process_all_available();
   (void)clicks.add_data({{"cy", at(500)}});  // the watermark passes every other session
   (void)query->process_all_available();

@@ -12,9 +12,12 @@ namespace sluice {
 
 std::string_view group_state_timeout_name(GroupStateTimeout timeout) {
   switch (timeout) {
-    case GroupStateTimeout::none: return "NoTimeout";
-    case GroupStateTimeout::processing_time: return "ProcessingTimeTimeout";
-    case GroupStateTimeout::event_time: return "EventTimeTimeout";
+    case GroupStateTimeout::none:
+      return "NoTimeout";
+    case GroupStateTimeout::processing_time:
+      return "ProcessingTimeTimeout";
+    case GroupStateTimeout::event_time:
+      return "EventTimeTimeout";
   }
   return "unknown timeout";
 }
@@ -36,7 +39,8 @@ struct Config {
 
 std::string key_text(const std::vector<Value>& key) {
   std::string text = "[";
-  for (size_t i = 0; i < key.size(); ++i) text += (i ? ", " : "") + key[i].to_string();
+  for (size_t i = 0; i < key.size(); ++i)
+    text += (i ? ", " : "") + key[i].to_string();
   return text + "]";
 }
 
@@ -52,17 +56,19 @@ class GroupsWithState final : public StatefulOperatorState {
   Status load(int64_t /*cache_bytes*/) {
     if (!committed_) return Status::ok();
     Status status;
-    SLUICE_RETURN_NOT_OK(committed_->scan("", "", [&](std::string_view key, std::string_view value) {
-      if (num_partitions_ > 1 && key_partition(key, num_partitions_) != partition_) return true;
-      Group group;
-      status = decode(value, group);
-      if (!status.is_ok()) return false;
-      group.stored = true;
-      if (group.timeout != GroupStateSlot::kNoTimeout) timers_.emplace(group.timeout, std::string(key));
-      memory_bytes_ += group_bytes(key, group);
-      groups_.emplace(std::string(key), std::move(group));
-      return true;
-    }));
+    SLUICE_RETURN_NOT_OK(
+        committed_->scan("", "", [&](std::string_view key, std::string_view value) {
+          if (num_partitions_ > 1 && key_partition(key, num_partitions_) != partition_) return true;
+          Group group;
+          status = decode(value, group);
+          if (!status.is_ok()) return false;
+          group.stored = true;
+          if (group.timeout != GroupStateSlot::kNoTimeout)
+            timers_.emplace(group.timeout, std::string(key));
+          memory_bytes_ += group_bytes(key, group);
+          groups_.emplace(std::string(key), std::move(group));
+          return true;
+        }));
     note_next_timeout();
     return status;
   }
@@ -109,7 +115,8 @@ class GroupsWithState final : public StatefulOperatorState {
         by_key[keys.key(r)].push_back(static_cast<int32_t>(r));
       }
       for (const auto& [key, indices] : by_key) {
-        RecordBatchPtr group_rows = rows->take(indices.data(), static_cast<int64_t>(indices.size()));
+        RecordBatchPtr group_rows =
+            rows->take(indices.data(), static_cast<int64_t>(indices.size()));
         SLUICE_RETURN_NOT_OK(call(std::string(key), group_rows, false, context, builder));
       }
     }
@@ -123,13 +130,15 @@ class GroupsWithState final : public StatefulOperatorState {
     // expired without rows.
     while (!timers_.empty() && timers_.begin()->first < threshold) {
       std::string key = timers_.begin()->second;
-      SLUICE_RETURN_NOT_OK(call(key, RecordBatch::make_empty(config_->input), true, context, builder));
+      SLUICE_RETURN_NOT_OK(
+          call(key, RecordBatch::make_empty(config_->input), true, context, builder));
     }
     if (builder.num_rows() > 0) {
       SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr output, builder.finish());
       out.push_back(std::move(output));
     }
-    for (auto& [key, value] : changes_) delta.changes.push_back({key, std::move(value)});
+    for (auto& [key, value] : changes_)
+      delta.changes.push_back({key, std::move(value)});
     changes_.clear();
     metrics_.num_rows_total = static_cast<int64_t>(groups_.size());
     metrics_.num_rows_updated = epoch_updated_;
@@ -258,7 +267,8 @@ class GroupsWithState final : public StatefulOperatorState {
 Result<std::shared_ptr<const StatefulOperator>> make_flat_map_groups_with_state(
     SchemaPtr input, std::vector<int> key_columns, std::shared_ptr<const GroupStateSpec> spec,
     GroupsWithStateOptions options) {
-  const std::string name = spec && spec->is_map ? "map_groups_with_state" : "flat_map_groups_with_state";
+  const std::string name =
+      spec && spec->is_map ? "map_groups_with_state" : "flat_map_groups_with_state";
   if (!input) return Status::invalid_argument(name + " without an input schema");
   if (!spec || !spec->function) return Status::invalid_argument(name + " without a function");
   if (!spec->output || spec->output->num_fields() == 0) {
@@ -287,7 +297,8 @@ Result<std::shared_ptr<const StatefulOperator>> make_flat_map_groups_with_state(
   std::string keys_text;
   for (int column : key_columns) {
     if (!keys_text.empty()) keys_text += ", ";
-    keys_text += input->field(column).name + " " + std::string(type_name(input->field(column).type));
+    keys_text +=
+        input->field(column).name + " " + std::string(type_name(input->field(column).type));
   }
   config->fingerprint = name + " keys=[" + keys_text + "] state=" + spec->state_type +
                         " timeout=" + std::string(group_state_timeout_name(spec->timeout)) +

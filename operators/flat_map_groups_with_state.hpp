@@ -3,8 +3,8 @@
 #include <exception>
 #include <functional>
 #include <memory>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/record_batch.hpp"
@@ -19,8 +19,9 @@ namespace sluice {
 /// called for a timeout), its state, and a builder of output rows (the output schema). Returns
 /// an error naming what went wrong; the operator adds the group. Built by the typed wrappers of
 /// plan/keyed_groups.hpp. Called from one thread at a time.
-using GroupFunction = std::function<Status(const std::vector<Value>& key, const RecordBatchPtr& rows,
-                                           GroupStateSlot& state, RecordBatchBuilder& out)>;
+using GroupFunction =
+    std::function<Status(const std::vector<Value>& key, const RecordBatchPtr& rows,
+                         GroupStateSlot& state, RecordBatchBuilder& out)>;
 
 /// What the user declared: the function, its output, map or flat_map, the output mode it runs
 /// in and its timeout. Immutable once built.
@@ -30,7 +31,8 @@ struct GroupStateSpec {
   bool is_map = false;  ///< mapGroupsWithState: exactly one row per call
   OutputMode mode = OutputMode::Update;
   GroupStateTimeout timeout = GroupStateTimeout::none;
-  std::string state_type;  ///< names the state type in the fingerprint (a changed type refuses the checkpoint)
+  std::string state_type;  ///< names the state type in the fingerprint (a changed type refuses the
+                           ///< checkpoint)
 };
 
 /// Configures make_flat_map_groups_with_state.
@@ -55,20 +57,23 @@ using OutputRow = std::vector<Value>;
 template <typename State, bool is_map, typename F>
 GroupFunction make_group_function(F fn) {
   using Row = std::conditional_t<is_map, OutputRow, std::vector<OutputRow>>;
-  static_assert(std::is_invocable_v<F&, const std::vector<Value>&, const RecordBatchPtr&, GroupState<State>&>,
-                "the function of map_groups_with_state / flat_map_groups_with_state must be callable as "
-                "fn(const std::vector<sluice::Value>& key, const sluice::RecordBatchPtr& rows, "
-                "sluice::GroupState<State>& state)");
-  if constexpr (std::is_invocable_v<F&, const std::vector<Value>&, const RecordBatchPtr&, GroupState<State>&>) {
-    static_assert(std::is_convertible_v<std::invoke_result_t<F&, const std::vector<Value>&, const RecordBatchPtr&,
-                                                              GroupState<State>&>,
-                                        Row>,
-                  "map_groups_with_state's function must return one row (sluice::OutputRow, a "
-                  "std::vector<sluice::Value>); flat_map_groups_with_state's must return "
-                  "std::vector<sluice::OutputRow>");
+  static_assert(
+      std::is_invocable_v<F&, const std::vector<Value>&, const RecordBatchPtr&, GroupState<State>&>,
+      "the function of map_groups_with_state / flat_map_groups_with_state must be callable as "
+      "fn(const std::vector<sluice::Value>& key, const sluice::RecordBatchPtr& rows, "
+      "sluice::GroupState<State>& state)");
+  if constexpr (std::is_invocable_v<F&, const std::vector<Value>&, const RecordBatchPtr&,
+                                    GroupState<State>&>) {
+    static_assert(
+        std::is_convertible_v<std::invoke_result_t<F&, const std::vector<Value>&,
+                                                   const RecordBatchPtr&, GroupState<State>&>,
+                              Row>,
+        "map_groups_with_state's function must return one row (sluice::OutputRow, a "
+        "std::vector<sluice::Value>); flat_map_groups_with_state's must return "
+        "std::vector<sluice::OutputRow>");
   }
-  return [fn = std::move(fn)](const std::vector<Value>& key, const RecordBatchPtr& rows, GroupStateSlot& slot,
-                              RecordBatchBuilder& out) mutable -> Status {
+  return [fn = std::move(fn)](const std::vector<Value>& key, const RecordBatchPtr& rows,
+                              GroupStateSlot& slot, RecordBatchBuilder& out) mutable -> Status {
     GroupState<State> state(slot);
     Row result;
     try {

@@ -175,8 +175,9 @@ class GroupState {
     if (touched_ || value_ || !slot_.bytes) return;
     State state{};
     if (!StateCodec<State>::decode(*slot_.bytes, state)) {
-      throw GroupStateError("the stored state does not decode (StateCodec::decode returned false; " +
-                            std::to_string(slot_.bytes->size()) + " bytes)");
+      throw GroupStateError(
+          "the stored state does not decode (StateCodec::decode returned false; " +
+          std::to_string(slot_.bytes->size()) + " bytes)");
     }
     value_ = std::move(state);
   }

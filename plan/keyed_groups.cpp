@@ -7,7 +7,8 @@ KeyValueGroupedData DataFrame::group_by_key(std::vector<std::string> columns) co
 }
 
 DataFrame KeyValueGroupedData::with_group_state(std::shared_ptr<const GroupStateSpec> spec) const {
-  return frame_.derive([&](const PlanPtr& plan) { return LogicalPlan::make_group_state(plan, keys_, spec); });
+  return frame_.derive(
+      [&](const PlanPtr& plan) { return LogicalPlan::make_group_state(plan, keys_, spec); });
 }
 
 }  // namespace sluice

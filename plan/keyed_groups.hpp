@@ -26,8 +26,8 @@ class KeyValueGroupedData {
   template <typename State, typename F>
   DataFrame map_groups_with_state(F fn, SchemaPtr output, OutputMode mode = OutputMode::Update,
                                   GroupStateTimeout timeout = GroupStateTimeout::none) const {
-    return with_group_state(spec<State>(make_group_function<State, true>(std::move(fn)), std::move(output), true,
-                                        mode, timeout));
+    return with_group_state(spec<State>(make_group_function<State, true>(std::move(fn)),
+                                        std::move(output), true, mode, timeout));
   }
 
   /// Emits any number of rows per call (std::vector<OutputRow>); `mode` (Append or Update) must
@@ -35,8 +35,8 @@ class KeyValueGroupedData {
   template <typename State, typename F>
   DataFrame flat_map_groups_with_state(F fn, SchemaPtr output, OutputMode mode,
                                        GroupStateTimeout timeout = GroupStateTimeout::none) const {
-    return with_group_state(spec<State>(make_group_function<State, false>(std::move(fn)), std::move(output),
-                                        false, mode, timeout));
+    return with_group_state(spec<State>(make_group_function<State, false>(std::move(fn)),
+                                        std::move(output), false, mode, timeout));
   }
 
   /// Adds a group-state node from an untyped declaration (what the templates build).
@@ -44,8 +44,9 @@ class KeyValueGroupedData {
 
  private:
   template <typename State>
-  static std::shared_ptr<const GroupStateSpec> spec(GroupFunction function, SchemaPtr output, bool is_map,
-                                                    OutputMode mode, GroupStateTimeout timeout) {
+  static std::shared_ptr<const GroupStateSpec> spec(GroupFunction function, SchemaPtr output,
+                                                    bool is_map, OutputMode mode,
+                                                    GroupStateTimeout timeout) {
     auto spec = std::make_shared<GroupStateSpec>();
     spec->function = std::move(function);
     spec->output = std::move(output);

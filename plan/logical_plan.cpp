@@ -20,7 +20,8 @@ std::ostream& operator<<(std::ostream& out, PlanKind kind) {
     case PlanKind::deduplicate: return out << "deduplicate";
     case PlanKind::sort: return out << "sort";
     case PlanKind::limit: return out << "limit";
-    case PlanKind::group_state: return out << "group_state";
+    case PlanKind::group_state:
+      return out << "group_state";
   }
   return out << "unknown";
 }
@@ -216,12 +217,16 @@ Result<PlanPtr> LogicalPlan::make_deduplicate(PlanPtr child, std::vector<std::st
 Result<PlanPtr> LogicalPlan::make_group_state(PlanPtr child, std::vector<std::string> keys,
                                               std::shared_ptr<const GroupStateSpec> spec) {
   const char* name = spec && spec->is_map ? "map_groups_with_state" : "flat_map_groups_with_state";
-  if (keys.empty()) return Status::invalid_argument(std::string("group_by_key needs at least one column for ") + name);
+  if (keys.empty())
+    return Status::invalid_argument(std::string("group_by_key needs at least one column for ") +
+                                    name);
   for (const auto& key : keys) {
-    SLUICE_RETURN_NOT_OK(child->schema()->index_of(key).status().with_context(std::string("group_by_key of ") + name));
+    SLUICE_RETURN_NOT_OK(child->schema()->index_of(key).status().with_context(
+        std::string("group_by_key of ") + name));
   }
   if (!spec || !spec->function || !spec->output || spec->output->num_fields() == 0) {
-    return Status::invalid_argument(std::string(name) + " needs a function and an output schema with columns");
+    return Status::invalid_argument(std::string(name) +
+                                    " needs a function and an output schema with columns");
   }
   std::shared_ptr<LogicalPlan> node(new LogicalPlan());
   node->kind_ = PlanKind::group_state;
@@ -287,7 +292,8 @@ std::vector<std::string> LogicalPlan::referenced_columns() const {
       break;
     case PlanKind::group_state:
       // The user's function sees every column of its rows.
-      for (const auto& field : children_.front()->schema()->fields()) add(col(field.name));
+      for (const auto& field : children_.front()->schema()->fields())
+        add(col(field.name));
       break;
     case PlanKind::sort:
       for (const auto& key : sort_keys_) add(key.expr);
@@ -331,7 +337,8 @@ Result<PlanPtr> LogicalPlan::with_children(std::vector<PlanPtr> children) const 
       return make_deduplicate(std::move(children.at(0)), dedup_columns_, within_watermark_);
     case PlanKind::sort: return make_sort(std::move(children.at(0)), sort_keys_);
     case PlanKind::limit: return make_limit(std::move(children.at(0)), limit_);
-    case PlanKind::group_state: return make_group_state(std::move(children.at(0)), dedup_columns_, group_state_);
+    case PlanKind::group_state:
+      return make_group_state(std::move(children.at(0)), dedup_columns_, group_state_);
   }
   return Status::internal("unknown plan node");
 }
@@ -396,9 +403,10 @@ std::string LogicalPlan::node_string() const {
     case PlanKind::limit: return "Limit " + std::to_string(limit_);
     case PlanKind::group_state: {
       std::string keys;
-      for (const auto& column : dedup_columns_) keys += (keys.empty() ? "" : ", ") + column;
-      return std::string(group_state_->is_map ? "MapGroupsWithState" : "FlatMapGroupsWithState") + " [" + keys +
-             "], " + std::string(output_mode_name(group_state_->mode)) + ", " +
+      for (const auto& column : dedup_columns_)
+        keys += (keys.empty() ? "" : ", ") + column;
+      return std::string(group_state_->is_map ? "MapGroupsWithState" : "FlatMapGroupsWithState") +
+             " [" + keys + "], " + std::string(output_mode_name(group_state_->mode)) + ", " +
              std::string(group_state_timeout_name(group_state_->timeout));
     }
   }

@@ -22,7 +22,18 @@ struct SourceSpec {
   std::function<Result<std::shared_ptr<Source>>()> create;
 };
 
-enum class PlanKind { source, filter, project, union_all, watermark, aggregate, deduplicate, sort, limit, group_state };
+enum class PlanKind {
+  source,
+  filter,
+  project,
+  union_all,
+  watermark,
+  aggregate,
+  deduplicate,
+  sort,
+  limit,
+  group_state
+};
 
 /// Prints a node kind's name (for logs and test frameworks).
 std::ostream& operator<<(std::ostream& out, PlanKind kind);
@@ -80,7 +91,8 @@ class LogicalPlan {
   const std::shared_ptr<const GroupStateSpec>& group_state() const { return group_state_; }
   /// Returns true for nodes that keep state across epochs (aggregate, deduplicate, group_state).
   bool is_stateful() const {
-    return kind_ == PlanKind::aggregate || kind_ == PlanKind::deduplicate || kind_ == PlanKind::group_state;
+    return kind_ == PlanKind::aggregate || kind_ == PlanKind::deduplicate ||
+           kind_ == PlanKind::group_state;
   }
   /// Returns the columns an operator reads from its child (for pruning).
   std::vector<std::string> referenced_columns() const;

@@ -52,7 +52,8 @@ struct Planner {
       case PlanKind::union_all: return collect_union(node, std::move(above));
       case PlanKind::aggregate:
       case PlanKind::deduplicate:
-      case PlanKind::group_state: return collect_stateful(node, std::move(above));
+      case PlanKind::group_state:
+        return collect_stateful(node, std::move(above));
       case PlanKind::sort:
       case PlanKind::limit:
         return Status::invalid_argument(
@@ -188,16 +189,19 @@ struct Planner {
     return Status::ok();
   }
 
-  Status plan_group_state(const LogicalPlan& node, const LogicalPlan* watermark, StatefulStage& stage) {
+  Status plan_group_state(const LogicalPlan& node, const LogicalPlan* watermark,
+                          StatefulStage& stage) {
     const SchemaPtr& input = node.child()->schema();
     std::vector<int> keys;
-    for (const auto& column : node.dedup_columns()) keys.push_back(input->find(column));
+    for (const auto& column : node.dedup_columns())
+      keys.push_back(input->find(column));
     GroupsWithStateOptions options;
     options.cache_bytes = this->options.state_cache_bytes;
     if (watermark) options.event_time_column = input->find(watermark->watermark_column());
     // Event-time timeouts expire as the watermark moves: run an epoch for that even without data.
     stage.uses_watermark = node.group_state()->timeout == GroupStateTimeout::event_time;
-    SLUICE_ASSIGN_OR_RETURN(stage.op, make_flat_map_groups_with_state(input, keys, node.group_state(), options));
+    SLUICE_ASSIGN_OR_RETURN(
+        stage.op, make_flat_map_groups_with_state(input, keys, node.group_state(), options));
     return Status::ok();
   }
 
@@ -274,7 +278,8 @@ namespace {
 
 // Spark's rules for mapGroupsWithState / flatMapGroupsWithState without an aggregation.
 Status check_group_state_mode(const PlanPtr& plan, OutputMode mode) {
-  std::function<const LogicalPlan*(const PlanPtr&)> find = [&](const PlanPtr& node) -> const LogicalPlan* {
+  std::function<const LogicalPlan*(const PlanPtr&)> find =
+      [&](const PlanPtr& node) -> const LogicalPlan* {
     if (node->kind() == PlanKind::group_state) return node.get();
     for (const auto& child : node->children()) {
       if (const LogicalPlan* found = find(child)) return found;
@@ -286,7 +291,8 @@ Status check_group_state_mode(const PlanPtr& plan, OutputMode mode) {
   const GroupStateSpec& spec = *node->group_state();
   const std::string mode_name(output_mode_name(mode));
   if (spec.is_map && mode != OutputMode::Update) {
-    return Status::invalid_argument("map_groups_with_state is not supported with output mode " + mode_name +
+    return Status::invalid_argument("map_groups_with_state is not supported with output mode " +
+                                    mode_name +
                                     " (rule: mapGroupsWithState runs only in Update mode)");
   }
   if (spec.is_map && spec.mode != OutputMode::Update) {
@@ -295,19 +301,21 @@ Status check_group_state_mode(const PlanPtr& plan, OutputMode mode) {
                                     " (rule: mapGroupsWithState runs only in Update mode)");
   }
   if (!spec.is_map && spec.mode != OutputMode::Append && spec.mode != OutputMode::Update) {
-    return Status::invalid_argument("flat_map_groups_with_state was declared with output mode " +
-                                    std::string(output_mode_name(spec.mode)) +
-                                    " (rule: flatMapGroupsWithState runs in Append or Update mode)");
+    return Status::invalid_argument(
+        "flat_map_groups_with_state was declared with output mode " +
+        std::string(output_mode_name(spec.mode)) +
+        " (rule: flatMapGroupsWithState runs in Append or Update mode)");
   }
   if (!spec.is_map && spec.mode != mode) {
-    return Status::invalid_argument("flat_map_groups_with_state declared in " +
-                                    std::string(output_mode_name(spec.mode)) +
-                                    " mode is not supported with output mode " + mode_name +
-                                    " (rule: flatMapGroupsWithState's output mode must be the query's)");
+    return Status::invalid_argument(
+        "flat_map_groups_with_state declared in " + std::string(output_mode_name(spec.mode)) +
+        " mode is not supported with output mode " + mode_name +
+        " (rule: flatMapGroupsWithState's output mode must be the query's)");
   }
   if (spec.timeout == GroupStateTimeout::event_time && !find_watermark(node->child())) {
     return Status::invalid_argument(
-        "EventTimeTimeout needs a watermark: call with_watermark before group_by_key (rule: event-time "
+        "EventTimeTimeout needs a watermark: call with_watermark before group_by_key (rule: "
+        "event-time "
         "timeouts expire as the watermark passes them)");
   }
   return Status::ok();

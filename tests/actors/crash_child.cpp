@@ -9,14 +9,16 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "tests/support/sessions.hpp"
+#include "tests/support/group_state_functions.hpp"
 
 using namespace sluice;
 using namespace std::chrono_literals;
 
 int main(int argc, char** argv) {
   if (argc != 5) {
-    std::fprintf(stderr, "usage: crash_child CHECKPOINT_DIR OUTPUT_DIR MAX_EPOCHS stateless|stateful|continuous|sessions\n");
+    std::fprintf(stderr,
+                 "usage: crash_child CHECKPOINT_DIR OUTPUT_DIR MAX_EPOCHS "
+                 "stateless|stateful|continuous|sessions\n");
     return 2;
   }
   const bool stateful = std::string(argv[4]) == "stateful";
@@ -39,13 +41,16 @@ int main(int argc, char** argv) {
                               .select(col("value"), (col("value") * 2).alias("doubled"));
   if (sessions) {
     // Runs of 50 consecutive values per user, one second apart: each run is one session.
-    frame = rate.select(concat({lit("u"), ((col("value") / 50).cast(Type::Int64) % 4).cast(Type::String)}).alias("user"),
-                        col("value").cast(Type::Timestamp).alias("ts"), col("value").alias("v"))
-                .with_watermark("ts", "5 seconds")
-                .group_by_key({"user"})
-                .flat_map_groups_with_state<testing::SessionTotals>(
-                    testing::session_function(10'000'000), testing::sessions_schema(), OutputMode::Append,
-                    GroupStateTimeout::event_time);
+    frame =
+        rate.select(
+                concat({lit("u"), ((col("value") / 50).cast(Type::Int64) % 4).cast(Type::String)})
+                    .alias("user"),
+                col("value").cast(Type::Timestamp).alias("ts"), col("value").alias("v"))
+            .with_watermark("ts", "5 seconds")
+            .group_by_key({"user"})
+            .flat_map_groups_with_state<testing::SessionTotals>(
+                testing::session_function(10'000'000), testing::sessions_schema(),
+                OutputMode::Append, GroupStateTimeout::event_time);
   }
   auto query = frame.write_stream()
                    .output_mode(stateful ? OutputMode::Complete : OutputMode::Append)

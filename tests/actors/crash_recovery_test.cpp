@@ -203,16 +203,19 @@ void check_sessions(const std::string& output) {
     while (file >> user >> start_date >> start_time >> last_date >> last_time >> count >> sum) {
       // sum of the run start .. start + 49 = 50 * start + 1225
       const int64_t start = (sum - 1225) / 50;
-      BOOST_TEST(count == 50, "session of " << user << " at " << start << " has " << count << " events");
+      BOOST_TEST(count == 50,
+                 "session of " << user << " at " << start << " has " << count << " events");
       BOOST_TEST(start % 50 == 0);
       BOOST_TEST(user == "u" + std::to_string((start / 50) % 4));
       ++runs[start];
     }
   }
   BOOST_REQUIRE(!runs.empty());
-  for (const auto& [start, times] : runs) BOOST_TEST(times == 1, "session at " << start << " emitted " << times << " times");
+  for (const auto& [start, times] : runs)
+    BOOST_TEST(times == 1, "session at " << start << " emitted " << times << " times");
   const int64_t last = runs.rbegin()->first;
-  for (int64_t start = 0; start <= last; start += 50) BOOST_TEST(runs.count(start) == 1u, "session at " << start << " lost");
+  for (int64_t start = 0; start <= last; start += 50)
+    BOOST_TEST(runs.count(start) == 1u, "session at " << start << " lost");
   BOOST_TEST_MESSAGE(runs.size() << " sessions");
 }
 
@@ -228,7 +231,8 @@ BOOST_AUTO_TEST_CASE(sessions_with_event_time_timeouts_survive_sigkill_exactly) 
       pid_t crashed = spawn_child(crash_checkpoint.path(), crash_output.path(), 1'000'000,
                                   std::string(point) + ":4", "sessions");
       BOOST_TEST(wait_exit(crashed) == sluice::actors::kCrashPointExitCode);
-      BOOST_TEST(wait_exit(spawn_child(crash_checkpoint.path(), crash_output.path(), 4, "", "sessions")) == 0);
+      BOOST_TEST(wait_exit(spawn_child(crash_checkpoint.path(), crash_output.path(), 4, "",
+                                       "sessions")) == 0);
       check_sessions(crash_output.path());
     }
   }

@@ -10,7 +10,7 @@
 #include <set>
 
 #include "actors/query_runtime.hpp"
-#include "tests/support/sessions.hpp"
+#include "tests/support/group_state_functions.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 using namespace sluice;
@@ -32,8 +32,8 @@ DataFrame sessionize(MemoryStream& events, int64_t gap) {
   return events.to_df()
       .with_watermark("ts", "5 seconds")
       .group_by_key({"user"})
-      .flat_map_groups_with_state<SessionTotals>(session_function(gap), sessions_schema(), OutputMode::Append,
-                                                GroupStateTimeout::event_time);
+      .flat_map_groups_with_state<SessionTotals>(session_function(gap), sessions_schema(),
+                                                 OutputMode::Append, GroupStateTimeout::event_time);
 }
 
 // Random bursts of events (each within 5 s, bursts 20..80 s apart, split over two epochs so
@@ -47,7 +47,8 @@ std::vector<Rows> random_bursts(std::mt19937_64& random, int bursts) {
     Rows burst;
     const int n = 1 + static_cast<int>(random() % 12);
     for (int i = 0; i < n; ++i) {
-      burst.push_back({users[random() % 6], Timestamp{base + static_cast<int64_t>(random() % (5 * kSecond))},
+      burst.push_back({users[random() % 6],
+                       Timestamp{base + static_cast<int64_t>(random() % (5 * kSecond))},
                        static_cast<int64_t>(random() % 100)});
     }
     const size_t half = burst.size() / 2;
@@ -81,35 +82,29 @@ BOOST_AUTO_TEST_CASE(event_time_sessions_equal_a_reference_across_a_restart) {
   // A late sentinel event moves the watermark past every session; its own stays open.
   actions.push_back(add_data(events, {{"~end", Timestamp{1'000'000 * kSecond}, 0}}));
   actions.push_back(check_answer(reference_sessions(all, gap)));
-  actions.push_back(assert_on_query([](StreamingQuery& q) {
-    auto last = q.last_progress();
-    return last && last->state_operators.size() == 1 && last->state_operators[0].num_rows_total == 1;
-  }, "only the sentinel's session is left in the state"));
-  Status result = test_stream(session, sessionize(events, gap), OutputMode::Append, std::move(actions));
+  actions.push_back(assert_on_query(
+      [](StreamingQuery& q) {
+        auto last = q.last_progress();
+        return last && last->state_operators.size() == 1 &&
+               last->state_operators[0].num_rows_total == 1;
+      },
+      "only the sentinel's session is left in the state"));
+  Status result =
+      test_stream(session, sessionize(events, gap), OutputMode::Append, std::move(actions));
   BOOST_TEST(result.is_ok(), result.to_string());
 }
 
 BOOST_AUTO_TEST_CASE(processing_time_timeouts_follow_the_manual_clock_and_equal_a_reference) {
-  std::mt19937_64 random(seed_for("processing_time_timeouts_follow_the_manual_clock_and_equal_a_reference"));
+  std::mt19937_64 random(
+      seed_for("processing_time_timeouts_follow_the_manual_clock_and_equal_a_reference"));
   Session session;
   BOOST_REQUIRE(session.set_conf("shuffle_partitions", "2").is_ok());
   auto clock = std::make_shared<ManualClock>(1'000 * kSecond);
   MemoryStream events(session, session_events_schema());
   // Counts each user's events; a user silent for 10 s of processing time is expired.
   auto counts = events.to_df().group_by_key({"user"}).map_groups_with_state<int64_t>(
-      [](const std::vector<Value>& key, const RecordBatchPtr& rows, GroupState<int64_t>& state) -> OutputRow {
-        if (state.has_timed_out()) {
-          const int64_t count = state.get();
-          state.remove();
-          return {key[0], count, true};
-        }
-        const int64_t count = state.get_option().value_or(0) + rows->num_rows();
-        state.update(count);
-        state.set_timeout_duration(10s);
-        return {key[0], count, false};
-      },
-      Schema::make({{"user", Type::String}, {"count", Type::Int64}, {"expired", Type::Bool}}).value(),
-      OutputMode::Update, GroupStateTimeout::processing_time);
+      expiring_count_function(), expiring_counts_schema(), OutputMode::Update,
+      GroupStateTimeout::processing_time);
 
   // The reference: the same rules, step by step, in plain maps.
   const char* users[] = {"ann", "bob", "cy", "dee"};
@@ -167,18 +162,26 @@ BOOST_AUTO_TEST_CASE(output_modes_spark_forbids_are_refused_naming_the_rule) {
   Session session;
   MemoryStream events(session, session_events_schema());
   auto keyed = events.to_df().group_by_key({"user"});
-  auto count = [](const std::vector<Value>& key, const RecordBatchPtr&, GroupState<int64_t>&) -> OutputRow {
-    return {key[0]};
-  };
+  auto count = [](const std::vector<Value>& key, const RecordBatchPtr&,
+                  GroupState<int64_t>&) -> OutputRow { return {key[0]}; };
   auto one_column = Schema::make({{"user", Type::String}}).value();
   auto start = [](const DataFrame& df, OutputMode mode) {
-    return df.write_stream().format("memory").query_name("refused").output_mode(mode).start().status();
+    return df.write_stream()
+        .format("memory")
+        .query_name("refused")
+        .output_mode(mode)
+        .start()
+        .status();
   };
-  Status map_append = start(keyed.map_groups_with_state<int64_t>(count, one_column), OutputMode::Append);
-  BOOST_TEST(map_append.message().find("mapGroupsWithState runs only in Update mode") != std::string::npos,
-             map_append.to_string());
+  Status map_append =
+      start(keyed.map_groups_with_state<int64_t>(count, one_column), OutputMode::Append);
+  BOOST_TEST(
+      map_append.message().find("mapGroupsWithState runs only in Update mode") != std::string::npos,
+      map_append.to_string());
   auto flat = keyed.flat_map_groups_with_state<int64_t>(
-      [](const std::vector<Value>&, const RecordBatchPtr&, GroupState<int64_t>&) { return std::vector<OutputRow>{}; },
+      [](const std::vector<Value>&, const RecordBatchPtr&, GroupState<int64_t>&) {
+        return std::vector<OutputRow>{};
+      },
       one_column, OutputMode::Append);
   Status flat_update = start(flat, OutputMode::Update);
   BOOST_TEST(flat_update.message().find("output mode must be the query's") != std::string::npos,
@@ -186,13 +189,19 @@ BOOST_AUTO_TEST_CASE(output_modes_spark_forbids_are_refused_naming_the_rule) {
   Status complete = start(flat, OutputMode::Complete);
   BOOST_TEST(!complete.is_ok());
   auto event_time = keyed.flat_map_groups_with_state<int64_t>(
-      [](const std::vector<Value>&, const RecordBatchPtr&, GroupState<int64_t>&) { return std::vector<OutputRow>{}; },
+      [](const std::vector<Value>&, const RecordBatchPtr&, GroupState<int64_t>&) {
+        return std::vector<OutputRow>{};
+      },
       one_column, OutputMode::Append, GroupStateTimeout::event_time);
   Status no_watermark = start(event_time, OutputMode::Append);
   BOOST_TEST(no_watermark.message().find("EventTimeTimeout needs a watermark") != std::string::npos,
              no_watermark.to_string());
-  BOOST_TEST(events.to_df().group_by_key({"nope"}).map_groups_with_state<int64_t>(count, one_column)
-                 .status().message().find("nope") != std::string::npos);
+  BOOST_TEST(events.to_df()
+                 .group_by_key({"nope"})
+                 .map_groups_with_state<int64_t>(count, one_column)
+                 .status()
+                 .message()
+                 .find("nope") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_wrong_output_type_fails_the_query_naming_the_column_and_key) {
@@ -215,10 +224,15 @@ BOOST_AUTO_TEST_CASE(state_is_inspected_and_reported_in_progress) {
   BOOST_REQUIRE(session.set_conf("shuffle_partitions", "2").is_ok());
   MemoryStream events(session, session_events_schema());
   auto query = sessionize(events, 10 * kSecond)
-                   .write_stream().format("memory").query_name("sessions").output_mode(OutputMode::Append)
-                   .option("checkpointLocation", checkpoint.path()).start();
+                   .write_stream()
+                   .format("memory")
+                   .query_name("sessions")
+                   .output_mode(OutputMode::Append)
+                   .option("checkpointLocation", checkpoint.path())
+                   .start();
   BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
-  BOOST_REQUIRE(events.add_data({{"ann", Timestamp{0}, 1}, {"bob", Timestamp{kSecond}, 2}}).is_ok());
+  BOOST_REQUIRE(
+      events.add_data({{"ann", Timestamp{0}, 1}, {"bob", Timestamp{kSecond}, 2}}).is_ok());
   BOOST_REQUIRE(query->process_all_available().is_ok());
   auto progress = query->last_progress();
   BOOST_REQUIRE(progress.has_value());
@@ -231,7 +245,8 @@ BOOST_AUTO_TEST_CASE(state_is_inspected_and_reported_in_progress) {
   BOOST_TEST((*state)->num_rows() == 2);
   BOOST_REQUIRE((*state)->schema()->find("user") >= 0);
   std::set<std::string> users;
-  for (const auto& row : (*state)->to_rows()) users.insert(row[static_cast<size_t>((*state)->schema()->find("user"))].to_string());
+  for (const auto& row : (*state)->to_rows())
+    users.insert(row[static_cast<size_t>((*state)->schema()->find("user"))].to_string());
   BOOST_TEST((users == std::set<std::string>{"ann", "bob"}));
 }
 

@@ -3,7 +3,7 @@
 
 #include "operators/flat_map_groups_with_state.hpp"
 #include "tests/operators/stateful_fixture.hpp"
-#include "tests/support/sessions.hpp"
+#include "tests/support/group_state_functions.hpp"
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -12,7 +12,9 @@ namespace {
 
 constexpr int64_t kSecond = 1'000'000;
 
-SchemaPtr events_schema() { return session_events_schema(); }
+SchemaPtr events_schema() {
+  return session_events_schema();
+}
 
 std::shared_ptr<const StatefulOperator> sessions_operator(int64_t gap, int time_column = 1) {
   auto spec = std::make_shared<GroupStateSpec>();
@@ -45,7 +47,8 @@ BOOST_AUTO_TEST_CASE(event_time_sessions_match_a_reference_across_partitions_and
     Rows rows;
     const int n = 1 + static_cast<int>(random() % 20);
     for (int i = 0; i < n; ++i) {
-      rows.push_back({users[random() % 5], Timestamp{base + static_cast<int64_t>(random() % (5 * kSecond))},
+      rows.push_back({users[random() % 5],
+                      Timestamp{base + static_cast<int64_t>(random() % (5 * kSecond))},
                       static_cast<int64_t>(random() % 100)});
     }
     events.insert(events.end(), rows.begin(), rows.end());
@@ -67,15 +70,20 @@ BOOST_AUTO_TEST_CASE(event_time_sessions_match_a_reference_across_partitions_and
 BOOST_AUTO_TEST_CASE(an_epoch_replayed_after_a_lost_commit_gives_the_same_output_and_delta) {
   auto op = sessions_operator(10 * kSecond);
   StatefulRunner runner(op, 2);
-  auto batch = RecordBatch::from_rows(events_schema(), {{"ann", Timestamp{0}, 1}, {"bob", Timestamp{kSecond}, 2}}).value();
+  auto batch = RecordBatch::from_rows(events_schema(),
+                                      {{"ann", Timestamp{0}, 1}, {"bob", Timestamp{kSecond}, 2}})
+                   .value();
   runner.run_epoch({batch}, epoch_context(0, EpochContext::kNoWatermark, OutputMode::Append));
-  auto later = RecordBatch::from_rows(events_schema(), {{"cy", Timestamp{40 * kSecond}, 3}}).value();
+  auto later =
+      RecordBatch::from_rows(events_schema(), {{"cy", Timestamp{40 * kSecond}, 3}}).value();
   Rows first = runner.run_epoch({later}, epoch_context(1, 20 * kSecond, OutputMode::Append), false);
   const auto deltas = runner.last_deltas;
   runner.restart(2);
   Rows second = runner.run_epoch({later}, epoch_context(1, 20 * kSecond, OutputMode::Append));
   check_same_rows(second, first, "replayed epoch");
-  check_same_rows(second, {{"ann", Timestamp{0}, Timestamp{0}, 1, 1}, {"bob", Timestamp{kSecond}, Timestamp{kSecond}, 1, 2}},
+  check_same_rows(second,
+                  {{"ann", Timestamp{0}, Timestamp{0}, 1, 1},
+                   {"bob", Timestamp{kSecond}, Timestamp{kSecond}, 1, 2}},
                   "timed out sessions");
   for (size_t p = 0; p < deltas.size(); ++p) {
     BOOST_TEST_REQUIRE(deltas[p].changes.size() == runner.last_deltas[p].changes.size());
@@ -95,27 +103,17 @@ BOOST_AUTO_TEST_CASE(late_rows_are_dropped_and_counted) {
   runner.run_epoch({batch}, epoch_context(0, 50 * kSecond, OutputMode::Append));
   BOOST_TEST(runner.metrics().num_rows_dropped_by_watermark == 1);
   Rows out = runner.run_epoch({}, epoch_context(1, 200 * kSecond, OutputMode::Append));
-  check_same_rows(out, {{"ann", Timestamp{100 * kSecond}, Timestamp{100 * kSecond}, 1, 1}}, "session");
+  check_same_rows(out, {{"ann", Timestamp{100 * kSecond}, Timestamp{100 * kSecond}, 1, 1}},
+                  "session");
 }
 
 BOOST_AUTO_TEST_CASE(processing_time_timeouts_fire_once_the_clock_passes_the_deadline) {
   auto spec = std::make_shared<GroupStateSpec>();
-  spec->output = Schema::make({{"user", Type::String}, {"count", Type::Int64}, {"expired", Type::Bool}}).value();
+  spec->output = expiring_counts_schema();
   spec->is_map = true;
   spec->timeout = GroupStateTimeout::processing_time;
   spec->state_type = "int64";
-  spec->function = make_group_function<int64_t, true>(
-      [](const std::vector<Value>& key, const RecordBatchPtr& rows, GroupState<int64_t>& state) -> OutputRow {
-        if (state.has_timed_out()) {
-          const int64_t count = state.get();
-          state.remove();
-          return {key[0], count, true};
-        }
-        const int64_t count = state.get_option().value_or(0) + rows->num_rows();
-        state.update(count);
-        state.set_timeout_duration(std::chrono::seconds(10));
-        return {key[0], count, false};
-      });
+  spec->function = make_group_function<int64_t, true>(expiring_count_function());
   auto op = make_flat_map_groups_with_state(events_schema(), {0}, spec).value();
   StatefulRunner runner(op, 2);
   auto at = [](int64_t epoch, int64_t seconds) {
@@ -125,10 +123,12 @@ BOOST_AUTO_TEST_CASE(processing_time_timeouts_fire_once_the_clock_passes_the_dea
   };
   auto rows = [](std::vector<std::string> users) {
     Rows out;
-    for (auto& user : users) out.push_back({user, Timestamp{0}, 1});
+    for (auto& user : users)
+      out.push_back({user, Timestamp{0}, 1});
     return RecordBatch::from_rows(events_schema(), out).value();
   };
-  check_same_rows(runner.run_epoch({rows({"ann", "ann", "bob"})}, at(0, 0)), {{"ann", 2, false}, {"bob", 1, false}}, "epoch 0");
+  check_same_rows(runner.run_epoch({rows({"ann", "ann", "bob"})}, at(0, 0)),
+                  {{"ann", 2, false}, {"bob", 1, false}}, "epoch 0");
   BOOST_TEST(runner.state(0).metrics().next_processing_timeout <= 10 * kSecond);
   check_same_rows(runner.run_epoch({rows({"ann"})}, at(1, 5)), {{"ann", 3, false}}, "epoch 1");
   check_same_rows(runner.run_epoch({}, at(2, 10)), {}, "at the deadline nothing expires");
@@ -160,20 +160,28 @@ BOOST_AUTO_TEST_CASE(misuse_and_wrong_output_types_are_errors_naming_the_group) 
     return status.to_string();
   };
   using Rows = std::vector<OutputRow>;
-  std::string wrong_type = fail(make([](const auto& key, const auto&, GroupState<int64_t>&) {
-    return Rows{{key[0], "not a number"}};
-  }, GroupStateTimeout::none));
+  std::string wrong_type = fail(make(
+      [](const auto& key, const auto&, GroupState<int64_t>&) {
+        return Rows{{key[0], "not a number"}};
+      },
+      GroupStateTimeout::none));
   BOOST_TEST(wrong_type.find("column 'n'") != std::string::npos, wrong_type);
   BOOST_TEST(wrong_type.find("[ann]") != std::string::npos, wrong_type);
-  std::string no_state = fail(make([](const auto&, const auto&, GroupState<int64_t>& state) {
-    return Rows{{"x", state.get()}};
-  }, GroupStateTimeout::none));
+  std::string no_state = fail(make(
+      [](const auto&, const auto&, GroupState<int64_t>& state) {
+        return Rows{{"x", state.get()}};
+      },
+      GroupStateTimeout::none));
   BOOST_TEST(no_state.find("without state") != std::string::npos, no_state);
-  std::string wrong_timeout = fail(make([](const auto&, const auto&, GroupState<int64_t>& state) {
-    state.set_timeout_duration(std::chrono::seconds(1));
-    return Rows{};
-  }, GroupStateTimeout::event_time));
-  BOOST_TEST(wrong_timeout.find("set_timeout_duration needs GroupStateTimeout::processing_time") != std::string::npos, wrong_timeout);
+  std::string wrong_timeout = fail(make(
+      [](const auto&, const auto&, GroupState<int64_t>& state) {
+        state.set_timeout_duration(std::chrono::seconds(1));
+        return Rows{};
+      },
+      GroupStateTimeout::event_time));
+  BOOST_TEST(wrong_timeout.find("set_timeout_duration needs GroupStateTimeout::processing_time") !=
+                 std::string::npos,
+             wrong_timeout);
 }
 
 BOOST_AUTO_TEST_CASE(bad_definitions_are_refused) {
