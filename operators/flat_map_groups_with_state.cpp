@@ -6,7 +6,6 @@
 #include "operators/key_encoder.hpp"
 #include "operators/partitioned_operator.hpp"
 #include "operators/state_encoding.hpp"
-#include "operators/type_names.hpp"
 
 namespace sluice {
 
@@ -294,13 +293,8 @@ Result<std::shared_ptr<const StatefulOperator>> make_flat_map_groups_with_state(
   config->name = name;
   SLUICE_ASSIGN_OR_RETURN(KeyEncoder encoder, KeyEncoder::make(*input, key_columns));
   config->encoder = std::make_shared<const KeyEncoder>(std::move(encoder));
-  std::string keys_text;
-  for (int column : key_columns) {
-    if (!keys_text.empty()) keys_text += ", ";
-    keys_text +=
-        input->field(column).name + " " + std::string(type_name(input->field(column).type));
-  }
-  config->fingerprint = name + " keys=[" + keys_text + "] state=" + spec->state_type +
+  config->fingerprint = name + " keys=[" + key_columns_text(*input, key_columns) +
+                        "] state=" + spec->state_type +
                         " timeout=" + std::string(group_state_timeout_name(spec->timeout)) +
                         " format=" + std::to_string(se::kFormatVersion);
   return std::shared_ptr<const StatefulOperator>(

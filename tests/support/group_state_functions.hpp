@@ -1,10 +1,10 @@
 #pragma once
 
 // The user functions the tests of map_groups_with_state / flat_map_groups_with_state share
-// (operator, query, crash recovery). Sessionization with an event-time timeout: events (user STRING, ts TIMESTAMP, v BIGINT) become
-// sessions (user, start, last, count, sum), a session closing once an event comes more than
-// `gap` after its last one or the watermark passes last + gap; and the reference computation
-// of the same sessions from all events at once.
+// (operator, query, crash recovery). Sessionization with an event-time timeout: events (user
+// STRING, ts TIMESTAMP, v BIGINT) become sessions (user, start, last, count, sum), a session
+// closing once an event comes more than `gap` after its last one or the watermark passes last +
+// gap; and the reference computation of the same sessions from all events at once.
 
 #include <algorithm>
 #include <chrono>
