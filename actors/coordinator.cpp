@@ -45,6 +45,7 @@ struct InFlight {
   int64_t output_rows = 0;
   std::optional<int64_t> watermark;  // in force during this epoch
   std::optional<int64_t> previous_watermark;  // the epoch before's: stages fed by stages use it
+  int64_t processing_time = 0;                 // the query's clock at the start of the epoch (logged)
   std::vector<std::pair<int, std::shared_ptr<StateDelta>>> deltas;  // stage, delta
   std::vector<StateOperatorMetrics> state_metrics;  // per stage
 };
@@ -76,6 +77,9 @@ struct CoordinatorState {
   // The watermark moved past the one the last epoch ran with: run an epoch even without new
   // data, so that windows it finalizes are emitted and their state evicted (as Spark does).
   bool watermark_epoch_due = false;
+  // The earliest processing-time timeout the stateful partitions hold (as of the last commit):
+  // once the clock passes it, an epoch runs even without new data, to call the timed-out groups.
+  int64_t next_processing_timeout = std::numeric_limits<int64_t>::max();
   int alive_stateful = 0;
   std::optional<std::optional<Status>> finishing;  // set once stopping: the outcome
   int64_t next_epoch = 0;             // the next epoch to plan
@@ -189,9 +193,16 @@ void notify_clock_waiters(coordinator_actor* self) {
   st.clock_waiters.clear();
 }
 
+// Returns true when a stateful partition holds a processing-time timeout the clock has passed.
+bool processing_timeout_due(coordinator_actor* self) {
+  auto& st = self->state;
+  return !st.continuous && st.next_processing_timeout != std::numeric_limits<int64_t>::max() &&
+         st.next_processing_timeout < st.runtime->session()->clock()->now_micros();
+}
+
 void notify_waiters(coordinator_actor* self) {
   auto& st = self->state;
-  if (st.watermark_epoch_due) return;
+  if (st.watermark_epoch_due || processing_timeout_due(self)) return;
   auto it = st.waiters.begin();
   while (it != st.waiters.end()) {
     if (reached(st.committed, it->target)) {
@@ -209,12 +220,11 @@ void send_epoch_start(coordinator_actor* self, InFlight& flight) {
   auto& st = self->state;
   flight.previous_watermark = st.last_run_watermark;
   st.last_run_watermark = flight.watermark;
-  const int64_t now = st.runtime->session()->clock()->now_micros();
   const auto& stages = st.runtime->spec().physical.stages;
   for (size_t a = 0; a < st.stateful_actors.size(); ++a) {
     const bool fed_by_stage = stages[static_cast<size_t>(st.stateful_stage[a])].depth > 0;
     const auto watermark = fed_by_stage ? flight.previous_watermark : flight.watermark;
-    self->send(st.stateful_actors[a], EpochStart{flight.epoch, watermark.value_or(EpochContext::kNoWatermark), now,
+    self->send(st.stateful_actors[a], EpochStart{flight.epoch, watermark.value_or(EpochContext::kNoWatermark), flight.processing_time,
                                                  st.runtime->spec().output_mode});
   }
 }
@@ -227,6 +237,7 @@ InFlight new_flight(coordinator_actor* self, Clock::time_point trigger_start) {
   flight.trigger_start = trigger_start;
   flight.rows.assign(st.recovery->sources.size(), 0);
   flight.watermark = st.watermark;
+  flight.processing_time = st.runtime->session()->clock()->now_micros();
   flight.pending_stages = static_cast<int>(st.stage_actors.size());
   flight.pending_states = static_cast<int>(st.stateful_actors.size());
   flight.state_metrics.resize(st.runtime->spec().physical.stages.size());
@@ -236,7 +247,7 @@ InFlight new_flight(coordinator_actor* self, Clock::time_point trigger_start) {
 Status log_offsets(coordinator_actor* self, InFlight& flight) {
   auto& st = self->state;
   const auto wal_start = Clock::now();
-  OffsetsEntry entry{flight.start, flight.end, {}, flight.watermark};
+  OffsetsEntry entry{flight.start, flight.end, {}, flight.watermark, flight.processing_time};
   for (const auto& source : st.recovery->sources) entry.source_metadata.push_back(source->save_metadata());
   Status logged = st.recovery->checkpoint->write_offsets(flight.epoch, encode_offsets_entry(entry));
   if (!logged.is_ok()) return logged.with_context("writing offsets of epoch " + std::to_string(flight.epoch));
@@ -249,10 +260,12 @@ Status log_offsets(coordinator_actor* self, InFlight& flight) {
 // before any record of it is read.
 void start_epoch(coordinator_actor* self, const std::vector<SourceOffset>& end,
                  const std::vector<SourceOffset>& latest, Clock::time_point trigger_start,
-                 int64_t latest_offset_ms, std::optional<std::optional<int64_t>> watermark = {}) {
+                 int64_t latest_offset_ms, std::optional<std::optional<int64_t>> watermark = {},
+                 std::optional<int64_t> processing_time = {}) {
   auto& st = self->state;
   InFlight flight = new_flight(self, trigger_start);
   if (watermark) flight.watermark = *watermark;  // a replay runs with its logged watermark
+  if (processing_time) flight.processing_time = *processing_time;  // and its logged clock
   flight.end = end;
   flight.latest = latest;
   flight.latest_offset_ms = latest_offset_ms;
@@ -355,7 +368,8 @@ void on_tick(coordinator_actor* self) {
     // Re-run an epoch that was logged but not committed before the restart, exactly.
     auto replay = st.recovery->replays.front();
     st.recovery->replays.erase(st.recovery->replays.begin());
-    start_epoch(self, replay.end, replay.end, trigger_start, 0, replay.watermark);
+    start_epoch(self, replay.end, replay.end, trigger_start, 0, replay.watermark,
+                replay.processing_time);
     return schedule_tick(self, std::chrono::milliseconds(0));
   }
   if (trigger.kind == Trigger::Kind::continuous) {
@@ -390,7 +404,7 @@ void on_tick(coordinator_actor* self) {
     }
   }
   const bool has_data = !reached(st.planned, end);
-  if (!has_data && st.watermark_epoch_due && st.flights.empty()) {
+  if (!has_data && (st.watermark_epoch_due || processing_timeout_due(self)) && st.flights.empty()) {
     st.watermark_epoch_due = false;
     return start_epoch(self, st.planned, available, trigger_start, latest_offset_ms);
   }
@@ -549,6 +563,13 @@ void try_commit(coordinator_actor* self) {
         st.watermark_epoch_due = true;
       }
     }
+    if (!flight.state_metrics.empty()) {
+      // The partitions' earliest timer after this epoch replaces the one it fired.
+      st.next_processing_timeout = std::numeric_limits<int64_t>::max();
+      for (const auto& metrics : flight.state_metrics) {
+        st.next_processing_timeout = std::min(st.next_processing_timeout, metrics.next_processing_timeout);
+      }
+    }
     report_progress(self, flight, commit_ms);
     committed_any = true;
   }
@@ -624,6 +645,8 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         finish(self, state.status().with_context(stage.op->name() + " partition " + std::to_string(p)));
         return {};
       }
+      st.next_processing_timeout =
+          std::min(st.next_processing_timeout, (*state)->metrics().next_processing_timeout);
       caf::actor actor = spawn_stateful_actor(system, me, downstream_of(stage.target), std::move(*state), *post,
                                               static_cast<int>(s), p, senders,
                                               stage.op->name() + ", partition " + std::to_string(p));
@@ -736,6 +759,8 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         total.num_rows_dropped_by_watermark += done.metrics.num_rows_dropped_by_watermark;
         total.memory_used_bytes += done.metrics.memory_used_bytes;
         for (const auto& [name, value] : done.metrics.custom_metrics) total.custom_metrics[name] += value;
+        total.next_processing_timeout =
+            std::min(total.next_processing_timeout, done.metrics.next_processing_timeout);
         --it->second.pending_states;
         try_commit(self);
       },
@@ -753,7 +778,8 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         auto latest = latest_offsets(self, true);
         if (!latest.ok()) return request.done->set_value(latest.status());
         Waiter waiter{*latest, request.done};
-        if (reached(st.committed, waiter.target) && st.recovery->replays.empty() && st.flights.empty()) {
+        if (reached(st.committed, waiter.target) && st.recovery->replays.empty() &&
+            st.flights.empty() && !processing_timeout_due(self)) {
           return waiter.done->set_value(Status::ok());
         }
         st.waiters.push_back(std::move(waiter));
@@ -766,6 +792,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
           st.manual_due.reset();
           on_tick(self);
         }
+        if (processing_timeout_due(self) && st.flights.empty()) on_tick(self);
         notify_clock_waiters(self);
       },
       [=](stop_atom) {

@@ -66,6 +66,8 @@ std::string describe_change(const std::string& before, const std::string& after)
 
 std::string encode_offsets_entry(const OffsetsEntry& entry) {
   std::string text = "v2\nwatermark " + (entry.watermark ? std::to_string(*entry.watermark) : "none") + "\n";
+  if (entry.processing_time)
+    text += "processing_time " + std::to_string(*entry.processing_time) + "\n";
   for (size_t s = 0; s < entry.start.size(); ++s) {
     const std::string& metadata = entry.source_metadata[s];
     text += offset_to_json(entry.start[s]) + " " + offset_to_json(entry.end[s]) + " " +
@@ -91,6 +93,20 @@ Result<OffsetsEntry> decode_offsets_entry(std::string_view text) {
     entry.watermark = value;
   }
   text.remove_prefix(line_end + 1);
+  constexpr std::string_view kProcessingTime = "processing_time ";
+  if (text.substr(0, kProcessingTime.size()) == kProcessingTime) {
+    const size_t end_of_line = text.find('\n');
+    int64_t value = 0;
+    const char* first = text.data() + kProcessingTime.size();
+    const char* last =
+        text.data() + (end_of_line == std::string_view::npos ? text.size() : end_of_line);
+    auto [end, error] = std::from_chars(first, last, value);
+    if (end_of_line == std::string_view::npos || error != std::errc() || end != last) {
+      return fail("malformed processing_time");
+    }
+    entry.processing_time = value;
+    text.remove_prefix(end_of_line + 1);
+  }
   while (!text.empty()) {
     const size_t first = text.find(' ');
     if (first == std::string_view::npos) return fail("missing end offset");
@@ -241,7 +257,7 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
     for (int64_t epoch = recovery->next_epoch; epoch <= *last_logged; ++epoch) {
       SLUICE_ASSIGN_OR_RETURN(OffsetsEntry entry, restore(epoch));
       if (epoch == recovery->next_epoch) recovery->committed = entry.start;
-      recovery->replays.push_back({entry.start, entry.end, entry.watermark});
+      recovery->replays.push_back({entry.start, entry.end, entry.watermark, entry.processing_time});
     }
   }
 

@@ -83,6 +83,7 @@ struct Recovery {
     std::vector<SourceOffset> start;
     std::vector<SourceOffset> end;
     std::optional<int64_t> watermark;
+    std::optional<int64_t> processing_time;  ///< the epoch's clock reading, when logged
   };
   std::vector<Replay> replays;
 };
@@ -108,6 +109,9 @@ struct OffsetsEntry {
   std::vector<SourceOffset> end;
   std::vector<std::string> source_metadata;
   std::optional<int64_t> watermark;
+  /// The processing time (µs) the epoch runs with, so that a replay expires the same
+  /// processing-time timeouts; absent in entries written before it was logged.
+  std::optional<int64_t> processing_time;
 };
 std::string encode_offsets_entry(const OffsetsEntry& entry);
 /// Decodes encode_offsets_entry's text; fails naming the malformed part.

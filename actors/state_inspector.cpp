@@ -208,6 +208,8 @@ std::optional<StateLayout> parse_layout(std::string_view plan_fingerprint) {
       list.remove_prefix(comma + 2);
     }
     return layout;
+  } else if (kind == "flat_map_groups_with_state" || kind == "map_groups_with_state") {
+    layout.operator_name = std::string(kind);  // keys decoded; the user's state stays bytes
   } else {
     layout.operator_name = std::string(kind);
     return layout;

@@ -336,13 +336,7 @@ Result<std::shared_ptr<const StatefulOperator>> make_deduplicate(SchemaPtr input
   }
   SLUICE_ASSIGN_OR_RETURN(KeyEncoder encoder, KeyEncoder::make(*input, encoded));
   config->encoder = std::make_shared<const KeyEncoder>(std::move(encoder));
-  std::string keys_text;
-  for (int column : key_columns) {
-    if (!keys_text.empty()) keys_text += ", ";
-    keys_text +=
-        input->field(column).name + " " + std::string(type_name(input->field(column).type));
-  }
-  config->fingerprint = "deduplicate keys=[" + keys_text + "]";
+  config->fingerprint = "deduplicate keys=[" + key_columns_text(*input, key_columns) + "]";
   if (config->expiry == Expiry::at_event_time) {
     config->fingerprint += " event_time=" + input->field(time).name;
   } else if (config->expiry == Expiry::after_delay) {

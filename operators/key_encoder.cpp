@@ -398,4 +398,13 @@ int64_t read_encoded_int64(const uint8_t* in) {
   return static_cast<int64_t>(load_big_endian(in + 1) ^ kSignBit);
 }
 
+std::string key_columns_text(const Schema& schema, const std::vector<int>& columns) {
+  std::string text;
+  for (int column : columns) {
+    if (!text.empty()) text += ", ";
+    text += schema.field(column).name + " " + std::string(type_name(schema.field(column).type));
+  }
+  return text;
+}
+
 }  // namespace sluice

@@ -82,6 +82,10 @@ class KeyEncoder {
   int fixed_width_ = -1;
 };
 
+/// Renders key columns as "name TYPE, name TYPE": the keys=[...] of the stateful operators'
+/// fingerprints, which inspect_state reads back. Columns must index the schema.
+std::string key_columns_text(const Schema& schema, const std::vector<int>& columns);
+
 /// Returns the partition that owns an encoded key: a hash of the bytes modulo num_partitions
 /// (xxHash64, seed 0). Every stateful operator and the shuffle router must agree on this.
 /// Thread-safe.

@@ -59,6 +59,9 @@ struct StateOperatorMetrics {
   /// Operator-specific counters (Spark's customMetrics), e.g. a join's rows per side; summed
   /// over partitions.
   std::map<std::string, int64_t> custom_metrics;
+  /// The earliest processing-time deadline (µs) of a timer the partition holds, or max() for
+  /// none: the runtime runs an epoch without data once the query's clock passes it.
+  int64_t next_processing_timeout = std::numeric_limits<int64_t>::max();
 };
 
 /// The working state of one partition of a stateful operator for one run of a query. Calls

@@ -15,6 +15,7 @@ namespace sluice {
 class DataStreamWriter;
 class ForeachWriter;
 class GroupedData;
+class KeyValueGroupedData;
 
 /// A streaming table defined by a plan over sources. Immutable: every operation returns a new
 /// DataFrame. An operation that does not analyze (an unknown column, a type error) yields a
@@ -57,6 +58,9 @@ class DataFrame {
   GroupedData group_by(std::vector<GroupKey> keys) const;
   template <typename... Args>
   GroupedData group_by(Args&&... keys) const;
+  /// Groups rows by the values of columns for a function with per-group state
+  /// (map_groups_with_state / flat_map_groups_with_state; include plan/keyed_groups.hpp).
+  KeyValueGroupedData group_by_key(std::vector<std::string> columns) const;
   /// Declares the event-time column and how late its rows may arrive ("10 seconds"): the
   /// watermark is the largest event time seen minus the delay, advanced between epochs.
   DataFrame with_watermark(const std::string& column, const std::string& delay) const;
@@ -85,6 +89,7 @@ class DataFrame {
 
  private:
   friend class GroupedData;
+  friend class KeyValueGroupedData;
   static Expr to_expr(const Expr& expr) { return expr; }
   static Expr to_expr(const std::string& name) { return col(name); }
   static Expr to_expr(const char* name) { return col(name); }

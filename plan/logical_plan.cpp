@@ -21,6 +21,8 @@ std::ostream& operator<<(std::ostream& out, PlanKind kind) {
     case PlanKind::sort: return out << "sort";
     case PlanKind::limit: return out << "limit";
     case PlanKind::join: return out << "join";
+    case PlanKind::group_state:
+      return out << "group_state";
   }
   return out << "unknown";
 }
@@ -245,6 +247,29 @@ Result<PlanPtr> LogicalPlan::make_join(PlanPtr left, PlanPtr right, std::vector<
   return PlanPtr(node);
 }
 
+Result<PlanPtr> LogicalPlan::make_group_state(PlanPtr child, std::vector<std::string> keys,
+                                              std::shared_ptr<const GroupStateSpec> spec) {
+  const char* name = spec && spec->is_map ? "map_groups_with_state" : "flat_map_groups_with_state";
+  if (keys.empty())
+    return Status::invalid_argument(std::string("group_by_key needs at least one column for ") +
+                                    name);
+  for (const auto& key : keys) {
+    SLUICE_RETURN_NOT_OK(child->schema()->index_of(key).status().with_context(
+        std::string("group_by_key of ") + name));
+  }
+  if (!spec || !spec->function || !spec->output || spec->output->num_fields() == 0) {
+    return Status::invalid_argument(std::string(name) +
+                                    " needs a function and an output schema with columns");
+  }
+  std::shared_ptr<LogicalPlan> node(new LogicalPlan());
+  node->kind_ = PlanKind::group_state;
+  node->schema_ = spec->output;
+  node->children_ = {std::move(child)};
+  node->dedup_columns_ = std::move(keys);
+  node->group_state_ = std::move(spec);
+  return PlanPtr(node);
+}
+
 Result<PlanPtr> LogicalPlan::make_sort(PlanPtr child, std::vector<SortKey> keys) {
   if (keys.empty()) return Status::invalid_argument("order_by needs at least one key");
   for (const auto& key : keys) SLUICE_RETURN_NOT_OK(infer_type(key.expr, *child->schema()).status());
@@ -298,6 +323,11 @@ std::vector<std::string> LogicalPlan::referenced_columns() const {
     case PlanKind::deduplicate:
       for (const auto& column : dedup_columns_) add(col(column));
       break;
+    case PlanKind::group_state:
+      // The user's function sees every column of its rows.
+      for (const auto& field : children_.front()->schema()->fields())
+        add(col(field.name));
+      break;
     case PlanKind::sort:
       for (const auto& key : sort_keys_) add(key.expr);
       break;
@@ -346,6 +376,8 @@ Result<PlanPtr> LogicalPlan::with_children(std::vector<PlanPtr> children) const 
     case PlanKind::limit: return make_limit(std::move(children.at(0)), limit_);
     case PlanKind::join:
       return make_join(std::move(children.at(0)), std::move(children.at(1)), join_keys_, join_type_, join_condition_);
+    case PlanKind::group_state:
+      return make_group_state(std::move(children.at(0)), dedup_columns_, group_state_);
   }
   return Status::internal("unknown plan node");
 }
@@ -414,6 +446,14 @@ std::string LogicalPlan::node_string() const {
       std::string text = "Join " + std::string(join_type_name(join_type_)) + ", [" + keys + "]";
       if (join_condition_) text += ", " + join_condition_->to_string();
       return text;
+    }
+    case PlanKind::group_state: {
+      std::string keys;
+      for (const auto& column : dedup_columns_)
+        keys += (keys.empty() ? "" : ", ") + column;
+      return std::string(group_state_->is_map ? "MapGroupsWithState" : "FlatMapGroupsWithState") +
+             " [" + keys + "], " + std::string(output_mode_name(group_state_->mode)) + ", " +
+             std::string(group_state_timeout_name(group_state_->timeout));
     }
   }
   return "?";

@@ -9,6 +9,7 @@
 #include "io/source.hpp"
 #include "operators/expression.hpp"
 #include "operators/stream_join.hpp"
+#include "operators/flat_map_groups_with_state.hpp"
 #include "plan/aggregation.hpp"
 
 namespace sluice {
@@ -27,7 +28,19 @@ struct SourceSpec {
   std::function<Result<RecordBatchPtr>()> read_all;
 };
 
-enum class PlanKind { source, filter, project, union_all, watermark, aggregate, deduplicate, sort, limit, join };
+enum class PlanKind {
+  source,
+  filter,
+  project,
+  union_all,
+  watermark,
+  aggregate,
+  deduplicate,
+  sort,
+  limit,
+  join,
+  group_state
+};
 
 /// Prints a node kind's name (for logs and test frameworks).
 std::ostream& operator<<(std::ostream& out, PlanKind kind);
@@ -65,6 +78,10 @@ class LogicalPlan {
   /// name.
   static Result<PlanPtr> make_join(PlanPtr left, PlanPtr right, std::vector<std::string> keys, JoinType type,
                                    std::optional<Expr> condition);
+  /// Calls a user's function per group of `keys` with the group's rows and state
+  /// (map_groups_with_state / flat_map_groups_with_state); the node's schema is the spec's output.
+  static Result<PlanPtr> make_group_state(PlanPtr child, std::vector<std::string> keys,
+                                          std::shared_ptr<const GroupStateSpec> spec);
   static Result<PlanPtr> make_sort(PlanPtr child, std::vector<SortKey> keys);
   static Result<PlanPtr> make_limit(PlanPtr child, int64_t limit);
 
@@ -87,11 +104,13 @@ class LogicalPlan {
   JoinType join_type() const { return join_type_; }
   const std::vector<std::string>& join_keys() const { return join_keys_; }
   const std::optional<Expr>& join_condition() const { return join_condition_; }
-  /// Returns true for nodes that keep state across epochs (aggregate, deduplicate, a join of
-  /// two streams; a stream-static join keeps none).
+  /// For group_state: the grouping columns (in dedup_columns()) and the user's declaration.
+  const std::shared_ptr<const GroupStateSpec>& group_state() const { return group_state_; }
+  /// Returns true for nodes that keep state across epochs (aggregate, deduplicate,
+  /// group_state, a join of two streams; a stream-static join keeps none).
   bool is_stateful() const {
     if (kind_ == PlanKind::join) return !children_[0]->reads_only_static() && !children_[1]->reads_only_static();
-    return kind_ == PlanKind::aggregate || kind_ == PlanKind::deduplicate;
+    return kind_ == PlanKind::aggregate || kind_ == PlanKind::deduplicate || kind_ == PlanKind::group_state;
   }
   /// Returns true when every source under this node is a static table (session.read()).
   bool reads_only_static() const;
@@ -138,6 +157,7 @@ class LogicalPlan {
   JoinType join_type_ = JoinType::inner;
   std::vector<std::string> join_keys_;
   std::optional<Expr> join_condition_;
+  std::shared_ptr<const GroupStateSpec> group_state_;
 };
 
 }  // namespace sluice

@@ -198,6 +198,7 @@ Result<PlanPtr> prune(const PlanPtr& node, const std::set<std::string>& required
       if (child == node->child() && kept.size() == node->exprs().size()) return node;
       return LogicalPlan::make_project(child, kept);
     }
+    case PlanKind::group_state:
     case PlanKind::watermark:
     case PlanKind::deduplicate:
     case PlanKind::sort:
@@ -206,7 +207,9 @@ Result<PlanPtr> prune(const PlanPtr& node, const std::set<std::string>& required
       // Pass-through nodes keep what their parent reads plus what they read themselves; an
       // aggregation needs only its keys and arguments.
       std::set<std::string> child_required;
-      if (node->kind() != PlanKind::aggregate) child_required = required;
+      if (node->kind() != PlanKind::aggregate && node->kind() != PlanKind::group_state) {
+        child_required = required;
+      }
       for (const auto& name : node->referenced_columns()) child_required.insert(name);
       SLUICE_ASSIGN_OR_RETURN(PlanPtr child, prune(node->child(), child_required));
       return child == node->child() ? node : node->with_children({child});

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "operators/deduplicate.hpp"
+#include "operators/flat_map_groups_with_state.hpp"
 #include "operators/hash_aggregate.hpp"
 #include "operators/session_window_aggregate.hpp"
 #include "operators/stream_join.hpp"
@@ -171,7 +172,8 @@ struct Planner {
       }
       case PlanKind::union_all: return collect_union(node, std::move(above), target);
       case PlanKind::aggregate:
-      case PlanKind::deduplicate: return collect_stateful(node, std::move(above), target);
+      case PlanKind::deduplicate:
+      case PlanKind::group_state: return collect_stateful(node, std::move(above), target);
       case PlanKind::join: return collect_join(node, std::move(above), target);
       case PlanKind::sort:
       case PlanKind::limit:
@@ -221,6 +223,8 @@ struct Planner {
     StatefulStage stage;
     if (node->kind() == PlanKind::aggregate) {
       SLUICE_RETURN_NOT_OK(plan_aggregate(*node, watermark, pre, stage));
+    } else if (node->kind() == PlanKind::group_state) {
+      SLUICE_RETURN_NOT_OK(plan_group_state(*node, watermark, stage));
     } else {
       SLUICE_RETURN_NOT_OK(plan_deduplicate(*node, watermark, stage));
     }
@@ -397,6 +401,22 @@ struct Planner {
     return Status::ok();
   }
 
+  Status plan_group_state(const LogicalPlan& node, const std::optional<EventTime>& watermark,
+                          StatefulStage& stage) {
+    const SchemaPtr& input = node.child()->schema();
+    std::vector<int> keys;
+    for (const auto& column : node.dedup_columns())
+      keys.push_back(input->find(column));
+    GroupsWithStateOptions options;
+    options.cache_bytes = this->options.state_cache_bytes;
+    if (watermark) options.event_time_column = input->find(watermark->column);
+    // Event-time timeouts expire as the watermark moves: run an epoch for that even without data.
+    stage.uses_watermark = node.group_state()->timeout == GroupStateTimeout::event_time;
+    SLUICE_ASSIGN_OR_RETURN(
+        stage.op, make_flat_map_groups_with_state(input, keys, node.group_state(), options));
+    return Status::ok();
+  }
+
   Status plan_deduplicate(const LogicalPlan& node, const std::optional<EventTime>& watermark, StatefulStage& stage) {
     const SchemaPtr& input = node.child()->schema();
     std::vector<int> keys;
@@ -478,6 +498,55 @@ Result<PhysicalPlan> plan_physical(const PlanPtr& optimized, const PhysicalOptio
   return std::move(planner.plan);
 }
 
+namespace {
+
+// Spark's rules for mapGroupsWithState / flatMapGroupsWithState without an aggregation.
+Status check_group_state_mode(const PlanPtr& plan, OutputMode mode) {
+  std::function<const LogicalPlan*(const PlanPtr&)> find =
+      [&](const PlanPtr& node) -> const LogicalPlan* {
+    if (node->kind() == PlanKind::group_state) return node.get();
+    for (const auto& child : node->children()) {
+      if (const LogicalPlan* found = find(child)) return found;
+    }
+    return nullptr;
+  };
+  const LogicalPlan* node = find(plan);
+  if (!node) return Status::ok();
+  const GroupStateSpec& spec = *node->group_state();
+  const std::string mode_name(output_mode_name(mode));
+  if (spec.is_map && mode != OutputMode::Update) {
+    return Status::invalid_argument("map_groups_with_state is not supported with output mode " +
+                                    mode_name +
+                                    " (rule: mapGroupsWithState runs only in Update mode)");
+  }
+  if (spec.is_map && spec.mode != OutputMode::Update) {
+    return Status::invalid_argument("map_groups_with_state was declared with output mode " +
+                                    std::string(output_mode_name(spec.mode)) +
+                                    " (rule: mapGroupsWithState runs only in Update mode)");
+  }
+  if (!spec.is_map && spec.mode != OutputMode::Append && spec.mode != OutputMode::Update) {
+    return Status::invalid_argument(
+        "flat_map_groups_with_state was declared with output mode " +
+        std::string(output_mode_name(spec.mode)) +
+        " (rule: flatMapGroupsWithState runs in Append or Update mode)");
+  }
+  if (!spec.is_map && spec.mode != mode) {
+    return Status::invalid_argument(
+        "flat_map_groups_with_state declared in " + std::string(output_mode_name(spec.mode)) +
+        " mode is not supported with output mode " + mode_name +
+        " (rule: flatMapGroupsWithState's output mode must be the query's)");
+  }
+  if (spec.timeout == GroupStateTimeout::event_time && !find_watermark(node->child())) {
+    return Status::invalid_argument(
+        "EventTimeTimeout needs a watermark: call with_watermark before group_by_key (rule: "
+        "event-time "
+        "timeouts expire as the watermark passes them)");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
   int stateful = 0;
   const LogicalPlan* aggregate = nullptr;
@@ -535,7 +604,7 @@ Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
     }
   }
   (void)deduplicate;
-  return Status::ok();
+  return check_group_state_mode(plan, mode);
 }
 
 int PhysicalPlan::num_senders(int stage, const std::vector<int>& pipeline_partitions, int stage_partitions) const {

@@ -9,5 +9,6 @@
 #include "io/table_sink.hpp"
 #include "operators/expression.hpp"
 #include "plan/dataframe.hpp"
+#include "plan/keyed_groups.hpp"
 #include "plan/streaming_query.hpp"
 #include "plan/trigger.hpp"

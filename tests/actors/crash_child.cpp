@@ -1,22 +1,28 @@
 // A query run by crash_recovery_test in a child process: rate -> filter -> select (or an
 // aggregation, or a join of two rate streams on their values) -> one file per epoch, written atomically (temporary name, then rename) and keyed by epoch, so that a
 // replayed epoch overwrites its own file. Runs until killed, or until `max_epochs` epochs of
-// this run are committed.
+// this run are committed. "sessions": flat_map_groups_with_state sessionization with an
+// event-time timeout over the rate values (user (value / 50) % 4, event time value seconds).
 #include <sluice/sluice.hpp>
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
+#include "tests/support/group_state_functions.hpp"
+
 using namespace sluice;
 using namespace std::chrono_literals;
 
 int main(int argc, char** argv) {
   if (argc != 5) {
-    std::fprintf(stderr, "usage: crash_child CHECKPOINT_DIR OUTPUT_DIR MAX_EPOCHS stateless|stateful|continuous|join\n");
+    std::fprintf(stderr,
+                 "usage: crash_child CHECKPOINT_DIR OUTPUT_DIR MAX_EPOCHS "
+                 "stateless|stateful|continuous|join|sessions\n");
     return 2;
   }
   const bool stateful = std::string(argv[4]) == "stateful";
+  const bool sessions = std::string(argv[4]) == "sessions";
   const std::string checkpoint = argv[1];
   const std::string output = argv[2];
   const size_t max_epochs = static_cast<size_t>(std::atoll(argv[3]));
@@ -25,7 +31,7 @@ int main(int argc, char** argv) {
   auto rate = session.read_stream()
                   .format("rate")
                   .option("rowsPerSecond", "20000")
-                  .option("numPartitions", stateful ? "1" : "2")
+                  .option("numPartitions", stateful || sessions ? "1" : "2")
                   .option("rowsPerBatch", "1000")
                   .load();
   // Stateless: every row once. Stateful: per key, count, sum and max of all values so far.
@@ -42,6 +48,19 @@ int main(int argc, char** argv) {
                      .load();
     frame = rate.select(col("value").alias("k"), (col("value") * 2).alias("a"))
                 .join(other.select(col("value").alias("k"), (col("value") * 3).alias("b")), {"k"});
+  }
+  if (sessions) {
+    // Runs of 50 consecutive values per user, one second apart: each run is one session.
+    frame =
+        rate.select(
+                concat({lit("u"), ((col("value") / 50).cast(Type::Int64) % 4).cast(Type::String)})
+                    .alias("user"),
+                col("value").cast(Type::Timestamp).alias("ts"), col("value").alias("v"))
+            .with_watermark("ts", "5 seconds")
+            .group_by_key({"user"})
+            .flat_map_groups_with_state<testing::SessionTotals>(
+                testing::session_function(10'000'000), testing::sessions_schema(),
+                OutputMode::Append, GroupStateTimeout::event_time);
   }
   auto query = frame.write_stream()
                    .output_mode(stateful ? OutputMode::Complete : OutputMode::Append)

@@ -214,3 +214,50 @@ BOOST_AUTO_TEST_CASE(a_crash_at_each_protocol_step_recovers_exactly_once) {
     }
   }
 }
+
+// Checks the sessions the sessions child emitted over all its epochs: each run of 50 values
+// (user (value / 50) % 4) is one session, emitted once, and the runs emitted have no gap.
+void check_sessions(const std::string& output) {
+  std::map<int64_t, int> runs;  // first value of the run -> times emitted
+  for (const auto& entry : std::filesystem::directory_iterator(output)) {
+    if (entry.path().extension() != ".txt") continue;
+    std::ifstream file(entry.path());
+    std::string user, start_date, start_time, last_date, last_time;
+    int64_t count = 0, sum = 0;
+    while (file >> user >> start_date >> start_time >> last_date >> last_time >> count >> sum) {
+      // sum of the run start .. start + 49 = 50 * start + 1225
+      const int64_t start = (sum - 1225) / 50;
+      BOOST_TEST(count == 50,
+                 "session of " << user << " at " << start << " has " << count << " events");
+      BOOST_TEST(start % 50 == 0);
+      BOOST_TEST(user == "u" + std::to_string((start / 50) % 4));
+      ++runs[start];
+    }
+  }
+  BOOST_REQUIRE(!runs.empty());
+  for (const auto& [start, times] : runs)
+    BOOST_TEST(times == 1, "session at " << start << " emitted " << times << " times");
+  const int64_t last = runs.rbegin()->first;
+  for (int64_t start = 0; start <= last; start += 50)
+    BOOST_TEST(runs.count(start) == 1u, "session at " << start << " lost");
+  BOOST_TEST_MESSAGE(runs.size() << " sessions");
+}
+
+BOOST_AUTO_TEST_CASE(sessions_with_event_time_timeouts_survive_sigkill_exactly) {
+  TemporaryDirectory checkpoint;
+  TemporaryDirectory output;
+  kill_repeatedly(checkpoint.path(), output.path(), "sessions", 10);
+  check_sessions(output.path());
+  for (const char* point : {"after_sink_write", "before_commit", "after_commit"}) {
+    BOOST_TEST_CONTEXT("crash point " << point) {
+      TemporaryDirectory crash_checkpoint;
+      TemporaryDirectory crash_output;
+      pid_t crashed = spawn_child(crash_checkpoint.path(), crash_output.path(), 1'000'000,
+                                  std::string(point) + ":4", "sessions");
+      BOOST_TEST(wait_exit(crashed) == sluice::actors::kCrashPointExitCode);
+      BOOST_TEST(wait_exit(spawn_child(crash_checkpoint.path(), crash_output.path(), 4, "",
+                                       "sessions")) == 0);
+      check_sessions(crash_output.path());
+    }
+  }
+}
