@@ -1,5 +1,7 @@
 #include "io/delta_sink.hpp"
 
+#include "core/fault_injection.hpp"
+
 #include <time.h>
 
 #include <algorithm>
@@ -456,6 +458,7 @@ Status DeltaSink::finish_epoch(int64_t epoch) {
     }
     for (const auto& added : files->written)
       content += delta_add_action(added, true) + "\n";
+    if (Status fault = fault_point(FaultPoint::delta_before_log_publish, epoch); !fault.is_ok()) return fail(fault);
     auto published = publish_delta_commit(options_.path, version, content, options_.sync);
     if (!published.ok()) return fail(published.status());
     if (*published) {
