@@ -143,6 +143,7 @@ Result<DeltaSinkOptions> DeltaSinkOptions::parse(const std::map<std::string, std
   DeltaSinkOptions parsed;
   parsed.path = options.take_or("path", "");
   SLUICE_ASSIGN_OR_RETURN(parsed.merge_schema, options.take_bool("mergeSchema", false));
+  SLUICE_ASSIGN_OR_RETURN(parsed.exactly_once, options.take_bool("exactlyOnce", true));
   SLUICE_ASSIGN_OR_RETURN(parsed.target_file_rows,
                           options.take_int("targetFileRows", parsed.target_file_rows, 1));
   SLUICE_RETURN_NOT_OK(options.check_all_used());
@@ -307,6 +308,7 @@ Status DeltaSink::attach(const ConnectorContext& context) {
 }
 
 bool DeltaSink::already_committed(int64_t epoch) const {
+  if (!options_.exactly_once) return false;
   auto it = snapshot_.transactions.find(query_id_);
   return it != snapshot_.transactions.end() && epoch <= it->second;
 }

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -241,10 +243,16 @@ int run_chaos(const ChaosOptions& options) {
     if (point == FaultPoint::kafka_before_txn_commit && lowered.find("connector='kafka'") == std::string::npos) continue;
     points.push_back(point);
   }
+  // Crash-point kills go round a shuffled list of the points, so that a few kills reach each
+  // point; a point moves on once it killed a run, or after five runs that never reached it.
+  std::shuffle(points.begin(), points.end(), random);
+  size_t point_cursor = 0;
+  int point_misses = 0;
   // Random-moment kills fall within a typical run, learnt from the runs that were not killed.
   std::chrono::milliseconds typical_run{options.max_kill_delay_ms};
   int64_t kills = 0;
   int64_t crash_point_kills = 0;
+  std::set<std::string> crashed_at;
   int64_t completed_runs = 0;
   const fs::path log = work / "chaos.log";
   while (kills < options.kills) {
@@ -252,8 +260,8 @@ int run_chaos(const ChaosOptions& options) {
     std::string faults;
     std::optional<std::chrono::milliseconds> kill_after;
     if (random() % 2 == 0) {
-      const FaultPoint point = points[random() % points.size()];
-      faults = std::string(fault_point_name(point)) + "@hit=" + std::to_string(1 + random() % 4) + ":crash";
+      const FaultPoint point = points[point_cursor % points.size()];
+      faults = std::string(fault_point_name(point)) + "@hit=" + std::to_string(1 + random() % 2) + ":crash";
       kill_after = std::chrono::seconds(30);  // a point never reached: the run ends by itself
     } else {
       const int64_t longest = std::min<int64_t>(options.max_kill_delay_ms, typical_run.count() * 5 / 4);
@@ -263,9 +271,16 @@ int run_chaos(const ChaosOptions& options) {
     auto child = spawn_run(binary, *chaos_sql, work / "chaos-checkpoint", log, faults);
     if (!child.ok()) return fail(child.status());
     const Ending ending = await_child(*child, kill_after);
+    if (!faults.empty() && (ending.exit_code == kFaultCrashExitCode || ++point_misses >= 5)) {
+      ++point_cursor;
+      point_misses = 0;
+    }
     if (ending.killed) {
       ++kills;
-      if (ending.exit_code == kFaultCrashExitCode) ++crash_point_kills;
+      if (ending.exit_code == kFaultCrashExitCode) {
+        ++crash_point_kills;
+        crashed_at.insert(std::string(fault_point_name(points[(point_cursor - 1) % points.size()])));
+      }
     } else if (ending.completed) {
       ++completed_runs;
       typical_run = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
@@ -311,6 +326,9 @@ int run_chaos(const ChaosOptions& options) {
   std::cout << "kills " << kills << ", lost " << lost << ", duplicated " << duplicated << ", seed " << seed << std::endl;
   std::cout << "(" << crash_point_kills << " by crash points, " << completed_runs << " runs finished unkilled, "
             << files << " input files, " << total << " rows expected)" << std::endl;
+  std::string reached;
+  for (const auto& point : crashed_at) reached += (reached.empty() ? "" : ", ") + point;
+  std::cout << "crash points that killed a run: " << (reached.empty() ? "none" : reached) << std::endl;
   const bool exact = lost == 0 && duplicated == 0;
   if (!exact) {
     std::cout << "first difference: " << first_difference << std::endl;
