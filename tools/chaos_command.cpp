@@ -243,8 +243,8 @@ int run_chaos(const ChaosOptions& options) {
     if (point == FaultPoint::kafka_before_txn_commit && lowered.find("connector='kafka'") == std::string::npos) continue;
     points.push_back(point);
   }
-  // Crash-point kills go round a shuffled list of the points, so that a few kills reach each
-  // point; a point moves on once it killed a run, or after five runs that never reached it.
+  // Crash-point kills go round a shuffled list of the points, so that kills reach each point;
+  // a point moves on once it killed a run, or after five runs that never reached it.
   std::shuffle(points.begin(), points.end(), random);
   size_t point_cursor = 0;
   int point_misses = 0;
@@ -259,7 +259,8 @@ int run_chaos(const ChaosOptions& options) {
     if (Status added = add_file(); !added.is_ok()) return fail(added);
     std::string faults;
     std::optional<std::chrono::milliseconds> kill_after;
-    if (random() % 2 == 0) {
+    // The first kills go once round every point; later ones are crash points or random moments.
+    if (point_cursor < points.size() || random() % 2 == 0) {
       const FaultPoint point = points[point_cursor % points.size()];
       faults = std::string(fault_point_name(point)) + "@hit=" + std::to_string(1 + random() % 2) + ":crash";
       kill_after = std::chrono::seconds(30);  // a point never reached: the run ends by itself

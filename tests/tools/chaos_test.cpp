@@ -78,7 +78,7 @@ std::vector<std::string> reachable_points(const std::string& kind) {
 
 void check_exactly_once(const std::string& kind, const std::string& sql, const std::string& what) {
   const auto points = reachable_points(kind);
-  const int kills = static_cast<int>(points.size()) * 2 + 2;
+  const int kills = static_cast<int>(points.size()) + 4;
   const uint64_t seed = test_seed();
   BOOST_TEST_CONTEXT(what << ", seed " << seed) {
     Outcome outcome = run_chaos(sql, kills, seed);
