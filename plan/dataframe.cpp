@@ -389,6 +389,7 @@ Result<StreamingQuery> DataStreamWriter::start() {
                                         "restart.multiplier"};
   SLUICE_ASSIGN_OR_RETURN(spec.min_batches_to_retain, integer_option(options_, "minBatchesToRetain", 100, 1));
   SLUICE_ASSIGN_OR_RETURN(spec.restart, parse_restart_policy(options_, session->restart_conf()));
+  std::erase_if(options_, [](const auto& option) { return is_restart_option(option.first); });  // not the sink's
   auto allowed = [&](std::set<std::string> extra) {
     extra.insert(common.begin(), common.end());
     return extra;
