@@ -43,6 +43,9 @@ void update_armed(Registry& r) {
   detail::armed_fault_rules.store(armed, std::memory_order_relaxed);
 }
 
+// Ends the message of a kill_actor fault, which fault_kills_actor recognizes.
+constexpr std::string_view kActorKilled = ": the actor is killed";
+
 constexpr std::string_view kPointNames[] = {
     "after_offsets_logged", "during_source_read",      "before_sink_write",
     "after_sink_write",     "before_commit",           "during_commit",
@@ -89,6 +92,7 @@ Result<FaultTrigger> parse_trigger(std::string_view text) {
 Result<FaultAction> parse_action(std::string_view text) {
   if (text == "crash") return FaultAction::crash();
   if (text == "fail") return FaultAction::fail();
+  if (text == "kill") return FaultAction::kill_actor();
   if (text.substr(0, 6) == "stall=") {
     std::string_view duration = text.substr(6);
     if (duration.size() > 2 && duration.substr(duration.size() - 2) == "ms") duration.remove_suffix(2);
@@ -96,7 +100,7 @@ Result<FaultAction> parse_action(std::string_view text) {
     return FaultAction::stall_for(std::chrono::milliseconds(millis));
   }
   return Status::invalid_argument("unknown action '" + std::string(text) +
-                                  "' (expected crash, fail or stall=<ms>)");
+                                  "' (expected crash, fail, kill or stall=<ms>)");
 }
 
 Result<FaultRule> parse_rule(std::string_view text) {
@@ -268,11 +272,20 @@ Status fire_fault_point(FaultPoint point, int64_t epoch) {
     case FaultAction::Kind::crash: ::_exit(kFaultCrashExitCode);
     case FaultAction::Kind::stall: std::this_thread::sleep_for(action->stall); return Status::ok();
     case FaultAction::Kind::fail: break;
+    case FaultAction::Kind::kill_actor:
+      return Status::aborted("injected fault at " + std::string(fault_point_name(point)) + " (epoch " +
+                             std::to_string(epoch) + ")" + std::string(kActorKilled));
   }
   return Status::aborted("injected fault at " + std::string(fault_point_name(point)) + " (epoch " +
                          std::to_string(epoch) + ")");
 }
 
 }  // namespace detail
+
+bool fault_kills_actor(const Status& status) {
+  const std::string& message = status.message();
+  return status.code() == StatusCode::aborted && message.size() >= kActorKilled.size() &&
+         message.compare(message.size() - kActorKilled.size(), kActorKilled.size(), kActorKilled) == 0;
+}
 
 }  // namespace sluice

@@ -54,7 +54,7 @@ struct FaultTrigger {
 
 /// What an armed fault does when it fires.
 struct FaultAction {
-  enum class Kind { crash, fail, stall };
+  enum class Kind { crash, fail, stall, kill_actor };
   Kind kind = Kind::crash;
   std::chrono::milliseconds stall{0};
 
@@ -65,6 +65,10 @@ struct FaultAction {
   static FaultAction fail() { return {Kind::fail, {}}; }
   /// Blocks the calling thread for `duration`, then goes on.
   static FaultAction stall_for(std::chrono::milliseconds duration) { return {Kind::stall, duration}; }
+  /// Kills the actor that reached the point (a source partition at during_source_read, the
+  /// sink at before_sink_write), as an actor crash would: the coordinator notices through its
+  /// monitor and the query fails. Elsewhere it fails the step, as fail() does.
+  static FaultAction kill_actor() { return {Kind::kill_actor, {}}; }
 };
 
 /// One armed fault: a point, when it fires, what it does, and how many times it may fire.
@@ -85,7 +89,7 @@ using FaultId = int64_t;
 FaultId arm_fault(FaultRule rule);
 /// Arms the rules of a specification such as the SLUICE_FAULTS variable holds:
 /// `rule;rule;...`, each `point@trigger:action[*times]` with trigger `epoch=E`, `hit=N` or
-/// `p=P,seed=S`, action `crash`, `fail` or `stall=<ms>`, e.g.
+/// `p=P,seed=S`, action `crash`, `fail`, `kill` (kill_actor) or `stall=<ms>`, e.g.
 /// `before_commit@epoch=3:crash;during_source_read@p=0.2,seed=7:stall=50*0`.
 /// Arms nothing and names the bad part when the text is malformed. Thread-safe.
 Result<std::vector<FaultId>> arm_faults(std::string_view specification);
@@ -116,6 +120,9 @@ namespace detail {
 extern std::atomic<int> armed_fault_rules;
 Status fire_fault_point(FaultPoint point, int64_t epoch);
 }  // namespace detail
+
+/// Tells whether a failure returned by fault_point asks the calling actor to die.
+bool fault_kills_actor(const Status& status);
 
 /// Marks a fault point reached for `epoch`: crashes, stalls or returns the injected error when
 /// an armed rule fires; returns ok at once (one relaxed atomic load) when nothing is armed.

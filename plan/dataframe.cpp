@@ -384,12 +384,23 @@ Result<StreamingQuery> DataStreamWriter::start() {
     return Status::invalid_argument("a query named '" + name_ + "' is already active");
   }
 
-  const std::set<std::string> common = {"checkpointLocation", "minBatchesToRetain", "restart.strategy",
-                                        "restart.attempts", "restart.delay", "restart.maxDelay",
-                                        "restart.multiplier"};
+  const std::set<std::string> common = {"checkpointLocation", "minBatchesToRetain"};
   SLUICE_ASSIGN_OR_RETURN(spec.min_batches_to_retain, integer_option(options_, "minBatchesToRetain", 100, 1));
   SLUICE_ASSIGN_OR_RETURN(spec.restart, parse_restart_policy(options_, session->restart_conf()));
-  std::erase_if(options_, [](const auto& option) { return is_restart_option(option.first); });  // not the sink's
+  // The restart options are the query's, not the sink's: hidden from the sink while it is made.
+  struct RestoreOptions {
+    std::map<std::string, std::string>& options;
+    std::map<std::string, std::string> hidden;
+    ~RestoreOptions() { options.insert(hidden.begin(), hidden.end()); }
+  } restart_options{options_, {}};
+  for (auto it = options_.begin(); it != options_.end();) {
+    if (is_restart_option(it->first)) {
+      restart_options.hidden.insert(*it);
+      it = options_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   auto allowed = [&](std::set<std::string> extra) {
     extra.insert(common.begin(), common.end());
     return extra;
@@ -501,7 +512,8 @@ Status SessionState::set_conf(const std::string& key, const std::string& value) 
   static const std::vector<std::string> known = {"ansi", "checkpointLocation", "shuffle_partitions",
                                                  "multipleWatermarkPolicy", "watermarkIdleTimeout", "ui.port",
                                                  "ui.host", "stateCacheSize", "restart.strategy",
-                                                 "restart.attempts", "restart.delay"};
+                                                 "restart.attempts", "restart.delay", "restart.maxDelay",
+                                                 "restart.multiplier"};
   if (key == "ansi") {
     if (value != "true" && value != "false") {
       return Status::invalid_argument("session option 'ansi' must be true or false, got '" + value + "'");

@@ -256,3 +256,41 @@ BOOST_AUTO_TEST_CASE(restart_options_are_checked_on_the_query_and_the_session) {
   BOOST_TEST(policy.delay_before(2).count() == 200);
   BOOST_TEST(policy.delay_before(3).count() == 350);
 }
+
+BOOST_AUTO_TEST_CASE(a_killed_source_or_sink_actor_is_noticed_and_the_policy_restarts_the_query) {
+  for (const FaultPoint point : {FaultPoint::during_source_read, FaultPoint::before_sink_write}) {
+    BOOST_TEST_CONTEXT(fault_point_name(point)) {
+      {
+        // Without a policy the query fails instead of waiting for the dead actor forever.
+        Session session;
+        MemoryStream input(session, events_schema());
+        ScopedFault kill(FaultRule{point, FaultTrigger::at(0), FaultAction::kill_actor(), 1});
+        auto query = start_query(input, false, "killed", "none");
+        BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+        BOOST_REQUIRE(input.add_data({{"a", int64_t{50}}}).is_ok());
+        Status status = query->process_all_available();
+        BOOST_TEST(status.to_string().find("a query actor died") != std::string::npos, status.to_string());
+        BOOST_TEST(query->await_termination(10s));
+      }
+      Session session;
+      MemoryStream input(session, events_schema());
+      auto kill = arm_faults(std::string(fault_point_name(point)) + "@epoch=1:kill");
+      BOOST_REQUIRE(kill.ok());
+      auto query = start_query(input, true, "restarted");
+      BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+      std::mt19937_64 random(7);
+      std::vector<std::vector<Value>> all;
+      for (int round = 0; round < 3; ++round) {
+        auto rows = random_rows(random, 10);
+        all.insert(all.end(), rows.begin(), rows.end());
+        BOOST_REQUIRE(input.add_data(rows).is_ok());
+        Status status = query->process_all_available();
+        BOOST_REQUIRE_MESSAGE(status.is_ok(), status.to_string());
+      }
+      BOOST_TEST(fault_fired_count(kill->front()) == 1);
+      BOOST_TEST(sorted(session.memory_table("restarted")->rows()) == sorted(expected_stateful(all)));
+      BOOST_TEST(query->last_progress()->num_restarts == 1);
+      BOOST_REQUIRE(query->stop().is_ok());
+    }
+  }
+}
