@@ -4,15 +4,18 @@
 
 namespace sluice::actors {
 
-SupervisedQuery::SupervisedQuery(caf::actor_system& system, QuerySpec spec, std::shared_ptr<SessionState> session)
+SupervisedQuery::SupervisedQuery(caf::actor_system& system, QuerySpec spec,
+                                 std::shared_ptr<SessionState> session)
     : system_(system), spec_(std::move(spec)), session_(std::move(session)) {}
 
-Result<std::shared_ptr<SupervisedQuery>> SupervisedQuery::start(caf::actor_system& system, QuerySpec spec,
-                                                                std::shared_ptr<SessionState> session) {
-  std::shared_ptr<SupervisedQuery> query(new SupervisedQuery(system, std::move(spec), std::move(session)));
+Result<std::shared_ptr<SupervisedQuery>> SupervisedQuery::start(
+    caf::actor_system& system, QuerySpec spec, std::shared_ptr<SessionState> session) {
+  std::shared_ptr<SupervisedQuery> query(
+      new SupervisedQuery(system, std::move(spec), std::move(session)));
   if (query->spec_.checkpoint_location.empty()) {
     // Every run must resume from the same checkpoint, so the temporary one outlives the runs.
-    std::string pattern = (std::filesystem::temp_directory_path() / "sluice-checkpoint-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "sluice-checkpoint-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) {
       return Status::io_error("cannot create a temporary checkpoint directory under " +
                               std::filesystem::temp_directory_path().string());
@@ -61,7 +64,8 @@ Result<std::shared_ptr<QueryRuntime>> SupervisedQuery::start_run() {
     auto self = weak.lock();
     return self ? self->on_run_end(error) : false;
   };
-  SLUICE_ASSIGN_OR_RETURN(auto runtime, QueryRuntime::start(system_, spec_, session_, std::move(run)));
+  SLUICE_ASSIGN_OR_RETURN(auto runtime,
+                          QueryRuntime::start(system_, spec_, session_, std::move(run)));
   std::lock_guard lock(mutex_);
   run_ids_.push_back(runtime->run_id());
   return runtime;
@@ -105,13 +109,16 @@ void SupervisedQuery::supervise() {
     const int64_t restart = restarts_ + 1;
     const std::string failed_run = run_ids_.back();
     if (current_) {
-      for (auto& progress : current_->recent_progress()) history_.push_back(std::move(progress));
-      while (history_.size() > 100) history_.pop_front();
+      for (auto& progress : current_->recent_progress())
+        history_.push_back(std::move(progress));
+      while (history_.size() > 100)
+        history_.pop_front();
     }
     lock.unlock();
     session_->streams().query_restarting(id_, failed_run, restart, failure);
     lock.lock();
-    const bool stopped = changed_.wait_for(lock, spec_.restart.delay_before(restart), [&] { return stopping_; });
+    const bool stopped =
+        changed_.wait_for(lock, spec_.restart.delay_before(restart), [&] { return stopping_; });
     restart_for_.reset();
     if (stopped) {
       lock.unlock();
@@ -224,7 +231,8 @@ std::vector<StreamingQueryProgress> SupervisedQuery::recent_progress() const {
     runtime = current_;
   }
   if (runtime) {
-    for (auto& progress : runtime->recent_progress()) all.push_back(std::move(progress));
+    for (auto& progress : runtime->recent_progress())
+      all.push_back(std::move(progress));
   }
   if (all.size() > 100) all.erase(all.begin(), all.end() - 100);
   return all;

@@ -17,7 +17,8 @@ namespace sluice::actors {
 /// spent; then the query fails with the last error. Listeners hear on_restarting and on_started
 /// for every restart and on_terminated once; progress reports count the restarts.
 /// Implements the QueryHandle behind StreamingQuery. Thread-safe.
-class SupervisedQuery final : public QueryHandle, public std::enable_shared_from_this<SupervisedQuery> {
+class SupervisedQuery final : public QueryHandle,
+                              public std::enable_shared_from_this<SupervisedQuery> {
  public:
   /// Starts the first run; fails as QueryRuntime::start does (a start failure is not retried).
   static Result<std::shared_ptr<SupervisedQuery>> start(caf::actor_system& system, QuerySpec spec,
@@ -58,7 +59,7 @@ class SupervisedQuery final : public QueryHandle, public std::enable_shared_from
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::shared_ptr<QueryRuntime> current_;
-  std::deque<std::string> run_ids_;  // every run's id; a deque keeps references stable
+  std::deque<std::string> run_ids_;             // every run's id; a deque keeps references stable
   std::deque<StreamingQueryProgress> history_;  // reports of earlier runs
   int64_t restarts_ = 0;
   std::optional<Status> restart_for_;  // the failure a restart is due for

@@ -15,7 +15,8 @@ template <typename Body>
 double nanoseconds_per_call(int64_t calls, Body body) {
   const auto start = Clock::now();
   int64_t ok = 0;
-  for (int64_t i = 0; i < calls; ++i) ok += body(i);
+  for (int64_t i = 0; i < calls; ++i)
+    ok += body(i);
   const double elapsed = std::chrono::duration<double, std::nano>(Clock::now() - start).count();
   if (ok != calls) std::printf("unexpected failures: %lld\n", static_cast<long long>(calls - ok));
   return elapsed / static_cast<double>(calls);
@@ -35,8 +36,8 @@ int main(int argc, char** argv) {
     sink = sink + i;
     return sluice::fault_point(sluice::FaultPoint::before_commit, i).is_ok() ? 1 : 0;
   });
-  sluice::ScopedFault elsewhere(
-      {sluice::FaultPoint::kafka_before_txn_commit, sluice::FaultTrigger::at(-1), sluice::FaultAction::fail(), 1});
+  sluice::ScopedFault elsewhere({sluice::FaultPoint::kafka_before_txn_commit,
+                                 sluice::FaultTrigger::at(-1), sluice::FaultAction::fail(), 1});
   const double armed = nanoseconds_per_call(calls / 10, [&](int64_t i) {
     sink = sink + i;
     return sluice::fault_point(sluice::FaultPoint::before_commit, i).is_ok() ? 1 : 0;

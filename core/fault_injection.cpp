@@ -55,7 +55,8 @@ Result<int64_t> parse_integer(std::string_view text, std::string_view what) {
   int64_t value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc() || end != text.data() + text.size()) {
-    return Status::invalid_argument(std::string(what) + " must be an integer, got '" + std::string(text) + "'");
+    return Status::invalid_argument(std::string(what) + " must be an integer, got '" +
+                                    std::string(text) + "'");
   }
   return value;
 }
@@ -72,11 +73,13 @@ Result<FaultTrigger> parse_trigger(std::string_view text) {
   }
   if (text.substr(0, 2) == "p=") {
     const size_t comma = text.find(",seed=");
-    const std::string probability(text.substr(2, comma == std::string_view::npos ? std::string_view::npos : comma - 2));
+    const std::string probability(
+        text.substr(2, comma == std::string_view::npos ? std::string_view::npos : comma - 2));
     char* end = nullptr;
     const double p = std::strtod(probability.c_str(), &end);
     if (probability.empty() || *end != '\0' || p < 0 || p > 1) {
-      return Status::invalid_argument("probability must be a number in [0, 1], got '" + probability + "'");
+      return Status::invalid_argument("probability must be a number in [0, 1], got '" +
+                                      probability + "'");
     }
     uint64_t seed = 0;
     if (comma != std::string_view::npos) {
@@ -95,7 +98,8 @@ Result<FaultAction> parse_action(std::string_view text) {
   if (text == "kill") return FaultAction::kill_actor();
   if (text.substr(0, 6) == "stall=") {
     std::string_view duration = text.substr(6);
-    if (duration.size() > 2 && duration.substr(duration.size() - 2) == "ms") duration.remove_suffix(2);
+    if (duration.size() > 2 && duration.substr(duration.size() - 2) == "ms")
+      duration.remove_suffix(2);
     SLUICE_ASSIGN_OR_RETURN(int64_t millis, parse_integer(duration, "stall duration (ms)"));
     return FaultAction::stall_for(std::chrono::milliseconds(millis));
   }
@@ -107,7 +111,8 @@ Result<FaultRule> parse_rule(std::string_view text) {
   const size_t at = text.find('@');
   const size_t colon = text.find(':', at == std::string_view::npos ? 0 : at);
   if (at == std::string_view::npos || colon == std::string_view::npos) {
-    return Status::invalid_argument("fault '" + std::string(text) + "' is not point@trigger:action");
+    return Status::invalid_argument("fault '" + std::string(text) +
+                                    "' is not point@trigger:action");
   }
   FaultRule rule;
   SLUICE_ASSIGN_OR_RETURN(rule.point, parse_fault_point(text.substr(0, at)));
@@ -127,10 +132,12 @@ Result<std::vector<FaultRule>> parse_rules(std::string_view specification) {
   while (!specification.empty()) {
     const size_t semicolon = specification.find(';');
     std::string_view part = specification.substr(0, semicolon);
-    specification = semicolon == std::string_view::npos ? std::string_view() : specification.substr(semicolon + 1);
+    specification = semicolon == std::string_view::npos ? std::string_view()
+                                                        : specification.substr(semicolon + 1);
     if (part.empty()) continue;
     auto rule = parse_rule(part);
-    if (!rule.ok()) return rule.status().with_context("fault specification '" + std::string(part) + "'");
+    if (!rule.ok())
+      return rule.status().with_context("fault specification '" + std::string(part) + "'");
     rules.push_back(*rule);
   }
   return rules;
@@ -155,19 +162,21 @@ struct EnvironmentFaults {
       if (!rules.ok()) {
         r.environment_error = rules.status().with_context("environment variable SLUICE_FAULTS");
       } else {
-        for (const auto& rule : *rules) arm_locked(r, rule);
+        for (const auto& rule : *rules)
+          arm_locked(r, rule);
       }
     }
     if (const char* text = std::getenv("SLUICE_CRASH_AT"); text != nullptr && *text != '\0') {
       const std::string_view spec(text);
       const size_t colon = spec.rfind(':');
       auto point = parse_fault_point(spec.substr(0, colon));
-      auto epoch = colon == std::string_view::npos ? Result<int64_t>(Status::invalid_argument("missing ':epoch'"))
-                                                   : parse_integer(spec.substr(colon + 1), "epoch");
+      auto epoch = colon == std::string_view::npos
+                       ? Result<int64_t>(Status::invalid_argument("missing ':epoch'"))
+                       : parse_integer(spec.substr(colon + 1), "epoch");
       if (!point.ok() || !epoch.ok()) {
         r.environment_error = (point.ok() ? epoch.status() : point.status())
-                                  .with_context("environment variable SLUICE_CRASH_AT='" + std::string(spec) +
-                                                "' (expected point:epoch)");
+                                  .with_context("environment variable SLUICE_CRASH_AT='" +
+                                                std::string(spec) + "' (expected point:epoch)");
       } else {
         arm_locked(r, FaultRule{*point, FaultTrigger::at(*epoch), FaultAction::crash(), 1});
       }
@@ -180,12 +189,15 @@ const EnvironmentFaults environment_faults;
 
 }  // namespace
 
-std::string_view fault_point_name(FaultPoint point) { return kPointNames[static_cast<size_t>(point)]; }
+std::string_view fault_point_name(FaultPoint point) {
+  return kPointNames[static_cast<size_t>(point)];
+}
 
 const std::vector<FaultPoint>& all_fault_points() {
   static const std::vector<FaultPoint> points = [] {
     std::vector<FaultPoint> all;
-    for (size_t i = 0; i < std::size(kPointNames); ++i) all.push_back(static_cast<FaultPoint>(i));
+    for (size_t i = 0; i < std::size(kPointNames); ++i)
+      all.push_back(static_cast<FaultPoint>(i));
     return all;
   }();
   return points;
@@ -197,7 +209,8 @@ Result<FaultPoint> parse_fault_point(std::string_view name) {
     if (kPointNames[i] == name) return static_cast<FaultPoint>(i);
     known += (known.empty() ? "" : ", ") + std::string(kPointNames[i]);
   }
-  return Status::invalid_argument("unknown fault point '" + std::string(name) + "' (known: " + known + ")");
+  return Status::invalid_argument("unknown fault point '" + std::string(name) +
+                                  "' (known: " + known + ")");
 }
 
 FaultId arm_fault(FaultRule rule) {
@@ -211,7 +224,8 @@ Result<std::vector<FaultId>> arm_faults(std::string_view specification) {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   std::vector<FaultId> ids;
-  for (const auto& rule : rules) ids.push_back(arm_locked(r, rule));
+  for (const auto& rule : rules)
+    ids.push_back(arm_locked(r, rule));
   return ids;
 }
 
@@ -251,10 +265,15 @@ Status fire_fault_point(FaultPoint point, int64_t epoch) {
       ++armed.hits;
       bool fires = false;
       switch (armed.rule.trigger.kind) {
-        case FaultTrigger::Kind::at_epoch: fires = epoch == armed.rule.trigger.epoch; break;
-        case FaultTrigger::Kind::at_hit: fires = armed.hits == armed.rule.trigger.hit; break;
+        case FaultTrigger::Kind::at_epoch:
+          fires = epoch == armed.rule.trigger.epoch;
+          break;
+        case FaultTrigger::Kind::at_hit:
+          fires = armed.hits == armed.rule.trigger.hit;
+          break;
         case FaultTrigger::Kind::with_probability:
-          fires = std::uniform_real_distribution<double>(0, 1)(armed.generator) < armed.rule.trigger.probability;
+          fires = std::uniform_real_distribution<double>(0, 1)(armed.generator) <
+                  armed.rule.trigger.probability;
           break;
       }
       if (!fires) continue;
@@ -269,12 +288,16 @@ Status fire_fault_point(FaultPoint point, int64_t epoch) {
   }
   if (!action) return Status::ok();
   switch (action->kind) {
-    case FaultAction::Kind::crash: ::_exit(kFaultCrashExitCode);
-    case FaultAction::Kind::stall: std::this_thread::sleep_for(action->stall); return Status::ok();
-    case FaultAction::Kind::fail: break;
+    case FaultAction::Kind::crash:
+      ::_exit(kFaultCrashExitCode);
+    case FaultAction::Kind::stall:
+      std::this_thread::sleep_for(action->stall);
+      return Status::ok();
+    case FaultAction::Kind::fail:
+      break;
     case FaultAction::Kind::kill_actor:
-      return Status::aborted("injected fault at " + std::string(fault_point_name(point)) + " (epoch " +
-                             std::to_string(epoch) + ")" + std::string(kActorKilled));
+      return Status::aborted("injected fault at " + std::string(fault_point_name(point)) +
+                             " (epoch " + std::to_string(epoch) + ")" + std::string(kActorKilled));
   }
   return Status::aborted("injected fault at " + std::string(fault_point_name(point)) + " (epoch " +
                          std::to_string(epoch) + ")");
@@ -285,7 +308,8 @@ Status fire_fault_point(FaultPoint point, int64_t epoch) {
 bool fault_kills_actor(const Status& status) {
   const std::string& message = status.message();
   return status.code() == StatusCode::aborted && message.size() >= kActorKilled.size() &&
-         message.compare(message.size() - kActorKilled.size(), kActorKilled.size(), kActorKilled) == 0;
+         message.compare(message.size() - kActorKilled.size(), kActorKilled.size(), kActorKilled) ==
+             0;
 }
 
 }  // namespace sluice

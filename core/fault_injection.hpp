@@ -37,10 +37,10 @@ Result<FaultPoint> parse_fault_point(std::string_view name);
 struct FaultTrigger {
   enum class Kind { at_epoch, at_hit, with_probability };
   Kind kind = Kind::at_hit;
-  int64_t epoch = 0;         ///< at_epoch: the epoch whose hit fires
-  int64_t hit = 1;           ///< at_hit: the n-th time the point is reached (from 1)
-  double probability = 0;    ///< with_probability: the chance each hit fires
-  uint64_t seed = 0;         ///< with_probability: seeds the rule's own generator
+  int64_t epoch = 0;       ///< at_epoch: the epoch whose hit fires
+  int64_t hit = 1;         ///< at_hit: the n-th time the point is reached (from 1)
+  double probability = 0;  ///< with_probability: the chance each hit fires
+  uint64_t seed = 0;       ///< with_probability: seeds the rule's own generator
 
   /// Fires when the point is reached for `epoch`.
   static FaultTrigger at(int64_t epoch) { return {Kind::at_epoch, epoch, 1, 0, 0}; }
@@ -64,7 +64,9 @@ struct FaultAction {
   /// Fails the operation at the point: the query fails with an error naming the point.
   static FaultAction fail() { return {Kind::fail, {}}; }
   /// Blocks the calling thread for `duration`, then goes on.
-  static FaultAction stall_for(std::chrono::milliseconds duration) { return {Kind::stall, duration}; }
+  static FaultAction stall_for(std::chrono::milliseconds duration) {
+    return {Kind::stall, duration};
+  }
   /// Kills the actor that reached the point (a source partition at during_source_read, the
   /// sink at before_sink_write), as an actor crash would: the coordinator notices through its
   /// monitor and the query fails. Elsewhere it fails the step, as fail() does.

@@ -81,21 +81,24 @@ std::string landing_file(int64_t index, int64_t rows, uint64_t seed) {
     const int64_t micros = index * 1000000 + row * (1000000 / std::max<int64_t>(rows, 1));
     const int64_t seconds = micros / 1000000;
     char ts[64];
-    std::snprintf(ts, sizeof ts, "2026-01-01 %02lld:%02lld:%02lld.%06lld", static_cast<long long>(seconds / 3600 % 24),
+    std::snprintf(ts, sizeof ts, "2026-01-01 %02lld:%02lld:%02lld.%06lld",
+                  static_cast<long long>(seconds / 3600 % 24),
                   static_cast<long long>(seconds / 60 % 60), static_cast<long long>(seconds % 60),
                   static_cast<long long>(micros % 1000000));
-    text += std::to_string(id) + ",k" + std::to_string(random() % 7) + "," + std::to_string(random() % 1000) + "," +
-            ts + "\n";
+    text += std::to_string(id) + ",k" + std::to_string(random() % 7) + "," +
+            std::to_string(random() % 1000) + "," + ts + "\n";
   }
   return text;
 }
 
 Result<Child> spawn_run(const std::string& binary, const fs::path& sql, const fs::path& checkpoint,
                         const fs::path& log, const std::string& faults) {
-  std::vector<std::string> args = {binary, "run", sql.string(), "--checkpoint", checkpoint.string(),
-                                   "--trigger", "available-now", "--ui-port", "off"};
+  std::vector<std::string> args = {
+      binary,      "run",           sql.string(), "--checkpoint", checkpoint.string(),
+      "--trigger", "available-now", "--ui-port",  "off"};
   std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
+  for (auto& arg : args)
+    argv.push_back(arg.data());
   argv.push_back(nullptr);
   std::vector<std::string> environment;
   for (char** entry = environ; *entry != nullptr; ++entry) {
@@ -105,14 +108,16 @@ Result<Child> spawn_run(const std::string& binary, const fs::path& sql, const fs
   }
   if (!faults.empty()) environment.push_back("SLUICE_FAULTS=" + faults);
   std::vector<char*> envp;
-  for (auto& entry : environment) envp.push_back(entry.data());
+  for (auto& entry : environment)
+    envp.push_back(entry.data());
   envp.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   Child child;
-  const int error = posix_spawn(&child.pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
+  const int error =
+      posix_spawn(&child.pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (error != 0) return Status::io_error("cannot start " + binary + ": " + std::strerror(error));
   return child;
@@ -152,12 +157,13 @@ std::string tail_of(const fs::path& log) {
 }
 
 // Runs the pipeline uninterrupted to the end of its input (a bounded wait: a hang is an error).
-Status run_to_end(const std::string& binary, const fs::path& sql, const fs::path& checkpoint, const fs::path& log,
-                  const std::string& what) {
+Status run_to_end(const std::string& binary, const fs::path& sql, const fs::path& checkpoint,
+                  const fs::path& log, const std::string& what) {
   SLUICE_ASSIGN_OR_RETURN(Child child, spawn_run(binary, sql, checkpoint, log, ""));
   Ending ending = await_child(child, std::chrono::minutes(5));
   if (!ending.completed) {
-    return Status::internal(what + " ended with exit code " + std::to_string(ending.exit_code) + ":\n" + tail_of(log));
+    return Status::internal(what + " ended with exit code " + std::to_string(ending.exit_code) +
+                            ":\n" + tail_of(log));
   }
   return Status::ok();
 }
@@ -169,14 +175,21 @@ Result<std::map<std::string, int64_t>> committed_rows(const fs::path& output) {
   const bool delta = fs::exists(output / "_delta_log");
   auto frame = delta ? session.read_stream().format("delta").load(output.string())
                      : session.read_stream().format("text").load(output.string());
-  auto query = frame.write_stream().format("memory").query_name("chaos_output").trigger(Trigger::AvailableNow()).start();
-  if (!query.ok()) return query.status().with_context("reading the sink's output in " + output.string());
+  auto query = frame.write_stream()
+                   .format("memory")
+                   .query_name("chaos_output")
+                   .trigger(Trigger::AvailableNow())
+                   .start();
+  if (!query.ok())
+    return query.status().with_context("reading the sink's output in " + output.string());
   query->await_termination();
-  if (auto error = query->exception()) return error->with_context("reading the sink's output in " + output.string());
+  if (auto error = query->exception())
+    return error->with_context("reading the sink's output in " + output.string());
   std::map<std::string, int64_t> rows;
   for (const auto& row : session.memory_table("chaos_output")->rows()) {
     std::string line;
-    for (size_t c = 0; c < row.size(); ++c) line += (c ? "|" : "") + row[c].to_string();
+    for (size_t c = 0; c < row.size(); ++c)
+      line += (c ? "|" : "") + row[c].to_string();
     ++rows[line];
   }
   return rows;
@@ -187,32 +200,36 @@ Result<std::map<std::string, int64_t>> committed_rows(const fs::path& output) {
 int run_chaos(const ChaosOptions& options) {
   const uint64_t seed = options.seed ? *options.seed : std::random_device{}();
   auto fail = [&](const Status& status) {
-    std::cerr << "sluice chaos: error: " << status.to_string() << " (seed " << seed << ")" << std::endl;
+    std::cerr << "sluice chaos: error: " << status.to_string() << " (seed " << seed << ")"
+              << std::endl;
     return 1;
   };
   if (options.kills < 0) return fail(Status::invalid_argument("--kills must not be negative"));
   auto text = read_text(options.pipeline);
   if (!text.ok()) return fail(text.status());
   if (text->find("${input}") == std::string::npos || text->find("${output}") == std::string::npos) {
-    return fail(Status::invalid_argument("pipeline " + options.pipeline +
-                                         " must read '${input}' and write '${output}' (the directories the "
-                                         "chaos runner fills and checks)"));
+    return fail(
+        Status::invalid_argument("pipeline " + options.pipeline +
+                                 " must read '${input}' and write '${output}' (the directories the "
+                                 "chaos runner fills and checks)"));
   }
-  const std::string binary = options.sluice_binary.empty() ? fs::read_symlink("/proc/self/exe").string()
-                                                           : options.sluice_binary;
+  const std::string binary = options.sluice_binary.empty()
+                                 ? fs::read_symlink("/proc/self/exe").string()
+                                 : options.sluice_binary;
   fs::path work = options.work_directory;
   const bool temporary = work.empty();
   if (temporary) {
     std::string pattern = (fs::temp_directory_path() / "sluice-chaos-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) return fail(Status::io_error("cannot create a work directory"));
+    if (::mkdtemp(pattern.data()) == nullptr)
+      return fail(Status::io_error("cannot create a work directory"));
     work = pattern;
   }
   const fs::path input = work / "input";
   fs::create_directories(input);
   auto prepare = [&](const std::string& name) -> Result<fs::path> {
     const fs::path sql = work / (name + ".sql");
-    const std::string resolved =
-        replace_all(replace_all(*text, "${input}", input.string()), "${output}", (work / (name + "-output")).string());
+    const std::string resolved = replace_all(replace_all(*text, "${input}", input.string()),
+                                             "${output}", (work / (name + "-output")).string());
     SLUICE_RETURN_NOT_OK(write_text(sql, resolved));
     return sql;
   };
@@ -234,13 +251,18 @@ int run_chaos(const ChaosOptions& options) {
   std::vector<FaultPoint> points;
   const std::string lowered = [&] {
     std::string lower = *text;
-    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : lower)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::erase(lower, ' ');
     return lower;
   }();
   for (const FaultPoint point : all_fault_points()) {
-    if (point == FaultPoint::delta_before_log_publish && lowered.find("connector='delta'") == std::string::npos) continue;
-    if (point == FaultPoint::kafka_before_txn_commit && lowered.find("connector='kafka'") == std::string::npos) continue;
+    if (point == FaultPoint::delta_before_log_publish &&
+        lowered.find("connector='delta'") == std::string::npos)
+      continue;
+    if (point == FaultPoint::kafka_before_txn_commit &&
+        lowered.find("connector='kafka'") == std::string::npos)
+      continue;
     points.push_back(point);
   }
   // Crash-point kills go round a shuffled list of the points, so that kills reach each point;
@@ -262,11 +284,14 @@ int run_chaos(const ChaosOptions& options) {
     // The first kills go once round every point; later ones are crash points or random moments.
     if (point_cursor < points.size() || random() % 2 == 0) {
       const FaultPoint point = points[point_cursor % points.size()];
-      faults = std::string(fault_point_name(point)) + "@hit=" + std::to_string(1 + random() % 2) + ":crash";
+      faults = std::string(fault_point_name(point)) + "@hit=" + std::to_string(1 + random() % 2) +
+               ":crash";
       kill_after = std::chrono::seconds(30);  // a point never reached: the run ends by itself
     } else {
-      const int64_t longest = std::min<int64_t>(options.max_kill_delay_ms, typical_run.count() * 5 / 4);
-      kill_after = std::chrono::milliseconds(static_cast<int64_t>(random() % static_cast<uint64_t>(longest + 1)));
+      const int64_t longest =
+          std::min<int64_t>(options.max_kill_delay_ms, typical_run.count() * 5 / 4);
+      kill_after = std::chrono::milliseconds(
+          static_cast<int64_t>(random() % static_cast<uint64_t>(longest + 1)));
     }
     const auto started = Clock::now();
     auto child = spawn_run(binary, *chaos_sql, work / "chaos-checkpoint", log, faults);
@@ -280,23 +305,26 @@ int run_chaos(const ChaosOptions& options) {
       ++kills;
       if (ending.exit_code == kFaultCrashExitCode) {
         ++crash_point_kills;
-        crashed_at.insert(std::string(fault_point_name(points[(point_cursor - 1) % points.size()])));
+        crashed_at.insert(
+            std::string(fault_point_name(points[(point_cursor - 1) % points.size()])));
       }
     } else if (ending.completed) {
       ++completed_runs;
       typical_run = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
     } else {
-      return fail(Status::internal("run after " + std::to_string(kills) + " kills ended with exit code " +
-                                   std::to_string(ending.exit_code) + (faults.empty() ? "" : " (armed " + faults + ")") +
-                                   ":\n" + tail_of(log)));
+      return fail(Status::internal(
+          "run after " + std::to_string(kills) + " kills ended with exit code " +
+          std::to_string(ending.exit_code) + (faults.empty() ? "" : " (armed " + faults + ")") +
+          ":\n" + tail_of(log)));
     }
   }
   if (Status added = add_file(); !added.is_ok()) return fail(added);
-  if (Status done = run_to_end(binary, *chaos_sql, work / "chaos-checkpoint", log, "the last run"); !done.is_ok()) {
+  if (Status done = run_to_end(binary, *chaos_sql, work / "chaos-checkpoint", log, "the last run");
+      !done.is_ok()) {
     return fail(done);
   }
-  if (Status done = run_to_end(binary, *reference_sql, work / "reference-checkpoint", work / "reference.log",
-                               "the uninterrupted run");
+  if (Status done = run_to_end(binary, *reference_sql, work / "reference-checkpoint",
+                               work / "reference.log", "the uninterrupted run");
       !done.is_ok()) {
     return fail(done);
   }
@@ -314,27 +342,35 @@ int run_chaos(const ChaosOptions& options) {
     if (found < count) lost += count - found;
     if (found > count) duplicated += found - count;
     if (found != count && first_difference.empty()) {
-      first_difference = "row '" + row + "' expected " + std::to_string(count) + " time(s), found " + std::to_string(found);
+      first_difference = "row '" + row + "' expected " + std::to_string(count) +
+                         " time(s), found " + std::to_string(found);
     }
   }
   for (const auto& [row, count] : *actual) {
     if (expected->count(row)) continue;
     duplicated += count;  // a row the uninterrupted run never wrote
-    if (first_difference.empty()) first_difference = "row '" + row + "' found " + std::to_string(count) + " time(s), expected none";
+    if (first_difference.empty())
+      first_difference =
+          "row '" + row + "' found " + std::to_string(count) + " time(s), expected none";
   }
   int64_t total = 0;
-  for (const auto& [row, count] : *expected) total += count;
-  std::cout << "kills " << kills << ", lost " << lost << ", duplicated " << duplicated << ", seed " << seed << std::endl;
-  std::cout << "(" << crash_point_kills << " by crash points, " << completed_runs << " runs finished unkilled, "
-            << files << " input files, " << total << " rows expected)" << std::endl;
+  for (const auto& [row, count] : *expected)
+    total += count;
+  std::cout << "kills " << kills << ", lost " << lost << ", duplicated " << duplicated << ", seed "
+            << seed << std::endl;
+  std::cout << "(" << crash_point_kills << " by crash points, " << completed_runs
+            << " runs finished unkilled, " << files << " input files, " << total
+            << " rows expected)" << std::endl;
   std::string reached;
-  for (const auto& point : crashed_at) reached += (reached.empty() ? "" : ", ") + point;
-  std::cout << "crash points that killed a run: " << (reached.empty() ? "none" : reached) << std::endl;
+  for (const auto& point : crashed_at)
+    reached += (reached.empty() ? "" : ", ") + point;
+  std::cout << "crash points that killed a run: " << (reached.empty() ? "none" : reached)
+            << std::endl;
   const bool exact = lost == 0 && duplicated == 0;
   if (!exact) {
     std::cout << "first difference: " << first_difference << std::endl;
-    std::cout << "replay: sluice chaos --pipeline " << options.pipeline << " --kills " << options.kills << " --seed "
-              << seed << std::endl;
+    std::cout << "replay: sluice chaos --pipeline " << options.pipeline << " --kills "
+              << options.kills << " --seed " << seed << std::endl;
   }
   if (temporary && exact) {
     std::error_code ignored;

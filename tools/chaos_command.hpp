@@ -12,10 +12,11 @@ struct ChaosOptions {
   /// files of `id BIGINT, k STRING, v BIGINT, ts TIMESTAMP`) and whose one file or Delta sink
   /// writes to '${output}'.
   std::string pipeline;
-  int64_t kills = 10;          ///< SIGKILLs and crash points to survive
+  int64_t kills = 10;            ///< SIGKILLs and crash points to survive
   std::optional<uint64_t> seed;  ///< replays a run; random (and printed) when absent
-  std::string work_directory;  ///< kept for inspection when given; a removed temporary one otherwise
-  int64_t rows_per_file = 40;  ///< rows of each landing file
+  std::string
+      work_directory;  ///< kept for inspection when given; a removed temporary one otherwise
+  int64_t rows_per_file = 40;       ///< rows of each landing file
   int64_t max_kill_delay_ms = 400;  ///< a random-moment kill comes 0..this after the start
   /// The `sluice` binary to run the pipeline with; empty: this process's own binary.
   std::string sluice_binary;

@@ -15,7 +15,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-SchemaPtr events_schema() { return Schema::make({{"k", Type::String}, {"v", Type::Int64}}).value(); }
+SchemaPtr events_schema() {
+  return Schema::make({{"k", Type::String}, {"v", Type::Int64}}).value();
+}
 
 std::vector<std::vector<Value>> sorted(std::vector<std::vector<Value>> rows) {
   std::sort(rows.begin(), rows.end());
@@ -25,7 +27,8 @@ std::vector<std::vector<Value>> sorted(std::vector<std::vector<Value>> rows) {
 std::vector<std::vector<Value>> random_rows(std::mt19937_64& random, int count) {
   std::vector<std::vector<Value>> rows;
   for (int i = 0; i < count; ++i) {
-    rows.push_back({Value("k" + std::to_string(random() % 5)), Value(static_cast<int64_t>(random() % 100))});
+    rows.push_back(
+        {Value("k" + std::to_string(random() % 5)), Value(static_cast<int64_t>(random() % 100))});
   }
   return rows;
 }
@@ -48,8 +51,23 @@ std::vector<std::vector<Value>> expected_stateful(const std::vector<std::vector<
     group.second += row[1].as_int64();
   }
   std::vector<std::vector<Value>> rows;
-  for (const auto& [key, group] : groups) rows.push_back({Value(key), Value(group.first), Value(group.second)});
+  for (const auto& [key, group] : groups)
+    rows.push_back({Value(key), Value(group.first), Value(group.second)});
   return rows;
+}
+
+// Adds `rounds` batches of random rows, each processed before the next; returns every row added.
+std::vector<std::vector<Value>> feed(MemoryStream& input, StreamingQuery& query,
+                                     std::mt19937_64& random, int rounds, int rows_per_round) {
+  std::vector<std::vector<Value>> all;
+  for (int round = 0; round < rounds; ++round) {
+    auto rows = random_rows(random, rows_per_round);
+    all.insert(all.end(), rows.begin(), rows.end());
+    BOOST_REQUIRE(input.add_data(rows).is_ok());
+    Status status = query.process_all_available();
+    BOOST_REQUIRE_MESSAGE(status.is_ok(), status.to_string());
+  }
+  return all;
 }
 
 // Awaits a condition a listener makes true: listeners run on the runtime's thread, right after
@@ -68,15 +86,26 @@ struct RestartCounter final : StreamingQueryListener {
   std::atomic<int> restarting{0};
   std::atomic<int> started{0};
   std::atomic<int> terminated{0};
-  void on_started(const std::string&, const std::string&, const std::string&) override { ++started; }
-  void on_restarting(const std::string&, const std::string&, int64_t, const Status&) override { ++restarting; }
-  void on_terminated(const std::string&, const std::string&, const std::optional<Status>&) override { ++terminated; }
+  void on_started(const std::string&, const std::string&, const std::string&) override {
+    ++started;
+  }
+  void on_restarting(const std::string&, const std::string&, int64_t, const Status&) override {
+    ++restarting;
+  }
+  void on_terminated(const std::string&, const std::string&,
+                     const std::optional<Status>&) override {
+    ++terminated;
+  }
 };
 
 Result<StreamingQuery> start_query(MemoryStream& input, bool stateful, const std::string& name,
-                                   const std::string& strategy = "fixed-delay", const std::string& attempts = "3") {
-  DataFrame df = stateful ? input.to_df().group_by(col("k")).agg(count().alias("n"), sum(col("v")).alias("total"))
-                          : input.to_df().filter(col("v") >= int64_t{20}).select(col("k"), (col("v") * int64_t{3}).alias("v3"));
+                                   const std::string& strategy = "fixed-delay",
+                                   const std::string& attempts = "3") {
+  DataFrame df = stateful ? input.to_df().group_by(col("k")).agg(count().alias("n"),
+                                                                 sum(col("v")).alias("total"))
+                          : input.to_df()
+                                .filter(col("v") >= int64_t{20})
+                                .select(col("k"), (col("v") * int64_t{3}).alias("v3"));
   return df.write_stream()
       .format("memory")
       .query_name(name)
@@ -99,7 +128,8 @@ BOOST_AUTO_TEST_CASE(an_unarmed_point_costs_nothing_and_a_bad_specification_name
   BOOST_TEST(fault_point(FaultPoint::before_commit, 0).is_ok());
   auto bad_point = arm_faults("before_comit@epoch=1:crash");
   BOOST_REQUIRE(!bad_point.ok());
-  BOOST_TEST(bad_point.status().message().find("unknown fault point 'before_comit'") != std::string::npos);
+  BOOST_TEST(bad_point.status().message().find("unknown fault point 'before_comit'") !=
+             std::string::npos);
   BOOST_TEST(bad_point.status().message().find("during_commit") != std::string::npos);
   auto bad_action = arm_faults("after_commit@hit=2:explode");
   BOOST_REQUIRE(!bad_action.ok());
@@ -112,28 +142,34 @@ BOOST_AUTO_TEST_CASE(an_unarmed_point_costs_nothing_and_a_bad_specification_name
 
 BOOST_AUTO_TEST_CASE(triggers_fire_at_their_epoch_their_hit_and_reproducibly_from_a_seed) {
   {
-    ScopedFault at_epoch(FaultRule{FaultPoint::before_commit, FaultTrigger::at(3), FaultAction::fail(), 1});
+    ScopedFault at_epoch(
+        FaultRule{FaultPoint::before_commit, FaultTrigger::at(3), FaultAction::fail(), 1});
     for (int64_t epoch = 0; epoch < 6; ++epoch) {
       Status status = fault_point(FaultPoint::before_commit, epoch);
       BOOST_TEST(status.is_ok() == (epoch != 3), "epoch " << epoch);
-      if (!status.is_ok()) BOOST_TEST(status.message() == "injected fault at before_commit (epoch 3)");
+      if (!status.is_ok())
+        BOOST_TEST(status.message() == "injected fault at before_commit (epoch 3)");
     }
     BOOST_TEST(fault_point(FaultPoint::before_commit, 3).is_ok());  // fired once, as asked
     BOOST_TEST(at_epoch.fired() == 1);
   }
   {
-    ScopedFault nth(FaultRule{FaultPoint::after_commit, FaultTrigger::nth_hit(4), FaultAction::fail(), 1});
+    ScopedFault nth(
+        FaultRule{FaultPoint::after_commit, FaultTrigger::nth_hit(4), FaultAction::fail(), 1});
     int first_failure = -1;
     for (int hit = 1; hit <= 6; ++hit) {
-      if (!fault_point(FaultPoint::after_commit, 0).is_ok() && first_failure < 0) first_failure = hit;
+      if (!fault_point(FaultPoint::after_commit, 0).is_ok() && first_failure < 0)
+        first_failure = hit;
     }
     BOOST_TEST(first_failure == 4);
   }
   // The same seed gives the same hits; the fraction that fires is near the probability.
   auto pattern = [](uint64_t seed) {
-    ScopedFault random(FaultRule{FaultPoint::during_source_read, FaultTrigger::random(0.25, seed), FaultAction::fail(), 0});
+    ScopedFault random(FaultRule{FaultPoint::during_source_read, FaultTrigger::random(0.25, seed),
+                                 FaultAction::fail(), 0});
     std::vector<bool> fired;
-    for (int hit = 0; hit < 2000; ++hit) fired.push_back(!fault_point(FaultPoint::during_source_read, hit).is_ok());
+    for (int hit = 0; hit < 2000; ++hit)
+      fired.push_back(!fault_point(FaultPoint::during_source_read, hit).is_ok());
     return fired;
   };
   const auto first = pattern(17);
@@ -147,7 +183,8 @@ BOOST_AUTO_TEST_CASE(triggers_fire_at_their_epoch_their_hit_and_reproducibly_fro
 BOOST_AUTO_TEST_CASE(a_stall_delays_the_query_and_it_goes_on) {
   Session session;
   MemoryStream input(session, events_schema());
-  ScopedFault stall(FaultRule{FaultPoint::before_commit, FaultTrigger::nth_hit(1), FaultAction::stall_for(200ms), 1});
+  ScopedFault stall(FaultRule{FaultPoint::before_commit, FaultTrigger::nth_hit(1),
+                              FaultAction::stall_for(200ms), 1});
   auto query = start_query(input, false, "stalled", "none");
   BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
   BOOST_REQUIRE(input.add_data({{"a", int64_t{50}}}).is_ok());
@@ -159,16 +196,20 @@ BOOST_AUTO_TEST_CASE(a_stall_delays_the_query_and_it_goes_on) {
   BOOST_REQUIRE(query->stop().is_ok());
 }
 
-BOOST_AUTO_TEST_CASE(without_a_restart_policy_an_injected_failure_fails_the_query_naming_the_point) {
+BOOST_AUTO_TEST_CASE(
+    without_a_restart_policy_an_injected_failure_fails_the_query_naming_the_point) {
   Session session;
   MemoryStream input(session, events_schema());
-  ScopedFault fault(FaultRule{FaultPoint::during_commit, FaultTrigger::at(0), FaultAction::fail(), 1});
+  ScopedFault fault(
+      FaultRule{FaultPoint::during_commit, FaultTrigger::at(0), FaultAction::fail(), 1});
   auto query = start_query(input, true, "plain", "none");
   BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
   BOOST_REQUIRE(input.add_data({{"a", int64_t{1}}}).is_ok());
   Status status = query->process_all_available();
   BOOST_TEST(!status.is_ok());
-  BOOST_TEST(status.to_string().find("injected fault at during_commit (epoch 0)") != std::string::npos, status.to_string());
+  BOOST_TEST(
+      status.to_string().find("injected fault at during_commit (epoch 0)") != std::string::npos,
+      status.to_string());
   BOOST_TEST(query->await_termination(10s));
   BOOST_REQUIRE(query->exception());
 }
@@ -179,7 +220,8 @@ BOOST_AUTO_TEST_CASE(every_engine_point_fails_once_and_the_restarted_query_is_ex
   std::mt19937_64 random(seed);
   for (const FaultPoint point : kEnginePoints) {
     for (const bool stateful : {false, true}) {
-      const std::string what = std::string(fault_point_name(point)) + (stateful ? ", stateful" : ", stateless");
+      const std::string what =
+          std::string(fault_point_name(point)) + (stateful ? ", stateful" : ", stateless");
       BOOST_TEST_CONTEXT(what << ", seed " << seed) {
         Session session;
         BOOST_REQUIRE(session.set_conf("shuffle_partitions", "2").is_ok());
@@ -187,21 +229,16 @@ BOOST_AUTO_TEST_CASE(every_engine_point_fails_once_and_the_restarted_query_is_ex
         session.streams().add_listener(listener);
         MemoryStream input(session, events_schema());
         const int64_t failing_epoch = static_cast<int64_t>(random() % 3);
-        ScopedFault fault(FaultRule{point, FaultTrigger::at(failing_epoch), FaultAction::fail(), 1});
+        ScopedFault fault(
+            FaultRule{point, FaultTrigger::at(failing_epoch), FaultAction::fail(), 1});
         auto query = start_query(input, stateful, "q");
         BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
-        std::vector<std::vector<Value>> all;
-        for (int round = 0; round < 4; ++round) {
-          auto rows = random_rows(random, 20);
-          all.insert(all.end(), rows.begin(), rows.end());
-          BOOST_REQUIRE(input.add_data(rows).is_ok());
-          Status status = query->process_all_available();
-          BOOST_REQUIRE_MESSAGE(status.is_ok(), status.to_string());
-        }
+        const auto all = feed(input, *query, random, 4, 20);
         BOOST_TEST(fault.fired() == 1);
         auto table = session.memory_table("q");
         BOOST_REQUIRE(table);
-        BOOST_TEST(sorted(table->rows()) == sorted(stateful ? expected_stateful(all) : expected_stateless(all)));
+        BOOST_TEST(sorted(table->rows()) ==
+                   sorted(stateful ? expected_stateful(all) : expected_stateless(all)));
         BOOST_REQUIRE(query->last_progress());
         BOOST_TEST(query->last_progress()->num_restarts == 1);
         BOOST_TEST(query->last_progress()->json().find("\"numRestarts\":1") != std::string::npos);
@@ -227,9 +264,12 @@ BOOST_AUTO_TEST_CASE(spent_attempts_fail_the_query_with_the_last_error) {
   BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
   BOOST_REQUIRE(input.add_data({{"a", int64_t{50}}}).is_ok());
   Status status = query->process_all_available();
-  for (FaultId id : *forever) disarm_fault(id);
+  for (FaultId id : *forever)
+    disarm_fault(id);
   BOOST_TEST(!status.is_ok());
-  BOOST_TEST(status.to_string().find("injected fault at before_commit (epoch 0)") != std::string::npos, status.to_string());
+  BOOST_TEST(
+      status.to_string().find("injected fault at before_commit (epoch 0)") != std::string::npos,
+      status.to_string());
   BOOST_TEST(query->await_termination(10s));
   BOOST_REQUIRE(query->exception());
   BOOST_TEST(listener->restarting.load() == 2);
@@ -243,8 +283,11 @@ BOOST_AUTO_TEST_CASE(restart_options_are_checked_on_the_query_and_the_session) {
   MemoryStream input(session, events_schema());
   auto bad = start_query(input, false, "bad", "sometimes");
   BOOST_REQUIRE(!bad.ok());
-  BOOST_TEST(bad.status().message().find("'restart.strategy' must be none, fixed-delay or exponential-backoff, got 'sometimes'") !=
-             std::string::npos, bad.status().to_string());
+  BOOST_TEST(
+      bad.status().message().find(
+          "'restart.strategy' must be none, fixed-delay or exponential-backoff, got 'sometimes'") !=
+          std::string::npos,
+      bad.status().to_string());
   Status conf = session.set_conf("restart.delay", "soon");
   BOOST_TEST(!conf.is_ok());
   BOOST_TEST(conf.to_string().find("restart.delay") != std::string::npos);
@@ -269,7 +312,8 @@ BOOST_AUTO_TEST_CASE(a_killed_source_or_sink_actor_is_noticed_and_the_policy_res
         BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
         BOOST_REQUIRE(input.add_data({{"a", int64_t{50}}}).is_ok());
         Status status = query->process_all_available();
-        BOOST_TEST(status.to_string().find("a query actor died") != std::string::npos, status.to_string());
+        BOOST_TEST(status.to_string().find("a query actor died") != std::string::npos,
+                   status.to_string());
         BOOST_TEST(query->await_termination(10s));
       }
       Session session;
@@ -279,16 +323,10 @@ BOOST_AUTO_TEST_CASE(a_killed_source_or_sink_actor_is_noticed_and_the_policy_res
       auto query = start_query(input, true, "restarted");
       BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
       std::mt19937_64 random(7);
-      std::vector<std::vector<Value>> all;
-      for (int round = 0; round < 3; ++round) {
-        auto rows = random_rows(random, 10);
-        all.insert(all.end(), rows.begin(), rows.end());
-        BOOST_REQUIRE(input.add_data(rows).is_ok());
-        Status status = query->process_all_available();
-        BOOST_REQUIRE_MESSAGE(status.is_ok(), status.to_string());
-      }
+      const auto all = feed(input, *query, random, 3, 10);
       BOOST_TEST(fault_fired_count(kill->front()) == 1);
-      BOOST_TEST(sorted(session.memory_table("restarted")->rows()) == sorted(expected_stateful(all)));
+      BOOST_TEST(sorted(session.memory_table("restarted")->rows()) ==
+                 sorted(expected_stateful(all)));
       BOOST_TEST(query->last_progress()->num_restarts == 1);
       BOOST_REQUIRE(query->stop().is_ok());
     }

@@ -25,14 +25,16 @@ Outcome run_chaos(const std::string& pipeline_sql, int kills, uint64_t seed) {
   TemporaryDirectory directory;
   const std::string pipeline = directory.file("pipeline.sql");
   std::ofstream(pipeline) << pipeline_sql;
-  const std::string command = std::string(SLUICE_PATH) + " chaos --pipeline " + pipeline + " --kills " +
-                              std::to_string(kills) + " --seed " + std::to_string(seed) + " --rows-per-file 20" +
-                              " --work-dir " + directory.file("work") + " 2>&1";
+  const std::string command = std::string(SLUICE_PATH) + " chaos --pipeline " + pipeline +
+                              " --kills " + std::to_string(kills) + " --seed " +
+                              std::to_string(seed) + " --rows-per-file 20" + " --work-dir " +
+                              directory.file("work") + " 2>&1";
   Outcome outcome;
   FILE* pipe = ::popen(command.c_str(), "r");
   BOOST_REQUIRE(pipe != nullptr);
   char buffer[4096];
-  while (size_t read = std::fread(buffer, 1, sizeof buffer, pipe)) outcome.output.append(buffer, read);
+  while (size_t read = std::fread(buffer, 1, sizeof buffer, pipe))
+    outcome.output.append(buffer, read);
   const int status = ::pclose(pipe);
   outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return outcome;
@@ -41,7 +43,8 @@ Outcome run_chaos(const std::string& pipeline_sql, int kills, uint64_t seed) {
 const char* kSource =
     "CREATE SOURCE events (id BIGINT, k STRING, v BIGINT, ts TIMESTAMP,\n"
     "                      WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)\n"
-    "  WITH (connector = 'file', format = 'csv', path = '${input}', \"maxFilesPerTrigger\" = '2');\n";
+    "  WITH (connector = 'file', format = 'csv', path = '${input}', \"maxFilesPerTrigger\" = "
+    "'2');\n";
 
 std::string sink_clause(const std::string& kind, const std::string& extra = "") {
   return kind == "delta" ? "connector = 'delta', path = '${output}'" + extra
@@ -57,7 +60,8 @@ std::string stateful(const std::string& kind) {
   return std::string(kSource) + "CREATE SINK windows WITH (" + sink_clause(kind) +
          ", output_mode = 'append') AS\n"
          "  SELECT window_start, k, count(*) AS n, sum(v) AS total\n"
-         "  FROM TUMBLE(events, DESCRIPTOR(ts), INTERVAL '3' SECOND) GROUP BY window_start, window_end, k;\n";
+         "  FROM TUMBLE(events, DESCRIPTOR(ts), INTERVAL '3' SECOND) GROUP BY window_start, "
+         "window_end, k;\n";
 }
 
 uint64_t test_seed() {
@@ -84,14 +88,17 @@ void check_exactly_once(const std::string& kind, const std::string& sql, const s
     Outcome outcome = run_chaos(sql, kills, seed);
     BOOST_TEST_MESSAGE(what << ":\n" << outcome.output);
     BOOST_TEST(outcome.exit_code == 0, outcome.output);
-    BOOST_TEST(outcome.output.find("kills " + std::to_string(kills) + ", lost 0, duplicated 0, seed " +
-                                   std::to_string(seed)) != std::string::npos,
-               outcome.output);
+    BOOST_TEST(
+        outcome.output.find("kills " + std::to_string(kills) + ", lost 0, duplicated 0, seed " +
+                            std::to_string(seed)) != std::string::npos,
+        outcome.output);
     // Crash-point kills go round every point the pipeline reaches.
     const size_t listed = outcome.output.find("crash points that killed a run: ");
     BOOST_REQUIRE(listed != std::string::npos);
-    const std::string line = outcome.output.substr(listed, outcome.output.find('\n', listed) - listed);
-    for (const auto& point : points) BOOST_TEST(line.find(point) != std::string::npos, point << " in " << line);
+    const std::string line =
+        outcome.output.substr(listed, outcome.output.find('\n', listed) - listed);
+    for (const auto& point : points)
+      BOOST_TEST(line.find(point) != std::string::npos, point << " in " << line);
   }
 }
 
@@ -120,11 +127,13 @@ BOOST_AUTO_TEST_CASE(the_runner_reports_duplicates_of_a_sink_that_is_not_exactly
   BOOST_TEST(outcome.exit_code == 1, outcome.output);
   BOOST_TEST(outcome.output.find("lost 0, duplicated 0") == std::string::npos, outcome.output);
   BOOST_TEST(outcome.output.find("first difference: row '") != std::string::npos, outcome.output);
-  BOOST_TEST(outcome.output.find("replay: sluice chaos --pipeline") != std::string::npos, outcome.output);
+  BOOST_TEST(outcome.output.find("replay: sluice chaos --pipeline") != std::string::npos,
+             outcome.output);
 }
 
 BOOST_AUTO_TEST_CASE(a_pipeline_without_placeholders_is_refused_clearly) {
   Outcome outcome = run_chaos("CREATE SOURCE s WITH (connector = 'rate');", 1, 1);
   BOOST_TEST(outcome.exit_code == 1);
-  BOOST_TEST(outcome.output.find("must read '${input}' and write '${output}'") != std::string::npos, outcome.output);
+  BOOST_TEST(outcome.output.find("must read '${input}' and write '${output}'") != std::string::npos,
+             outcome.output);
 }
