@@ -36,8 +36,11 @@ sanitize: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
-# The crash test with 500 SIGKILLs instead of the 20 of `make test`.
+# `sluice chaos` with 500 kills (SIGKILL and every crash point) on a windowed count into files and
+# a copy into Delta, then the crash tests with 500 SIGKILLs instead of the 20 of `make test`.
 chaos: build
+	./$(BUILD)/tools/sluice chaos --pipeline examples/chaos/windowed_counts.sql --kills 500
+	./$(BUILD)/tools/sluice chaos --pipeline examples/chaos/delta_copy.sql --kills 500
 	cd $(BUILD) && SLUICE_CHAOS_KILLS=500 ctest --output-on-failure -R 'crash_recovery|kafka_crash'
 
 format:

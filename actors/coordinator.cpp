@@ -5,7 +5,7 @@
 
 #include "actors/state_reader.hpp"
 
-#include "actors/crash_point.hpp"
+#include "core/fault_injection.hpp"
 #include "actors/pipeline_actors.hpp"
 #include "actors/query_runtime.hpp"
 
@@ -251,7 +251,7 @@ Status log_offsets(coordinator_actor* self, InFlight& flight) {
   for (const auto& source : st.recovery->sources) entry.source_metadata.push_back(source->save_metadata());
   Status logged = st.recovery->checkpoint->write_offsets(flight.epoch, encode_offsets_entry(entry));
   if (!logged.is_ok()) return logged.with_context("writing offsets of epoch " + std::to_string(flight.epoch));
-  crash_point("after_offsets_logged", flight.epoch);
+  SLUICE_RETURN_NOT_OK(fault_point(FaultPoint::after_offsets_logged, flight.epoch));
   flight.wal_commit_ms = elapsed_ms(wal_start);
   return Status::ok();
 }
@@ -525,7 +525,7 @@ void try_commit(coordinator_actor* self) {
   while (!st.flights.empty() && complete(st.flights.begin()->second) && !st.finished) {
     InFlight flight = std::move(st.flights.begin()->second);
     st.flights.erase(st.flights.begin());
-    crash_point("after_sink_write", flight.epoch);
+    if (Status fault = fault_point(FaultPoint::after_sink_write, flight.epoch); !fault.is_ok()) return finish(self, fault);
     const auto commit_start = Clock::now();
     EpochCommit commit;
     commit.epoch = flight.epoch;
@@ -542,9 +542,9 @@ void try_commit(coordinator_actor* self) {
         commit.state_changes.push_back({source_state_table(s), std::move(key), std::move(value)});
       }
     }
-    crash_point("before_commit", flight.epoch);
+    if (Status fault = fault_point(FaultPoint::before_commit, flight.epoch); !fault.is_ok()) return finish(self, fault);
     Status committed = st.recovery->checkpoint->commit_epoch(commit);
-    crash_point("after_commit", flight.epoch);
+    if (committed.is_ok()) committed = fault_point(FaultPoint::after_commit, flight.epoch);
     if (!committed.is_ok()) {
       return finish(self, committed.with_context("committing epoch " + std::to_string(flight.epoch)));
     }

@@ -1,5 +1,7 @@
 #include "actors/pipeline_actors.hpp"
 
+#include "core/fault_injection.hpp"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -85,6 +87,9 @@ void read_step(source_actor* self) {
   if (!status.is_ok()) return fail(self, status);
   const int64_t epoch = st.ranges.front().epoch;
   if (*flow == ReadFlow::have_batch) {
+    if (Status fault = fault_point(FaultPoint::during_source_read, st.ranges.front().epoch); !fault.is_ok()) {
+      return fault_kills_actor(fault) ? self->quit(caf::exit_reason::kill) : fail(self, fault);
+    }
     st.rows += batch->num_rows();
     st.out.send_batch(BatchMessage{epoch, std::move(batch)});
   } else {
@@ -449,6 +454,9 @@ void finish_sink_epoch(sink_actor* self, int64_t epoch) {
   auto& st = self->state;
   st.aligned.erase(epoch);
   st.logged.erase(epoch);
+  if (Status fault = fault_point(FaultPoint::before_sink_write, epoch); !fault.is_ok()) {
+    return fault_kills_actor(fault) ? self->quit(caf::exit_reason::kill) : sink_fail(self, fault);
+  }
   if (st.ordering.active()) {
     auto held = std::move(st.held[epoch]);
     st.held.erase(epoch);

@@ -161,11 +161,13 @@ QueryRuntime::~QueryRuntime() {
 }
 
 Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& system, QuerySpec spec,
-                                                          std::shared_ptr<SessionState> session) {
+                                                          std::shared_ptr<SessionState> session,
+                                                          RunOptions run) {
   if (spec.trigger.kind == Trigger::Kind::continuous && spec.trigger.interval.count() <= 0) {
     return Status::invalid_argument("the continuous trigger needs a positive checkpoint interval");
   }
   std::shared_ptr<QueryRuntime> runtime(new QueryRuntime(std::move(spec), std::move(session)));
+  runtime->run_ = std::move(run);
   std::string location = runtime->spec_.checkpoint_location;
   if (location.empty()) {
     SLUICE_ASSIGN_OR_RETURN(location, make_temporary_directory());
@@ -347,6 +349,7 @@ std::vector<StreamingQueryProgress> QueryRuntime::recent_progress() const {
 }
 
 void QueryRuntime::publish_progress(StreamingQueryProgress progress) {
+  progress.num_restarts = run_.restarts;
   {
     std::lock_guard lock(mutex_);
     progress_.push_back(progress);
@@ -359,13 +362,14 @@ void QueryRuntime::publish_progress(StreamingQueryProgress progress) {
 void QueryRuntime::publish_idle() { session_->streams().query_idle(id_, run_id_); }
 
 void QueryRuntime::terminated(std::optional<Status> error) {
+  const bool restarting = run_.on_end && run_.on_end(error);
   {
     std::lock_guard lock(mutex_);
     active_ = false;
     error_ = error;
   }
   terminated_cv_.notify_all();
-  session_->streams().query_terminated(id_, run_id_, error);
+  if (!restarting) session_->streams().query_terminated(id_, run_id_, error);
 }
 
 }  // namespace sluice::actors

@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -12,6 +13,15 @@
 
 namespace sluice::actors {
 
+/// How one run of a query is supervised (actors/supervised_query.hpp); empty for a plain run.
+struct RunOptions {
+  int64_t restarts = 0;  ///< restarts before this run, shown in its progress reports
+  /// Called once when the run ends, from the coordinator's thread, before listeners hear of
+  /// it; returns true when the supervisor restarts the query, so listeners are not told it
+  /// terminated. Must not block.
+  std::function<bool(const std::optional<Status>& error)> on_end;
+};
+
 /// The state of one run of a query shared between its coordinator actor and user threads:
 /// lifecycle, error, progress. Implements the QueryHandle behind StreamingQuery. Thread-safe.
 class QueryRuntime final : public QueryHandle, public std::enable_shared_from_this<QueryRuntime> {
@@ -20,7 +30,8 @@ class QueryRuntime final : public QueryHandle, public std::enable_shared_from_th
   /// and spawns the query's actors in `system`. Fails before anything runs when the checkpoint
   /// is in use, corrupt or written by an incompatible query.
   static Result<std::shared_ptr<QueryRuntime>> start(caf::actor_system& system, QuerySpec spec,
-                                                     std::shared_ptr<SessionState> session);
+                                                     std::shared_ptr<SessionState> session,
+                                                     RunOptions run = {});
 
   ~QueryRuntime() override;
 
@@ -62,6 +73,7 @@ class QueryRuntime final : public QueryHandle, public std::enable_shared_from_th
   std::optional<Status> error_;
   std::deque<StreamingQueryProgress> progress_;
   std::vector<std::string> warnings_;  // written before the coordinator starts, then read-only
+  RunOptions run_;
 };
 
 /// What the coordinator starts from, read from the checkpoint by QueryRuntime::start.

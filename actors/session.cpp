@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "actors/query_runtime.hpp"
+#include "actors/supervised_query.hpp"
 
 namespace sluice {
 
@@ -15,8 +16,15 @@ class Session::Launcher final : public QueryLauncher {
 
   Result<StreamingQuery> launch(QuerySpec spec) override {
     std::lock_guard lock(mutex_);
-    SLUICE_ASSIGN_OR_RETURN(auto runtime,
-                            actors::QueryRuntime::start(system_, std::move(spec), session_));
+    if (spec.restart.restarts()) {
+      SLUICE_ASSIGN_OR_RETURN(auto supervised, actors::SupervisedQuery::start(system_, std::move(spec), session_));
+      StreamingQuery query(supervised);
+      std::erase_if(supervised_, [](const auto& q) { return !q->is_active(); });
+      supervised_.push_back(supervised);
+      session_->streams().query_started(query);
+      return query;
+    }
+    SLUICE_ASSIGN_OR_RETURN(auto runtime, actors::QueryRuntime::start(system_, std::move(spec), session_));
     StreamingQuery query(runtime);
     runtimes_.erase(std::remove_if(runtimes_.begin(), runtimes_.end(),
                                    [](const auto& r) { return !r->is_active(); }),
@@ -28,9 +36,14 @@ class Session::Launcher final : public QueryLauncher {
 
   void stop_all() {
     std::vector<std::shared_ptr<actors::QueryRuntime>> runtimes;
+    std::vector<std::shared_ptr<actors::SupervisedQuery>> supervised;
     {
       std::lock_guard lock(mutex_);
       runtimes.swap(runtimes_);
+      supervised.swap(supervised_);
+    }
+    for (auto& query : supervised) {
+      if (query->is_active()) (void)query->stop();
     }
     for (auto& runtime : runtimes) {
       if (runtime->is_active()) (void)runtime->stop();
@@ -42,6 +55,7 @@ class Session::Launcher final : public QueryLauncher {
   std::shared_ptr<SessionState> session_;
   std::mutex mutex_;
   std::vector<std::shared_ptr<actors::QueryRuntime>> runtimes_;
+  std::vector<std::shared_ptr<actors::SupervisedQuery>> supervised_;
 };
 
 Session::Session() : Session(SessionOptions{}) {}

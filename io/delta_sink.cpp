@@ -1,5 +1,7 @@
 #include "io/delta_sink.hpp"
 
+#include "core/fault_injection.hpp"
+
 #include <time.h>
 
 #include <algorithm>
@@ -141,6 +143,7 @@ Result<DeltaSinkOptions> DeltaSinkOptions::parse(const std::map<std::string, std
   DeltaSinkOptions parsed;
   parsed.path = options.take_or("path", "");
   SLUICE_ASSIGN_OR_RETURN(parsed.merge_schema, options.take_bool("mergeSchema", false));
+  SLUICE_ASSIGN_OR_RETURN(parsed.exactly_once, options.take_bool("exactlyOnce", true));
   SLUICE_ASSIGN_OR_RETURN(parsed.target_file_rows,
                           options.take_int("targetFileRows", parsed.target_file_rows, 1));
   SLUICE_RETURN_NOT_OK(options.check_all_used());
@@ -305,6 +308,7 @@ Status DeltaSink::attach(const ConnectorContext& context) {
 }
 
 bool DeltaSink::already_committed(int64_t epoch) const {
+  if (!options_.exactly_once) return false;
   auto it = snapshot_.transactions.find(query_id_);
   return it != snapshot_.transactions.end() && epoch <= it->second;
 }
@@ -456,6 +460,7 @@ Status DeltaSink::finish_epoch(int64_t epoch) {
     }
     for (const auto& added : files->written)
       content += delta_add_action(added, true) + "\n";
+    if (Status fault = fault_point(FaultPoint::delta_before_log_publish, epoch); !fault.is_ok()) return fail(fault);
     auto published = publish_delta_commit(options_.path, version, content, options_.sync);
     if (!published.ok()) return fail(published.status());
     if (*published) {

@@ -20,6 +20,9 @@ class Writer;
 struct DeltaSinkOptions {
   std::string path;                      ///< the table directory (`path`, required)
   bool merge_schema = false;             ///< add new columns to the table (`mergeSchema`)
+  /// false: a replayed epoch is appended again (at-least-once, `exactlyOnce`), as a writer that
+  /// ignores the txn action would; for proving that a checker notices duplicates.
+  bool exactly_once = true;
   int64_t target_file_rows = 1'000'000;  ///< a data file rolls over past this many rows
   std::vector<std::string> partition_by;
   bool sync = true;  ///< fsync data files and commits before they count

@@ -676,8 +676,13 @@ Status FileSource::recover(std::shared_ptr<const SourceStateReader> committed) {
     }
   }
   // Logged entries past the commit are re-run first, and must be logged again unchanged.
-  for (auto& entry : restored_entries_) {
-    if (entry.first > committed_end) replay_entries_.push_back(std::move(entry));
+  // An epoch that read no file (it only moved the watermark) ends at committed_end too: it is a
+  // replay unless it is the first entry, the last committed epoch's (restored first).
+  for (size_t i = 0; i < restored_entries_.size(); ++i) {
+    auto& entry = restored_entries_[i];
+    const bool empty_replay = i > 0 && entry.first == committed_end &&
+                              entry.second.rfind("files v1 " + std::to_string(committed_end) + " ", 0) == 0;
+    if (entry.first > committed_end || empty_replay) replay_entries_.push_back(std::move(entry));
   }
   restored_entries_.clear();
   committed_position_ = state_written_until_ = logged_until_ = committed_end;

@@ -1,5 +1,7 @@
 #include "io/kafka_sink.hpp"
 
+#include "core/fault_injection.hpp"
+
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -267,6 +269,7 @@ Status KafkaSink::commit_transaction(int64_t epoch) {
   Status status = txn_status(rd_kafka_send_offsets_to_transaction(producer, offsets.get(), group, timeout),
                              "recording epoch " + std::to_string(epoch) + " in the transaction");
   rd_kafka_consumer_group_metadata_destroy(group);
+  if (status.is_ok()) status = fault_point(FaultPoint::kafka_before_txn_commit, epoch);
   if (status.is_ok()) {
     for (;;) {
       Error error(rd_kafka_commit_transaction(producer, timeout));

@@ -105,6 +105,12 @@ void QueryMonitor::on_terminated(const std::string& id, const std::string& run_i
   }
 }
 
+void QueryMonitor::on_restarting(const std::string& id, const std::string& run_id, int64_t restart,
+                                 const Status& error) {
+  (void)restart;
+  on_terminated(id, run_id, error);
+}
+
 QueryTotals& QueryMonitor::record(const std::string& id, const std::string& run_id,
                                   const std::string& name) {
   auto it =

@@ -102,6 +102,8 @@ class QueryMonitor final : public StreamingQueryListener,
   void on_progress(const StreamingQueryProgress& progress) override;
   void on_terminated(const std::string& id, const std::string& run_id,
                      const std::optional<Status>& error) override;
+  void on_restarting(const std::string& id, const std::string& run_id, int64_t restart,
+                     const Status& error) override;
 
  private:
   QueryTotals& record(const std::string& id, const std::string& run_id, const std::string& name);

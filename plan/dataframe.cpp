@@ -476,6 +476,21 @@ Result<StreamingQuery> DataStreamWriter::start() {
 
   const std::set<std::string> common = {"checkpointLocation", "minBatchesToRetain"};
   SLUICE_ASSIGN_OR_RETURN(spec.min_batches_to_retain, integer_option(options_, "minBatchesToRetain", 100, 1));
+  SLUICE_ASSIGN_OR_RETURN(spec.restart, parse_restart_policy(options_, session->restart_conf()));
+  // The restart options are the query's, not the sink's: hidden from the sink while it is made.
+  struct RestoreOptions {
+    std::map<std::string, std::string>& options;
+    std::map<std::string, std::string> hidden;
+    ~RestoreOptions() { options.insert(hidden.begin(), hidden.end()); }
+  } restart_options{options_, {}};
+  for (auto it = options_.begin(); it != options_.end();) {
+    if (is_restart_option(it->first)) {
+      restart_options.hidden.insert(*it);
+      it = options_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   auto allowed = [&](std::set<std::string> extra) {
     extra.insert(common.begin(), common.end());
     return extra;
@@ -616,7 +631,9 @@ SessionState::SessionState() : clock_(system_clock()) {}
 Status SessionState::set_conf(const std::string& key, const std::string& value) {
   static const std::vector<std::string> known = {"ansi", "checkpointLocation", "shuffle_partitions",
                                                  "multipleWatermarkPolicy", "watermarkIdleTimeout", "ui.port",
-                                                 "ui.host", "stateCacheSize"};
+                                                 "ui.host", "stateCacheSize", "restart.strategy",
+                                                 "restart.attempts", "restart.delay", "restart.maxDelay",
+                                                 "restart.multiplier"};
   if (key == "ansi") {
     if (value != "true" && value != "false") {
       return Status::invalid_argument("session option 'ansi' must be true or false, got '" + value + "'");
@@ -639,6 +656,8 @@ Status SessionState::set_conf(const std::string& key, const std::string& value) 
         return Status::invalid_argument("session option 'ui.port' must be a port (0 = any free one) or off, got '" + value + "'");
       }
     }
+  } else if (is_restart_option(key)) {
+    SLUICE_RETURN_NOT_OK(parse_restart_policy({{key, value}}, {}).status().with_context("session option"));
   } else if (key != "checkpointLocation" && key != "ui.host") {
     std::string message = "unknown session option '" + key + "'";
     std::string suggestion = closest_name(key, known);
@@ -650,6 +669,15 @@ Status SessionState::set_conf(const std::string& key, const std::string& value) 
   std::lock_guard lock(mutex_);
   conf_[key] = value;
   return Status::ok();
+}
+
+std::map<std::string, std::string> SessionState::restart_conf() const {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, std::string> restart;
+  for (const auto& [key, value] : conf_) {
+    if (is_restart_option(key)) restart[key] = value;
+  }
+  return restart;
 }
 
 std::string SessionState::conf(const std::string& key) const {

@@ -73,6 +73,7 @@ std::string render(const StreamingQueryProgress& p, bool pretty) {
   w.key("timestamp"), w.value(p.timestamp);
   w.key("batchId"), w.value(p.batch_id);
   w.key("numInputRows"), w.value(p.num_input_rows);
+  w.key("numRestarts"), w.value(p.num_restarts);
   w.key("inputRowsPerSecond"), w.value(p.input_rows_per_second);
   w.key("processedRowsPerSecond"), w.value(p.processed_rows_per_second);
   w.key("durationMs");

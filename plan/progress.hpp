@@ -47,6 +47,7 @@ struct StreamingQueryProgress {
   std::string name;
   std::string timestamp;  ///< ISO 8601, UTC, e.g. "2026-11-25T15:16:19.123Z"
   int64_t batch_id = 0;
+  int64_t num_restarts = 0;  ///< times the query restarted itself after a failure (restart.strategy)
   int64_t num_input_rows = 0;
   double input_rows_per_second = 0;
   double processed_rows_per_second = 0;

@@ -10,6 +10,7 @@
 #include "io/sink.hpp"
 #include "operators/expression.hpp"
 #include "plan/physical_plan.hpp"
+#include "plan/restart_policy.hpp"
 #include "plan/streaming_query.hpp"
 #include "plan/trigger.hpp"
 
@@ -30,6 +31,7 @@ struct QuerySpec {
   bool watermark_policy_max = false;    ///< multipleWatermarkPolicy: min (default) or max
   int64_t watermark_idle_timeout_micros = -1;  ///< an input idle this long stops holding the watermark; -1 = never
   EvalOptions eval;
+  RestartPolicy restart;            ///< how the query restarts itself after a failure
   std::string plan_fingerprint;     ///< what must match for a checkpoint to be reused
   std::string explain;              ///< explain(extended) text
 };
@@ -50,9 +52,12 @@ class SessionState {
   /// `ansi` (true/false), `checkpointLocation` (default root for checkpoints),
   /// `shuffle_partitions` (partitions of stateful operators; default: the number of cores),
   /// `multipleWatermarkPolicy` (min or max), `watermarkIdleTimeout` (a duration after which an
-  /// input without new rows stops holding the watermark back; default: never).
+  /// input without new rows stops holding the watermark back; default: never), `restart.*`
+  /// (plan/restart_policy.hpp).
   Status set_conf(const std::string& key, const std::string& value);
   std::string conf(const std::string& key) const;
+  /// Returns the session's restart options (restart.*), for the queries it starts.
+  std::map<std::string, std::string> restart_conf() const;
   EvalOptions eval_options() const;
 
   StreamingQueryManager& streams() { return streams_; }

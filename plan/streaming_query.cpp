@@ -78,6 +78,16 @@ void StreamingQueryManager::query_idle(const std::string& id, const std::string&
   for (const auto& listener : listeners()) listener->on_idle(id, run_id);
 }
 
+void StreamingQueryManager::query_restarting(const std::string& id, const std::string& run_id, int64_t restart,
+                                             const Status& error) {
+  for (const auto& listener : listeners()) listener->on_restarting(id, run_id, restart, error);
+}
+
+void StreamingQueryManager::query_restarted(const std::string& id, const std::string& run_id,
+                                            const std::string& name) {
+  for (const auto& listener : listeners()) listener->on_started(id, run_id, name);
+}
+
 void StreamingQueryManager::query_terminated(const std::string& id, const std::string& run_id,
                                              const std::optional<Status>& error) {
   for (const auto& listener : listeners()) listener->on_terminated(id, run_id, error);

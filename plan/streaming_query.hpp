@@ -84,6 +84,13 @@ class StreamingQueryListener {
                              const std::optional<Status>& error) {
     (void)id, (void)run_id, (void)error;
   }
+  /// Called when run `run_id` failed with `error` and the query's restart policy restarts it
+  /// (restart number `restart`, from 1); on_started follows for the new run. on_terminated
+  /// comes only once, when the query ends for good.
+  virtual void on_restarting(const std::string& id, const std::string& run_id, int64_t restart,
+                             const Status& error) {
+    (void)id, (void)run_id, (void)restart, (void)error;
+  }
 };
 
 /// Lists and watches the queries of a session (Spark's StreamingQueryManager). Thread-safe.
@@ -102,6 +109,10 @@ class StreamingQueryManager {
   void query_started(const StreamingQuery& query);
   void query_progress(const StreamingQueryProgress& progress);
   void query_idle(const std::string& id, const std::string& run_id);
+  /// Tells listeners run `run_id` failed and restart number `restart` begins.
+  void query_restarting(const std::string& id, const std::string& run_id, int64_t restart, const Status& error);
+  /// Tells listeners a restarted run began (on_started with the new run id).
+  void query_restarted(const std::string& id, const std::string& run_id, const std::string& name);
   void query_terminated(const std::string& id, const std::string& run_id,
                         const std::optional<Status>& error);
   /// Returns the id of an active query with this name, if any (names are unique among

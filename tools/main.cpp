@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "sql/connectors.hpp"
+#include "tools/chaos_command.hpp"
 #include "tools/kafka_dev_command.hpp"
 #include "tools/run_command.hpp"
 #include "tools/table_command.hpp"
@@ -77,12 +78,29 @@ int main(int argc, char** argv) {
   kafka_dev->add_option("--brokers", brokers, "Number of brokers")->check(CLI::Range(1, 16));
   kafka_dev->add_option("--topic", topics, "A topic to create: name or name:partitions (repeatable)");
 
+  ChaosOptions chaos_options;
+  uint64_t chaos_seed = 0;
+  CLI::App* chaos = app.add_subcommand(
+      "chaos", "Kill a pipeline (SIGKILL, crash points) while it runs, restart it each time, and check its "
+               "sink holds exactly what an uninterrupted run writes");
+  chaos->add_option("--pipeline", chaos_options.pipeline,
+                    "SQL file reading '${input}' (CSV files id,k,v,ts the runner writes) and writing '${output}'")
+      ->required();
+  chaos->add_option("--kills", chaos_options.kills, "How many kills to survive")->check(CLI::Range(0, 1000000));
+  CLI::Option* seed_option = chaos->add_option("--seed", chaos_seed, "Replays the run of this seed");
+  chaos->add_option("--work-dir", chaos_options.work_directory,
+                    "Keep input, checkpoints, outputs and logs here (default: a temporary directory)");
+  chaos->add_option("--rows-per-file", chaos_options.rows_per_file, "Rows of each input file")->check(CLI::Range(1, 1000000));
+  chaos->add_option("--max-kill-delay-ms", chaos_options.max_kill_delay_ms,
+                    "A random-moment kill comes up to this long after the start")
+      ->check(CLI::Range(0, 600000));
+
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
     if (command != "run" && command != "explain" && command != "checkpoint" && command != "table" &&
-        command != "kafka-dev") {
+        command != "kafka-dev" && command != "chaos") {
       std::cerr << "sluice: error: unknown command '" << command
-                << "' (commands: run, explain, checkpoint, table, kafka-dev; see sluice --help)" << std::endl;
+                << "' (commands: run, explain, checkpoint, table, kafka-dev, chaos; see sluice --help)" << std::endl;
       return 2;
     }
   }
@@ -98,5 +116,9 @@ int main(int argc, char** argv) {
   if (inspect->parsed()) return inspect_checkpoint(checkpoint_directory, json);
   if (dump->parsed()) return dump_table(table_path, table_json);
   if (kafka_dev->parsed()) return run_kafka_dev(brokers, topics);
+  if (chaos->parsed()) {
+    if (seed_option->count() > 0) chaos_options.seed = chaos_seed;
+    return run_chaos(chaos_options);
+  }
   return 2;
 }

@@ -4,7 +4,7 @@
 #include <sluice/embedding.hpp>
 #include <sluice/sluice.hpp>
 
-#include "actors/crash_point.hpp"
+#include "core/fault_injection.hpp"
 #include "tests/actors/embed_child_support.hpp"
 #include "tests/support/temporary_directory.hpp"
 
@@ -22,7 +22,7 @@ BOOST_AUTO_TEST_CASE(a_replayed_epoch_reaches_the_host_with_the_same_number_and_
                                     std::to_string(run), "replay"};
   };
   BOOST_REQUIRE(testing::wait_child(testing::spawn_embed_child(
-                    args(0), "after_sink_write:3")) == actors::kCrashPointExitCode);
+                    args(0), "after_sink_write:3")) == kFaultCrashExitCode);
   BOOST_REQUIRE(testing::wait_child(testing::spawn_embed_child(args(1))) == 0);
 
   auto deliveries = testing::read_deliveries(output.path());

@@ -15,7 +15,7 @@
 #include <set>
 #include <thread>
 
-#include "actors/crash_point.hpp"
+#include "core/fault_injection.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 using sluice::testing::TemporaryDirectory;
@@ -194,7 +194,7 @@ BOOST_AUTO_TEST_CASE(a_crash_at_each_protocol_step_recovers_exactly_once) {
       TemporaryDirectory output;
       pid_t crashed =
           spawn_child(checkpoint.path(), output.path(), 1'000'000, std::string(point) + ":2");
-      BOOST_TEST(wait_exit(crashed) == sluice::actors::kCrashPointExitCode);
+      BOOST_TEST(wait_exit(crashed) == sluice::kFaultCrashExitCode);
       pid_t resumed = spawn_child(checkpoint.path(), output.path(), 3);
       BOOST_TEST(wait_exit(resumed) == 0);
       size_t epochs = 0, rows = 0;
@@ -208,7 +208,7 @@ BOOST_AUTO_TEST_CASE(a_crash_at_each_protocol_step_recovers_exactly_once) {
       TemporaryDirectory output;
       pid_t crashed = spawn_child(checkpoint.path(), output.path(), 1'000'000,
                                   std::string(point) + ":2", "stateful");
-      BOOST_TEST(wait_exit(crashed) == sluice::actors::kCrashPointExitCode);
+      BOOST_TEST(wait_exit(crashed) == sluice::kFaultCrashExitCode);
       BOOST_TEST(wait_exit(spawn_child(checkpoint.path(), output.path(), 3, "", "stateful")) == 0);
       check_stateful_result(output.path());
     }

@@ -60,7 +60,8 @@ const BadStatement kBadStatements[] = {
     {"SET shufle_partitions = 4", StatusCode::invalid_argument,
      "line 1, column 5: unknown session option 'shufle_partitions'; did you mean "
      "'shuffle_partitions'? (known: ansi, checkpointLocation, shuffle_partitions, "
-     "multipleWatermarkPolicy, watermarkIdleTimeout, ui.port, ui.host, stateCacheSize)"},
+     "multipleWatermarkPolicy, watermarkIdleTimeout, ui.port, ui.host, stateCacheSize, restart.strategy, "
+     "restart.attempts, restart.delay, restart.maxDelay, restart.multiplier)"},
     {"CREATE SOURCE r (timestamp TIMESTAMP, valeu BIGINT) WITH (connector = 'rate')",
      StatusCode::not_found,
      "line 1, column 39: the rate source has no column 'valeu'; did you mean 'value'? (its "
