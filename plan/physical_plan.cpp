@@ -536,7 +536,7 @@ Status check_group_state_mode(const PlanPtr& plan, OutputMode mode) {
         " mode is not supported with output mode " + mode_name +
         " (rule: flatMapGroupsWithState's output mode must be the query's)");
   }
-  if (spec.timeout == GroupStateTimeout::event_time && !find_watermark(node->child())) {
+  if (spec.timeout == GroupStateTimeout::event_time && !find_event_time(node->child())) {
     return Status::invalid_argument(
         "EventTimeTimeout needs a watermark: call with_watermark before group_by_key (rule: "
         "event-time "

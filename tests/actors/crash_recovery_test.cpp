@@ -254,7 +254,7 @@ BOOST_AUTO_TEST_CASE(sessions_with_event_time_timeouts_survive_sigkill_exactly) 
       TemporaryDirectory crash_output;
       pid_t crashed = spawn_child(crash_checkpoint.path(), crash_output.path(), 1'000'000,
                                   std::string(point) + ":4", "sessions");
-      BOOST_TEST(wait_exit(crashed) == sluice::actors::kCrashPointExitCode);
+      BOOST_TEST(wait_exit(crashed) == sluice::kFaultCrashExitCode);
       BOOST_TEST(wait_exit(spawn_child(crash_checkpoint.path(), crash_output.path(), 4, "",
                                        "sessions")) == 0);
       check_sessions(crash_output.path());
