@@ -16,43 +16,21 @@
 #include <thread>
 
 #include "core/fault_injection.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 using sluice::testing::TemporaryDirectory;
 
-extern char** environ;
 
 namespace {
 
 pid_t spawn_child(const std::string& checkpoint, const std::string& output, int max_epochs,
                   const std::string& crash_at = "", const std::string& mode = "stateless") {
-  std::vector<std::string> args = {CRASH_CHILD_PATH, checkpoint, output, std::to_string(max_epochs),
-                                   mode};
-  std::vector<char*> argv;
-  for (auto& arg : args)
-    argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_storage;
-  for (char** e = environ; *e; ++e) {
-    if (std::string(*e).rfind("SLUICE_CRASH_AT=", 0) != 0) env_storage.emplace_back(*e);
-  }
-  if (!crash_at.empty()) env_storage.push_back("SLUICE_CRASH_AT=" + crash_at);
-  std::vector<char*> envp;
-  for (auto& entry : env_storage)
-    envp.push_back(entry.data());
-  envp.push_back(nullptr);
-  pid_t pid = 0;
-  BOOST_REQUIRE(posix_spawn(&pid, CRASH_CHILD_PATH, nullptr, nullptr, argv.data(), envp.data()) ==
-                0);
-  return pid;
+  return sluice::testing::spawn_child(CRASH_CHILD_PATH, {checkpoint, output, std::to_string(max_epochs), mode},
+                                      crash_at);
 }
 
-int wait_exit(pid_t pid) {
-  int status = 0;
-  BOOST_REQUIRE(waitpid(pid, &status, 0) == pid);
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + WTERMSIG(status);
-}
+int wait_exit(pid_t pid) { return sluice::testing::wait_child(pid); }
 
 // Reads every committed output file and checks exactly-once: no value twice across epochs,
 // and within each rate partition (value parity) no gap below the largest value seen.
