@@ -249,10 +249,13 @@ Result<QueryTranslator::Relation> QueryTranslator::translate_from(const ParseNod
   }
   if (from.size() > 1) {
     return source_.error_at(expressions_.offset(*from[1], at), StatusCode::invalid_argument,
-                            "joins are not available yet: FROM takes one source, view or "
-                            "subquery");
+                            "a comma between FROM items is a cross join, which a stream cannot run: "
+                            "write a JOIN ... USING (columns)");
   }
-  const ParseNode& item = *from[0];
+  return translate_from_item(*from[0], at);
+}
+
+Result<QueryTranslator::Relation> QueryTranslator::translate_from_item(const ParseNode& item, size_t at) {
   const std::string_view type = item.node_type();
   const ParseNode& body = item.body();
   if (type == "RangeVar") return translate_range_var(body);
@@ -269,15 +272,49 @@ Result<QueryTranslator::Relation> QueryTranslator::translate_from(const ParseNod
     }
     return relation;
   }
-  if (type == "JoinExpr") {
-    size_t join_at = at;
-    if (const ParseNode* right = body.get("rarg")) join_at = expressions_.offset(*right, at);
-    return source_.error_at(join_at, StatusCode::invalid_argument,
-                            "joins are not available yet: FROM takes one source, view or "
-                            "subquery");
-  }
+  if (type == "JoinExpr") return translate_join(body, at);
   return source_.error_at(at, StatusCode::invalid_argument,
                           "unsupported FROM item (" + std::string(type) + ")");
+}
+
+Result<QueryTranslator::Relation> QueryTranslator::translate_join(const ParseNode& body, size_t at) {
+  const ParseNode* left_item = body.get("larg");
+  const ParseNode* right_item = body.get("rarg");
+  if (left_item == nullptr || right_item == nullptr) {
+    return source_.error_at(at, StatusCode::invalid_argument, "a JOIN needs two FROM items");
+  }
+  const size_t right_at = expressions_.offset(*right_item, at);
+  std::vector<std::string> keys;
+  for (const ParseNode* name : body.list("usingClause")) {
+    const ParseNode& value = name->body();
+    keys.push_back(value.string_field("sval"));
+  }
+  if (keys.empty()) {
+    const std::string how = body.get("quals") != nullptr ? "ON" : body.bool_field("isNatural") ? "NATURAL" : "no condition";
+    return source_.error_at(right_at, StatusCode::invalid_argument,
+                            "a streaming JOIN takes USING (columns both sides have), not " + how +
+                                " (rename a side's key in a subquery, then JOIN ... USING (key))");
+  }
+  const std::string join_type = body.string_field("jointype");
+  std::string how = "inner";
+  if (join_type == "JOIN_LEFT") how = "left_outer";
+  if (join_type == "JOIN_RIGHT") how = "right_outer";
+  if (join_type == "JOIN_FULL") how = "full_outer";
+  if (join_type == "JOIN_SEMI") how = "left_semi";
+  if (join_type == "JOIN_ANTI") how = "left_anti";
+  SLUICE_ASSIGN_OR_RETURN(Relation left, translate_from_item(*left_item, at));
+  SLUICE_ASSIGN_OR_RETURN(Relation right, translate_from_item(*right_item, right_at));
+  if (left.window || right.window) {
+    return source_.error_at(right_at, StatusCode::invalid_argument,
+                            "TUMBLE/HOP/SESSION cannot be a side of a JOIN: aggregate the windows in a subquery first");
+  }
+  Relation joined;
+  DataFrame frame = left.frame->join(*right.frame, keys, how);
+  if (!frame.status().is_ok()) return source_.locate(right_at, frame.status());
+  joined.frame = frame;
+  joined.qualifiers = left.qualifiers;
+  joined.qualifiers.insert(joined.qualifiers.end(), right.qualifiers.begin(), right.qualifiers.end());
+  return joined;
 }
 
 Result<QueryTranslator::Relation> QueryTranslator::translate_range_var(const ParseNode& body) {

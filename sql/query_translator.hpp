@@ -66,6 +66,9 @@ class QueryTranslator {
   Result<DataFrame> translate_select_body(const ParseNode& select);
   Result<DataFrame> translate_set_operation(const ParseNode& select);
   Result<Relation> translate_from(const ParseNode& select);
+  /// Translates one FROM item: a source or view, a table function, a subquery, or a join of two.
+  Result<Relation> translate_from_item(const ParseNode& item, size_t at);
+  Result<Relation> translate_join(const ParseNode& body, size_t at);
   Result<Relation> translate_range_var(const ParseNode& body);
   Result<Relation> translate_window_function(const ParseNode& range_function);
   Result<DataFrame> translate_plain(const ParseNode& select, DataFrame frame,

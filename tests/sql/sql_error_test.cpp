@@ -116,7 +116,11 @@ const BadStatement kBadStatements[] = {
     {"SELECT count(*) FROM bids WHERE count(*) > 1", StatusCode::invalid_argument,
      "line 1, column 33: aggregate function count() is not allowed in WHERE"},
     {"SELECT * FROM bids a, bids b", StatusCode::invalid_argument,
-     "line 1, column 23: joins are not available yet: FROM takes one source, view or subquery"},
+     "line 1, column 23: a comma between FROM items is a cross join, which a stream cannot run: write a "
+     "JOIN ... USING (columns)"},
+    {"SELECT * FROM bids a JOIN bids b ON a.auction = b.auction", StatusCode::invalid_argument,
+     "line 1, column 27: a streaming JOIN takes USING (columns both sides have), not ON (rename a side's "
+     "key in a subquery, then JOIN ... USING (key))"},
     {"SELECT window_start FROM TUMBLE(bids, DESCRIPTOR(ts), INTERVAL '10' SECOND)",
      StatusCode::invalid_argument,
      "line 1, column 8: window_start and window_end of TUMBLE(...) exist only in a window "

@@ -406,4 +406,36 @@ BOOST_AUTO_TEST_CASE(a_rate_source_is_the_rate_reader) {
   BOOST_TEST(optimized_plan(*translated) == optimized_plan(expected));
 }
 
+BOOST_AUTO_TEST_CASE(join_using_is_the_dataframe_join) {
+  auto auctions_schema = Schema::make({{"auction", Type::Int64}, {"seller", Type::String}}).value();
+  MemoryStream sql_auctions(session, auctions_schema);
+  MemoryStream api_auctions(session, auctions_schema);
+  BOOST_REQUIRE(context.register_stream("auctions", sql_auctions).is_ok());
+  auto translated = context.sql(
+      "SELECT b.auction, price, seller FROM bids AS b JOIN auctions AS a USING (auction) WHERE price > 9");
+  BOOST_REQUIRE_MESSAGE(translated.ok(), translated.status().to_string());
+  DataFrame expected =
+      bids().join(api_auctions.to_df(), {"auction"}).filter(col("price") > 9).select("auction", "price", "seller");
+  BOOST_TEST(optimized_plan(*translated) == optimized_plan(expected));
+  auto left = context.sql("SELECT auction, seller FROM bids LEFT JOIN auctions USING (auction)");
+  BOOST_REQUIRE_MESSAGE(left.ok(), left.status().to_string());
+  // An outer join needs watermarks and a time range: the DataFrame rule, reached from SQL.
+  auto query = left->write_stream().format("noop").start();
+  BOOST_REQUIRE(!query.ok());
+  BOOST_TEST(query.status().message().find("left_outer join needs with_watermark") != std::string::npos,
+             query.status().message());
+  // Rows: each bid of a known auction meets its seller once.
+  auto run = translated->write_stream().format("memory").query_name("sql_join").start();
+  BOOST_REQUIRE_MESSAGE(run.ok(), run.status().to_string());
+  BOOST_REQUIRE(sql_auctions.add_data({{1, "ann"}, {2, "ben"}}).is_ok());
+  BOOST_REQUIRE(sql_input.add_data(kBatches[0]).is_ok());
+  BOOST_REQUIRE(run->process_all_available().is_ok());
+  BOOST_REQUIRE(sql_input.add_data(kBatches[1]).is_ok());
+  BOOST_REQUIRE(run->process_all_available().is_ok());
+  BOOST_REQUIRE(run->stop().is_ok());
+  auto rows = session.memory_table("sql_join")->rows();
+  std::sort(rows.begin(), rows.end());
+  BOOST_TEST((rows == Rows{{1, 10, "ann"}, {1, 25, "ann"}, {2, 100, "ben"}}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
