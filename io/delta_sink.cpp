@@ -26,28 +26,6 @@ constexpr int kMaxCommitAttempts = 1000;
 // Delta readers compare string statistics by prefix; longer bounds are left out.
 constexpr size_t kMaxStringStatBytes = 32;
 
-// Renders a partition value as Delta's partitionValues holds it.
-std::optional<std::string> partition_value(const Column& column, int64_t row) {
-  if (column.is_null(row)) return std::nullopt;
-  switch (column.type()) {
-    case Type::Bool:
-      return std::string(column.values<uint8_t>()[row] ? "true" : "false");
-    case Type::Int64:
-      return std::to_string(column.values<int64_t>()[row]);
-    case Type::Double: {
-      char text[32];
-      auto [end, error] = std::to_chars(text, text + sizeof(text), column.values<double>()[row]);
-      (void)error;
-      return std::string(text, end);
-    }
-    case Type::Timestamp:
-      return format_timestamp(column.values<int64_t>()[row]);
-    case Type::String:
-      return std::string(column.string_at(row));
-  }
-  return std::nullopt;
-}
-
 // Formats a timestamp in milliseconds as Delta statistics hold it: 2024-01-02T03:04:05.678Z.
 std::string iso_millis(int64_t millis) {
   const int64_t seconds = millis >= 0 ? millis / 1000 : -((-millis + 999) / 1000);
@@ -319,7 +297,7 @@ Result<std::string> DeltaSink::partition_directory(
   std::string directory;
   for (int index : partition_columns_) {
     const std::string& name = schema_->field(index).name;
-    std::optional<std::string> value = partition_value(*batch.column(index), row);
+    std::optional<std::string> value = partition_value_text(*batch.column(index), row);
     if (!directory.empty()) directory += "/";
     directory += escape_partition_value(name) + "=" +
                  (value ? escape_partition_value(*value) : "__HIVE_DEFAULT_PARTITION__");

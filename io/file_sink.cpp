@@ -29,27 +29,6 @@ std::string random_run_id() {
   return text;
 }
 
-std::string partition_value_text(const Column& column, int64_t row) {
-  if (column.is_null(row)) return "__HIVE_DEFAULT_PARTITION__";
-  switch (column.type()) {
-    case Type::Bool:
-      return column.values<uint8_t>()[row] ? "true" : "false";
-    case Type::Int64:
-      return std::to_string(column.values<int64_t>()[row]);
-    case Type::Double: {
-      char text[32];
-      auto [end, error] = std::to_chars(text, text + sizeof(text), column.values<double>()[row]);
-      (void)error;
-      return std::string(text, end);
-    }
-    case Type::Timestamp:
-      return format_timestamp(column.values<int64_t>()[row]);
-    case Type::String:
-      return std::string(column.string_at(row));
-  }
-  return {};
-}
-
 Status write_all(int fd, std::string_view bytes, const std::string& name) {
   while (!bytes.empty()) {
     const ssize_t written = ::write(fd, bytes.data(), bytes.size());
@@ -347,7 +326,7 @@ Status FileSink::write(int64_t epoch, const RecordBatchPtr& batch) {
     for (int index : partition_columns_) {
       if (!directory.empty()) directory += "/";
       directory += schema_->field(index).name + "=" +
-                   escape_partition_value(partition_value_text(*batch->column(index), row));
+                   partition_directory_value(*batch->column(index), row);
     }
     OpenFile& file = files.open[directory];
     std::string& buffer = files.buffers[directory];
