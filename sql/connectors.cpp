@@ -213,6 +213,13 @@ Result<Trigger> parse_trigger(std::string_view text) {
   return Trigger::ProcessingTime(std::chrono::milliseconds(*micros / 1000));
 }
 
+namespace {
+// Checks the declared columns of CREATE SOURCE/TABLE against the connector's schema (ordering
+// them as declared) and applies WATERMARK FOR.
+Result<DataFrame> declare_columns(DataFrame frame, const std::string& described, bool partition_columns,
+                                  const SourceText& source, const Statement& statement);
+}  // namespace
+
 Result<DataFrame> make_source_frame(SessionContext& session, const SqlCatalog& catalog,
                                     const SourceText& source, const Statement& statement) {
   std::string connector;
@@ -281,8 +288,66 @@ Result<DataFrame> make_source_frame(SessionContext& session, const SqlCatalog& c
     described = "stream '" + stream + "'";
     loaded = DataFrame(session.state(), *plan);
   }
-  DataFrame frame = *loaded;
+  return declare_columns(*loaded, described, partition_columns, source, statement);
+}
 
+Result<DataFrame> make_table_frame(SessionContext& session, const SourceText& source,
+                                   const Statement& statement) {
+  const StatementOption* option = find_option(statement, "connector");
+  if (option == nullptr) {
+    return source.error_at(statement.with_offset, StatusCode::invalid_argument,
+                           "CREATE TABLE needs connector = '...' in WITH (tables: file, delta, table)");
+  }
+  std::string connector = lower(option->value);
+  if (connector == "filesystem") connector = "file";
+  if (connector != "file" && connector != "delta" && connector != "table") {
+    std::string message = "CREATE TABLE reads a static table from connector 'file', 'delta' or 'table', not '" +
+                          option->value + "'";
+    if (contains(kSourceConnectors, connector)) message += "; a " + connector + " stream is a CREATE SOURCE";
+    return source.error_at(option->value_offset, StatusCode::invalid_argument, message);
+  }
+  std::map<std::string, std::string> options;
+  for (const auto& entry : statement.options) {
+    if (!equals_ignoring_case(entry.key, "connector")) options[entry.key] = entry.value;
+  }
+  DataStreamReader reader = session.read();
+  std::string path;
+  std::string described;
+  if (connector == "file") {
+    SLUICE_ASSIGN_OR_RETURN(FileSettings file, file_settings(source, statement, false));
+    for (auto it = options.begin(); it != options.end();) {
+      const bool consumed =
+          equals_ignoring_case(it->first, "format") || equals_ignoring_case(it->first, "path");
+      it = consumed ? options.erase(it) : std::next(it);
+    }
+    reader.format(file.format);
+    path = file.path;
+    described = "the " + file.format + " files of " + file.path;
+  } else {
+    reader.format(connector);
+    described = "the " + connector + " table";
+  }
+  reader.options(options);
+  if (!statement.columns.empty() && connector == "file") {
+    std::vector<Field> fields;
+    for (const auto& column : statement.columns) fields.push_back({column.name, column.type, true});
+    auto schema = Schema::make(std::move(fields));
+    if (!schema.ok()) return source.locate(statement.name_offset, schema.status());
+    reader.schema(*schema);
+  }
+  DataFrame frame = reader.load(path);
+  if (!frame.status().is_ok()) {
+    const StatementOption* at = find_option(statement, "path");
+    return locate_option_error(source, statement, frame.status(),
+                               at != nullptr ? at->value_offset : statement.with_offset);
+  }
+  return declare_columns(frame, described, connector == "file", source, statement);
+}
+
+namespace {
+
+Result<DataFrame> declare_columns(DataFrame frame, const std::string& described, bool partition_columns,
+                                  const SourceText& source, const Statement& statement) {
   if (!statement.columns.empty()) {
     const Schema& schema = *frame.schema();
     std::vector<Expr> ordered;
@@ -387,6 +452,8 @@ Result<DataFrame> make_source_frame(SessionContext& session, const SqlCatalog& c
   }
   return frame;
 }
+
+}  // namespace
 
 Status check_sink_declaration(const SourceText& source, const Statement& statement) {
   std::string connector;

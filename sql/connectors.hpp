@@ -23,6 +23,12 @@ Result<Trigger> parse_trigger(std::string_view text);
 Result<DataFrame> make_source_frame(SessionContext& session, const SqlCatalog& catalog,
                                     const SourceText& source, const Statement& statement);
 
+/// Builds the DataFrame of CREATE TABLE: a static table read whole when a query starts, as
+/// session.read() does — CSV/JSON/text files (connector = 'file'), a Delta table ('delta') or
+/// a table sink's directory ('table'); declared columns are checked as for CREATE SOURCE.
+Result<DataFrame> make_table_frame(SessionContext& session, const SourceText& source,
+                                   const Statement& statement);
+
 /// Checks a CREATE SINK's connector and options that can be checked before a query exists.
 Status check_sink_declaration(const SourceText& source, const Statement& statement);
 

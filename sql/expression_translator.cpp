@@ -308,6 +308,60 @@ Result<Expr> ExpressionTranslator::translate_const(const ParseNode& body) {
                           "bit-string constants are not supported");
 }
 
+Result<ExpressionTranslator::ResolvedColumn> ExpressionTranslator::resolve_qualified(
+    const std::vector<std::string>& names, size_t at, const ExpressionScope& scope) {
+  auto join = [](auto begin, auto end) {
+    std::string text;
+    for (auto it = begin; it != end; ++it) text += (text.empty() ? "" : ".") + *it;
+    return text;
+  };
+  if (names.size() >= 2) {
+    bool side = false;
+    std::vector<std::string> side_names;
+    const std::string rest = join(names.begin() + 1, names.end());
+    const QualifiedColumn* match = nullptr;
+    for (const auto& column : scope.qualified_columns) {
+      if (!equals_ignoring_case(column.qualifier, names[0])) continue;
+      side = true;
+      side_names.push_back(column.name);
+      if (column.name == rest || (!match && equals_ignoring_case(column.name, rest))) match = &column;
+    }
+    if (match) return ResolvedColumn{match->column, match->qualifier + "." + match->name};
+    if (side) {
+      std::string message = "column '" + rest + "' does not exist in " + names[0];
+      const std::string suggestion = closest_name(rest, side_names);
+      if (!suggestion.empty()) message += "; did you mean '" + names[0] + "." + suggestion + "'?";
+      return source_.error_at(at, StatusCode::not_found,
+                              message + " (its columns: " + list_names(side_names) + ")");
+    }
+    return ResolvedColumn{};
+  }
+  // An unqualified name that more than one side has must be qualified.
+  std::vector<std::string> owners;
+  for (const auto& column : scope.qualified_columns) {
+    if (equals_ignoring_case(column.name, names[0]) &&
+        std::find(owners.begin(), owners.end(), column.qualifier) == owners.end() &&
+        scope.schema->find(names[0]) < 0) {
+      owners.push_back(column.qualifier);
+    }
+  }
+  if (owners.size() >= 2) {
+    std::string choices;
+    for (size_t i = 0; i < owners.size(); ++i) {
+      choices += (i == 0 ? "" : i + 1 == owners.size() ? " or " : ", ") + owners[i] + "." + names[0];
+    }
+    return source_.error_at(at, StatusCode::invalid_argument,
+                            "column reference '" + names[0] + "' is ambiguous: both sides of the JOIN have it; write " +
+                                choices);
+  }
+  for (const auto& column : scope.qualified_columns) {
+    if (equals_ignoring_case(column.name, names[0]) && column.column != column.name) {
+      return ResolvedColumn{column.column, column.name};
+    }
+  }
+  return ResolvedColumn{};
+}
+
 Result<ExpressionTranslator::ResolvedColumn> ExpressionTranslator::resolve_column(
     const ParseNode& column_ref, const ExpressionScope& scope) {
   const ParseNode& body = column_ref.body();
@@ -316,6 +370,11 @@ Result<ExpressionTranslator::ResolvedColumn> ExpressionTranslator::resolve_colum
   if (names.empty()) {
     return source_.error_at(at, StatusCode::invalid_argument,
                             "'*' is allowed only in the SELECT list and in count(*)");
+  }
+  if (!scope.qualified_columns.empty()) {
+    if (auto resolved = resolve_qualified(names, at, scope); !resolved.ok() || !resolved->column.empty()) {
+      return resolved;
+    }
   }
   if (names.size() >= 2) {
     for (const auto& qualifier : scope.qualifiers) {

@@ -44,12 +44,23 @@ struct GroupedColumn {
   Type type = Type::Timestamp;
 };
 
+/// A column of one side of a join, under the name SQL gives it (`b.ts` is qualifier "b",
+/// name "ts") and the column that holds it (a name both sides have is renamed to "b.ts").
+struct QualifiedColumn {
+  std::string qualifier;
+  std::string name;
+  std::string column;
+};
+
 /// What an expression sees: the columns of its input, which names may qualify them, and, in
 /// grouped queries, the aggregate collector and the window columns.
 struct ExpressionScope {
   SchemaPtr schema;
   /// Relation names a column may be prefixed with (the table name or its alias).
   std::vector<std::string> qualifiers;
+  /// Set for a join's output: each side's columns under their qualifiers. A qualified name
+  /// then names only that side's column, and a name both sides had must be qualified.
+  std::vector<QualifiedColumn> qualified_columns;
   /// The clause, for messages ("WHERE", "GROUP BY").
   std::string clause;
   /// Null where aggregate functions are not allowed.
@@ -97,6 +108,10 @@ class ExpressionTranslator {
   /// Resolves a column reference (exactly, else ignoring case) to a column of the scope;
   /// fails naming the closest column.
   Result<ResolvedColumn> resolve_column(const ParseNode& column_ref, const ExpressionScope& scope);
+  /// Resolves a name against a join's qualified columns; an empty column when they do not
+  /// decide it (the plain rules apply then).
+  Result<ResolvedColumn> resolve_qualified(const std::vector<std::string>& names, size_t at,
+                                           const ExpressionScope& scope);
 
   /// Returns the offset in the user's text of a node (its location), or `fallback`.
   size_t offset(const ParseNode& node, size_t fallback = 0) const;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include "sql/sql_lexer.hpp"
 
@@ -229,6 +230,7 @@ ExpressionScope QueryTranslator::input_scope(const DataFrame& frame, const Relat
   ExpressionScope scope;
   scope.schema = frame.schema();
   scope.qualifiers = relation.qualifiers;
+  scope.qualified_columns = relation.qualified_columns;
   scope.clause = clause;
   if (relation.window) {
     scope.grouped_columns_hint =
@@ -277,6 +279,40 @@ Result<QueryTranslator::Relation> QueryTranslator::translate_from_item(const Par
                           "unsupported FROM item (" + std::string(type) + ")");
 }
 
+namespace {
+
+// The columns of a join side under the names SQL gives them: a join's own qualified columns,
+// else each column under each name of the relation (its table name or alias).
+std::vector<QualifiedColumn> side_columns(const DataFrame& frame, const std::vector<QualifiedColumn>& qualified,
+                                          const std::vector<std::string>& qualifiers) {
+  if (!qualified.empty()) return qualified;
+  std::vector<QualifiedColumn> columns;
+  for (const auto& field : frame.schema()->fields()) {
+    if (qualifiers.empty()) columns.push_back({"", field.name, field.name});
+    for (const auto& qualifier : qualifiers) columns.push_back({qualifier, field.name, field.name});
+  }
+  return columns;
+}
+
+// Splits a condition at its top-level ANDs.
+void conjuncts(const Expr& expr, std::vector<Expr>& out) {
+  if (expr.kind() == ExprKind::binary && expr.function_name() == "and") {
+    for (const auto& child : expr.children()) conjuncts(child, out);
+    return;
+  }
+  out.push_back(expr);
+}
+
+// Returns true when every column `expr` reads is in `columns` (and it reads one).
+bool reads_only(const Expr& expr, const std::set<std::string>& columns) {
+  const auto read = expr.referenced_columns();
+  return !read.empty() && std::all_of(read.begin(), read.end(), [&](const std::string& name) {
+    return columns.count(name) > 0;
+  });
+}
+
+}  // namespace
+
 Result<QueryTranslator::Relation> QueryTranslator::translate_join(const ParseNode& body, size_t at) {
   const ParseNode* left_item = body.get("larg");
   const ParseNode* right_item = body.get("rarg");
@@ -284,16 +320,15 @@ Result<QueryTranslator::Relation> QueryTranslator::translate_join(const ParseNod
     return source_.error_at(at, StatusCode::invalid_argument, "a JOIN needs two FROM items");
   }
   const size_t right_at = expressions_.offset(*right_item, at);
-  std::vector<std::string> keys;
+  std::vector<std::string> using_keys;
   for (const ParseNode* name : body.list("usingClause")) {
-    const ParseNode& value = name->body();
-    keys.push_back(value.string_field("sval"));
+    using_keys.push_back(name->body().string_field("sval"));
   }
-  if (keys.empty()) {
-    const std::string how = body.get("quals") != nullptr ? "ON" : body.bool_field("isNatural") ? "NATURAL" : "no condition";
+  const ParseNode* on = body.get("quals");
+  if (using_keys.empty() && on == nullptr) {
     return source_.error_at(right_at, StatusCode::invalid_argument,
-                            "a streaming JOIN takes USING (columns both sides have), not " + how +
-                                " (rename a side's key in a subquery, then JOIN ... USING (key))");
+                            std::string("a streaming JOIN needs ON (equal columns of both sides) or USING (columns), not ") +
+                                (body.bool_field("isNatural") ? "NATURAL" : "no condition"));
   }
   const std::string join_type = body.string_field("jointype");
   std::string how = "inner";
@@ -308,12 +343,120 @@ Result<QueryTranslator::Relation> QueryTranslator::translate_join(const ParseNod
     return source_.error_at(right_at, StatusCode::invalid_argument,
                             "TUMBLE/HOP/SESSION cannot be a side of a JOIN: aggregate the windows in a subquery first");
   }
-  Relation joined;
-  DataFrame frame = left.frame->join(*right.frame, keys, how);
+  for (const auto& name : left.qualifiers) {
+    for (const auto& other : right.qualifiers) {
+      if (equals_ignoring_case(name, other)) {
+        return source_.error_at(right_at, StatusCode::invalid_argument,
+                                "both sides of the JOIN are called '" + other +
+                                    "': give one of them another name (AS name)");
+      }
+    }
+  }
+  DataFrame left_frame = *left.frame;
+  DataFrame right_frame = *right.frame;
+  std::vector<QualifiedColumn> left_columns = side_columns(left_frame, left.qualified_columns, left.qualifiers);
+  std::vector<QualifiedColumn> right_columns = side_columns(right_frame, right.qualified_columns, right.qualifiers);
+
+  // A column name both sides have (other than a USING key, which the join keeps once) is
+  // renamed on each side to "qualifier.name", so that both stay reachable as a.x and b.x.
+  const Schema& left_schema = *left_frame.schema();
+  const Schema& right_schema = *right_frame.schema();
+  auto renamed = [&](std::vector<QualifiedColumn>& columns, DataFrame& frame, const std::string& column,
+                     size_t side_at) -> Status {
+    const QualifiedColumn* owner = nullptr;
+    for (const auto& entry : columns) {
+      if (entry.column == column) owner = &entry;
+    }
+    if (owner == nullptr || owner->qualifier.empty()) {
+      return source_.error_at(side_at, StatusCode::invalid_argument,
+                              "both sides of the JOIN have a column '" + column +
+                                  "': give this side a name (FROM ... AS name) so that it can be told apart");
+    }
+    const std::string name = owner->qualifier + "." + owner->name;
+    if (left_schema.find(name) >= 0 || right_schema.find(name) >= 0) {
+      return source_.error_at(side_at, StatusCode::invalid_argument,
+                              "both sides of the JOIN are called '" + owner->qualifier +
+                                  "': give one of them another name (AS name)");
+    }
+    frame = frame.with_column_renamed(column, name);
+    for (auto& entry : columns) {
+      if (entry.column == column) entry.column = name;
+    }
+    return Status::ok();
+  };
+  for (const auto& field : left_schema.fields()) {
+    if (right_schema.find(field.name) < 0) continue;
+    if (std::find(using_keys.begin(), using_keys.end(), field.name) != using_keys.end()) continue;
+    SLUICE_RETURN_NOT_OK(renamed(left_columns, left_frame, field.name, at));
+    SLUICE_RETURN_NOT_OK(renamed(right_columns, right_frame, field.name, right_at));
+  }
+  std::vector<QualifiedColumn> columns = left_columns;
+  columns.insert(columns.end(), right_columns.begin(), right_columns.end());
+
+  std::vector<std::string> keys = using_keys;
+  std::vector<std::string> hidden_keys;
+  std::optional<Expr> condition;
+  if (on != nullptr) {
+    // ON: each `left expression = right expression` becomes a key (the two sides computed into
+    // one hidden column each, so that both original columns stay, NULL on an outer join's
+    // missing side, as SQL has them); everything else is the join's condition.
+    std::vector<Field> fields = left_frame.schema()->fields();
+    for (const auto& field : right_frame.schema()->fields()) {
+      if (left_frame.schema()->find(field.name) < 0) fields.push_back(field);
+    }
+    SLUICE_ASSIGN_OR_RETURN(SchemaPtr both, Schema::make(std::move(fields)));
+    ExpressionScope scope;
+    scope.schema = both;
+    scope.qualifiers = left.qualifiers;
+    scope.qualifiers.insert(scope.qualifiers.end(), right.qualifiers.begin(), right.qualifiers.end());
+    scope.qualified_columns = columns;
+    scope.clause = "ON";
+    SLUICE_ASSIGN_OR_RETURN(Expr translated, expressions_.translate(*on, scope));
+    std::set<std::string> left_names;
+    std::set<std::string> right_names;
+    for (const auto& field : left_frame.schema()->fields()) left_names.insert(field.name);
+    for (const auto& field : right_frame.schema()->fields()) right_names.insert(field.name);
+    std::vector<Expr> parts;
+    conjuncts(translated, parts);
+    std::vector<Expr> rest;
+    for (const auto& part : parts) {
+      const bool equality = part.kind() == ExprKind::binary && part.function_name() == "=";
+      if (equality) {
+        const Expr& a = part.children()[0];
+        const Expr& b = part.children()[1];
+        std::optional<std::pair<Expr, Expr>> sides;
+        if (reads_only(a, left_names) && reads_only(b, right_names)) sides.emplace(a, b);
+        if (reads_only(b, left_names) && reads_only(a, right_names)) sides.emplace(b, a);
+        if (sides) {
+          const std::string key = "__join_key_" + std::to_string(hidden_keys.size());
+          left_frame = left_frame.with_column(key, sides->first);
+          right_frame = right_frame.with_column(key, sides->second);
+          hidden_keys.push_back(key);
+          keys.push_back(key);
+          continue;
+        }
+      }
+      rest.push_back(part);
+    }
+    if (keys.empty()) {
+      return source_.error_at(expressions_.offset(*on, at), StatusCode::invalid_argument,
+                              "a streaming JOIN ... ON needs at least one equality between a column of "
+                              "each side (a.key = b.key); " +
+                                  translated.to_string() + " has none");
+    }
+    for (const auto& part : rest) condition = condition ? (*condition && part) : part;
+  }
+  DataFrame frame = left_frame.join(right_frame, keys, how, condition);
   if (!frame.status().is_ok()) return source_.locate(right_at, frame.status());
+  if (!hidden_keys.empty()) frame = frame.drop(hidden_keys);
+  Relation joined;
   joined.frame = frame;
   joined.qualifiers = left.qualifiers;
   joined.qualifiers.insert(joined.qualifiers.end(), right.qualifiers.begin(), right.qualifiers.end());
+  // Semi and anti joins keep only the left side's columns.
+  for (const auto& entry : columns) {
+    if (frame.schema()->find(entry.column) >= 0) joined.qualified_columns.push_back(entry);
+  }
   return joined;
 }
 
@@ -475,6 +618,16 @@ Result<DataFrame> QueryTranslator::translate_plain(const ParseNode& select, Data
                                   "unknown table or alias '" + qualifier + "' in " + qualifier +
                                       ".* (FROM names: " + list_names(relation.qualifiers) + ")");
         }
+      }
+      if (fields.size() > 1 && !relation.qualified_columns.empty()) {
+        // a.* after a join: that side's columns, under their own names.
+        const std::string qualifier = fields[0]->body().string_field("sval");
+        for (const auto& column : relation.qualified_columns) {
+          if (!equals_ignoring_case(column.qualifier, qualifier)) continue;
+          outputs.push_back(column.column == column.name ? col(column.column)
+                                                         : col(column.column).alias(column.name));
+        }
+        continue;
       }
       for (const auto& field : frame.schema()->fields())
         outputs.push_back(col(field.name));

@@ -52,6 +52,8 @@ class QueryTranslator {
   struct Relation {
     std::optional<DataFrame> frame;
     std::vector<std::string> qualifiers;
+    /// A join's columns under each side's qualifier (empty for other relations).
+    std::vector<QualifiedColumn> qualified_columns;
     /// The window key of a TUMBLE/HOP/SESSION relation, with where it was written.
     std::optional<GroupKey> window;
     std::string window_function;

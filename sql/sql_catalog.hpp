@@ -14,7 +14,7 @@
 namespace sluice {
 
 /// Holds the names SQL sees in one session: streams registered from code, sources (CREATE
-/// SOURCE), views (CREATE VIEW) and sink declarations (CREATE SINK). Tables hold plans, not
+/// SOURCE), static tables (CREATE TABLE), views (CREATE VIEW) and sink declarations (CREATE SINK). Tables hold plans, not
 /// DataFrames, so the catalog keeps no session alive. Thread-safe.
 class SqlCatalog {
  public:
@@ -22,7 +22,7 @@ class SqlCatalog {
   struct Table {
     std::string name;
     PlanPtr plan;
-    std::string kind;  ///< "stream", "source" or "view"
+    std::string kind;  ///< "stream", "source", "table" (static) or "view"
   };
   /// A sink declared with CREATE SINK name WITH (...), waiting for INSERT INTO.
   struct SinkDeclaration {

@@ -89,6 +89,12 @@ Result<std::vector<StatementResult>> SqlContext::execute(const SqlScript& script
         if (!added.is_ok()) return source.locate(statement.name_offset, added);
         break;
       }
+      case StatementKind::create_table: {
+        SLUICE_ASSIGN_OR_RETURN(DataFrame frame, make_table_frame(session_, source, statement));
+        Status added = catalog_->add_table({statement.name, *frame.plan(), "table"});
+        if (!added.is_ok()) return source.locate(statement.name_offset, added);
+        break;
+      }
       case StatementKind::create_view: {
         SLUICE_ASSIGN_OR_RETURN(TranslatedQuery query,
                                 translate(session_, *catalog_, source, *statement.query));

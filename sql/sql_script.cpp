@@ -8,7 +8,7 @@ namespace sluice {
 namespace {
 
 constexpr const char* kStatementForms =
-    "CREATE SOURCE, CREATE SINK, CREATE VIEW, INSERT INTO, SET, EXPLAIN or a query";
+    "CREATE SOURCE, CREATE TABLE, CREATE SINK, CREATE VIEW, INSERT INTO, SET, EXPLAIN or a query";
 
 // Reads the tokens of one statement (without its ';') from left to right.
 class StatementReader {
@@ -38,14 +38,17 @@ class StatementReader {
         SLUICE_RETURN_NOT_OK(read_name(statement, "a view name"));
         SLUICE_RETURN_NOT_OK(expect_word("as", "AS and the view's query"));
         SLUICE_RETURN_NOT_OK(read_query(statement));
-      } else if (peek().is("table") || peek().is("materialized")) {
+      } else if (peek().is("table")) {
+        advance();
+        statement.kind = StatementKind::create_table;
+        SLUICE_RETURN_NOT_OK(read_create_source(statement));
+      } else if (peek().is("materialized")) {
         return error(peek(), StatusCode::invalid_argument,
-                     "CREATE " + upper(peek().text) +
-                         " is not available yet (static tables arrive with the file and Delta "
-                         "connectors); use CREATE SOURCE for a stream or CREATE VIEW for a query");
+                     "CREATE MATERIALIZED VIEW is not supported: keep a query's latest results with "
+                     "CREATE SINK name WITH (connector = 'table', path = '...', key = '...') AS SELECT ...");
       } else {
         return error(peek(), StatusCode::invalid_argument,
-                     "expected SOURCE, SINK or VIEW after CREATE, found " + describe(peek()));
+                     "expected SOURCE, TABLE, SINK or VIEW after CREATE, found " + describe(peek()));
       }
     } else if (first.is("insert")) {
       advance();
@@ -229,12 +232,18 @@ class StatementReader {
     }
   }
 
+  // Reads CREATE SOURCE and CREATE TABLE: a name, the optional column list, WITH (...).
   Status read_create_source(Statement& statement) {
-    SLUICE_RETURN_NOT_OK(read_name(statement, "a source name"));
+    const bool table = statement.kind == StatementKind::create_table;
+    SLUICE_RETURN_NOT_OK(read_name(statement, table ? "a table name" : "a source name"));
     if (peek().is_symbol("(")) {
       advance();
       while (true) {
         if (peek().is("watermark") && peek(1).is("for")) {
+          if (table) {
+            return error(peek(), StatusCode::invalid_argument,
+                         "a static table has no event time: WATERMARK FOR belongs in CREATE SOURCE");
+          }
           SLUICE_RETURN_NOT_OK(read_watermark(statement));
         } else {
           SLUICE_RETURN_NOT_OK(read_column(statement));
@@ -247,10 +256,16 @@ class StatementReader {
         break;
       }
     }
+    if (table && peek().is("as")) {
+      return error(peek(), StatusCode::invalid_argument,
+                   "CREATE TABLE ... AS SELECT is not supported: a table is read from files, a Delta "
+                   "table or a table sink (WITH (connector = ...)); CREATE VIEW names a query");
+    }
     SLUICE_RETURN_NOT_OK(read_options(statement));
     if (!at_end()) {
       return error(peek(), StatusCode::invalid_argument,
-                   "unexpected " + describe(peek()) + " after the WITH options of CREATE SOURCE");
+                   "unexpected " + describe(peek()) + " after the WITH options of " +
+                       (table ? "CREATE TABLE" : "CREATE SOURCE"));
     }
     return Status::ok();
   }
@@ -404,6 +419,8 @@ const char* statement_kind_name(StatementKind kind) {
   switch (kind) {
     case StatementKind::create_source:
       return "CREATE SOURCE";
+    case StatementKind::create_table:
+      return "CREATE TABLE";
     case StatementKind::create_view:
       return "CREATE VIEW";
     case StatementKind::create_sink:

@@ -15,6 +15,7 @@ namespace sluice {
 /// Names the kind of a statement of a Sluice SQL script.
 enum class StatementKind {
   create_source,  ///< CREATE SOURCE name [(columns, WATERMARK FOR ...)] WITH (...)
+  create_table,   ///< CREATE TABLE name [(columns)] WITH (...): a static table
   create_view,    ///< CREATE VIEW name AS query
   create_sink,    ///< CREATE SINK name WITH (...) [AS query]
   insert_into,    ///< INSERT INTO sink query

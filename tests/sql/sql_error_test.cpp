@@ -36,11 +36,13 @@ const BadStatement kBadStatements[] = {
     {"CREATE SOURCE s WITH connector = 'rate'", StatusCode::invalid_argument,
      "line 1, column 22: expected '(' after WITH, found 'connector'"},
     {"DROP SOURCE s", StatusCode::invalid_argument,
-     "line 1, column 1: unknown statement 'DROP'; expected CREATE SOURCE, CREATE SINK, CREATE "
+     "line 1, column 1: unknown statement 'DROP'; expected CREATE SOURCE, CREATE TABLE, CREATE SINK, CREATE "
      "VIEW, INSERT INTO, SET, EXPLAIN or a query"},
     {"CREATE TABLE t (a BIGINT)", StatusCode::invalid_argument,
-     "line 1, column 8: CREATE TABLE is not available yet (static tables arrive with the file and "
-     "Delta connectors); use CREATE SOURCE for a stream or CREATE VIEW for a query"},
+     "line 1, column 26: expected WITH (connector = '...', ...), found the end of the statement"},
+    {"CREATE MATERIALIZED VIEW v AS SELECT * FROM bids", StatusCode::invalid_argument,
+     "line 1, column 8: CREATE MATERIALIZED VIEW is not supported: keep a query's latest results with "
+     "CREATE SINK name WITH (connector = 'table', path = '...', key = '...') AS SELECT ..."},
     {"SET shuffle_partitions 4", StatusCode::invalid_argument,
      "line 1, column 24: expected '=' or TO after SET shuffle_partitions, found '4'"},
     // Unknown names, with the closest name suggested.
@@ -118,9 +120,28 @@ const BadStatement kBadStatements[] = {
     {"SELECT * FROM bids a, bids b", StatusCode::invalid_argument,
      "line 1, column 23: a comma between FROM items is a cross join, which a stream cannot run: write a "
      "JOIN ... USING (columns)"},
-    {"SELECT * FROM bids a JOIN bids b ON a.auction = b.auction", StatusCode::invalid_argument,
-     "line 1, column 27: a streaming JOIN takes USING (columns both sides have), not ON (rename a side's "
-     "key in a subquery, then JOIN ... USING (key))"},
+    {"SELECT * FROM bids a JOIN bids b ON a.price > b.price", StatusCode::invalid_argument,
+     "line 1, column 45: a streaming JOIN ... ON needs at least one equality between a column of each "
+     "side (a.key = b.key); (a.price > b.price) has none"},
+    {"SELECT auction FROM bids a JOIN bids b ON a.auction = b.auction", StatusCode::invalid_argument,
+     "line 1, column 8: column reference 'auction' is ambiguous: both sides of the JOIN have it; write "
+     "a.auction or b.auction"},
+    {"SELECT a.pric FROM bids a JOIN bids b ON a.auction = b.auction", StatusCode::not_found,
+     "line 1, column 8: column 'pric' does not exist in a; did you mean 'a.price'? (its columns: auction, "
+     "price, bidder, ts)"},
+    {"SELECT * FROM bids JOIN bids ON bids.auction = bids.auction", StatusCode::invalid_argument,
+     "line 1, column 25: both sides of the JOIN are called 'bids': give one of them another name (AS name)"},
+    {"SELECT * FROM bids NATURAL JOIN bids b", StatusCode::invalid_argument,
+     "line 1, column 33: a streaming JOIN needs ON (equal columns of both sides) or USING (columns), not "
+     "NATURAL"},
+    {"CREATE TABLE t (a BIGINT, WATERMARK FOR ts AS ts) WITH (connector = 'file')", StatusCode::invalid_argument,
+     "line 1, column 27: a static table has no event time: WATERMARK FOR belongs in CREATE SOURCE"},
+    {"CREATE TABLE t WITH (connector = 'kafka', topic = 'x')", StatusCode::invalid_argument,
+     "line 1, column 34: CREATE TABLE reads a static table from connector 'file', 'delta' or 'table', not "
+     "'kafka'; a kafka stream is a CREATE SOURCE"},
+    {"CREATE TABLE t AS SELECT * FROM bids", StatusCode::invalid_argument,
+     "line 1, column 16: CREATE TABLE ... AS SELECT is not supported: a table is read from files, a Delta "
+     "table or a table sink (WITH (connector = ...)); CREATE VIEW names a query"},
     {"SELECT window_start FROM TUMBLE(bids, DESCRIPTOR(ts), INTERVAL '10' SECOND)",
      StatusCode::invalid_argument,
      "line 1, column 8: window_start and window_end of TUMBLE(...) exist only in a window "

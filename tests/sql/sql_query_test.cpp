@@ -1,6 +1,11 @@
 #define BOOST_TEST_MODULE sql_query
 #include <boost/test/unit_test.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include "tests/sql/sql_fixture.hpp"
 
 // Every SQL feature against the same query written with the DataFrame API: the optimized and
@@ -436,6 +441,115 @@ BOOST_AUTO_TEST_CASE(join_using_is_the_dataframe_join) {
   auto rows = session.memory_table("sql_join")->rows();
   std::sort(rows.begin(), rows.end());
   BOOST_TEST((rows == Rows{{1, 10, "ann"}, {1, 25, "ann"}, {2, 100, "ben"}}));
+}
+
+BOOST_AUTO_TEST_CASE(join_on_keeps_both_sides_columns_and_bounds_state_by_a_time_range) {
+  auto auctions_schema =
+      Schema::make({{"id", Type::Int64}, {"seller", Type::String}, {"ts", Type::Timestamp}}).value();
+  MemoryStream sql_auctions(session, auctions_schema);
+  MemoryStream api_auctions(session, auctions_schema);
+  BOOST_REQUIRE(context.register_stream("auction_stream", sql_auctions).is_ok());
+  auto created = context.execute(
+      "CREATE SOURCE late_bids (WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) WITH (connector = 'memory', stream = 'bids');\n"
+      "CREATE SOURCE auctions (WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) WITH (connector = 'memory', stream = 'auction_stream')");
+  BOOST_REQUIRE_MESSAGE(created.ok(), created.status().to_string());
+  // ts is on both sides: a.ts and b.ts name each; the key columns stay apart (b.auction is NULL
+  // where no bid matched).
+  auto translated = context.sql(
+      "SELECT a.id, seller, b.auction, price, a.ts AS opened FROM auctions AS a\n"
+      "LEFT JOIN late_bids AS b ON a.id = b.auction AND b.ts BETWEEN a.ts AND a.ts + INTERVAL '10' SECOND");
+  BOOST_REQUIRE_MESSAGE(translated.ok(), translated.status().to_string());
+  // The same join through the DataFrame API: the clashing ts renamed per side, the keys joined
+  // through one hidden column per equality.
+  DataFrame a = api_auctions.to_df()
+                    .with_watermark("ts", "5 seconds")
+                    .with_column_renamed("ts", "a.ts")
+                    .with_column("__join_key_0", col("id"));
+  DataFrame b = bids()
+                    .with_watermark("ts", "5 seconds")
+                    .with_column_renamed("ts", "b.ts")
+                    .with_column("__join_key_0", col("auction"));
+  DataFrame expected = a.join(b, {"__join_key_0"}, "left_outer",
+                              col("b.ts") >= col("a.ts") && col("b.ts") <= col("a.ts") + interval("10 seconds"))
+                           .drop({"__join_key_0"})
+                           .select(col("id"), col("seller"), col("auction"), col("price"), col("a.ts").alias("opened"));
+  BOOST_TEST(optimized_plan(*translated) == optimized_plan(expected));
+
+  auto run = translated->write_stream().format("memory").query_name("sql_join_on").start();
+  BOOST_REQUIRE_MESSAGE(run.ok(), run.status().to_string());
+  BOOST_REQUIRE(sql_auctions.add_data({{1, "ann", at_second(0)}, {2, "ben", at_second(0)}, {4, "dan", at_second(1)}})
+                    .is_ok());
+  BOOST_REQUIRE(sql_input.add_data(kBatches[0]).is_ok());
+  BOOST_REQUIRE(run->process_all_available().is_ok());
+  BOOST_REQUIRE(sql_input.add_data(kBatches[1]).is_ok());
+  BOOST_REQUIRE(run->process_all_available().is_ok());
+  // Nothing has matched auction 4 yet, and the watermark (7 s) cannot rule a match out.
+  auto before = session.memory_table("sql_join_on")->rows();
+  for (const auto& row : before) BOOST_TEST(row[0] != Value(int64_t{4}));
+  // Both inputs move past 1 s + 10 s: auction 4 is emitted once, with NULLs for the bid.
+  BOOST_REQUIRE(sql_auctions.add_data({{5, "eve", at_second(30)}}).is_ok());
+  BOOST_REQUIRE(sql_input.add_data({{9, 1, "x", at_second(30)}}).is_ok());
+  BOOST_REQUIRE(run->process_all_available().is_ok());
+  BOOST_REQUIRE(run->process_all_available().is_ok());
+  BOOST_REQUIRE(run->stop().is_ok());
+  auto rows = session.memory_table("sql_join_on")->rows();
+  std::sort(rows.begin(), rows.end());
+  BOOST_TEST((rows == Rows{{1, "ann", 1, 10, at_second(0)},
+                           {1, "ann", 1, 25, at_second(0)},
+                           {2, "ben", 2, 7, at_second(0)},
+                           {4, "dan", nullptr, nullptr, at_second(1)}}));
+}
+
+BOOST_AUTO_TEST_CASE(join_on_computes_keys_and_qualified_stars_keep_one_side) {
+  auto people_schema = Schema::make({{"id", Type::Int64}, {"name", Type::String}}).value();
+  MemoryStream people(session, people_schema);
+  BOOST_REQUIRE(context.register_stream("people", people).is_ok());
+  // An expression per side is a key too; p.* is the right side's columns under their names.
+  auto translated = context.sql("SELECT b.auction, p.* FROM bids AS b JOIN people AS p ON b.auction + 100 = p.id");
+  BOOST_REQUIRE_MESSAGE(translated.ok(), translated.status().to_string());
+  BOOST_TEST(translated->schema()->to_string() == "auction BIGINT, id BIGINT, name STRING");
+  auto run = translated->write_stream().format("memory").query_name("sql_join_expr").start();
+  BOOST_REQUIRE_MESSAGE(run.ok(), run.status().to_string());
+  BOOST_REQUIRE(people.add_data({{101, "ann"}, {103, "cy"}, {7, "nobody"}}).is_ok());
+  BOOST_REQUIRE(sql_input.add_data(kBatches[0]).is_ok());
+  BOOST_REQUIRE(sql_input.add_data(kBatches[1]).is_ok());
+  BOOST_REQUIRE(run->process_all_available().is_ok());
+  BOOST_REQUIRE(run->stop().is_ok());
+  auto rows = session.memory_table("sql_join_expr")->rows();
+  std::sort(rows.begin(), rows.end());
+  BOOST_TEST((rows == Rows{{1, 101, "ann"}, {1, 101, "ann"}, {3, 103, "cy"}}));
+}
+
+BOOST_AUTO_TEST_CASE(create_table_reads_a_static_table_for_stream_static_joins) {
+  const auto directory = std::filesystem::temp_directory_path() /
+                         ("sluice_sql_table_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(directory);
+  std::filesystem::create_directories(directory);
+  {
+    std::ofstream out(directory / "sellers.csv");
+    out << "auction,seller\n1,ann\n3,cy\n";
+  }
+  auto created = context.execute("CREATE TABLE sellers (auction BIGINT, seller VARCHAR) WITH (connector = 'file', "
+                                 "format = 'csv', path = '" +
+                                 directory.string() + "', header = 'true')");
+  BOOST_REQUIRE_MESSAGE(created.ok(), created.status().to_string());
+  auto translated = context.sql("SELECT b.auction, price, s.seller FROM bids AS b JOIN sellers AS s ON b.auction = s.auction");
+  BOOST_REQUIRE_MESSAGE(translated.ok(), translated.status().to_string());
+  BOOST_TEST(translated->is_streaming());
+  auto run = translated->write_stream().format("memory").query_name("sql_static").start();
+  BOOST_REQUIRE_MESSAGE(run.ok(), run.status().to_string());
+  BOOST_REQUIRE(sql_input.add_data(kBatches[0]).is_ok());
+  BOOST_REQUIRE(sql_input.add_data(kBatches[1]).is_ok());
+  BOOST_REQUIRE(run->process_all_available().is_ok());
+  BOOST_REQUIRE(run->stop().is_ok());
+  auto rows = session.memory_table("sql_static")->rows();
+  std::sort(rows.begin(), rows.end());
+  BOOST_TEST((rows == Rows{{1, 10, "ann"}, {1, 25, "ann"}, {3, 40, "cy"}}));
+  // A static table is not a stream: a query over it alone cannot run as a streaming query.
+  auto alone = context.sql("SELECT * FROM sellers");
+  BOOST_REQUIRE_MESSAGE(alone.ok(), alone.status().to_string());
+  BOOST_TEST(!alone->is_streaming());
+  std::filesystem::remove_all(directory);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
