@@ -552,4 +552,44 @@ BOOST_AUTO_TEST_CASE(create_table_reads_a_static_table_for_stream_static_joins) 
   std::filesystem::remove_all(directory);
 }
 
+BOOST_AUTO_TEST_CASE(create_table_reads_a_table_sink_or_a_delta_table) {
+  const auto directory = std::filesystem::temp_directory_path() /
+                         ("sluice_sql_tables_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(directory);
+  auto sellers_schema = Schema::make({{"auction", Type::Int64}, {"seller", Type::String}}).value();
+  for (const std::string format : {"table", "delta"}) {
+    MemoryStream sellers(session, sellers_schema);
+    auto writer = sellers.to_df().write_stream().format(format).option("path", (directory / format).string());
+    if (format == "table") writer.option("key", "auction");
+    auto written = writer.option("checkpointLocation", (directory / (format + "_checkpoint")).string()).start();
+    BOOST_REQUIRE_MESSAGE(written.ok(), written.status().to_string());
+    BOOST_REQUIRE(sellers.add_data({{1, "ann"}, {2, "ben"}}).is_ok());
+    BOOST_REQUIRE(written->process_all_available().is_ok());
+    BOOST_REQUIRE(written->stop().is_ok());
+  }
+  auto created = context.execute(
+      "CREATE TABLE latest WITH (connector = 'table', path = '" + (directory / "table").string() + "');\n" +
+      "CREATE TABLE history (seller VARCHAR, auction BIGINT) WITH (connector = 'delta', path = '" +
+      (directory / "delta").string() + "')");
+  BOOST_REQUIRE_MESSAGE(created.ok(), created.status().to_string());
+  auto translated = context.sql(
+      "SELECT b.auction, l.seller AS latest, h.seller AS first FROM bids AS b\n"
+      "JOIN latest AS l ON b.auction = l.auction JOIN history AS h ON b.auction = h.auction");
+  BOOST_REQUIRE_MESSAGE(translated.ok(), translated.status().to_string());
+  auto run = translated->write_stream().format("memory").query_name("sql_tables").start();
+  BOOST_REQUIRE_MESSAGE(run.ok(), run.status().to_string());
+  BOOST_REQUIRE(sql_input.add_data(kBatches[0]).is_ok());
+  BOOST_REQUIRE(run->process_all_available().is_ok());
+  BOOST_REQUIRE(run->stop().is_ok());
+  auto rows = session.memory_table("sql_tables")->rows();
+  std::sort(rows.begin(), rows.end());
+  BOOST_TEST((rows == Rows{{1, "ann", "ann"}, {1, "ann", "ann"}, {2, "ben", "ben"}}));
+  // A declared column the table does not have is named.
+  auto wrong = context.execute("CREATE TABLE bad (auction BIGINT, buyer VARCHAR) WITH (connector = 'table', path = '" +
+                               (directory / "table").string() + "')");
+  BOOST_REQUIRE(!wrong.ok());
+  BOOST_TEST(wrong.status().message().find("has no column 'buyer'") != std::string::npos, wrong.status().message());
+  std::filesystem::remove_all(directory);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
