@@ -4,6 +4,8 @@
 
 #include "core/record_batch.hpp"
 #include "core/status.hpp"
+#include "plan/dataframe.hpp"
+#include "plan/session_context.hpp"
 
 namespace sluice {
 
@@ -33,5 +35,14 @@ struct InspectStateOptions {
 /// Thread-safe (each call opens the checkpoint on its own).
 Result<RecordBatchPtr> inspect_state(const std::string& checkpoint_dir,
                                      const InspectStateOptions& options = {});
+
+/// Returns the same rows as a static DataFrame of `session`, to filter, aggregate and
+/// collect() like any table; an error becomes the DataFrame's status. Thread-safe.
+inline DataFrame inspect_state(SessionContext& session, const std::string& checkpoint_dir,
+                               const InspectStateOptions& options = {}) {
+  auto rows = inspect_state(checkpoint_dir, options);
+  if (!rows.ok()) return DataFrame(session.state(), rows.status());
+  return session.create_data_frame(*rows);
+}
 
 }  // namespace sluice

@@ -40,14 +40,15 @@ std::vector<std::vector<Value>> MemorySink::rows() const {
   return rows;
 }
 
+std::vector<RecordBatchPtr> MemorySink::epoch_batches(int64_t epoch) const {
+  std::lock_guard lock(mutex_);
+  if (auto it = finished_.find(epoch); it != finished_.end()) return it->second;
+  return {};
+}
+
 std::vector<std::vector<Value>> MemorySink::epoch_rows(int64_t epoch) const {
-  std::vector<RecordBatchPtr> batches;
-  {
-    std::lock_guard lock(mutex_);
-    if (auto it = finished_.find(epoch); it != finished_.end()) batches = it->second;
-  }
   std::vector<std::vector<Value>> rows;
-  for (const auto& batch : batches) {
+  for (const auto& batch : epoch_batches(epoch)) {
     auto batch_rows = batch->to_rows();
     rows.insert(rows.end(), batch_rows.begin(), batch_rows.end());
   }

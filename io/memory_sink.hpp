@@ -28,6 +28,8 @@ class MemorySink final : public Sink {
   std::vector<std::vector<Value>> epoch_rows(int64_t epoch) const;
   /// Returns every finished batch in order.
   std::vector<RecordBatchPtr> batches() const;
+  /// Returns the batches of one finished epoch (empty when it produced none).
+  std::vector<RecordBatchPtr> epoch_batches(int64_t epoch) const;
   /// Returns the epochs finished so far.
   std::vector<int64_t> epochs() const;
 

@@ -11,10 +11,14 @@
 #include "io/delta_source.hpp"
 #include "io/kafka_sink.hpp"
 #include "io/kafka_source.hpp"
+#include "io/memory_sink.hpp"
+#include "io/memory_source.hpp"
 #include "io/rate_source.hpp"
 #include "io/socket_source.hpp"
 #include "io/table_sink.hpp"
+#include "core/pretty_print.hpp"
 #include "plan/optimizer.hpp"
+#include "plan/physical_plan.hpp"
 
 namespace sluice {
 
@@ -624,6 +628,64 @@ bool DataFrame::is_streaming() const {
     return false;
   };
   return streaming(*plan_);
+}
+
+Result<RecordBatchPtr> DataFrame::collect() const {
+  if (!plan_.ok()) return plan_.status();
+  if (is_streaming()) {
+    return Status::invalid_argument("collect() computes a static DataFrame (session.read(), create_data_frame); "
+                                    "a stream runs with write_stream().start()");
+  }
+  // Each static table becomes a one-batch stream of its current rows; the query then runs as
+  // one AvailableNow epoch into a memory sink.
+  bool aggregates = false;
+  std::function<Result<PlanPtr>(const PlanPtr&)> as_stream = [&](const PlanPtr& node) -> Result<PlanPtr> {
+    if (node->kind() == PlanKind::aggregate) aggregates = true;
+    if (node->kind() == PlanKind::source) {
+      auto spec = std::make_shared<SourceSpec>(*node->source());
+      spec->is_static = false;
+      spec->read_all = nullptr;
+      PlanPtr table = node;
+      spec->create = [table]() -> Result<std::shared_ptr<Source>> {
+        SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr rows, read_static_source(table));
+        auto source = std::make_shared<MemorySource>(rows->schema(), "static table");
+        SLUICE_RETURN_NOT_OK(source->add(rows).status());
+        return std::shared_ptr<Source>(source);
+      };
+      return LogicalPlan::make_source(spec);
+    }
+    std::vector<PlanPtr> children;
+    for (const auto& child : node->children()) {
+      SLUICE_ASSIGN_OR_RETURN(PlanPtr converted, as_stream(child));
+      children.push_back(std::move(converted));
+    }
+    return node->with_children(std::move(children));
+  };
+  SLUICE_ASSIGN_OR_RETURN(PlanPtr streamed, as_stream(*plan_));
+  auto sink = std::make_shared<MemorySink>("collect", aggregates ? OutputMode::Complete : OutputMode::Append);
+  auto query = DataFrame(session_, streamed)
+                   .write_stream()
+                   .sink(sink)
+                   .output_mode(aggregates ? OutputMode::Complete : OutputMode::Append)
+                   .trigger(Trigger::AvailableNow())
+                   .start();
+  if (!query.ok()) return query.status().with_context("collect()");
+  query->await_termination();
+  if (auto failure = query->exception()) return failure->with_context("collect()");
+  // Complete mode gives the whole result in every epoch: the last one is the answer.
+  std::vector<RecordBatchPtr> batches = sink->batches();
+  if (const auto epochs = sink->epochs(); aggregates && !epochs.empty()) batches = sink->epoch_batches(epochs.back());
+  const SchemaPtr& schema = (*plan_)->schema();
+  if (batches.empty()) return RecordBatch::make_empty(schema);
+  if (batches.size() == 1) return batches.front();
+  return RecordBatch::concatenate(batches);
+}
+
+Result<std::string> DataFrame::show_string(int64_t rows) const {
+  SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr batch, collect());
+  ShowOptions options;
+  options.num_rows = rows;
+  return show(*batch, options);
 }
 
 SessionState::SessionState() : clock_(system_clock()) {}

@@ -81,6 +81,14 @@ class DataFrame {
 
   /// Returns false for a static table (session.read(), create_data_frame).
   bool is_streaming() const;
+  /// Computes a static DataFrame (session.read(), create_data_frame, CREATE TABLE) now and
+  /// returns its rows, as Spark's collect(): the same optimizer and operators as a stream, run
+  /// as one epoch over the tables' current contents (an aggregation in complete mode). Fails for
+  /// a stream (start it with write_stream()) and names the first problem. A join of two static
+  /// tables runs as a join of two streams, so only its inner form is allowed. Blocks.
+  Result<RecordBatchPtr> collect() const;
+  /// Renders the first `rows` rows of collect() as a table, like Spark's show().
+  Result<std::string> show_string(int64_t rows = 20) const;
   Status status() const { return plan_.status(); }
   /// Returns the schema; null when the DataFrame carries an error.
   SchemaPtr schema() const { return plan_.ok() ? (*plan_)->schema() : nullptr; }

@@ -68,50 +68,6 @@ std::optional<EventTime> find_event_time(const PlanPtr& node) {
   }
 }
 
-// Reads a static source whole: through read_all, or its Source from the initial offset to
-// everything available now; only the columns the plan kept.
-Result<RecordBatchPtr> read_static_source(const PlanPtr& node) {
-  const SourceSpec& spec = *node->source();
-  std::vector<RecordBatchPtr> batches;
-  if (spec.read_all) {
-    SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr rows, spec.read_all());
-    batches.push_back(std::move(rows));
-  } else {
-    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Source> source, spec.create());
-    if (!node->required_columns().empty()) source->prune_columns(node->required_columns());
-    const SourceOffset start = source->initial_offset();
-    // Plans as a stream would, trigger after trigger, until nothing more is available now
-    // (rate limits such as maxFilesPerTrigger cap each call).
-    SourceOffset end = start;
-    for (;;) {
-      SLUICE_ASSIGN_OR_RETURN(SourceOffset next, source->latest_offset(end, ReadLimit{}));
-      if (next == end) break;
-      end = std::move(next);
-    }
-    for (int partition = 0; partition < source->num_partitions(); ++partition) {
-      const auto p = static_cast<size_t>(partition);
-      SLUICE_ASSIGN_OR_RETURN(auto reader, source->open_reader(partition, start[p], end[p]));
-      for (RecordBatchPtr batch;;) {
-        SLUICE_ASSIGN_OR_RETURN(ReadFlow flow, reader->next(batch));
-        if (flow == ReadFlow::finished) break;
-        batches.push_back(std::move(batch));
-      }
-    }
-  }
-  const SchemaPtr& wanted = node->schema();
-  std::vector<RecordBatchPtr> projected;
-  for (const auto& batch : batches) {
-    std::vector<ColumnPtr> columns;
-    for (const auto& field : wanted->fields()) {
-      SLUICE_ASSIGN_OR_RETURN(int index, batch->schema()->index_of(field.name));
-      columns.push_back(batch->column(index));
-    }
-    projected.push_back(RecordBatch::make_unchecked(wanted, std::move(columns), batch->num_rows()));
-  }
-  if (projected.empty()) return RecordBatch::make_empty(wanted);
-  if (projected.size() == 1) return projected.front();
-  return RecordBatch::concatenate(projected);
-}
 
 // Compiles the static side of a join (a static source under filters and projections) into a
 // table read whole, with those steps applied, at the first query start that asks for it.
@@ -719,6 +675,49 @@ std::string PhysicalPlan::to_string() const {
   std::string out;
   render_tree(out, root, "", "");
   return out;
+}
+
+Result<RecordBatchPtr> read_static_source(const PlanPtr& node) {
+  const SourceSpec& spec = *node->source();
+  std::vector<RecordBatchPtr> batches;
+  if (spec.read_all) {
+    SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr rows, spec.read_all());
+    batches.push_back(std::move(rows));
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Source> source, spec.create());
+    if (!node->required_columns().empty()) source->prune_columns(node->required_columns());
+    const SourceOffset start = source->initial_offset();
+    // Plans as a stream would, trigger after trigger, until nothing more is available now
+    // (rate limits such as maxFilesPerTrigger cap each call).
+    SourceOffset end = start;
+    for (;;) {
+      SLUICE_ASSIGN_OR_RETURN(SourceOffset next, source->latest_offset(end, ReadLimit{}));
+      if (next == end) break;
+      end = std::move(next);
+    }
+    for (int partition = 0; partition < source->num_partitions(); ++partition) {
+      const auto p = static_cast<size_t>(partition);
+      SLUICE_ASSIGN_OR_RETURN(auto reader, source->open_reader(partition, start[p], end[p]));
+      for (RecordBatchPtr batch;;) {
+        SLUICE_ASSIGN_OR_RETURN(ReadFlow flow, reader->next(batch));
+        if (flow == ReadFlow::finished) break;
+        batches.push_back(std::move(batch));
+      }
+    }
+  }
+  const SchemaPtr& wanted = node->schema();
+  std::vector<RecordBatchPtr> projected;
+  for (const auto& batch : batches) {
+    std::vector<ColumnPtr> columns;
+    for (const auto& field : wanted->fields()) {
+      SLUICE_ASSIGN_OR_RETURN(int index, batch->schema()->index_of(field.name));
+      columns.push_back(batch->column(index));
+    }
+    projected.push_back(RecordBatch::make_unchecked(wanted, std::move(columns), batch->num_rows()));
+  }
+  if (projected.empty()) return RecordBatch::make_empty(wanted);
+  if (projected.size() == 1) return projected.front();
+  return RecordBatch::concatenate(projected);
 }
 
 }  // namespace sluice

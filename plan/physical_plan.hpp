@@ -74,6 +74,10 @@ struct PhysicalOptions {
 /// fails naming the rule for shapes the runtime does not run.
 Result<PhysicalPlan> plan_physical(const PlanPtr& optimized, const PhysicalOptions& options = {});
 
+/// Reads a static source node (SourceSpec::is_static) whole: through read_all, or its Source
+/// from the initial offset to everything available now; only the columns the node keeps.
+Result<RecordBatchPtr> read_static_source(const PlanPtr& node);
+
 /// Refuses, at start, queries the output mode cannot run, naming the rule and the operator
 /// (Spark's UnsupportedOperationChecker matrix).
 Status check_output_mode(const PlanPtr& plan, OutputMode mode);

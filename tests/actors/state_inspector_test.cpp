@@ -117,6 +117,23 @@ BOOST_AUTO_TEST_CASE(an_aggregation_lists_every_group_once_with_its_partition_co
   }
   // Twelve keys over two partitions: both hold some (as the hash spreads them).
   BOOST_TEST(partitions.size() == 2u);
+
+  // The same state as a DataFrame: queried like a table.
+  auto per_partition = inspect_state(session, dir.path(), {.num_partitions = 2})
+                           .group_by(col("partition"))
+                           .agg(count().alias("keys"), sum(col("n")).alias("rows"))
+                           .collect();
+  BOOST_REQUIRE_MESSAGE(per_partition.ok(), per_partition.status().to_string());
+  int64_t keys = 0;
+  int64_t rows = 0;
+  for (const auto& row : (*per_partition)->to_rows()) {
+    keys += row[1].as_int64();
+    rows += row[2].as_int64();
+  }
+  BOOST_TEST(keys == static_cast<int64_t>(expected.size()));
+  BOOST_TEST(rows == 120);
+  auto missing = inspect_state(session, dir.path() + "/nothing");
+  BOOST_TEST(!missing.status().is_ok());
 }
 
 BOOST_AUTO_TEST_CASE(a_deduplication_lists_its_keys) {
