@@ -214,6 +214,28 @@ Result<Trigger> parse_trigger(std::string_view text) {
 }
 
 namespace {
+// Sets a file reader's format, its options (all but connector, format and path) and the
+// declared columns as its schema; returns the file settings.
+Result<FileSettings> configure_file_reader(DataStreamReader& reader, const SourceText& source,
+                                           const Statement& statement) {
+  SLUICE_ASSIGN_OR_RETURN(FileSettings file, file_settings(source, statement, false));
+  std::map<std::string, std::string> options;
+  for (const auto& option : statement.options) {
+    const bool consumed = equals_ignoring_case(option.key, "connector") ||
+                          equals_ignoring_case(option.key, "format") || equals_ignoring_case(option.key, "path");
+    if (!consumed) options[option.key] = option.value;
+  }
+  reader.format(file.format).options(options);
+  if (!statement.columns.empty()) {
+    std::vector<Field> fields;
+    for (const auto& column : statement.columns) fields.push_back({column.name, column.type, true});
+    auto schema = Schema::make(std::move(fields));
+    if (!schema.ok()) return source.locate(statement.name_offset, schema.status());
+    reader.schema(*schema);
+  }
+  return file;
+}
+
 // Checks the declared columns of CREATE SOURCE/TABLE against the connector's schema (ordering
 // them as declared) and applies WATERMARK FOR.
 Result<DataFrame> declare_columns(DataFrame frame, const std::string& described, bool partition_columns,
@@ -232,21 +254,8 @@ Result<DataFrame> make_source_frame(SessionContext& session, const SqlCatalog& c
   std::string described;
   bool partition_columns = false;
   if (connector == "file") {
-    SLUICE_ASSIGN_OR_RETURN(FileSettings file, file_settings(source, statement, false));
-    for (auto it = options.begin(); it != options.end();) {
-      const bool consumed =
-          equals_ignoring_case(it->first, "format") || equals_ignoring_case(it->first, "path");
-      it = consumed ? options.erase(it) : std::next(it);
-    }
-    DataStreamReader reader = session.read_stream().format(file.format).options(options);
-    if (!statement.columns.empty()) {
-      std::vector<Field> fields;
-      for (const auto& column : statement.columns)
-        fields.push_back({column.name, column.type, true});
-      auto schema = Schema::make(std::move(fields));
-      if (!schema.ok()) return source.locate(statement.name_offset, schema.status());
-      reader.schema(*schema);
-    }
+    DataStreamReader reader = session.read_stream();
+    SLUICE_ASSIGN_OR_RETURN(FileSettings file, configure_file_reader(reader, source, statement));
     DataFrame frame = reader.load(file.path);
     if (!frame.status().is_ok()) {
       const StatementOption* path = find_option(statement, "path");
@@ -306,34 +315,20 @@ Result<DataFrame> make_table_frame(SessionContext& session, const SourceText& so
     if (contains(kSourceConnectors, connector)) message += "; a " + connector + " stream is a CREATE SOURCE";
     return source.error_at(option->value_offset, StatusCode::invalid_argument, message);
   }
-  std::map<std::string, std::string> options;
-  for (const auto& entry : statement.options) {
-    if (!equals_ignoring_case(entry.key, "connector")) options[entry.key] = entry.value;
-  }
   DataStreamReader reader = session.read();
   std::string path;
   std::string described;
   if (connector == "file") {
-    SLUICE_ASSIGN_OR_RETURN(FileSettings file, file_settings(source, statement, false));
-    for (auto it = options.begin(); it != options.end();) {
-      const bool consumed =
-          equals_ignoring_case(it->first, "format") || equals_ignoring_case(it->first, "path");
-      it = consumed ? options.erase(it) : std::next(it);
-    }
-    reader.format(file.format);
+    SLUICE_ASSIGN_OR_RETURN(FileSettings file, configure_file_reader(reader, source, statement));
     path = file.path;
     described = "the " + file.format + " files of " + file.path;
   } else {
-    reader.format(connector);
+    std::map<std::string, std::string> options;
+    for (const auto& entry : statement.options) {
+      if (!equals_ignoring_case(entry.key, "connector")) options[entry.key] = entry.value;
+    }
+    reader.format(connector).options(options);
     described = "the " + connector + " table";
-  }
-  reader.options(options);
-  if (!statement.columns.empty() && connector == "file") {
-    std::vector<Field> fields;
-    for (const auto& column : statement.columns) fields.push_back({column.name, column.type, true});
-    auto schema = Schema::make(std::move(fields));
-    if (!schema.ok()) return source.locate(statement.name_offset, schema.status());
-    reader.schema(*schema);
   }
   DataFrame frame = reader.load(path);
   if (!frame.status().is_ok()) {
