@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "core/schema.hpp"
+#include "io/delta_checkpoint.hpp"
 #include "io/hive_partitions.hpp"
 #include "io/option_map.hpp"
 #include "parquet/writer.hpp"
@@ -444,7 +445,9 @@ Status DeltaSink::finish_epoch(int64_t epoch) {
     if (*published) {
       auto applied = apply_delta_commit(content, delta_commit_file(options_.path, version), version,
                                         snapshot_);
-      return applied.status().with_context(context);
+      if (!applied.ok()) return applied.status().with_context(context);
+      checkpoint_if_due();
+      return Status::ok();
     }
     // Lost the race for this version: read what the winners did.
     ++commit_retries_;
@@ -478,6 +481,15 @@ Status DeltaSink::finish_epoch(int64_t epoch) {
   }
   return fail(Status::aborted("gave up after " + std::to_string(kMaxCommitAttempts) +
                               " concurrent commits"));
+}
+
+void DeltaSink::checkpoint_if_due() {
+  if (snapshot_.version <= 0 || snapshot_.version % kDeltaCheckpointInterval != 0) return;
+  // The commit is published already; a checkpoint only speeds up opening the table, so a
+  // failure to write one is counted, not raised (readers then replay more of the log).
+  if (!write_delta_checkpoint(options_.path, snapshot_, options_.sync).is_ok()) {
+    ++checkpoint_failures_;
+  }
 }
 
 void DeltaSink::abort_epoch(int64_t epoch) {

@@ -37,7 +37,8 @@ struct DeltaSinkOptions {
 /// A replayed epoch whose txn version the log already holds is skipped, so each epoch's rows
 /// appear once. Commits are published with link(2), never overwriting: a writer that loses a
 /// version re-reads the log and retries at the next one unless the winner changed what it
-/// depends on. Append mode adds files; complete mode removes every live file and adds the new
+/// depends on. Every tenth version it also writes a Parquet checkpoint of the log (and
+/// `_last_checkpoint`), which opening the table starts from. Append mode adds files; complete mode removes every live file and adds the new
 /// ones. Calls come from one sink actor (see Sink); several sinks, in any processes, may write
 /// one table at once.
 class DeltaSink final : public Sink {
@@ -60,6 +61,9 @@ class DeltaSink final : public Sink {
   int64_t skipped_epochs() const { return skipped_epochs_; }
   /// Returns the number of commits retried at a later version after losing a race.
   int64_t commit_retries() const { return commit_retries_; }
+  /// Returns the number of log checkpoints that could not be written (every tenth version
+  /// gets one; the commit itself stands).
+  int64_t checkpoint_failures() const { return checkpoint_failures_; }
   /// Returns the table version this sink last read or published.
   int64_t table_version() const { return snapshot_.version; }
 
@@ -72,6 +76,8 @@ class DeltaSink final : public Sink {
   Result<std::optional<DeltaMetadata>> reconcile(const DeltaSnapshot& snapshot) const;
   Status ensure_table();
   bool already_committed(int64_t epoch) const;
+  // Writes a log checkpoint when the version just published is a multiple of ten.
+  void checkpoint_if_due();
   Status close_file(EpochFiles& files, OpenFile& file);
   void remove_files(EpochFiles& files);
   Result<std::string> partition_directory(
@@ -89,6 +95,7 @@ class DeltaSink final : public Sink {
   std::map<int64_t, std::unique_ptr<EpochFiles>> epochs_;
   int64_t skipped_epochs_ = 0;
   int64_t commit_retries_ = 0;
+  int64_t checkpoint_failures_ = 0;
 };
 
 }  // namespace sluice

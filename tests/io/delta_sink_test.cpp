@@ -473,9 +473,13 @@ BOOST_AUTO_TEST_CASE(two_writers_racing_on_one_table_publish_every_commit_whole_
   Rows more = make_rows(100'000, kEpochs * kRows);
   expected.insert(expected.end(), more.begin(), more.end());
   BOOST_TEST(read_table(table) == sorted(expected));
-  // No leftover temporary commit files.
-  for (const auto& entry : fs::directory_iterator(delta_log_directory(table)))
-    BOOST_TEST(entry.path().filename().string().ends_with(".json"), entry.path().string());
+  // No leftover temporary files: commits, log checkpoints and _last_checkpoint only.
+  for (const auto& entry : fs::directory_iterator(delta_log_directory(table))) {
+    const std::string name = entry.path().filename().string();
+    BOOST_TEST((name.ends_with(".json") || name.ends_with(".checkpoint.parquet") ||
+                name == "_last_checkpoint"),
+               entry.path().string());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_writer_that_lost_a_version_retries_or_stops_as_the_winner_demands) {
