@@ -9,6 +9,7 @@
 
 #include "io/delta_log.hpp"
 #include "io/sink.hpp"
+#include "operators/key_encoder.hpp"
 
 namespace sluice {
 
@@ -25,9 +26,11 @@ struct DeltaSinkOptions {
   bool exactly_once = true;
   int64_t target_file_rows = 1'000'000;  ///< a data file rolls over past this many rows
   std::vector<std::string> partition_by;
+  /// Update mode: the columns each epoch upserts by (`key`, comma-separated).
+  std::vector<std::string> key;
   bool sync = true;  ///< fsync data files and commits before they count
 
-  /// Reads `path`, `mergeSchema`, `targetFileRows` (and ignores `checkpointLocation`,
+  /// Reads `path`, `mergeSchema`, `targetFileRows`, `key` (and ignores `checkpointLocation`,
   /// `minBatchesToRetain`); fails naming an unknown option with the closest known one.
   static Result<DeltaSinkOptions> parse(const std::map<std::string, std::string>& options);
 };
@@ -39,7 +42,10 @@ struct DeltaSinkOptions {
 /// version re-reads the log and retries at the next one unless the winner changed what it
 /// depends on. Every tenth version it also writes a Parquet checkpoint of the log (and
 /// `_last_checkpoint`), which opening the table starts from. Append mode adds files; complete mode removes every live file and adds the new
-/// ones. Calls come from one sink actor (see Sink); several sinks, in any processes, may write
+/// ones; update mode upserts by `key` columns, copy-on-write: the commit removes every live
+/// file holding a key the epoch changed and adds the epoch's rows with those files' other rows
+/// rewritten (it reads the table's files each epoch, so it suits aggregate-sized tables).
+/// Calls come from one sink actor (see Sink); several sinks, in any processes, may write
 /// one table at once.
 class DeltaSink final : public Sink {
  public:
@@ -79,6 +85,12 @@ class DeltaSink final : public Sink {
   // Writes a log checkpoint when the version just published is a multiple of ten.
   void checkpoint_if_due();
   Status close_file(EpochFiles& files, OpenFile& file);
+  // Writes rows into the epoch's open files, rolling and partitioning them.
+  Status write_rows(int64_t epoch, EpochFiles& files, const RecordBatchPtr& batch);
+  // Update mode: rewrites the files holding the epoch's keys and commits, retrying on races.
+  Status commit_upsert(int64_t epoch, EpochFiles& files);
+  // Reads a live file's rows with the query's columns.
+  Result<RecordBatchPtr> read_live_file(const DeltaFile& file) const;
   void remove_files(EpochFiles& files);
   Result<std::string> partition_directory(
       const RecordBatch& batch, int64_t row,
@@ -91,6 +103,7 @@ class DeltaSink final : public Sink {
   std::string query_id_;
   std::vector<int> data_columns_;
   std::vector<int> partition_columns_;
+  std::optional<KeyEncoder> key_encoder_;  ///< update mode's key columns
   DeltaSnapshot snapshot_;
   std::map<int64_t, std::unique_ptr<EpochFiles>> epochs_;
   int64_t skipped_epochs_ = 0;
