@@ -74,7 +74,9 @@ std::string stat_value(const Value& value, bool upper) {
   return "";
 }
 
-std::string stats_json(const parquet::WrittenFile& written) {
+}  // namespace
+
+std::string delta_file_stats(const parquet::WrittenFile& written) {
   std::string minimums, maximums, nulls;
   for (const auto& column : written.columns) {
     const std::string key = json_string(column.name);
@@ -91,6 +93,8 @@ std::string stats_json(const parquet::WrittenFile& written) {
   return "{\"numRecords\":" + std::to_string(written.num_rows) + ",\"minValues\":{" + minimums +
          "},\"maxValues\":{" + maximums + "},\"nullCount\":{" + nulls + "}}";
 }
+
+namespace {
 
 std::string join_names(const std::vector<std::string>& names) {
   std::string out;
@@ -333,7 +337,7 @@ Status DeltaSink::close_file(EpochFiles& files, OpenFile& file) {
   closed.partition_values = file.partition_values;
   closed.size = written.file_bytes;
   closed.modification_time = delta_now_millis();
-  closed.stats = stats_json(written);
+  closed.stats = delta_file_stats(written);
   files.written.push_back(std::move(closed));
   file.rows = 0;
   return Status::ok();

@@ -15,7 +15,12 @@ namespace sluice {
 
 namespace parquet {
 class Writer;
-}
+struct WrittenFile;
+}  // namespace parquet
+
+/// Renders a written data file's statistics as the `stats` JSON of its add action: numRecords,
+/// minValues and maxValues (millisecond timestamps, no booleans, short strings only), nullCount.
+std::string delta_file_stats(const parquet::WrittenFile& written);
 
 /// Options of the Delta Lake sink.
 struct DeltaSinkOptions {
