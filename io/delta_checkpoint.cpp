@@ -15,6 +15,7 @@
 
 #include <simdjson.h>
 
+#include "core/file_contents.hpp"
 #include "parquet/nested.hpp"
 
 namespace sluice {
@@ -26,8 +27,6 @@ using parquet::Repetition;
 using parquet::SchemaElement;
 
 namespace {
-
-constexpr size_t kNameLength = 20 + std::char_traits<char>::length(".checkpoint.parquet");
 
 // Builds the flattened schema tree of a checkpoint, pre-order.
 class SchemaTree {
@@ -245,19 +244,14 @@ class RowReader {
     return it->second.leaf->definition_levels[it->second.level];
   }
   std::optional<std::string> text(const std::string& name) const {
-    auto it = cursors_.find(name);
-    if (it == cursors_.end() || it->second.present == 0) return std::nullopt;
-    return it->second.leaf->strings.at(it->second.value);
+    const Cursor* cursor = present(name);
+    if (!cursor) return std::nullopt;
+    return cursor->leaf->strings.at(cursor->value);
   }
   std::optional<int64_t> integer(const std::string& name) const {
-    auto it = cursors_.find(name);
-    if (it == cursors_.end() || it->second.present == 0) return std::nullopt;
-    return it->second.leaf->integers.at(it->second.value);
-  }
-  std::optional<bool> flag(const std::string& name) const {
-    auto it = cursors_.find(name);
-    if (it == cursors_.end() || it->second.present == 0) return std::nullopt;
-    return static_cast<bool>(it->second.leaf->booleans.at(it->second.value));
+    const Cursor* cursor = present(name);
+    if (!cursor) return std::nullopt;
+    return cursor->leaf->integers.at(cursor->value);
   }
   std::map<std::string, std::optional<std::string>> map(const std::string& name) const {
     std::map<std::string, std::optional<std::string>> out;
@@ -288,6 +282,12 @@ class RowReader {
   }
 
  private:
+  struct Cursor;
+  // Returns the leaf's cursor when the current row holds a value there, else null.
+  const Cursor* present(const std::string& name) const {
+    auto it = cursors_.find(name);
+    return it == cursors_.end() || it->second.present == 0 ? nullptr : &it->second;
+  }
   struct Cursor {
     const LeafColumn* leaf = nullptr;
     size_t level = 0;    // first level entry of the current row
@@ -315,19 +315,11 @@ Status check_leaf(const LeafColumn& leaf, const std::string& file) {
   return Status::ok();
 }
 
-Result<std::optional<std::string>> read_small_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::optional<std::string>();
-  std::ostringstream content;
-  content << in.rdbuf();
-  return std::optional<std::string>(content.str());
-}
-
 Status write_file_atomically(const std::string& path, const std::string& content, bool sync) {
   const std::string temporary = path + "." + random_uuid() + ".tmp";
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::io_error("cannot create " + temporary + ": " + std::strerror(errno));
-  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+  bool ok = write_fully(fd, content, temporary).is_ok();
   if (ok && sync) ok = ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || ::rename(temporary.c_str(), path.c_str()) != 0) {
@@ -477,26 +469,11 @@ Result<DeltaSnapshot> read_delta_checkpoint(const std::string& table_path, int64
 }
 
 Result<std::vector<int64_t>> list_delta_checkpoints(const std::string& table_path) {
-  std::vector<int64_t> versions;
-  const std::string directory = delta_log_directory(table_path);
-  std::error_code error;
-  if (!fs::is_directory(directory, error)) return versions;
-  for (fs::directory_iterator it(directory, error), end; !error && it != end; it.increment(error)) {
-    const std::string name = it->path().filename().string();
-    if (name.size() != kNameLength || !name.ends_with(".checkpoint.parquet")) continue;
-    if (!std::all_of(name.begin(), name.begin() + 20,
-                     [](char c) { return c >= '0' && c <= '9'; })) {
-      continue;
-    }
-    versions.push_back(std::stoll(name.substr(0, 20)));
-  }
-  if (error) return Status::io_error("cannot list " + directory + ": " + error.message());
-  std::sort(versions.begin(), versions.end());
-  return versions;
+  return list_delta_log_files(table_path, ".checkpoint.parquet");
 }
 
 std::optional<int64_t> read_last_checkpoint(const std::string& table_path) {
-  auto content = read_small_file(delta_log_directory(table_path) + "/_last_checkpoint");
+  auto content = read_file_if_exists(delta_log_directory(table_path) + "/_last_checkpoint");
   if (!content.ok() || !*content) return std::nullopt;
   simdjson::dom::parser parser;
   simdjson::dom::element root;

@@ -15,6 +15,7 @@
 
 #include <simdjson.h>
 
+#include "core/file_contents.hpp"
 #include "core/value.hpp"
 #include "io/delta_checkpoint.hpp"
 #include "operators/record_parsing.hpp"
@@ -120,43 +121,6 @@ std::string_view delta_type_name(Type type) {
   return "string";
 }
 
-// Reads a whole file; nullopt when it does not exist. Opens once and judges by errno: a
-// commit may appear between a failed open and a later existence check.
-Result<std::optional<std::string>> read_if_exists(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::optional<std::string>();
-    return Status::io_error("cannot open " + path + ": " + std::strerror(errno));
-  }
-  std::string content;
-  char buffer[65536];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      ::close(fd);
-      return Status::io_error("cannot read " + path + ": " + std::strerror(error));
-    }
-    if (n == 0) break;
-    content.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return std::optional<std::string>(std::move(content));
-}
-
-Status write_all(int fd, std::string_view bytes, const std::string& name) {
-  while (!bytes.empty()) {
-    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return Status::io_error("cannot write " + name + ": " + std::strerror(errno));
-    }
-    bytes.remove_prefix(static_cast<size_t>(written));
-  }
-  return Status::ok();
-}
-
 }  // namespace
 
 std::string delta_log_directory(const std::string& table_path) {
@@ -171,17 +135,18 @@ std::string delta_commit_file(const std::string& table_path, int64_t version) {
 
 Result<std::optional<std::string>> read_delta_commit(const std::string& table_path,
                                                      int64_t version) {
-  return read_if_exists(delta_commit_file(table_path, version));
+  return read_file_if_exists(delta_commit_file(table_path, version));
 }
 
-Result<std::vector<int64_t>> list_delta_versions(const std::string& table_path) {
+Result<std::vector<int64_t>> list_delta_log_files(const std::string& table_path,
+                                                  std::string_view suffix) {
   std::vector<int64_t> versions;
   const std::string directory = delta_log_directory(table_path);
   std::error_code error;
   if (!fs::is_directory(directory, error)) return versions;
   for (fs::directory_iterator it(directory, error), end; !error && it != end; it.increment(error)) {
     const std::string name = it->path().filename().string();
-    if (name.size() != 25 || !name.ends_with(".json")) continue;
+    if (name.size() != 20 + suffix.size() || !name.ends_with(suffix)) continue;
     int64_t version = 0;
     bool digits = true;
     for (size_t i = 0; i < 20; ++i) {
@@ -196,6 +161,10 @@ Result<std::vector<int64_t>> list_delta_versions(const std::string& table_path) 
   if (error) return Status::io_error("cannot list " + directory + ": " + error.message());
   std::sort(versions.begin(), versions.end());
   return versions;
+}
+
+Result<std::vector<int64_t>> list_delta_versions(const std::string& table_path) {
+  return list_delta_log_files(table_path, ".json");
 }
 
 Result<DeltaCommitSummary> apply_delta_commit(const std::string& content, const std::string& file,
@@ -351,7 +320,7 @@ Result<std::vector<DeltaCommitSummary>> refresh_delta_snapshot(const std::string
   while (true) {
     const int64_t version = snapshot.version + 1;
     const std::string file = delta_commit_file(table_path, version);
-    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> content, read_if_exists(file));
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> content, read_file_if_exists(file));
     if (!content) return summaries;
     SLUICE_ASSIGN_OR_RETURN(DeltaCommitSummary summary,
                             apply_delta_commit(*content, file, version, snapshot));
@@ -366,7 +335,7 @@ Status replay_until(const std::string& table_path, int64_t last, DeltaSnapshot& 
   while (snapshot.version < last) {
     const int64_t next = snapshot.version + 1;
     const std::string file = delta_commit_file(table_path, next);
-    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> content, read_if_exists(file));
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> content, read_file_if_exists(file));
     if (!content) {
       return Status::corrupt("the Delta log " + delta_log_directory(table_path) +
                              " misses version " + std::to_string(next));
@@ -472,7 +441,7 @@ Result<DeltaSnapshot> read_delta_snapshot_at(const std::string& table_path, int6
   }
   // Start from the newest checkpoint at or before the version, else from version 0.
   SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> first,
-                          read_if_exists(delta_commit_file(table_path, 0)));
+                          read_file_if_exists(delta_commit_file(table_path, 0)));
   SLUICE_ASSIGN_OR_RETURN(DeltaSnapshot snapshot,
                           load_base(table_path, version, first.has_value()));
   SLUICE_RETURN_NOT_OK(replay_until(table_path, version, snapshot));
@@ -482,7 +451,7 @@ Result<DeltaSnapshot> read_delta_snapshot_at(const std::string& table_path, int6
 
 Result<int64_t> delta_commit_timestamp(const std::string& table_path, int64_t version) {
   const std::string file = delta_commit_file(table_path, version);
-  SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> content, read_if_exists(file));
+  SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> content, read_file_if_exists(file));
   if (!content) return Status::not_found("the Delta log has no commit " + file);
   DeltaSnapshot scratch;
   SLUICE_ASSIGN_OR_RETURN(DeltaCommitSummary summary,
@@ -531,7 +500,7 @@ Result<bool> publish_delta_commit(const std::string& table_path, int64_t version
       directory + "/." + fs::path(target).filename().string() + "." + random_uuid() + ".tmp";
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Status::io_error("cannot create " + temporary + ": " + std::strerror(errno));
-  Status written = write_all(fd, content, temporary);
+  Status written = write_fully(fd, content, temporary);
   if (written.is_ok() && sync && ::fsync(fd) != 0) {
     written = Status::io_error("cannot sync " + temporary + ": " + std::strerror(errno));
   }

@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/schema.hpp"
@@ -69,6 +70,11 @@ std::string delta_commit_file(const std::string& table_path, int64_t version);
 /// Reads the commit file of a version; nullopt when it does not exist (yet).
 Result<std::optional<std::string>> read_delta_commit(const std::string& table_path,
                                                      int64_t version);
+
+/// Lists the versions of the log files named `%020d<suffix>` (".json", ".checkpoint.parquet"),
+/// ascending; empty when there is no log.
+Result<std::vector<int64_t>> list_delta_log_files(const std::string& table_path,
+                                                  std::string_view suffix);
 
 /// Lists the versions of the commit files in the log, ascending (empty when there is no log).
 Result<std::vector<int64_t>> list_delta_versions(const std::string& table_path);

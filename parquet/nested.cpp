@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/file_contents.hpp"
 #include "parquet/compression.hpp"
 #include "parquet/encoding.hpp"
 
@@ -52,19 +53,6 @@ void append_plain_values(std::string& out, const LeafColumn& leaf) {
       }
       break;
   }
-}
-
-Status write_all(int fd, const std::string& bytes, const std::string& path) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t written = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return Status::io_error("cannot write " + path + ": " + std::strerror(errno));
-    }
-    done += static_cast<size_t>(written);
-  }
-  return Status::ok();
 }
 
 }  // namespace
@@ -152,7 +140,7 @@ Status write_nested_file(const std::string& path, const std::vector<SchemaElemen
   const int fd = ::mkostemp(temporary.data(), O_CLOEXEC);
   if (fd < 0) return Status::io_error("cannot create " + temporary + ": " + std::strerror(errno));
   (void)::fchmod(fd, 0644);  // mkostemp creates 0600; readers in other accounts need to read
-  Status written = write_all(fd, file, temporary);
+  Status written = write_fully(fd, file, temporary);
   if (written.is_ok() && sync && ::fsync(fd) != 0) {
     written = Status::io_error("cannot sync " + temporary + ": " + std::strerror(errno));
   }
@@ -401,22 +389,9 @@ Result<std::vector<LeafColumn>> nested_leaves(const std::vector<SchemaElement>& 
 }
 
 Result<NestedFile> read_nested_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::io_error("cannot open " + path + ": " + std::strerror(errno));
-  std::string bytes;
-  char buffer[65536];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      ::close(fd);
-      return Status::io_error("cannot read " + path + ": " + std::strerror(error));
-    }
-    if (n == 0) break;
-    bytes.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
+  SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> content, read_file_if_exists(path));
+  if (!content) return Status::not_found("there is no file " + path);
+  const std::string& bytes = *content;
   auto corrupt = [&](const std::string& what) { return Status::corrupt(path + ": " + what); };
   if (bytes.size() < 12 || bytes.compare(0, 4, "PAR1") != 0 ||
       bytes.compare(bytes.size() - 4, 4, "PAR1") != 0) {
