@@ -1,14 +1,19 @@
 // Delta sink commit latency: the time finish_epoch takes to close an epoch's Parquet files and
 // publish its Delta commit (fsync on), median over epochs, with the file sink's JSON manifest
-// commit of the same rows as the baseline measured in the same run.
+// commit of the same rows as the baseline measured in the same run. Then the time to open a
+// table of 10,000 commits (one file added each) from its log checkpoint, against replaying the
+// whole JSON log of the same commits (the baseline), and the time to write that checkpoint.
 #include <sluice/sluice.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
+#include "io/delta_checkpoint.hpp"
+#include "io/delta_log.hpp"
 #include "io/delta_sink.hpp"
 #include "io/file_sink.hpp"
 #include "tests/support/temporary_directory.hpp"
@@ -57,6 +62,92 @@ std::vector<double> run(Sink& sink, const std::vector<RecordBatchPtr>& batches) 
   return latencies;
 }
 
+double elapsed_ms(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// Writes a table's log of `commits` versions straight (no data files: opening reads only the
+// log): version 0 creates the table, every later one adds a file and records a txn.
+Status write_long_log(const std::string& table, int64_t commits) {
+  std::filesystem::create_directories(delta_log_directory(table));
+  DeltaMetadata metadata;
+  metadata.id = random_uuid();
+  metadata.fields = bench_schema()->fields();
+  metadata.schema_string = delta_schema_string(metadata.fields);
+  std::string content = delta_protocol_action(DeltaProtocol{}) + "\n" +
+                        delta_metadata_action(metadata) + "\n";
+  for (int64_t version = 0; version < commits; ++version) {
+    if (version > 0) {
+      DeltaFile file;
+      file.path = "part-" + std::to_string(version) + "-" + random_uuid() + ".c000.snappy.parquet";
+      file.size = 1000 + version;
+      file.modification_time = delta_now_millis();
+      file.stats = R"({"numRecords":100,"minValues":{"id":0},"maxValues":{"id":99},"nullCount":{"id":0}})";
+      content = delta_commit_info_action(file.modification_time, "STREAMING UPDATE", {}, true) +
+                "\n" + delta_txn_action("bench", version, file.modification_time) + "\n" +
+                delta_add_action(file, true) + "\n";
+    }
+    SLUICE_ASSIGN_OR_RETURN(bool published, publish_delta_commit(table, version, content, false));
+    if (!published) return Status::aborted("version " + std::to_string(version) + " exists");
+  }
+  return Status::ok();
+}
+
+// Returns the median time to open the table (read its latest snapshot), in ms.
+Result<double> open_ms(const std::string& table, int runs, int64_t expected_files) {
+  std::vector<double> times;
+  for (int run = 0; run < runs; ++run) {
+    const auto start = std::chrono::steady_clock::now();
+    SLUICE_ASSIGN_OR_RETURN(DeltaSnapshot snapshot, read_delta_snapshot(table));
+    times.push_back(elapsed_ms(start));
+    if (static_cast<int64_t>(snapshot.files.size()) != expected_files) {
+      return Status::internal("opened " + std::to_string(snapshot.files.size()) + " files, not " +
+                              std::to_string(expected_files));
+    }
+  }
+  return median(times);
+}
+
+int bench_open(bool quick) {
+  constexpr int64_t kCommits = 10'000;
+  sluice::testing::TemporaryDirectory dir;
+  const std::string plain = dir.file("plain");
+  const std::string checkpointed = dir.file("checkpointed");
+  for (const std::string& table : {plain, checkpointed}) {
+    if (Status written = write_long_log(table, kCommits + 5); !written.is_ok()) {
+      std::fprintf(stderr, "%s\n", written.to_string().c_str());
+      return 1;
+    }
+  }
+  // The checkpoint a writer leaves at version 10,000; the five commits after it stay JSON.
+  auto state = read_delta_snapshot_at(checkpointed, kCommits);
+  if (!state.ok()) {
+    std::fprintf(stderr, "%s\n", state.status().to_string().c_str());
+    return 1;
+  }
+  const auto write_start = std::chrono::steady_clock::now();
+  if (Status written = write_delta_checkpoint(checkpointed, *state, true); !written.is_ok()) {
+    std::fprintf(stderr, "%s\n", written.to_string().c_str());
+    return 1;
+  }
+  const double write_ms = elapsed_ms(write_start);
+  const int runs = quick ? 1 : 5;
+  auto with_checkpoint = open_ms(checkpointed, runs, kCommits + 4);
+  auto without = open_ms(plain, runs, kCommits + 4);
+  if (!with_checkpoint.ok() || !without.ok()) {
+    std::fprintf(stderr, "%s %s\n", with_checkpoint.status().to_string().c_str(),
+                 without.status().to_string().c_str());
+    return 1;
+  }
+  std::printf("bench delta_open_10000_commits_checkpointed %.1f ms\n", *with_checkpoint);
+  std::printf("bench delta_open_10000_commits_json_only_baseline %.1f ms\n", *without);
+  std::printf("bench delta_open_checkpoint_speedup %.1f x\n",
+              *with_checkpoint > 0 ? *without / *with_checkpoint : 0.0);
+  std::printf("bench delta_checkpoint_write_10000_files %.1f ms\n", write_ms);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -93,5 +184,5 @@ int main(int argc, char** argv) {
   std::printf("bench delta_commit_latency_ratio %.2f x\n", file_ms > 0 ? delta_ms / file_ms : 0.0);
   std::printf("bench delta_commit_latency_max %.3f ms\n",
               *std::max_element(delta_latencies.begin(), delta_latencies.end()));
-  return 0;
+  return bench_open(quick);
 }

@@ -1,6 +1,7 @@
 #include "io/delta_log.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -9,10 +10,14 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <random>
 
 #include <simdjson.h>
 
+#include "core/file_contents.hpp"
+#include "core/value.hpp"
+#include "io/delta_checkpoint.hpp"
 #include "operators/record_parsing.hpp"
 
 namespace sluice {
@@ -116,43 +121,6 @@ std::string_view delta_type_name(Type type) {
   return "string";
 }
 
-// Reads a whole file; nullopt when it does not exist. Opens once and judges by errno: a
-// commit may appear between a failed open and a later existence check.
-Result<std::optional<std::string>> read_if_exists(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::optional<std::string>();
-    return Status::io_error("cannot open " + path + ": " + std::strerror(errno));
-  }
-  std::string content;
-  char buffer[65536];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      ::close(fd);
-      return Status::io_error("cannot read " + path + ": " + std::strerror(error));
-    }
-    if (n == 0) break;
-    content.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return std::optional<std::string>(std::move(content));
-}
-
-Status write_all(int fd, std::string_view bytes, const std::string& name) {
-  while (!bytes.empty()) {
-    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return Status::io_error("cannot write " + name + ": " + std::strerror(errno));
-    }
-    bytes.remove_prefix(static_cast<size_t>(written));
-  }
-  return Status::ok();
-}
-
 }  // namespace
 
 std::string delta_log_directory(const std::string& table_path) {
@@ -167,17 +135,18 @@ std::string delta_commit_file(const std::string& table_path, int64_t version) {
 
 Result<std::optional<std::string>> read_delta_commit(const std::string& table_path,
                                                      int64_t version) {
-  return read_if_exists(delta_commit_file(table_path, version));
+  return read_file_if_exists(delta_commit_file(table_path, version));
 }
 
-Result<std::vector<int64_t>> list_delta_versions(const std::string& table_path) {
+Result<std::vector<int64_t>> list_delta_log_files(const std::string& table_path,
+                                                  std::string_view suffix) {
   std::vector<int64_t> versions;
   const std::string directory = delta_log_directory(table_path);
   std::error_code error;
   if (!fs::is_directory(directory, error)) return versions;
   for (fs::directory_iterator it(directory, error), end; !error && it != end; it.increment(error)) {
     const std::string name = it->path().filename().string();
-    if (name.size() != 25 || !name.ends_with(".json")) continue;
+    if (name.size() != 20 + suffix.size() || !name.ends_with(suffix)) continue;
     int64_t version = 0;
     bool digits = true;
     for (size_t i = 0; i < 20; ++i) {
@@ -192,6 +161,10 @@ Result<std::vector<int64_t>> list_delta_versions(const std::string& table_path) 
   if (error) return Status::io_error("cannot list " + directory + ": " + error.message());
   std::sort(versions.begin(), versions.end());
   return versions;
+}
+
+Result<std::vector<int64_t>> list_delta_versions(const std::string& table_path) {
+  return list_delta_log_files(table_path, ".json");
 }
 
 Result<DeltaCommitSummary> apply_delta_commit(const std::string& content, const std::string& file,
@@ -327,8 +300,13 @@ Result<DeltaCommitSummary> apply_delta_commit(const std::string& content, const 
         SLUICE_ASSIGN_OR_RETURN(int64_t txn_version, required_int(body, "txn", "version", place));
         snapshot.transactions[app_id] = txn_version;
         summary.transactions[app_id] = txn_version;
+      } else if (pair.key == "commitInfo") {
+        int64_t timestamp = 0;
+        if (body["timestamp"].get_int64().get(timestamp) == simdjson::SUCCESS) {
+          summary.timestamp = timestamp;
+        }
       }
-      // commitInfo, cdc, domainMetadata and actions of later protocol versions carry nothing a
+      // cdc, domainMetadata and actions of later protocol versions carry nothing a
       // reader of version 1 must apply.
     }
   }
@@ -342,7 +320,7 @@ Result<std::vector<DeltaCommitSummary>> refresh_delta_snapshot(const std::string
   while (true) {
     const int64_t version = snapshot.version + 1;
     const std::string file = delta_commit_file(table_path, version);
-    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> content, read_if_exists(file));
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> content, read_file_if_exists(file));
     if (!content) return summaries;
     SLUICE_ASSIGN_OR_RETURN(DeltaCommitSummary summary,
                             apply_delta_commit(*content, file, version, snapshot));
@@ -350,28 +328,168 @@ Result<std::vector<DeltaCommitSummary>> refresh_delta_snapshot(const std::string
   }
 }
 
-Result<DeltaSnapshot> read_delta_snapshot(const std::string& table_path) {
-  SLUICE_ASSIGN_OR_RETURN(std::vector<int64_t> versions, list_delta_versions(table_path));
-  DeltaSnapshot snapshot;
-  if (versions.empty()) return snapshot;
-  if (versions.front() != 0) {
-    return Status::invalid_argument(
-        "the Delta log " + delta_log_directory(table_path) + " starts at version " +
-        std::to_string(versions.front()) +
-        " (older versions were cleaned up after a checkpoint); reading Parquet log checkpoints "
-        "is not supported yet");
+namespace {
+
+// Applies the commits after a base snapshot up to `last` (all must exist).
+Status replay_until(const std::string& table_path, int64_t last, DeltaSnapshot& snapshot) {
+  while (snapshot.version < last) {
+    const int64_t next = snapshot.version + 1;
+    const std::string file = delta_commit_file(table_path, next);
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> content, read_file_if_exists(file));
+    if (!content) {
+      return Status::corrupt("the Delta log " + delta_log_directory(table_path) +
+                             " misses version " + std::to_string(next));
+    }
+    SLUICE_RETURN_NOT_OK(apply_delta_commit(*content, file, next, snapshot).status());
   }
+  return Status::ok();
+}
+
+Status check_complete(const std::string& table_path, const DeltaSnapshot& snapshot) {
+  if (snapshot.version >= 0 && (!snapshot.protocol || !snapshot.metadata)) {
+    return Status::corrupt("the Delta log " + delta_log_directory(table_path) + " has no " +
+                           (snapshot.protocol ? "metaData" : "protocol") + " action by version " +
+                           std::to_string(snapshot.version));
+  }
+  return Status::ok();
+}
+
+// Loads the newest checkpoint at or before `version` that reads cleanly; with none, the empty
+// snapshot when the JSON log starts at version 0, else the error of the newest checkpoint.
+Result<DeltaSnapshot> load_base(const std::string& table_path, int64_t version,
+                                bool log_starts_at_zero) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<int64_t> checkpoints, list_delta_checkpoints(table_path));
+  std::optional<Status> first_error;
+  for (auto it = std::upper_bound(checkpoints.begin(), checkpoints.end(), version);
+       it != checkpoints.begin();) {
+    --it;
+    auto snapshot = read_delta_checkpoint(table_path, *it);
+    if (snapshot.ok()) return snapshot;
+    // A damaged checkpoint: pass over it to an older one or to the JSON log.
+    if (!first_error) first_error = snapshot.status();
+  }
+  if (log_starts_at_zero) return DeltaSnapshot{};
+  if (first_error) return *first_error;
+  return Status::corrupt("the Delta log " + delta_log_directory(table_path) +
+                         " starts past version 0 and holds no checkpoint at or before version " +
+                         std::to_string(version) + " to start from");
+}
+
+}  // namespace
+
+Result<DeltaSnapshot> read_delta_snapshot(const std::string& table_path) {
+  // Start from the checkpoint _last_checkpoint names, then read the commits after it, as Delta
+  // readers do: no listing of the (possibly long) log.
+  if (std::optional<int64_t> last = read_last_checkpoint(table_path)) {
+    auto snapshot = read_delta_checkpoint(table_path, *last);
+    if (snapshot.ok()) {
+      SLUICE_RETURN_NOT_OK(refresh_delta_snapshot(table_path, *snapshot).status());
+      return snapshot;
+    }
+    // A damaged or missing checkpoint: fall back to listing the log.
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::vector<int64_t> versions, list_delta_versions(table_path));
+  if (versions.empty() && list_delta_checkpoints(table_path)->empty()) return DeltaSnapshot{};
+  SLUICE_ASSIGN_OR_RETURN(
+      DeltaSnapshot snapshot,
+      load_base(table_path, std::numeric_limits<int64_t>::max(),
+                !versions.empty() && versions.front() == 0));
   SLUICE_RETURN_NOT_OK(refresh_delta_snapshot(table_path, snapshot).status());
-  if (snapshot.version < versions.back()) {
+  if (!versions.empty() && snapshot.version < versions.back()) {
     return Status::corrupt("the Delta log " + delta_log_directory(table_path) + " misses version " +
                            std::to_string(snapshot.version + 1) + " but holds version " +
                            std::to_string(versions.back()));
   }
-  if (snapshot.version >= 0 && (!snapshot.protocol || !snapshot.metadata)) {
-    return Status::corrupt("the Delta log " + delta_log_directory(table_path) + " has no " +
-                           (snapshot.protocol ? "metaData" : "protocol") + " action");
-  }
+  SLUICE_RETURN_NOT_OK(check_complete(table_path, snapshot));
   return snapshot;
+}
+
+Result<DeltaVersionRange> delta_version_range(const std::string& table_path) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<int64_t> versions, list_delta_versions(table_path));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<int64_t> checkpoints, list_delta_checkpoints(table_path));
+  DeltaVersionRange range;
+  if (versions.empty() && checkpoints.empty()) return range;
+  range.earliest = !versions.empty() && versions.front() == 0 ? 0
+                   : !checkpoints.empty()                     ? checkpoints.front()
+                                                              : versions.front();
+  range.latest = std::max(versions.empty() ? -1 : versions.back(),
+                          checkpoints.empty() ? -1 : checkpoints.back());
+  return range;
+}
+
+namespace {
+
+std::string range_text(const DeltaVersionRange& range) {
+  if (range.latest < 0) return "it has no version yet";
+  if (range.earliest == range.latest) return "it has version " + std::to_string(range.latest);
+  return "it has versions " + std::to_string(range.earliest) + " to " +
+         std::to_string(range.latest);
+}
+
+}  // namespace
+
+Result<DeltaSnapshot> read_delta_snapshot_at(const std::string& table_path, int64_t version) {
+  SLUICE_ASSIGN_OR_RETURN(DeltaVersionRange range, delta_version_range(table_path));
+  if (range.latest < 0) {
+    return Status::not_found("there is no Delta table at " + table_path + " (" +
+                             delta_log_directory(table_path) + " holds no commit)");
+  }
+  if (version < range.earliest || version > range.latest) {
+    return Status::invalid_argument("version " + std::to_string(version) +
+                                    " of the Delta table at " + table_path +
+                                    " does not exist: " + range_text(range));
+  }
+  // Start from the newest checkpoint at or before the version, else from version 0.
+  SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> first,
+                          read_file_if_exists(delta_commit_file(table_path, 0)));
+  SLUICE_ASSIGN_OR_RETURN(DeltaSnapshot snapshot,
+                          load_base(table_path, version, first.has_value()));
+  SLUICE_RETURN_NOT_OK(replay_until(table_path, version, snapshot));
+  SLUICE_RETURN_NOT_OK(check_complete(table_path, snapshot));
+  return snapshot;
+}
+
+Result<int64_t> delta_commit_timestamp(const std::string& table_path, int64_t version) {
+  const std::string file = delta_commit_file(table_path, version);
+  SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> content, read_file_if_exists(file));
+  if (!content) return Status::not_found("the Delta log has no commit " + file);
+  DeltaSnapshot scratch;
+  SLUICE_ASSIGN_OR_RETURN(DeltaCommitSummary summary,
+                          apply_delta_commit(*content, file, version, scratch));
+  if (summary.timestamp) return *summary.timestamp;
+  struct stat info {};
+  if (::stat(file.c_str(), &info) != 0) {
+    return Status::io_error("cannot stat " + file + ": " + std::strerror(errno));
+  }
+  return int64_t{info.st_mtim.tv_sec} * 1000 + info.st_mtim.tv_nsec / 1'000'000;
+}
+
+Result<int64_t> delta_version_at_timestamp(const std::string& table_path, int64_t millis) {
+  SLUICE_ASSIGN_OR_RETURN(DeltaVersionRange range, delta_version_range(table_path));
+  if (range.latest < 0) {
+    return Status::not_found("there is no Delta table at " + table_path);
+  }
+  SLUICE_ASSIGN_OR_RETURN(int64_t first, delta_commit_timestamp(table_path, range.earliest));
+  if (millis < first) {
+    return Status::invalid_argument(
+        "the timestamp " + format_timestamp(millis * 1000) +
+        " lies before the first available commit of the Delta table at " + table_path +
+        " (version " + std::to_string(range.earliest) + " at " + format_timestamp(first * 1000) +
+        ")");
+  }
+  // Commit times grow with versions (Delta assumes it too): find the last one at or before.
+  int64_t low = range.earliest;  // committed at or before millis
+  int64_t high = range.latest + 1;
+  while (high - low > 1) {
+    const int64_t middle = low + (high - low) / 2;
+    SLUICE_ASSIGN_OR_RETURN(int64_t at, delta_commit_timestamp(table_path, middle));
+    if (at <= millis) {
+      low = middle;
+    } else {
+      high = middle;
+    }
+  }
+  return low;
 }
 
 Result<bool> publish_delta_commit(const std::string& table_path, int64_t version,
@@ -382,7 +500,7 @@ Result<bool> publish_delta_commit(const std::string& table_path, int64_t version
       directory + "/." + fs::path(target).filename().string() + "." + random_uuid() + ".tmp";
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Status::io_error("cannot create " + temporary + ": " + std::strerror(errno));
-  Status written = write_all(fd, content, temporary);
+  Status written = write_fully(fd, content, temporary);
   if (written.is_ok() && sync && ::fsync(fd) != 0) {
     written = Status::io_error("cannot sync " + temporary + ": " + std::strerror(errno));
   }

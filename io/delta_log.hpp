@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/schema.hpp"
@@ -48,6 +49,7 @@ struct DeltaCommitSummary {
   std::vector<DeltaFile> data_added;      ///< adds with dataChange=true (absent counts as true)
   std::vector<std::string> data_removed;  ///< paths of removes with dataChange=true
   std::map<std::string, int64_t> transactions;  ///< appId -> version
+  std::optional<int64_t> timestamp;  ///< commitInfo.timestamp (ms), when the commit has one
 };
 
 /// The state of a Delta table at one version: what replaying its log from version 0 gives.
@@ -69,14 +71,43 @@ std::string delta_commit_file(const std::string& table_path, int64_t version);
 Result<std::optional<std::string>> read_delta_commit(const std::string& table_path,
                                                      int64_t version);
 
+/// Lists the versions of the log files named `%020d<suffix>` (".json", ".checkpoint.parquet"),
+/// ascending; empty when there is no log.
+Result<std::vector<int64_t>> list_delta_log_files(const std::string& table_path,
+                                                  std::string_view suffix);
+
 /// Lists the versions of the commit files in the log, ascending (empty when there is no log).
 Result<std::vector<int64_t>> list_delta_versions(const std::string& table_path);
 
-/// Replays the whole log into a snapshot. Fails with a corrupt error naming the file and line
-/// of an entry that is not valid JSON or not a valid action, when versions have a gap, when
-/// the log starts at a checkpoint (not supported yet), or when the table needs a reader version
-/// above 1. Safe while writers commit: it reads the versions that existed when it listed.
+/// Rebuilds the latest snapshot: from the checkpoint `_last_checkpoint` names (or the newest
+/// checkpoint file) and the commits after it, else by replaying the log from version 0. Fails
+/// with a corrupt error naming the file and line of an entry that is not valid JSON or not a
+/// valid action, when versions have a gap, when the log starts past version 0 without a
+/// checkpoint, or when the table needs a reader version above 1. Safe while writers commit.
 Result<DeltaSnapshot> read_delta_snapshot(const std::string& table_path);
+
+/// The versions of a table a reader can rebuild now.
+struct DeltaVersionRange {
+  int64_t earliest = 0;  ///< version 0, or the oldest checkpoint when older commits are gone
+  int64_t latest = -1;   ///< -1: the table has no commit
+};
+
+/// Finds the versions a reader can rebuild: from version 0 (or the oldest checkpoint when the
+/// JSON commits before it were cleaned up) to the latest commit. Safe while writers commit.
+Result<DeltaVersionRange> delta_version_range(const std::string& table_path);
+
+/// Rebuilds the table as of `version` (time travel): from the newest checkpoint at or before it
+/// when there is one, else from version 0. A version outside delta_version_range is an
+/// invalid-argument error naming the range.
+Result<DeltaSnapshot> read_delta_snapshot_at(const std::string& table_path, int64_t version);
+
+/// Returns when a version was committed, in ms since the Unix epoch: its commitInfo timestamp,
+/// else the modification time of its commit file (as Delta's timestampAsOf uses).
+Result<int64_t> delta_commit_timestamp(const std::string& table_path, int64_t version);
+
+/// Returns the latest version committed at or before `millis`; fails naming the first commit's
+/// time when every version is younger.
+Result<int64_t> delta_version_at_timestamp(const std::string& table_path, int64_t millis);
 
 /// Applies the commits after `snapshot.version` that exist now, in order, and returns what each
 /// did. Stops at the first version that does not exist.

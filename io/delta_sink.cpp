@@ -10,6 +10,8 @@
 #include <filesystem>
 
 #include "core/schema.hpp"
+#include "io/delta_checkpoint.hpp"
+#include "io/delta_source.hpp"
 #include "io/hive_partitions.hpp"
 #include "io/option_map.hpp"
 #include "parquet/writer.hpp"
@@ -72,7 +74,9 @@ std::string stat_value(const Value& value, bool upper) {
   return "";
 }
 
-std::string stats_json(const parquet::WrittenFile& written) {
+}  // namespace
+
+std::string delta_file_stats(const parquet::WrittenFile& written) {
   std::string minimums, maximums, nulls;
   for (const auto& column : written.columns) {
     const std::string key = json_string(column.name);
@@ -89,6 +93,8 @@ std::string stats_json(const parquet::WrittenFile& written) {
   return "{\"numRecords\":" + std::to_string(written.num_rows) + ",\"minValues\":{" + minimums +
          "},\"maxValues\":{" + maximums + "},\"nullCount\":{" + nulls + "}}";
 }
+
+namespace {
 
 std::string join_names(const std::vector<std::string>& names) {
   std::string out;
@@ -111,6 +117,7 @@ struct DeltaSink::EpochFiles {
   std::map<std::string, OpenFile> open;  ///< by partition directory
   std::vector<DeltaFile> written;        ///< closed files, ready for the commit
   std::vector<std::string> created;      ///< every file created, for cleanup
+  std::vector<RecordBatchPtr> pending;   ///< update mode: the epoch's rows, upserted at finish
   bool skipping = false;                 ///< the log already holds the epoch's txn
 };
 
@@ -124,6 +131,7 @@ Result<DeltaSinkOptions> DeltaSinkOptions::parse(const std::map<std::string, std
   SLUICE_ASSIGN_OR_RETURN(parsed.exactly_once, options.take_bool("exactlyOnce", true));
   SLUICE_ASSIGN_OR_RETURN(parsed.target_file_rows,
                           options.take_int("targetFileRows", parsed.target_file_rows, 1));
+  parsed.key = split_list(options.take_or("key", ""));
   SLUICE_RETURN_NOT_OK(options.check_all_used());
   if (parsed.path.empty()) {
     return Status::invalid_argument("the delta sink needs option(\"path\", table directory)");
@@ -141,12 +149,27 @@ DeltaSink::~DeltaSink() {
 
 Result<std::shared_ptr<DeltaSink>> DeltaSink::make(DeltaSinkOptions options, SchemaPtr schema,
                                                    OutputMode mode) {
-  if (mode == OutputMode::Update) {
+  if (mode == OutputMode::Update && options.key.empty()) {
     return Status::invalid_argument(
-        "the delta sink supports append and complete mode; update mode (a MERGE per epoch) is "
-        "not yet supported");
+        "the delta sink needs option(\"key\", \"column,...\") in update mode: each epoch "
+        "upserts its rows by those columns (it rewrites the files holding changed keys)");
+  }
+  if (mode != OutputMode::Update && !options.key.empty()) {
+    return Status::invalid_argument("option key of the delta sink applies to update mode; " +
+                                    std::string(output_mode_name(mode)) +
+                                    " mode writes rows as they come");
   }
   std::shared_ptr<DeltaSink> sink(new DeltaSink(std::move(options), std::move(schema), mode));
+  if (mode == OutputMode::Update) {
+    std::vector<int> key_columns;
+    for (const auto& name : sink->options_.key) {
+      auto index = sink->schema_->index_of(name);
+      if (!index.ok()) return index.status().with_context("the delta sink's option key");
+      key_columns.push_back(*index);
+    }
+    SLUICE_ASSIGN_OR_RETURN(KeyEncoder encoder, KeyEncoder::make(*sink->schema_, key_columns));
+    sink->key_encoder_.emplace(std::move(encoder));
+  }
   SLUICE_ASSIGN_OR_RETURN(sink->snapshot_, read_delta_snapshot(sink->options_.path));
   // Without partition_by(...), an existing table keeps its own partitioning.
   if (sink->options_.partition_by.empty() && sink->snapshot_.metadata) {
@@ -314,7 +337,7 @@ Status DeltaSink::close_file(EpochFiles& files, OpenFile& file) {
   closed.partition_values = file.partition_values;
   closed.size = written.file_bytes;
   closed.modification_time = delta_now_millis();
-  closed.stats = stats_json(written);
+  closed.stats = delta_file_stats(written);
   files.written.push_back(std::move(closed));
   file.rows = 0;
   return Status::ok();
@@ -340,6 +363,15 @@ Status DeltaSink::write(int64_t epoch, const RecordBatchPtr& batch) {
   }
   EpochFiles& files = *slot;
   if (files.skipping || batch->num_rows() == 0) return Status::ok();
+  // Update mode rewrites the files holding the epoch's keys: it needs all of the epoch first.
+  if (mode_ == OutputMode::Update) {
+    files.pending.push_back(batch);
+    return Status::ok();
+  }
+  return write_rows(epoch, files, batch);
+}
+
+Status DeltaSink::write_rows(int64_t epoch, EpochFiles& files, const RecordBatchPtr& batch) {
   // Group the rows by partition directory (one group without partition columns).
   std::map<std::string, std::vector<int32_t>> groups;
   std::map<std::string, std::map<std::string, std::optional<std::string>>> group_values;
@@ -408,6 +440,11 @@ Status DeltaSink::finish_epoch(int64_t epoch) {
     ++skipped_epochs_;
     return Status::ok();
   }
+  if (mode_ == OutputMode::Update) {
+    Status upserted = commit_upsert(epoch, *files);
+    if (!upserted.is_ok()) remove_files(*files);
+    return upserted.with_context(context);
+  }
   for (auto& [directory, file] : files->open) {
     if (!file.writer) continue;
     if (Status closed = close_file(*files, file); !closed.is_ok()) {
@@ -444,7 +481,9 @@ Status DeltaSink::finish_epoch(int64_t epoch) {
     if (*published) {
       auto applied = apply_delta_commit(content, delta_commit_file(options_.path, version), version,
                                         snapshot_);
-      return applied.status().with_context(context);
+      if (!applied.ok()) return applied.status().with_context(context);
+      checkpoint_if_due();
+      return Status::ok();
     }
     // Lost the race for this version: read what the winners did.
     ++commit_retries_;
@@ -478,6 +517,124 @@ Status DeltaSink::finish_epoch(int64_t epoch) {
   }
   return fail(Status::aborted("gave up after " + std::to_string(kMaxCommitAttempts) +
                               " concurrent commits"));
+}
+
+Result<RecordBatchPtr> DeltaSink::read_live_file(const DeltaFile& file) const {
+  SLUICE_ASSIGN_OR_RETURN(SchemaPtr table_schema, Schema::make(snapshot_.metadata->fields));
+  auto reader = open_delta_files_reader(options_.path, table_schema,
+                                        snapshot_.metadata->partition_columns, 1 << 20,
+                                        {DeltaSource::Entry{snapshot_.version, file}});
+  std::vector<RecordBatchPtr> batches;
+  for (RecordBatchPtr batch;;) {
+    SLUICE_ASSIGN_OR_RETURN(ReadFlow flow, reader->next(batch));
+    if (flow == ReadFlow::finished) break;
+    // The table may hold more columns than the query (mergeSchema); keep the query's.
+    std::vector<ColumnPtr> columns;
+    for (const Field& field : schema_->fields()) {
+      SLUICE_ASSIGN_OR_RETURN(int index, batch->schema()->index_of(field.name));
+      columns.push_back(batch->column(index));
+    }
+    batches.push_back(RecordBatch::make_unchecked(schema_, std::move(columns), batch->num_rows()));
+  }
+  if (batches.empty()) return RecordBatch::make_empty(schema_);
+  return batches.size() == 1 ? batches.front() : RecordBatch::concatenate(batches);
+}
+
+Status DeltaSink::commit_upsert(int64_t epoch, EpochFiles& files) {
+  if (files.pending.empty()) return Status::ok();  // nothing changed; a replay is as empty
+  SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr all, files.pending.size() == 1
+                                                  ? Result<RecordBatchPtr>(files.pending.front())
+                                                  : RecordBatch::concatenate(files.pending));
+  files.pending.clear();
+  // The last row of each key in the epoch is its new value.
+  std::vector<std::string> keys;
+  key_encoder_->encode(*all, keys);
+  std::map<std::string, int32_t> last_row;
+  for (size_t row = 0; row < keys.size(); ++row)
+    last_row[keys[row]] = static_cast<int32_t>(row);
+  std::vector<int32_t> kept;
+  for (size_t row = 0; row < keys.size(); ++row) {
+    if (last_row[keys[row]] == static_cast<int32_t>(row)) kept.push_back(static_cast<int32_t>(row));
+  }
+  const RecordBatchPtr changed = all->take(kept.data(), static_cast<int64_t>(kept.size()));
+
+  for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
+    // Copy on write: every live file holding a changed key is removed and its other rows are
+    // written again, next to the epoch's rows.
+    std::vector<DeltaFile> touched;
+    SLUICE_RETURN_NOT_OK(write_rows(epoch, files, changed));
+    for (const auto& [path, live] : snapshot_.files) {
+      SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr rows, read_live_file(live));
+      std::vector<std::string> file_keys;
+      key_encoder_->encode(*rows, file_keys);
+      std::vector<int32_t> survivors;
+      for (size_t row = 0; row < file_keys.size(); ++row) {
+        if (!last_row.count(file_keys[row])) survivors.push_back(static_cast<int32_t>(row));
+      }
+      if (survivors.size() == file_keys.size()) continue;
+      touched.push_back(live);
+      if (!survivors.empty()) {
+        SLUICE_RETURN_NOT_OK(write_rows(
+            epoch, files, rows->take(survivors.data(), static_cast<int64_t>(survivors.size()))));
+      }
+    }
+    for (auto& [directory, file] : files.open) {
+      if (file.writer) SLUICE_RETURN_NOT_OK(close_file(files, file));
+    }
+    const int64_t now = delta_now_millis();
+    const int64_t version = snapshot_.version + 1;
+    std::string content =
+        delta_commit_info_action(now, "STREAMING UPDATE",
+                                 {{"outputMode", "Update"},
+                                  {"queryId", query_id_},
+                                  {"epochId", std::to_string(epoch)},
+                                  {"key", join_names(options_.key)}},
+                                 false) +
+        "\n" + delta_txn_action(query_id_, epoch, now) + "\n";
+    for (const DeltaFile& removed : touched)
+      content += delta_remove_action(removed, now, true) + "\n";
+    for (const DeltaFile& added : files.written)
+      content += delta_add_action(added, true) + "\n";
+    SLUICE_RETURN_NOT_OK(fault_point(FaultPoint::delta_before_log_publish, epoch));
+    SLUICE_ASSIGN_OR_RETURN(bool published,
+                            publish_delta_commit(options_.path, version, content, options_.sync));
+    if (published) {
+      SLUICE_RETURN_NOT_OK(
+          apply_delta_commit(content, delta_commit_file(options_.path, version), version, snapshot_)
+              .status());
+      checkpoint_if_due();
+      return Status::ok();
+    }
+    // Lost the race: drop this attempt's files and rewrite against what the winners left.
+    ++commit_retries_;
+    remove_files(files);
+    SLUICE_ASSIGN_OR_RETURN(std::vector<DeltaCommitSummary> winners,
+                            refresh_delta_snapshot(options_.path, snapshot_));
+    if (already_committed(epoch)) {
+      ++skipped_epochs_;
+      return Status::ok();
+    }
+    for (const DeltaCommitSummary& winner : winners) {
+      if (winner.changed_protocol || winner.changed_metadata) {
+        SLUICE_ASSIGN_OR_RETURN(std::optional<DeltaMetadata> change, reconcile(snapshot_));
+        if (change) {
+          return Status::aborted("the table's schema changed concurrently at version " +
+                                 std::to_string(winner.version) + " and no longer fits the query");
+        }
+      }
+    }
+  }
+  return Status::aborted("gave up after " + std::to_string(kMaxCommitAttempts) +
+                         " concurrent commits");
+}
+
+void DeltaSink::checkpoint_if_due() {
+  if (snapshot_.version <= 0 || snapshot_.version % kDeltaCheckpointInterval != 0) return;
+  // The commit is published already; a checkpoint only speeds up opening the table, so a
+  // failure to write one is counted, not raised (readers then replay more of the log).
+  if (!write_delta_checkpoint(options_.path, snapshot_, options_.sync).is_ok()) {
+    ++checkpoint_failures_;
+  }
 }
 
 void DeltaSink::abort_epoch(int64_t epoch) {

@@ -30,22 +30,6 @@ std::string describe_fields(const std::vector<Field>& fields) {
   return out;
 }
 
-// Applies the versions after snapshot.version up to `last` (all must exist).
-Status replay_until(const std::string& table, int64_t last, DeltaSnapshot& snapshot) {
-  while (snapshot.version < last) {
-    const int64_t version = snapshot.version + 1;
-    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> content, read_delta_commit(table, version));
-    if (!content) {
-      return Status::corrupt("the Delta log " + delta_log_directory(table) + " misses version " +
-                             std::to_string(version));
-    }
-    SLUICE_RETURN_NOT_OK(
-        apply_delta_commit(*content, delta_commit_file(table, version), version, snapshot)
-            .status());
-  }
-  return Status::ok();
-}
-
 // Decodes a partition value as Delta's partitionValues holds it, typed per the table schema.
 Result<Value> partition_value(const Field& field, const std::optional<std::string>& text,
                               const std::string& file) {
@@ -238,8 +222,8 @@ Result<DeltaSourceOptions> DeltaSourceOptions::parse(std::string path,
 
 Result<std::shared_ptr<DeltaSource>> DeltaSource::make(DeltaSourceOptions options) {
   const std::string& table = options.path;
-  SLUICE_ASSIGN_OR_RETURN(std::vector<int64_t> versions, list_delta_versions(table));
-  if (versions.empty()) {
+  SLUICE_ASSIGN_OR_RETURN(DeltaVersionRange range, delta_version_range(table));
+  if (range.latest < 0) {
     return Status::not_found("there is no Delta table at " + table + " (" +
                              delta_log_directory(table) + " holds no commit)");
   }
@@ -256,10 +240,18 @@ Result<std::shared_ptr<DeltaSource>> DeltaSource::make(DeltaSourceOptions option
                                       table);
     }
   }
+  if (starting_version < range.earliest) {
+    return Status::invalid_argument(
+        "the delta source starts at version " + std::to_string(starting_version) +
+        " but the log of the Delta table at " + table + " was cleaned up before version " +
+        std::to_string(range.earliest) + "; set option startingVersion to " +
+        std::to_string(range.earliest) + " or later");
+  }
   // The schema in effect when the stream starts: after the versions before it, or the
   // creating commit's when the stream starts at version 0.
-  DeltaSnapshot at_start;
-  SLUICE_RETURN_NOT_OK(replay_until(table, std::max<int64_t>(starting_version - 1, 0), at_start));
+  SLUICE_ASSIGN_OR_RETURN(
+      DeltaSnapshot at_start,
+      read_delta_snapshot_at(table, std::max<int64_t>(starting_version - 1, range.earliest)));
   if (!at_start.metadata) {
     return Status::corrupt("the Delta log " + delta_log_directory(table) +
                            " has no metaData action by version " +
@@ -291,7 +283,10 @@ Status DeltaSource::refresh_locked() {
   const std::string& table = options_.path;
   if (blocked_) return Status::ok();
   if (!started_) {
-    SLUICE_RETURN_NOT_OK(replay_until(table, starting_version_ - 1, log_));
+    // The table before the first streamed version, from its newest checkpoint at or before.
+    if (starting_version_ > 0) {
+      SLUICE_ASSIGN_OR_RETURN(log_, read_delta_snapshot_at(table, starting_version_ - 1));
+    }
     if (log_.metadata && (log_.metadata->fields != schema_->fields() ||
                           log_.metadata->partition_columns != partition_columns_)) {
       return Status::invalid_argument(
@@ -388,8 +383,17 @@ Result<std::unique_ptr<PartitionReader>> DeltaSource::open_reader(int partition,
     range.assign(entries_.begin() + start, entries_.begin() + end);
     opened_ = true;
   }
-  return std::unique_ptr<PartitionReader>(new DeltaPartitionReader(
-      options_.path, schema_, partition_columns_, options_.rows_per_batch, std::move(range)));
+  return open_delta_files_reader(options_.path, schema_, partition_columns_,
+                                 options_.rows_per_batch, std::move(range));
+}
+
+std::unique_ptr<PartitionReader> open_delta_files_reader(std::string table, SchemaPtr schema,
+                                                         std::vector<std::string> partition_columns,
+                                                         int64_t rows_per_batch,
+                                                         std::vector<DeltaSource::Entry> entries) {
+  return std::make_unique<DeltaPartitionReader>(std::move(table), std::move(schema),
+                                                std::move(partition_columns), rows_per_batch,
+                                                std::move(entries));
 }
 
 Status DeltaSource::commit(const SourceOffset& end) {

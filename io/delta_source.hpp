@@ -92,4 +92,12 @@ class DeltaSource final : public Source {
   bool opened_ = false;     ///< open_reader was called (a replay runs before planning)
 };
 
+/// Opens a reader of the rows of `entries`' data files, in order, as rows of `schema`: partition
+/// columns come from each file's partitionValues, a column a file lacks reads as null. A missing
+/// or corrupt file is an error naming it and the version that added it. Not thread-safe.
+std::unique_ptr<PartitionReader> open_delta_files_reader(std::string table, SchemaPtr schema,
+                                                         std::vector<std::string> partition_columns,
+                                                         int64_t rows_per_batch,
+                                                         std::vector<DeltaSource::Entry> entries);
+
 }  // namespace sluice

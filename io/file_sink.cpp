@@ -1,5 +1,7 @@
 #include "io/file_sink.hpp"
 
+#include "core/file_contents.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -29,18 +31,6 @@ std::string random_run_id() {
   return text;
 }
 
-Status write_all(int fd, std::string_view bytes, const std::string& name) {
-  while (!bytes.empty()) {
-    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return Status::io_error("cannot write " + name + ": " + std::strerror(errno));
-    }
-    bytes.remove_prefix(static_cast<size_t>(written));
-  }
-  return Status::ok();
-}
-
 // Writes a file under a temporary name and renames it in, so readers see all of it or nothing.
 Status write_atomically(const std::string& target, const std::string& content, bool sync) {
   const fs::path path(target);
@@ -48,7 +38,7 @@ Status write_atomically(const std::string& target, const std::string& content, b
       (path.parent_path() / ("." + path.filename().string() + ".tmp")).string();
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::io_error("cannot create " + temporary + ": " + std::strerror(errno));
-  Status written = write_all(fd, content, temporary);
+  Status written = write_fully(fd, content, temporary);
   if (written.is_ok() && sync && ::fsync(fd) != 0) {
     written = Status::io_error("cannot sync " + temporary + ": " + std::strerror(errno));
   }
@@ -293,7 +283,7 @@ Status FileSink::open_next(const std::string& directory, int64_t epoch, OpenFile
                 schema_->field(data_columns_[i]).name;
     }
     header += "\n";
-    SLUICE_RETURN_NOT_OK(write_all(file.fd, header, full.string()));
+    SLUICE_RETURN_NOT_OK(write_fully(file.fd, header, full.string()));
     file.bytes += static_cast<int64_t>(header.size());
   }
   return Status::ok();
@@ -302,7 +292,7 @@ Status FileSink::open_next(const std::string& directory, int64_t epoch, OpenFile
 Status FileSink::flush(OpenFile& file, std::string& buffer) {
   if (buffer.empty()) return Status::ok();
   SLUICE_RETURN_NOT_OK(
-      write_all(file.fd, buffer, (fs::path(options_.path) / file.relative).string()));
+      write_fully(file.fd, buffer, (fs::path(options_.path) / file.relative).string()));
   file.bytes += static_cast<int64_t>(buffer.size());
   buffer.clear();
   return Status::ok();

@@ -4,6 +4,7 @@
 #include <set>
 #include <thread>
 
+#include "io/delta_batch_read.hpp"
 #include "io/delta_sink.hpp"
 #include "io/file_sink.hpp"
 #include "io/file_source.hpp"
@@ -273,6 +274,7 @@ DataFrame DataStreamReader::load(const std::string& path) {
     };
     return DataFrame(session_, LogicalPlan::make_source(spec));
   }
+  if (format_ == "delta" && static_read_) return load_delta_table(path);
   DataFrame frame = load_source(path);
   if (!static_read_ || !frame.status().is_ok()) return frame;
   if (format_ == "rate" || format_ == "kafka" || format_ == "socket") {
@@ -282,6 +284,42 @@ DataFrame DataStreamReader::load(const std::string& path) {
   }
   auto spec = std::make_shared<SourceSpec>(*(*frame.plan())->source());
   spec->is_static = true;
+  return DataFrame(session_, LogicalPlan::make_source(spec));
+}
+
+DataFrame DataStreamReader::load_delta_table(const std::string& path) {
+  if (schema_) {
+    return DataFrame(session_, Status::invalid_argument(
+                                   "a delta read takes its schema from the table's log; drop schema(...)"));
+  }
+  auto parsed = DeltaReadOptions::parse(path, options_);
+  if (!parsed.ok()) return DataFrame(session_, parsed.status());
+  // Resolve the version and schema now, so that a version that does not exist fails here.
+  auto snapshot = resolve_delta_read(*parsed);
+  if (!snapshot.ok()) return DataFrame(session_, snapshot.status());
+  auto schema = delta_snapshot_schema(*snapshot);
+  if (!schema.ok()) return DataFrame(session_, schema.status());
+  auto spec = std::make_shared<SourceSpec>();
+  spec->format = "delta";
+  spec->options = options_;
+  spec->schema = *schema;
+  spec->is_static = true;
+  DeltaReadOptions options = *parsed;
+  // Time travel pins the version; without it each query start reads the latest version.
+  if (options.timestamp_as_of_millis) {
+    options.timestamp_as_of_millis.reset();
+    options.version_as_of = snapshot->version;
+  }
+  const SchemaPtr resolved = *schema;
+  spec->read_all = [options, resolved]() -> Result<RecordBatchPtr> {
+    SLUICE_ASSIGN_OR_RETURN(DeltaSnapshot snapshot, resolve_delta_read(options));
+    SLUICE_ASSIGN_OR_RETURN(SchemaPtr schema, delta_snapshot_schema(snapshot));
+    if (!(*schema == *resolved)) {
+      return Status::invalid_argument("the schema of the Delta table at " + options.path +
+                                      " changed since the DataFrame was defined");
+    }
+    return read_delta_snapshot_rows(options.path, snapshot, options.rows_per_batch);
+  };
   return DataFrame(session_, LogicalPlan::make_source(spec));
 }
 

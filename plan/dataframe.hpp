@@ -152,10 +152,14 @@ class DataStreamReader {
   /// Reads from a source of the user's own (see io/source.hpp for the exactly-once rules);
   /// every start of a query uses this same object. `load()` then takes no path.
   DataStreamReader& source(std::shared_ptr<Source> source);
+  /// Defines the DataFrame. With session.read(), format("delta") reads the table's live files
+  /// at its latest version, or at option versionAsOf / timestampAsOf (time travel).
   DataFrame load(const std::string& path = "");
 
  private:
   DataFrame load_source(const std::string& path);
+  // Reads a Delta table as a static table at its latest version or one time travel names.
+  DataFrame load_delta_table(const std::string& path);
   std::shared_ptr<SessionState> session_;
   bool static_read_ = false;
   std::string format_;

@@ -9,6 +9,7 @@
 #include "tools/chaos_command.hpp"
 #include "tools/kafka_dev_command.hpp"
 #include "tools/run_command.hpp"
+#include "tools/delta_command.hpp"
 #include "tools/table_command.hpp"
 
 int main(int argc, char** argv) {
@@ -71,6 +72,23 @@ int main(int argc, char** argv) {
   dump->add_option("path", table_path, "The table's directory (the sink's path option)")->required();
   dump->add_flag("--json", table_json, "Print one JSON object per row");
 
+  CLI::App* delta = app.add_subcommand("delta", "Maintain Delta Lake tables");
+  delta->require_subcommand(1);
+  std::string delta_path;
+  double retention_hours = 168;
+  int64_t target_file_rows = 1'000'000;
+  CLI::App* vacuum = delta->add_subcommand(
+      "vacuum", "Delete data files no version of the last --retention-hours references");
+  vacuum->add_option("path", delta_path, "The table's directory")->required();
+  vacuum->add_option("--retention-hours", retention_hours,
+                     "Keep every version of this many hours (default 168, Delta's 7 days)")
+      ->check(CLI::NonNegativeNumber);
+  CLI::App* optimize = delta->add_subcommand(
+      "optimize", "Compact small files per partition in one dataChange=false commit");
+  optimize->add_option("path", delta_path, "The table's directory")->required();
+  optimize->add_option("--target-file-rows", target_file_rows, "Rows per compacted file")
+      ->check(CLI::PositiveNumber);
+
   int brokers = 1;
   std::vector<std::string> topics;
   CLI::App* kafka_dev = app.add_subcommand(
@@ -98,9 +116,9 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
     if (command != "run" && command != "explain" && command != "checkpoint" && command != "table" &&
-        command != "kafka-dev" && command != "chaos") {
+        command != "delta" && command != "kafka-dev" && command != "chaos") {
       std::cerr << "sluice: error: unknown command '" << command
-                << "' (commands: run, explain, checkpoint, table, kafka-dev, chaos; see sluice --help)" << std::endl;
+                << "' (commands: run, explain, checkpoint, table, delta, kafka-dev, chaos; see sluice --help)" << std::endl;
       return 2;
     }
   }
@@ -115,6 +133,8 @@ int main(int argc, char** argv) {
   if (explain->parsed()) return explain_file(explain_file_name);
   if (inspect->parsed()) return inspect_checkpoint(checkpoint_directory, json);
   if (dump->parsed()) return dump_table(table_path, table_json);
+  if (vacuum->parsed()) return vacuum_delta_table(delta_path, retention_hours);
+  if (optimize->parsed()) return optimize_delta_table(delta_path, target_file_rows);
   if (kafka_dev->parsed()) return run_kafka_dev(brokers, topics);
   if (chaos->parsed()) {
     if (seed_option->count() > 0) chaos_options.seed = chaos_seed;

@@ -5,6 +5,7 @@
 #include "actors/state_inspector.hpp"
 #include "core/pretty_print.hpp"
 #include "core/record_batch.hpp"
+#include "io/delta_maintenance.hpp"
 #include "io/foreach_sink.hpp"
 #include "io/table_sink.hpp"
 #include "operators/expression.hpp"

@@ -10,9 +10,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
+#include "io/delta_batch_read.hpp"
 #include "io/delta_log.hpp"
 #include "io/delta_sink.hpp"
 #include "parquet/reader.hpp"
@@ -473,9 +477,13 @@ BOOST_AUTO_TEST_CASE(two_writers_racing_on_one_table_publish_every_commit_whole_
   Rows more = make_rows(100'000, kEpochs * kRows);
   expected.insert(expected.end(), more.begin(), more.end());
   BOOST_TEST(read_table(table) == sorted(expected));
-  // No leftover temporary commit files.
-  for (const auto& entry : fs::directory_iterator(delta_log_directory(table)))
-    BOOST_TEST(entry.path().filename().string().ends_with(".json"), entry.path().string());
+  // No leftover temporary files: commits, log checkpoints and _last_checkpoint only.
+  for (const auto& entry : fs::directory_iterator(delta_log_directory(table))) {
+    const std::string name = entry.path().filename().string();
+    BOOST_TEST((name.ends_with(".json") || name.ends_with(".checkpoint.parquet") ||
+                name == "_last_checkpoint"),
+               entry.path().string());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_writer_that_lost_a_version_retries_or_stops_as_the_winner_demands) {
@@ -645,7 +653,7 @@ BOOST_AUTO_TEST_CASE(a_corrupt_log_entry_and_an_unknown_reader_version_give_clea
              unsupported.status().message());
 }
 
-BOOST_AUTO_TEST_CASE(options_are_checked_and_update_mode_is_refused) {
+BOOST_AUTO_TEST_CASE(options_are_checked_and_update_mode_without_key_is_refused) {
   auto typo = DeltaSinkOptions::parse({{"path", "/tmp/x"}, {"mergeSchem", "true"}});
   BOOST_REQUIRE(!typo.ok());
   BOOST_TEST(typo.status().message().find("did you mean 'mergeSchema'") != std::string::npos,
@@ -655,5 +663,115 @@ BOOST_AUTO_TEST_CASE(options_are_checked_and_update_mode_is_refused) {
   TemporaryDirectory dir;
   auto update = DeltaSink::make(sink_options(dir.file("t")), schema(), OutputMode::Update);
   BOOST_REQUIRE(!update.ok());
-  BOOST_TEST(update.status().message().find("not yet") != std::string::npos);
+  BOOST_TEST(update.status().message().find("option(\"key\"") != std::string::npos,
+             update.status().message());
+}
+
+namespace {
+
+SchemaPtr keyed_schema() {
+  return Schema::make({{"k", Type::Int64}, {"day", Type::Int64}, {"v", Type::String}}).value();
+}
+
+Rows read_batch_rows(const std::string& table, const DeltaSnapshot& snapshot) {
+  auto rows = read_delta_snapshot_rows(table, snapshot);
+  BOOST_REQUIRE_MESSAGE(rows.ok(), rows.status().to_string());
+  return sorted((*rows)->to_rows());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(update_mode_upserts_by_key_rewriting_only_files_with_changed_keys) {
+  const uint64_t seed = std::random_device{}();
+  std::cout << "seed " << seed << std::endl;
+  std::mt19937_64 random(seed);
+  for (const bool partitioned : {false, true}) {
+    TemporaryDirectory dir;
+    const std::string table = dir.file("t");
+    auto options = sink_options(table);
+    options.key = {"k", "day"};
+    options.target_file_rows = 4;  // many small files, so an epoch touches some, not all
+    if (partitioned) options.partition_by = {"day"};
+    auto sink = attached_sink(options, keyed_schema(), OutputMode::Update, "upsert");
+    std::map<std::pair<int64_t, int64_t>, std::vector<Value>> reference;
+    for (int64_t epoch = 0; epoch < 12; ++epoch) {
+      Rows rows;
+      std::set<std::vector<Value>> changed;
+      for (int i = static_cast<int>(random() % 8); i >= 0; --i) {
+        const auto k = static_cast<int64_t>(random() % 20);
+        const auto day = static_cast<int64_t>(random() % 2);
+        Value v = random() % 5 ? Value("e" + std::to_string(epoch) + "-" + std::to_string(i)) : Value();
+        rows.push_back({k, day, v});
+        reference[{k, day}] = rows.back();  // the last row of a key in an epoch wins
+        changed.insert({Value(k), Value(day)});
+      }
+      const DeltaSnapshot before = read_delta_snapshot(table).value();
+      BOOST_REQUIRE(sink->write(epoch, RecordBatch::from_rows(keyed_schema(), rows).value()).is_ok());
+      const Status finished = sink->finish_epoch(epoch);
+      BOOST_REQUIRE_MESSAGE(finished.is_ok(), finished.to_string());
+      Rows expected;
+      for (const auto& [key, row] : reference) expected.push_back(row);
+      const Rows actual = read_batch_rows(table, read_delta_snapshot(table).value());
+      BOOST_TEST(actual == sorted(expected), "epoch " << epoch << ": " << actual.size() << " rows, expected " << expected.size());
+      // Copy on write: the commit removed exactly the files that held a changed key.
+      const DeltaSnapshot after = read_delta_snapshot(table).value();
+      for (const auto& [path, file] : before.files) {
+        DeltaSnapshot one = before;
+        one.files = {{path, file}};
+        bool holds_changed = false;
+        for (const auto& row : read_batch_rows(table, one))
+          holds_changed |= changed.count({row[0], row[1]}) > 0;
+        BOOST_TEST(after.files.count(path) == (holds_changed ? 0u : 1u), path << " epoch " << epoch);
+      }
+    }
+    // A replayed epoch is skipped: its txn is in the log.
+    BOOST_REQUIRE(sink->write(11, RecordBatch::from_rows(keyed_schema(), {{0, 0, "replayed"}}).value()).is_ok());
+    BOOST_REQUIRE(sink->finish_epoch(11).is_ok());
+    BOOST_TEST(sink->skipped_epochs() == 1);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_aggregation_in_update_mode_keeps_the_latest_count_per_key) {
+  TemporaryDirectory dir;
+  const std::string table = dir.file("counts");
+  Session session;
+  MemoryStream input(session, Schema::make({{"k", Type::Int64}}).value());
+  auto query = input.to_df()
+                   .group_by("k")
+                   .agg(count().alias("n"))
+                   .write_stream()
+                   .format("delta")
+                   .output_mode(OutputMode::Update)
+                   .option("path", table)
+                   .option("key", "k")
+                   .start();
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  std::map<int64_t, int64_t> reference;
+  std::mt19937_64 random(5);
+  for (int epoch = 0; epoch < 6; ++epoch) {
+    Rows rows;
+    for (int i = 0; i < 10; ++i) {
+      const auto k = static_cast<int64_t>(random() % 7);
+      rows.push_back({k});
+      ++reference[k];
+    }
+    BOOST_REQUIRE(input.add_data(rows).is_ok());
+    BOOST_REQUIRE(query->process_all_available().is_ok());
+  }
+  BOOST_REQUIRE(query->stop().is_ok());
+  Rows expected;
+  for (const auto& [k, n] : reference) expected.push_back({k, n});
+  BOOST_TEST(read_batch_rows(table, read_delta_snapshot(table).value()) == sorted(expected));
+
+  // Update mode needs the key; the key is only for update mode.
+  auto counts = input.to_df().group_by("k").agg(count().alias("n"));
+  auto no_key = counts.write_stream().format("delta").output_mode(OutputMode::Update).option("path", dir.file("x")).start();
+  BOOST_REQUIRE(!no_key.ok());
+  BOOST_TEST(no_key.status().message().find("option(\"key\"") != std::string::npos, no_key.status().message());
+  auto bad_key = counts.write_stream().format("delta").output_mode(OutputMode::Update).option("path", dir.file("x")).option("key", "kk").start();
+  BOOST_REQUIRE(!bad_key.ok());
+  BOOST_TEST(bad_key.status().message().find("kk") != std::string::npos, bad_key.status().message());
+  auto key_in_complete = counts.write_stream().format("delta").output_mode(OutputMode::Complete).option("path", dir.file("x")).option("key", "k").start();
+  BOOST_REQUIRE(!key_in_complete.ok());
+  BOOST_TEST(key_in_complete.status().message().find("update mode") != std::string::npos, key_in_complete.status().message());
 }

@@ -273,9 +273,11 @@ BOOST_AUTO_TEST_CASE(a_missing_table_a_corrupt_log_and_unknown_options_give_clea
   StreamingQuery reader = start_reader(session, table, "corrupt");
   BOOST_REQUIRE(drain(reader).is_ok());
   {
-    std::ofstream out(delta_commit_file(table, 2));
+    // Written aside and renamed: the running reader must never see a half-written file.
+    std::ofstream out(delta_commit_file(table, 2) + ".partial");
     out << "{\"commitInfo\":{}}\n{\"add\":{\"path\":\n";
   }
+  fs::rename(delta_commit_file(table, 2) + ".partial", delta_commit_file(table, 2));
   const Status failed = drain(reader);
   BOOST_REQUIRE(!failed.is_ok());
   expect_contains(failed.message(), "00000000000000000002.json:2");

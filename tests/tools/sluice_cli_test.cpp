@@ -521,3 +521,43 @@ BOOST_AUTO_TEST_CASE(kcat_in_sluice_sql_in_between_kcat_out) {
   broker.signal(SIGINT);
   BOOST_TEST(broker.wait() == 0, broker.err());
 }
+
+BOOST_AUTO_TEST_CASE(delta_vacuum_and_optimize_maintain_a_table) {
+  TemporaryDirectory directory;
+  const std::string table = directory.file("table");
+  std::filesystem::create_directories(table + "/_delta_log");
+  // Version 1 adds a.parquet, version 2 replaces it by b.parquet.
+  write_text(table + "/_delta_log/00000000000000000000.json",
+             "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n"
+             "{\"metaData\":{\"id\":\"t\",\"format\":{\"provider\":\"parquet\",\"options\":{}},"
+             "\"schemaString\":\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[{\\\"name\\\":\\\"a\\\","
+             "\\\"type\\\":\\\"long\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}}]}\","
+             "\"partitionColumns\":[],\"configuration\":{},\"createdTime\":0}}\n");
+  write_text(table + "/_delta_log/00000000000000000001.json",
+             "{\"add\":{\"path\":\"a.parquet\",\"partitionValues\":{},\"size\":3,\"modificationTime\":0,"
+             "\"dataChange\":true}}\n");
+  write_text(table + "/_delta_log/00000000000000000002.json",
+             "{\"remove\":{\"path\":\"a.parquet\",\"deletionTimestamp\":1,\"dataChange\":true}}\n"
+             "{\"add\":{\"path\":\"b.parquet\",\"partitionValues\":{},\"size\":3,\"modificationTime\":0,"
+             "\"dataChange\":true}}\n");
+  write_text(table + "/a.parquet", "old");
+  write_text(table + "/b.parquet", "new");
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  Sluice kept(directory, {"delta", "vacuum", table});
+  BOOST_TEST(kept.wait() == 0, kept.err());
+  BOOST_TEST(kept.out().find("deleted 0 files") != std::string::npos, kept.out());
+  Sluice vacuum(directory, {"delta", "vacuum", table, "--retention-hours", "0"});
+  BOOST_TEST(vacuum.wait() == 0, vacuum.err());
+  BOOST_TEST(vacuum.out() == "vacuumed " + table + ": deleted 1 files (3 bytes); versions from 2 on stay readable\n",
+             vacuum.out());
+  BOOST_TEST(!std::filesystem::exists(table + "/a.parquet"));
+  BOOST_TEST(std::filesystem::exists(table + "/b.parquet"));
+
+  Sluice optimize(directory, {"delta", "optimize", table});
+  BOOST_TEST(optimize.wait() == 0, optimize.err());
+  BOOST_TEST(optimize.out().find("nothing to do") != std::string::npos, optimize.out());
+  Sluice missing(directory, {"delta", "vacuum", directory.file("nothing")});
+  BOOST_TEST(missing.wait() == 1);
+  BOOST_TEST(missing.err().find("no Delta table at " + directory.file("nothing")) != std::string::npos, missing.err());
+}
