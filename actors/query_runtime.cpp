@@ -176,6 +176,10 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
   auto recovery = std::make_shared<Recovery>();
   CheckpointOptions checkpoint_options;
   checkpoint_options.min_batches_to_retain = runtime->spec_.min_batches_to_retain;
+  if (const int64_t max_bytes = runtime->spec_.checkpoint_max_bytes; max_bytes > 0) {
+    checkpoint_options.max_map_size_bytes = max_bytes;
+    checkpoint_options.map_size_bytes = std::min(checkpoint_options.map_size_bytes, max_bytes);
+  }
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointStore> store,
                           CheckpointStore::open(location, checkpoint_options));
   recovery->checkpoint = std::move(store);
