@@ -1,5 +1,7 @@
 #include "actors/query_runtime.hpp"
 
+#include "actors/seeded_scheduler.hpp"
+
 #include <future>
 
 #include "actors/messages.hpp"
@@ -315,6 +317,7 @@ Status QueryRuntime::process_all_available() {
   }
   auto done = std::make_shared<std::promise<Status>>();
   auto future = done->get_future();
+  await_quiet_scheduler(coordinator_.home_system());
   caf::anon_send(coordinator_, AwaitAvailable{done});
   // The coordinator answers every waiter, also when the query ends, so this cannot hang; a
   // message sent after the coordinator quit is dropped, which the loop below notices.
@@ -328,6 +331,7 @@ Status QueryRuntime::process_all_available() {
 Status QueryRuntime::clock_advanced() {
   auto done = std::make_shared<std::promise<Status>>();
   auto future = done->get_future();
+  await_quiet_scheduler(coordinator_.home_system());
   caf::anon_send(coordinator_, ClockAdvanced{done});
   while (future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
     std::lock_guard lock(mutex_);
