@@ -91,11 +91,18 @@ std::string landing_file(int64_t index, int64_t rows, uint64_t seed) {
   return text;
 }
 
+// Starts `sluice run` on the pipeline; with a scheduler seed its actors interleave as that
+// seed says (sluice run --scheduler-seed), so a crash point fires at the same step on replay.
 Result<Child> spawn_run(const std::string& binary, const fs::path& sql, const fs::path& checkpoint,
-                        const fs::path& log, const std::string& faults) {
+                        const fs::path& log, const std::string& faults,
+                        std::optional<uint64_t> scheduler_seed = std::nullopt) {
   std::vector<std::string> args = {
       binary,      "run",           sql.string(), "--checkpoint", checkpoint.string(),
       "--trigger", "available-now", "--ui-port",  "off"};
+  if (scheduler_seed) {
+    args.push_back("--scheduler-seed");
+    args.push_back(std::to_string(*scheduler_seed));
+  }
   std::vector<char*> argv;
   for (auto& arg : args)
     argv.push_back(arg.data());
@@ -295,7 +302,8 @@ int run_chaos(const ChaosOptions& options) {
           static_cast<int64_t>(random() % static_cast<uint64_t>(longest + 1)));
     }
     const auto started = Clock::now();
-    auto child = spawn_run(binary, *chaos_sql, work / "chaos-checkpoint", log, faults);
+    auto child = spawn_run(binary, *chaos_sql, work / "chaos-checkpoint", log, faults,
+                           seed * 1000003 + static_cast<uint64_t>(files));
     if (!child.ok()) return fail(child.status());
     const Ending ending = await_child(*child, kill_after);
     if (!faults.empty() && (ending.exit_code == kFaultCrashExitCode || ++point_misses >= 20)) {

@@ -42,6 +42,9 @@ int main(int argc, char** argv) {
                   "json: print every progress report as one JSON line instead of the status lines")
       ->check(CLI::IsMember({"json"}));
 
+  run->add_option("--scheduler-seed", run_options.scheduler_seed,
+                  "Run the actors on one thread, in an order drawn from this seed (a replayable "
+                  "interleaving)");
   run->add_option("--ui-port", run_options.ui_port,
                   "Port of the dashboard and /metrics on 127.0.0.1: a port, 0 = any free one "
                   "(the default), off = none");
