@@ -25,6 +25,18 @@ Status guarded(const std::string& who, F&& fn) {
   }
 }
 
+// Checks a message's number on its edge (EdgeSequences); on a duplicate or a gap, fails the
+// receiving actor (its state has failed, coordinator and sequences) and returns false.
+template <typename Actor, typename Message>
+bool accept_in_order(Actor* self, const Message& message) {
+  auto& st = self->state;
+  Status accepted = st.sequences.accept(self->current_sender(), message);
+  if (accepted.is_ok()) return true;
+  st.failed = true;
+  self->send(st.coordinator, Failure{accepted});
+  return false;
+}
+
 struct SourceState {
   std::shared_ptr<Source> source;
   caf::actor coordinator;
@@ -304,12 +316,7 @@ caf::behavior stage_behavior(stage_actor* self, caf::actor coordinator, Downstre
         if (!st.upstream) st.upstream = caf::actor_cast<caf::actor>(self->current_sender());
         ++st.owed_credits;
         if (st.failed) return;
-        if (Status accepted = st.sequences.accept(self->current_sender(), message);
-            !accepted.is_ok()) {
-          st.failed = true;
-          self->send(st.coordinator, Failure{accepted});
-          return;
-        }
+        if (!accept_in_order(self, message)) return;
         Result<RecordBatchPtr> output = RecordBatchPtr();
         Status status = guarded(st.name, [&] {
           output = st.stage->process(message.batch, st.observation);
@@ -326,12 +333,7 @@ caf::behavior stage_behavior(stage_actor* self, caf::actor coordinator, Downstre
       [=](BarrierMessage barrier) {
         auto& st = self->state;
         if (st.failed) return;
-        if (Status accepted = st.sequences.accept(self->current_sender(), barrier);
-            !accepted.is_ok()) {
-          st.failed = true;
-          self->send(st.coordinator, Failure{accepted});
-          return;
-        }
+        if (!accept_in_order(self, barrier)) return;
         st.router.send_barrier(barrier.epoch);
         self->send(st.coordinator, StageDone{barrier.epoch, st.input, st.observation.max_event_time,
                                              st.observation.saw_event_time});
@@ -399,12 +401,7 @@ caf::behavior stateful_behavior(stateful_actor* self, caf::actor coordinator, Do
         auto& st = self->state;
         auto sender = caf::actor_cast<caf::actor>(self->current_sender());
         if (!st.failed) {
-          Status accepted = st.sequences.accept(self->current_sender(), message);
-          if (!accepted.is_ok()) {
-            self->state.failed = true;
-            self->send(st.coordinator, Failure{accepted});
-            return;
-          }
+          if (!accept_in_order(self, message)) return;
           Status status = guarded(st.name, [&] {
             return st.state->add_input(message.input, message.batch, st.contexts[message.epoch]);
           });
@@ -416,12 +413,7 @@ caf::behavior stateful_behavior(stateful_actor* self, caf::actor coordinator, Do
       [=](BarrierMessage barrier) {
         auto& st = self->state;
         if (st.failed) return;
-        if (Status accepted = st.sequences.accept(self->current_sender(), barrier);
-            !accepted.is_ok()) {
-          st.failed = true;
-          self->send(st.coordinator, Failure{accepted});
-          return;
-        }
+        if (!accept_in_order(self, barrier)) return;
         if (++st.barriers[barrier.epoch] < st.num_senders) return;
         st.barriers.erase(barrier.epoch);
         EpochContext context = st.contexts[barrier.epoch];
@@ -542,12 +534,7 @@ caf::behavior sink_behavior(sink_actor* self, caf::actor coordinator, std::share
         auto& st = self->state;
         auto sender = caf::actor_cast<caf::actor>(self->current_sender());
         if (!st.failed) {
-          if (Status accepted = st.sequences.accept(self->current_sender(), message);
-              !accepted.is_ok()) {
-            st.failed = true;
-            self->send(st.coordinator, Failure{accepted});
-            return;
-          }
+          if (!accept_in_order(self, message)) return;
           if (st.ordering.active()) {
             st.schema = message.batch->schema();
             st.held[message.epoch].push_back(message.batch);
@@ -568,12 +555,7 @@ caf::behavior sink_behavior(sink_actor* self, caf::actor coordinator, std::share
       [=](BarrierMessage barrier) {
         auto& st = self->state;
         if (st.failed) return;
-        if (Status accepted = st.sequences.accept(self->current_sender(), barrier);
-            !accepted.is_ok()) {
-          st.failed = true;
-          self->send(st.coordinator, Failure{accepted});
-          return;
-        }
+        if (!accept_in_order(self, barrier)) return;
         if (++st.barriers[barrier.epoch] < st.num_inputs) return;
         st.barriers.erase(barrier.epoch);
         if (st.wait_for_log && !st.logged.count(barrier.epoch)) {

@@ -107,19 +107,16 @@ Result<FaultAction> parse_action(std::string_view text) {
   if (text == "kill") return FaultAction::kill_actor();
   if (text == "drop") return FaultAction::drop();
   if (text == "duplicate") return FaultAction::duplicate();
-  if (text.substr(0, 6) == "delay=") {
-    std::string_view duration = text.substr(6);
+  for (const bool delay : {true, false}) {
+    const std::string_view prefix = delay ? "delay=" : "stall=";
+    if (text.substr(0, prefix.size()) != prefix) continue;
+    std::string_view duration = text.substr(prefix.size());
     if (duration.size() > 2 && duration.substr(duration.size() - 2) == "ms")
       duration.remove_suffix(2);
-    SLUICE_ASSIGN_OR_RETURN(int64_t millis, parse_integer(duration, "delay duration (ms)"));
-    return FaultAction::delay_for(std::chrono::milliseconds(millis));
-  }
-  if (text.substr(0, 6) == "stall=") {
-    std::string_view duration = text.substr(6);
-    if (duration.size() > 2 && duration.substr(duration.size() - 2) == "ms")
-      duration.remove_suffix(2);
-    SLUICE_ASSIGN_OR_RETURN(int64_t millis, parse_integer(duration, "stall duration (ms)"));
-    return FaultAction::stall_for(std::chrono::milliseconds(millis));
+    SLUICE_ASSIGN_OR_RETURN(int64_t millis, parse_integer(duration, delay ? "delay duration (ms)"
+                                                                          : "stall duration (ms)"));
+    const std::chrono::milliseconds length(millis);
+    return delay ? FaultAction::delay_for(length) : FaultAction::stall_for(length);
   }
   return Status::invalid_argument(
       "unknown action '" + std::string(text) +

@@ -654,8 +654,6 @@ Status SessionState::set_conf(const std::string& key, const std::string& value) 
                                                  "shuffle_partitions",
                                                  "multipleWatermarkPolicy",
                                                  "watermarkIdleTimeout",
-                                                 "epochTimeout",
-                                                 "checkpointMaxSize",
                                                  "ui.port",
                                                  "ui.host",
                                                  "stateCacheSize",
@@ -663,7 +661,9 @@ Status SessionState::set_conf(const std::string& key, const std::string& value) 
                                                  "restart.attempts",
                                                  "restart.delay",
                                                  "restart.maxDelay",
-                                                 "restart.multiplier"};
+                                                 "restart.multiplier",
+                                                 "epochTimeout",
+                                                 "checkpointMaxSize"};
   if (key == "ansi") {
     if (value != "true" && value != "false") {
       return Status::invalid_argument("session option 'ansi' must be true or false, got '" + value + "'");

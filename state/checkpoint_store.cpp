@@ -266,9 +266,8 @@ Status CheckpointStore::write(int64_t size_hint,
     if (attempt > 0) break;
     SLUICE_RETURN_NOT_OK(grow_map(size_hint));
   }
-  return Status::io_error("checkpoint '" + path_ + "' full: a transaction of about " +
-                          std::to_string(size_hint) + " bytes does not fit in the map of " +
-                          std::to_string(env_->map_size()) +
+  return Status::io_error("checkpoint full: a transaction of about " + std::to_string(size_hint) +
+                          " bytes does not fit in the map of " + std::to_string(env_->map_size()) +
                           " bytes even after growing it (max_map_size_bytes = " +
                           std::to_string(options_.max_map_size_bytes) + ")");
 }
@@ -278,7 +277,7 @@ Status CheckpointStore::grow_map(int64_t size_hint) {
   int64_t current = env_->map_size();
   if (current >= options_.max_map_size_bytes) {
     return Status::io_error(
-        "checkpoint '" + path_ + "' full: the map of " + std::to_string(current) +
+        "checkpoint full: the map of " + std::to_string(current) +
         " bytes is at max_map_size_bytes = " + std::to_string(options_.max_map_size_bytes));
   }
   // Doubling keeps growth rare; the hint covers one transaction much larger than the map.

@@ -805,7 +805,7 @@ BOOST_AUTO_TEST_CASE(map_that_cannot_grow_enough_reports_checkpoint_full) {
     changes.push_back({"t", "key" + std::to_string(i), std::string(1000, 'x')});
   Status full = store->commit_epoch({0, "", changes});
   BOOST_TEST(full.code() == StatusCode::io_error);
-  BOOST_TEST(contains(full, "checkpoint '" + dir.checkpoint() + "' full"));
+  BOOST_TEST(contains(full, "checkpoint full"));
   BOOST_TEST(store->stats().value().map_size_bytes == (512 << 10));
   BOOST_TEST(!store->latest_committed_epoch().value().has_value());
   BOOST_TEST(!store->get_state("t", "key0").value().has_value());
