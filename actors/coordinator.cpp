@@ -101,6 +101,8 @@ struct CoordinatorState {
   std::vector<std::shared_ptr<std::promise<Status>>> clock_waiters;
   std::optional<Clock::time_point> previous_epoch_trigger;
   bool finished = false;
+  // When an epoch in flight last made progress (started, or an actor reported on it).
+  Clock::time_point last_progress = Clock::now();
 };
 
 using coordinator_actor = caf::stateful_actor<CoordinatorState>;
@@ -271,6 +273,7 @@ void start_epoch(coordinator_actor* self, const std::vector<SourceOffset>& end,
   flight.latest_offset_ms = latest_offset_ms;
   if (Status logged = log_offsets(self, flight); !logged.is_ok()) return finish(self, logged);
   flight.run_start = Clock::now();
+  st.last_progress = flight.run_start;
   self->send(st.sink_actor, OffsetsLogged{flight.epoch});
   send_epoch_start(self, flight);
   for (size_t s = 0; s < st.source_actors.size(); ++s) {
@@ -518,9 +521,42 @@ bool complete(const InFlight& flight) {
          flight.sink_done && flight.offsets_logged;
 }
 
+// Fails the query when the oldest epoch in flight made no progress for epochTimeout: a lost
+// message (a barrier, or a batch whose credit never returns) would otherwise hang it.
+void check_progress(coordinator_actor* self) {
+  auto& st = self->state;
+  const int64_t timeout_ms = st.runtime->spec().epoch_timeout_ms;
+  if (st.finished || timeout_ms <= 0) return;
+  const auto timeout = std::chrono::milliseconds(timeout_ms);
+  if (!st.flights.empty() && Clock::now() - st.last_progress >= timeout) {
+    const InFlight& flight = st.flights.begin()->second;
+    std::string waiting;
+    auto add = [&](int pending, int total, const std::string& what) {
+      if (pending <= 0) return;
+      waiting += (waiting.empty() ? "" : ", ") + std::to_string(pending) + " of " +
+                 std::to_string(total) + " " + what;
+    };
+    int sources = 0;
+    for (const auto& partitions : st.source_actors)
+      sources += static_cast<int>(partitions.size());
+    add(flight.pending_sources, sources, "source partitions");
+    add(flight.pending_stages, static_cast<int>(st.stage_actors.size()), "stages (their barrier)");
+    add(flight.pending_states, static_cast<int>(st.stateful_actors.size()),
+        "stateful partitions (their barriers)");
+    if (!flight.sink_done) waiting += std::string(waiting.empty() ? "" : ", ") + "the sink";
+    return finish(
+        self, Status::aborted("epoch " + std::to_string(flight.epoch) + " made no progress for " +
+                              std::to_string(timeout_ms) + " ms (epochTimeout), waiting for " +
+                              waiting + ": a message on an edge may be lost"));
+  }
+  self->delayed_send(self, std::max(timeout / 4, std::chrono::milliseconds(1)),
+                     watchdog_atom::value);
+}
+
 // Commits finished epochs in order: state changes and commits/e in one LMDB transaction.
 void try_commit(coordinator_actor* self) {
   auto& st = self->state;
+  st.last_progress = Clock::now();
   bool committed_any = false;
   while (!st.flights.empty() && complete(st.flights.begin()->second) && !st.finished) {
     InFlight flight = std::move(st.flights.begin()->second);
@@ -623,6 +659,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
     Downstream downstream;
     if (target.stage < 0) {
       downstream.actors = {st.sink_actor};
+      downstream.edge = FaultPoint::edge_to_sink;
       return downstream;
     }
     downstream.actors = stage_partitions[static_cast<size_t>(target.stage)];
@@ -701,9 +738,11 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
     }
   });
   schedule_tick(self, std::chrono::milliseconds(0));
+  check_progress(self);
 
   return {
       [=](tick_atom) { on_tick(self); },
+      [=](watchdog_atom) { check_progress(self); },
       [=](SourceDone done) {
         auto& st = self->state;
         auto it = st.flights.find(done.epoch);
@@ -711,7 +750,8 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         it->second.rows[static_cast<size_t>(done.pipeline)] += done.rows;
         --it->second.pending_sources;
         // The newest epoch's sources are done: the next epoch may start reading.
-        if (!st.continuous && it->second.pending_sources == 0) schedule_tick(self, std::chrono::milliseconds(0));
+        if (!st.continuous && it->second.pending_sources == 0)
+          schedule_tick(self, std::chrono::milliseconds(0));
         try_commit(self);
       },
       [=](SourceCut cut) {
@@ -720,7 +760,8 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         if (it == st.flights.end()) return;
         InFlight& flight = it->second;
         auto& end = flight.end[static_cast<size_t>(cut.pipeline)];
-        if (end.size() <= static_cast<size_t>(cut.partition)) end.resize(static_cast<size_t>(cut.partition) + 1, 0);
+        if (end.size() <= static_cast<size_t>(cut.partition))
+          end.resize(static_cast<size_t>(cut.partition) + 1, 0);
         end[static_cast<size_t>(cut.partition)] = cut.end;
         flight.latest = flight.end;
         flight.rows[static_cast<size_t>(cut.pipeline)] += cut.rows;
@@ -758,7 +799,8 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         total.num_rows_removed += done.metrics.num_rows_removed;
         total.num_rows_dropped_by_watermark += done.metrics.num_rows_dropped_by_watermark;
         total.memory_used_bytes += done.metrics.memory_used_bytes;
-        for (const auto& [name, value] : done.metrics.custom_metrics) total.custom_metrics[name] += value;
+        for (const auto& [name, value] : done.metrics.custom_metrics)
+          total.custom_metrics[name] += value;
         total.next_processing_timeout =
             std::min(total.next_processing_timeout, done.metrics.next_processing_timeout);
         --it->second.pending_states;

@@ -16,6 +16,10 @@ namespace sluice::actors {
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using read_atom = caf::atom_constant<caf::atom("read")>;
+/// An actor's own reminder that a delayed output link may send again (edge fault delay).
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+/// The coordinator's own reminder to check that epochs in flight make progress (epochTimeout).
+using watchdog_atom = caf::atom_constant<caf::atom("watchdog")>;
 
 /// Coordinator → source actor: read [start, end) of this actor's partition as epoch `epoch`.
 struct EpochRange {
@@ -30,11 +34,18 @@ struct BatchMessage {
   RecordBatchPtr batch;
   /// Which input of the receiving stateful operator the rows feed (a join: 0 left, 1 right).
   int input = 0;
+  /// The message's number on its edge, from 1 (set by OutputLink; 0: not numbered), so the
+  /// receiver refuses a duplicate and notices a gap (EdgeSequences).
+  int64_t sequence = 0;
+  /// The sending actor's name, for errors naming the edge.
+  std::shared_ptr<const std::string> sender;
 };
 
 /// End of an epoch on an edge: every batch of `epoch` on this edge came before it.
 struct BarrierMessage {
   int64_t epoch = 0;
+  int64_t sequence = 0;  ///< numbered with the batches of its edge (see BatchMessage)
+  std::shared_ptr<const std::string> sender;
 };
 
 /// Receiver → sender: the receiver consumed `credits` batches, the sender may send as many more.

@@ -1,5 +1,6 @@
 #include "actors/pipeline_actors.hpp"
 
+#include "actors/edge_sequences.hpp"
 #include "core/fault_injection.hpp"
 
 #include <algorithm>
@@ -22,6 +23,18 @@ Status guarded(const std::string& who, F&& fn) {
   } catch (...) {
     return Status::internal(who + " threw a non-standard exception");
   }
+}
+
+// Checks a message's number on its edge (EdgeSequences); on a duplicate or a gap, fails the
+// receiving actor (its state has failed, coordinator and sequences) and returns false.
+template <typename Actor, typename Message>
+bool accept_in_order(Actor* self, const Message& message) {
+  auto& st = self->state;
+  Status accepted = st.sequences.accept(self->current_sender(), message);
+  if (accepted.is_ok()) return true;
+  st.failed = true;
+  self->send(st.coordinator, Failure{accepted});
+  return false;
 }
 
 struct SourceState {
@@ -91,9 +104,9 @@ void read_step(source_actor* self) {
       return fault_kills_actor(fault) ? self->quit(caf::exit_reason::kill) : fail(self, fault);
     }
     st.rows += batch->num_rows();
-    st.out.send_batch(BatchMessage{epoch, std::move(batch)});
+    st.out.send_batch(epoch, std::move(batch));
   } else {
-    st.out.send_barrier(BarrierMessage{epoch});
+    st.out.send_barrier(epoch);
     self->send(st.coordinator, SourceDone{epoch, st.pipeline, st.rows});
     st.reader.reset();
     st.ranges.pop_front();
@@ -139,7 +152,7 @@ void continuous_step(source_actor* self) {
   if (!status.is_ok()) return fail(self, status);
   if (*flow == ReadFlow::have_batch) {
     st.epoch_rows += batch->num_rows();
-    st.out.send_batch(BatchMessage{st.continuous_epoch, std::move(batch)});
+    st.out.send_batch(st.continuous_epoch, std::move(batch));
   } else {
     st.position = *st.reader->position();
     st.reader.reset();
@@ -156,7 +169,7 @@ void cut(source_actor* self, int64_t epoch) {
     st.continuous_epoch = st.continuous->epoch;
   }
   const int64_t end = st.reader ? *st.reader->position() : st.position;
-  st.out.send_barrier(BarrierMessage{epoch});
+  st.out.send_barrier(epoch);
   self->send(st.coordinator, SourceCut{epoch, st.pipeline, st.partition, end, st.epoch_rows});
   st.continuous_epoch = epoch + 1;
   st.epoch_rows = 0;
@@ -168,7 +181,8 @@ caf::behavior source_behavior(source_actor* self, caf::actor coordinator, caf::a
   auto& st = self->state;
   st.source = std::move(source);
   st.coordinator = std::move(coordinator);
-  st.out = OutputLink(self, std::move(stage));
+  st.out = OutputLink(self, std::move(stage), FaultPoint::edge_source_to_stage,
+                      std::make_shared<const std::string>(name));
   st.pipeline = pipeline;
   st.partition = partition;
   st.name = std::move(name);
@@ -192,6 +206,10 @@ caf::behavior source_behavior(source_actor* self, caf::actor coordinator, caf::a
         self->state.out.add_credits(credit.credits);
         schedule_read(self);
       },
+      [=](resume_atom) {
+        self->state.out.resume();
+        schedule_read(self);
+      },
       [=](stop_atom) { self->quit(); },
   };
 }
@@ -206,16 +224,18 @@ struct Router {
   std::vector<std::vector<int32_t>> rows_by_partition;
 
   Router() = default;
-  Router(caf::event_based_actor* self, Downstream downstream)
+  Router(caf::event_based_actor* self, Downstream downstream, const std::string& sender)
       : key_columns(std::move(downstream.key_columns)), input(downstream.input) {
-    for (auto& actor : downstream.actors) outputs.emplace_back(self, std::move(actor));
+    auto name = std::make_shared<const std::string>(sender);
+    for (auto& actor : downstream.actors)
+      outputs.emplace_back(self, std::move(actor), downstream.edge, name);
   }
 
   // Sends a batch to the one output, or splits it by key hash across the partitions.
   void route(int64_t epoch, const RecordBatchPtr& batch) {
     const int partitions = static_cast<int>(outputs.size());
     if (partitions == 1) {
-      outputs[0].send_batch(BatchMessage{epoch, batch, input});
+      outputs[0].send_batch(epoch, batch, input);
       return;
     }
     partition_rows(*batch, key_columns, partitions, partition_of_row);
@@ -230,12 +250,13 @@ struct Router {
       RecordBatchPtr part = static_cast<int64_t>(rows.size()) == batch->num_rows()
                                 ? batch
                                 : batch->take(rows.data(), static_cast<int64_t>(rows.size()));
-      outputs[static_cast<size_t>(p)].send_batch(BatchMessage{epoch, std::move(part), input});
+      outputs[static_cast<size_t>(p)].send_batch(epoch, std::move(part), input);
     }
   }
 
-  void send_barrier(BarrierMessage barrier) {
-    for (auto& output : outputs) output.send_barrier(barrier);
+  void send_barrier(int64_t epoch) {
+    for (auto& output : outputs)
+      output.send_barrier(epoch);
   }
 
   // Gives credits returned by `sender` to its link.
@@ -243,6 +264,12 @@ struct Router {
     for (auto& output : outputs) {
       if (caf::actor_cast<caf::strong_actor_ptr>(output.destination()) == sender) output.add_credits(credits);
     }
+  }
+
+  // Sends what waited for a delay that has passed (resume_atom).
+  void resume() {
+    for (auto& output : outputs)
+      output.resume();
   }
 
   bool drained() const {
@@ -255,6 +282,7 @@ struct StageState {
   caf::actor coordinator;
   caf::actor upstream;
   Router router;
+  EdgeSequences sequences;
   StageObservation observation;
   int32_t owed_credits = 0;
   int input = 0;
@@ -278,7 +306,8 @@ caf::behavior stage_behavior(stage_actor* self, caf::actor coordinator, Downstre
   auto& st = self->state;
   st.stage = std::move(stage);
   st.coordinator = std::move(coordinator);
-  st.router = Router(self, std::move(downstream));
+  st.router = Router(self, std::move(downstream), name);
+  st.sequences = EdgeSequences(name);
   st.input = input;
   st.name = std::move(name);
   return {
@@ -287,6 +316,7 @@ caf::behavior stage_behavior(stage_actor* self, caf::actor coordinator, Downstre
         if (!st.upstream) st.upstream = caf::actor_cast<caf::actor>(self->current_sender());
         ++st.owed_credits;
         if (st.failed) return;
+        if (!accept_in_order(self, message)) return;
         Result<RecordBatchPtr> output = RecordBatchPtr();
         Status status = guarded(st.name, [&] {
           output = st.stage->process(message.batch, st.observation);
@@ -302,7 +332,9 @@ caf::behavior stage_behavior(stage_actor* self, caf::actor coordinator, Downstre
       },
       [=](BarrierMessage barrier) {
         auto& st = self->state;
-        st.router.send_barrier(barrier);
+        if (st.failed) return;
+        if (!accept_in_order(self, barrier)) return;
+        st.router.send_barrier(barrier.epoch);
         self->send(st.coordinator, StageDone{barrier.epoch, st.input, st.observation.max_event_time,
                                              st.observation.saw_event_time});
         st.observation = StageObservation{};
@@ -310,6 +342,10 @@ caf::behavior stage_behavior(stage_actor* self, caf::actor coordinator, Downstre
       [=](CreditMessage credit) {
         auto& st = self->state;
         st.router.add_credits(self->current_sender(), credit.credits);
+        return_credits(self);
+      },
+      [=](resume_atom) {
+        self->state.router.resume();
         return_credits(self);
       },
       [=](stop_atom) { self->quit(); },
@@ -321,6 +357,7 @@ struct StatefulState {
   std::shared_ptr<const StatelessStage> post;
   caf::actor coordinator;
   Router router;
+  EdgeSequences sequences;
   std::map<int64_t, EpochContext> contexts;
   std::map<int64_t, int> barriers;
   int num_senders = 0;
@@ -345,7 +382,8 @@ caf::behavior stateful_behavior(stateful_actor* self, caf::actor coordinator, Do
   st.state = std::move(state);
   st.post = std::move(post);
   st.coordinator = std::move(coordinator);
-  st.router = Router(self, std::move(downstream));
+  st.router = Router(self, std::move(downstream), name);
+  st.sequences = EdgeSequences(name);
   st.stage = stage;
   st.partition = partition;
   st.num_senders = num_senders;
@@ -363,6 +401,7 @@ caf::behavior stateful_behavior(stateful_actor* self, caf::actor coordinator, Do
         auto& st = self->state;
         auto sender = caf::actor_cast<caf::actor>(self->current_sender());
         if (!st.failed) {
+          if (!accept_in_order(self, message)) return;
           Status status = guarded(st.name, [&] {
             return st.state->add_input(message.input, message.batch, st.contexts[message.epoch]);
           });
@@ -373,7 +412,9 @@ caf::behavior stateful_behavior(stateful_actor* self, caf::actor coordinator, Do
       },
       [=](BarrierMessage barrier) {
         auto& st = self->state;
-        if (st.failed || ++st.barriers[barrier.epoch] < st.num_senders) return;
+        if (st.failed) return;
+        if (!accept_in_order(self, barrier)) return;
+        if (++st.barriers[barrier.epoch] < st.num_senders) return;
         st.barriers.erase(barrier.epoch);
         EpochContext context = st.contexts[barrier.epoch];
         st.contexts.erase(barrier.epoch);
@@ -390,11 +431,14 @@ caf::behavior stateful_behavior(stateful_actor* self, caf::actor coordinator, Do
           if (!status.is_ok()) return stateful_fail(self, status);
           if ((*processed)->num_rows() > 0) st.router.route(barrier.epoch, *processed);
         }
-        st.router.send_barrier(barrier);
+        st.router.send_barrier(barrier.epoch);
         self->send(st.coordinator, StateDone{barrier.epoch, st.stage, st.partition, delta, st.state->metrics()});
       },
       [=](EpochCommitted committed) { self->state.state->epoch_committed(committed.epoch); },
-      [=](CreditMessage credit) { self->state.router.add_credits(self->current_sender(), credit.credits); },
+      [=](CreditMessage credit) {
+        self->state.router.add_credits(self->current_sender(), credit.credits);
+      },
+      [=](resume_atom) { self->state.router.resume(); },
       [=](stop_atom) { self->quit(); },
   };
 }
@@ -435,6 +479,7 @@ struct SinkState {
   std::map<int64_t, std::vector<RecordBatchPtr>> held;
   SchemaPtr schema;
   caf::actor coordinator;
+  EdgeSequences sequences;
   int num_inputs = 0;
   std::map<int64_t, int> barriers;
   std::map<int64_t, int64_t> rows;
@@ -482,12 +527,14 @@ caf::behavior sink_behavior(sink_actor* self, caf::actor coordinator, std::share
   st.sink = std::move(sink);
   st.ordering = std::move(ordering);
   st.coordinator = std::move(coordinator);
+  st.sequences = EdgeSequences("sink " + st.sink->description());
   st.num_inputs = num_inputs;
   return {
       [=](BatchMessage& message) {
         auto& st = self->state;
         auto sender = caf::actor_cast<caf::actor>(self->current_sender());
         if (!st.failed) {
+          if (!accept_in_order(self, message)) return;
           if (st.ordering.active()) {
             st.schema = message.batch->schema();
             st.held[message.epoch].push_back(message.batch);
@@ -507,7 +554,9 @@ caf::behavior sink_behavior(sink_actor* self, caf::actor coordinator, std::share
       },
       [=](BarrierMessage barrier) {
         auto& st = self->state;
-        if (st.failed || ++st.barriers[barrier.epoch] < st.num_inputs) return;
+        if (st.failed) return;
+        if (!accept_in_order(self, barrier)) return;
+        if (++st.barriers[barrier.epoch] < st.num_inputs) return;
         st.barriers.erase(barrier.epoch);
         if (st.wait_for_log && !st.logged.count(barrier.epoch)) {
           st.aligned.insert(barrier.epoch);

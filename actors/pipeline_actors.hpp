@@ -23,6 +23,7 @@ struct Downstream {
   std::vector<caf::actor> actors;
   std::vector<int> key_columns;
   int input = 0;
+  FaultPoint edge = FaultPoint::edge_to_stateful;  ///< edge_to_sink when `actors` is the sink
 };
 
 /// Spawns the actor that runs a fused stateless stage over the batches of one source

@@ -1,5 +1,7 @@
 #include "actors/query_runtime.hpp"
 
+#include "actors/seeded_scheduler.hpp"
+
 #include <future>
 
 #include "actors/messages.hpp"
@@ -176,6 +178,10 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
   auto recovery = std::make_shared<Recovery>();
   CheckpointOptions checkpoint_options;
   checkpoint_options.min_batches_to_retain = runtime->spec_.min_batches_to_retain;
+  if (const int64_t max_bytes = runtime->spec_.checkpoint_max_bytes; max_bytes > 0) {
+    checkpoint_options.max_map_size_bytes = max_bytes;
+    checkpoint_options.map_size_bytes = std::min(checkpoint_options.map_size_bytes, max_bytes);
+  }
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointStore> store,
                           CheckpointStore::open(location, checkpoint_options));
   recovery->checkpoint = std::move(store);
@@ -311,6 +317,7 @@ Status QueryRuntime::process_all_available() {
   }
   auto done = std::make_shared<std::promise<Status>>();
   auto future = done->get_future();
+  await_quiet_scheduler(coordinator_.home_system());
   caf::anon_send(coordinator_, AwaitAvailable{done});
   // The coordinator answers every waiter, also when the query ends, so this cannot hang; a
   // message sent after the coordinator quit is dropped, which the loop below notices.
@@ -324,6 +331,7 @@ Status QueryRuntime::process_all_available() {
 Status QueryRuntime::clock_advanced() {
   auto done = std::make_shared<std::promise<Status>>();
   auto future = done->get_future();
+  await_quiet_scheduler(coordinator_.home_system());
   caf::anon_send(coordinator_, ClockAdvanced{done});
   while (future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
     std::lock_guard lock(mutex_);

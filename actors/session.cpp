@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "actors/query_runtime.hpp"
+#include "actors/seeded_scheduler.hpp"
 #include "actors/supervised_query.hpp"
 
 namespace sluice {
@@ -61,7 +62,9 @@ class Session::Launcher final : public QueryLauncher {
 Session::Session() : Session(SessionOptions{}) {}
 
 Session::Session(SessionOptions options) : config_(std::make_unique<caf::actor_system_config>()) {
-  if (options.worker_threads > 0) {
+  if (options.scheduler_seed) {
+    actors::use_seeded_scheduler(*config_, *options.scheduler_seed);
+  } else if (options.worker_threads > 0) {
     config_->set("scheduler.max-threads", static_cast<size_t>(options.worker_threads));
   }
   // CAF 0.17 reads no configuration file unless asked; keep its logger and console quiet.

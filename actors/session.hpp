@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "plan/dataframe.hpp"
 
@@ -15,6 +16,10 @@ namespace sluice {
 struct SessionOptions {
   /// Threads of CAF's scheduler (`scheduler.max-threads`); 0 = one per core.
   int worker_threads = 0;
+  /// Runs the session's actors on one thread in an order drawn from this seed
+  /// (actors/seeded_scheduler.hpp): with a manual clock, a run replays exactly from its seed.
+  /// worker_threads is then ignored.
+  std::optional<uint64_t> scheduler_seed;
 };
 
 /// The entry point: reads streams, starts queries and runs them on CAF actors. A Session either

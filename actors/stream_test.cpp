@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "actors/query_runtime.hpp"
+#include "actors/seeded_scheduler.hpp"
 
 namespace sluice::testing {
 
@@ -75,7 +76,11 @@ class Harness {
     return epochs.empty() ? Rows{} : sink->epoch_rows(epochs.back());
   }
 
-  Status apply(const AddData& a) { return a.source->add_data(a.rows); }
+  // Data and time change only while no actor runs, so a seeded scheduler replays the run.
+  Status apply(const AddData& a) {
+    actors::await_quiet_scheduler(session_.system());
+    return a.source->add_data(a.rows);
+  }
   Status apply(const ProcessAllAvailable&) {
     SLUICE_RETURN_NOT_OK(require_query());
     return query_->process_all_available();
@@ -112,6 +117,7 @@ class Harness {
     SLUICE_RETURN_NOT_OK(require_query());
     auto* clock = dynamic_cast<ManualClock*>(session_.state()->clock().get());
     if (clock == nullptr) return Status::invalid_argument("advance_manual_clock needs start_stream with a ManualClock");
+    actors::await_quiet_scheduler(session_.system());
     clock->advance_micros(a.milliseconds * 1000);
     auto runtime = std::dynamic_pointer_cast<actors::QueryRuntime>(query_->handle());
     return runtime->clock_advanced();

@@ -36,6 +36,13 @@ int main(int argc, char** argv) {
     sink = sink + i;
     return sluice::fault_point(sluice::FaultPoint::before_commit, i).is_ok() ? 1 : 0;
   });
+  // What every message on an edge pays when no edge fault is armed (OutputLink's hook).
+  const double edge_unarmed = nanoseconds_per_call(calls, [&](int64_t i) {
+    sink = sink + i;
+    const auto decision =
+        sluice::edge_fault(sluice::FaultPoint::edge_to_sink, sluice::FaultMessage::batch, i);
+    return decision.fate == sluice::EdgeDecision::Fate::deliver ? 1 : 0;
+  });
   sluice::ScopedFault elsewhere({sluice::FaultPoint::kafka_before_txn_commit,
                                  sluice::FaultTrigger::at(-1), sluice::FaultAction::fail(), 1});
   const double armed = nanoseconds_per_call(calls / 10, [&](int64_t i) {
@@ -46,5 +53,6 @@ int main(int argc, char** argv) {
   std::printf("bench fault_point_unarmed %.2f ns\n", unarmed);
   std::printf("bench fault_point_unarmed_extra %.2f ns\n", unarmed - baseline);
   std::printf("bench fault_point_armed_elsewhere %.2f ns\n", armed);
+  std::printf("bench edge_fault_unarmed_extra %.2f ns\n", edge_unarmed - baseline);
   return 0;
 }

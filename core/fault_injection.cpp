@@ -49,7 +49,16 @@ constexpr std::string_view kActorKilled = ": the actor is killed";
 constexpr std::string_view kPointNames[] = {
     "after_offsets_logged", "during_source_read",      "before_sink_write",
     "after_sink_write",     "before_commit",           "during_commit",
-    "after_commit",         "kafka_before_txn_commit", "delta_before_log_publish"};
+    "after_commit",         "kafka_before_txn_commit", "delta_before_log_publish",
+    "edge_source_to_stage", "edge_to_stateful",        "edge_to_sink"};
+
+// The protocol and connector points come first in FaultPoint; the edges follow.
+constexpr size_t kFirstEdge = static_cast<size_t>(FaultPoint::edge_source_to_stage);
+
+bool is_edge_action(FaultAction::Kind kind) {
+  return kind == FaultAction::Kind::delay || kind == FaultAction::Kind::drop ||
+         kind == FaultAction::Kind::duplicate;
+}
 
 Result<int64_t> parse_integer(std::string_view text, std::string_view what) {
   int64_t value = 0;
@@ -96,15 +105,23 @@ Result<FaultAction> parse_action(std::string_view text) {
   if (text == "crash") return FaultAction::crash();
   if (text == "fail") return FaultAction::fail();
   if (text == "kill") return FaultAction::kill_actor();
-  if (text.substr(0, 6) == "stall=") {
-    std::string_view duration = text.substr(6);
+  if (text == "drop") return FaultAction::drop();
+  if (text == "duplicate") return FaultAction::duplicate();
+  for (const bool delay : {true, false}) {
+    const std::string_view prefix = delay ? "delay=" : "stall=";
+    if (text.substr(0, prefix.size()) != prefix) continue;
+    std::string_view duration = text.substr(prefix.size());
     if (duration.size() > 2 && duration.substr(duration.size() - 2) == "ms")
       duration.remove_suffix(2);
-    SLUICE_ASSIGN_OR_RETURN(int64_t millis, parse_integer(duration, "stall duration (ms)"));
-    return FaultAction::stall_for(std::chrono::milliseconds(millis));
+    SLUICE_ASSIGN_OR_RETURN(int64_t millis, parse_integer(duration, delay ? "delay duration (ms)"
+                                                                          : "stall duration (ms)"));
+    const std::chrono::milliseconds length(millis);
+    return delay ? FaultAction::delay_for(length) : FaultAction::stall_for(length);
   }
-  return Status::invalid_argument("unknown action '" + std::string(text) +
-                                  "' (expected crash, fail, kill or stall=<ms>)");
+  return Status::invalid_argument(
+      "unknown action '" + std::string(text) +
+      "' (expected crash, fail, kill, stall=<ms>, or on an edge delay=<ms>, drop or "
+      "duplicate)");
 }
 
 Result<FaultRule> parse_rule(std::string_view text) {
@@ -115,7 +132,20 @@ Result<FaultRule> parse_rule(std::string_view text) {
                                     "' is not point@trigger:action");
   }
   FaultRule rule;
-  SLUICE_ASSIGN_OR_RETURN(rule.point, parse_fault_point(text.substr(0, at)));
+  std::string_view point = text.substr(0, at);
+  if (const size_t dot = point.find('.'); dot != std::string_view::npos) {
+    const std::string_view message = point.substr(dot + 1);
+    if (message == "batch") {
+      rule.message = FaultMessage::batch;
+    } else if (message == "barrier") {
+      rule.message = FaultMessage::barrier;
+    } else {
+      return Status::invalid_argument("unknown message kind '" + std::string(message) +
+                                      "' (expected batch or barrier)");
+    }
+    point = point.substr(0, dot);
+  }
+  SLUICE_ASSIGN_OR_RETURN(rule.point, parse_fault_point(point));
   SLUICE_ASSIGN_OR_RETURN(rule.trigger, parse_trigger(text.substr(at + 1, colon - at - 1)));
   std::string_view action = text.substr(colon + 1);
   if (const size_t star = action.find('*'); star != std::string_view::npos) {
@@ -124,6 +154,7 @@ Result<FaultRule> parse_rule(std::string_view text) {
     action = action.substr(0, star);
   }
   SLUICE_ASSIGN_OR_RETURN(rule.action, parse_action(action));
+  SLUICE_RETURN_NOT_OK(validate_fault_rule(rule));
   return rule;
 }
 
@@ -149,6 +180,45 @@ FaultId arm_locked(Registry& r, FaultRule rule) {
   r.fired[id] = 0;
   update_armed(r);
   return id;
+}
+
+// Finds the first armed rule for `point` (and `message`) that fires now, counts it, and
+// returns its action; the caller carries out crashes and stalls outside the lock.
+std::optional<FaultAction> firing_action(Registry& r, FaultPoint point, FaultMessage message,
+                                         int64_t epoch) {
+  for (auto it = r.rules.begin(); it != r.rules.end(); ++it) {
+    ArmedRule& armed = it->second;
+    if (armed.rule.point != point) continue;
+    if (armed.rule.message != FaultMessage::any && armed.rule.message != message) continue;
+    ++armed.hits;
+    bool fires = false;
+    switch (armed.rule.trigger.kind) {
+      case FaultTrigger::Kind::at_epoch:
+        fires = epoch == armed.rule.trigger.epoch;
+        break;
+      case FaultTrigger::Kind::at_hit:
+        fires = armed.hits == armed.rule.trigger.hit;
+        break;
+      case FaultTrigger::Kind::with_probability:
+        fires = std::uniform_real_distribution<double>(0, 1)(armed.generator) <
+                armed.rule.trigger.probability;
+        break;
+    }
+    if (!fires) continue;
+    const FaultAction action = armed.rule.action;
+    const int64_t fired = ++r.fired[it->first];
+    if (armed.rule.times > 0 && fired >= armed.rule.times) {
+      r.rules.erase(it);
+      update_armed(r);
+    }
+    return action;
+  }
+  return std::nullopt;
+}
+
+std::string injected(FaultPoint point, int64_t epoch) {
+  return "injected fault at " + std::string(fault_point_name(point)) + " (epoch " +
+         std::to_string(epoch) + ")";
 }
 
 // Arms what the environment asks for once, when the library is loaded: SLUICE_FAULTS (the
@@ -196,11 +266,46 @@ std::string_view fault_point_name(FaultPoint point) {
 const std::vector<FaultPoint>& all_fault_points() {
   static const std::vector<FaultPoint> points = [] {
     std::vector<FaultPoint> all;
-    for (size_t i = 0; i < std::size(kPointNames); ++i)
+    for (size_t i = 0; i < kFirstEdge; ++i)
       all.push_back(static_cast<FaultPoint>(i));
     return all;
   }();
   return points;
+}
+
+const std::vector<FaultPoint>& all_edge_points() {
+  static const std::vector<FaultPoint> points = [] {
+    std::vector<FaultPoint> all;
+    for (size_t i = kFirstEdge; i < std::size(kPointNames); ++i)
+      all.push_back(static_cast<FaultPoint>(i));
+    return all;
+  }();
+  return points;
+}
+
+bool is_edge_point(FaultPoint point) {
+  return static_cast<size_t>(point) >= kFirstEdge;
+}
+
+Status validate_fault_rule(const FaultRule& rule) {
+  const std::string name(fault_point_name(rule.point));
+  const bool edge = is_edge_point(rule.point);
+  const auto kind = rule.action.kind;
+  if (!edge && is_edge_action(kind)) {
+    return Status::invalid_argument("fault point '" + name +
+                                    "' is not an edge: delay, drop and duplicate act on the "
+                                    "edges edge_source_to_stage, edge_to_stateful, edge_to_sink");
+  }
+  if (!edge && rule.message != FaultMessage::any) {
+    return Status::invalid_argument("fault point '" + name +
+                                    "' is not an edge: only edges carry batches and barriers");
+  }
+  if (edge && (kind == FaultAction::Kind::fail || kind == FaultAction::Kind::kill_actor)) {
+    return Status::invalid_argument("edge point '" + name +
+                                    "' takes delay, drop, duplicate, crash or stall, not " +
+                                    (kind == FaultAction::Kind::fail ? "fail" : "kill"));
+  }
+  return Status::ok();
 }
 
 Result<FaultPoint> parse_fault_point(std::string_view name) {
@@ -259,32 +364,7 @@ Status fire_fault_point(FaultPoint point, int64_t epoch) {
   {
     std::lock_guard lock(r.mutex);
     if (r.environment_error) return *r.environment_error;
-    for (auto it = r.rules.begin(); it != r.rules.end(); ++it) {
-      ArmedRule& armed = it->second;
-      if (armed.rule.point != point) continue;
-      ++armed.hits;
-      bool fires = false;
-      switch (armed.rule.trigger.kind) {
-        case FaultTrigger::Kind::at_epoch:
-          fires = epoch == armed.rule.trigger.epoch;
-          break;
-        case FaultTrigger::Kind::at_hit:
-          fires = armed.hits == armed.rule.trigger.hit;
-          break;
-        case FaultTrigger::Kind::with_probability:
-          fires = std::uniform_real_distribution<double>(0, 1)(armed.generator) <
-                  armed.rule.trigger.probability;
-          break;
-      }
-      if (!fires) continue;
-      action = armed.rule.action;
-      const int64_t fired = ++r.fired[it->first];
-      if (armed.rule.times > 0 && fired >= armed.rule.times) {
-        r.rules.erase(it);
-        update_armed(r);
-      }
-      break;
-    }
+    action = firing_action(r, point, FaultMessage::any, epoch);
   }
   if (!action) return Status::ok();
   switch (action->kind) {
@@ -293,14 +373,46 @@ Status fire_fault_point(FaultPoint point, int64_t epoch) {
     case FaultAction::Kind::stall:
       std::this_thread::sleep_for(action->stall);
       return Status::ok();
+    case FaultAction::Kind::kill_actor:
+      return Status::aborted(injected(point, epoch) + std::string(kActorKilled));
     case FaultAction::Kind::fail:
       break;
-    case FaultAction::Kind::kill_actor:
-      return Status::aborted("injected fault at " + std::string(fault_point_name(point)) +
-                             " (epoch " + std::to_string(epoch) + ")" + std::string(kActorKilled));
+    case FaultAction::Kind::delay:
+    case FaultAction::Kind::drop:
+    case FaultAction::Kind::duplicate:
+      // Refused by validate_fault_rule; armed from code anyway, it fails the step loudly.
+      return Status::aborted(injected(point, epoch) + ": " +
+                             validate_fault_rule({point, {}, *action, 1}).message());
   }
-  return Status::aborted("injected fault at " + std::string(fault_point_name(point)) + " (epoch " +
-                         std::to_string(epoch) + ")");
+  return Status::aborted(injected(point, epoch));
+}
+
+EdgeDecision fire_edge_fault(FaultPoint edge, FaultMessage message, int64_t epoch) {
+  Registry& r = registry();
+  std::optional<FaultAction> action;
+  {
+    std::lock_guard lock(r.mutex);
+    action = firing_action(r, edge, message, epoch);
+  }
+  if (!action) return {};
+  switch (action->kind) {
+    case FaultAction::Kind::crash:
+      ::_exit(kFaultCrashExitCode);
+    case FaultAction::Kind::stall:
+      std::this_thread::sleep_for(action->stall);
+      return {};
+    case FaultAction::Kind::delay:
+      return {EdgeDecision::Fate::delay, action->stall};
+    case FaultAction::Kind::duplicate:
+      return {EdgeDecision::Fate::duplicate, {}};
+    case FaultAction::Kind::drop:
+    // fail and kill are refused on edges by validate_fault_rule; armed from code anyway, the
+    // message is lost, which the receiver notices.
+    case FaultAction::Kind::fail:
+    case FaultAction::Kind::kill_actor:
+      return {EdgeDecision::Fate::drop, {}};
+  }
+  return {};
 }
 
 }  // namespace detail

@@ -24,14 +24,26 @@ enum class FaultPoint {
   after_commit,              ///< commits/e is durable, the sink not yet told
   kafka_before_txn_commit,   ///< the Kafka sink is about to commit e's transaction
   delta_before_log_publish,  ///< the Delta sink is about to publish e's log entry
+  // Edges: each message (batch or barrier) an actor sends along an edge of this kind passes
+  // the point; the actions delay, drop and duplicate act on that message.
+  edge_source_to_stage,  ///< a source partition → its stateless stage
+  edge_to_stateful,      ///< a stage (or stateful stage) → a partition of a stateful stage
+  edge_to_sink,          ///< a stage or stateful partition → the sink
 };
 
 /// Returns the point's name, e.g. "before_commit".
 std::string_view fault_point_name(FaultPoint point);
-/// Returns every fault point, in protocol order.
+/// Returns every protocol and connector point (not the edges), in protocol order.
 const std::vector<FaultPoint>& all_fault_points();
+/// Returns the edge points: source→stage, →stateful partition, →sink.
+const std::vector<FaultPoint>& all_edge_points();
+/// Returns true for an edge point.
+bool is_edge_point(FaultPoint point);
 /// Parses a point's name; fails listing the known names.
 Result<FaultPoint> parse_fault_point(std::string_view name);
+
+/// Which messages on an edge a rule applies to.
+enum class FaultMessage { any, batch, barrier };
 
 /// When an armed fault fires.
 struct FaultTrigger {
@@ -54,7 +66,7 @@ struct FaultTrigger {
 
 /// What an armed fault does when it fires.
 struct FaultAction {
-  enum class Kind { crash, fail, stall, kill_actor };
+  enum class Kind { crash, fail, stall, kill_actor, delay, drop, duplicate };
   Kind kind = Kind::crash;
   std::chrono::milliseconds stall{0};
 
@@ -71,6 +83,15 @@ struct FaultAction {
   /// sink at before_sink_write), as an actor crash would: the coordinator notices through its
   /// monitor and the query fails. Elsewhere it fails the step, as fail() does.
   static FaultAction kill_actor() { return {Kind::kill_actor, {}}; }
+  /// Edge points: holds the message, and every later one on its edge (order is kept), for
+  /// `duration`; the sending actor goes on with other work.
+  static FaultAction delay_for(std::chrono::milliseconds duration) {
+    return {Kind::delay, duration};
+  }
+  /// Edge points: the message is lost (its sequence number is spent, so the receiver notices).
+  static FaultAction drop() { return {Kind::drop, {}}; }
+  /// Edge points: the message is delivered twice (the receiver must refuse the copy).
+  static FaultAction duplicate() { return {Kind::duplicate, {}}; }
 };
 
 /// One armed fault: a point, when it fires, what it does, and how many times it may fire.
@@ -79,7 +100,12 @@ struct FaultRule {
   FaultTrigger trigger;
   FaultAction action;
   int64_t times = 1;  ///< fires at most this often (0: every time the trigger matches)
+  FaultMessage message = FaultMessage::any;  ///< edge points: batches, barriers or both
 };
+
+/// Checks that a rule's action suits its point: delay, drop and duplicate need an edge point;
+/// an edge point takes those, crash or stall. Fails naming the point and the action.
+[[nodiscard]] Status validate_fault_rule(const FaultRule& rule);
 
 /// Exit code of a process ended by a crash fault, so tests can tell it from a real crash.
 inline constexpr int kFaultCrashExitCode = 86;
@@ -87,12 +113,16 @@ inline constexpr int kFaultCrashExitCode = 86;
 /// Identifies an armed rule for disarm / fired_count.
 using FaultId = int64_t;
 
-/// Arms `rule` process-wide; it applies to every query of the process. Thread-safe.
+/// Arms `rule` process-wide; it applies to every query of the process. A rule that
+/// validate_fault_rule refuses fails the step it fires at (fail at a protocol point, drop on an
+/// edge) so a mistake never passes unnoticed. Thread-safe.
 FaultId arm_fault(FaultRule rule);
 /// Arms the rules of a specification such as the SLUICE_FAULTS variable holds:
-/// `rule;rule;...`, each `point@trigger:action[*times]` with trigger `epoch=E`, `hit=N` or
-/// `p=P,seed=S`, action `crash`, `fail`, `kill` (kill_actor) or `stall=<ms>`, e.g.
-/// `before_commit@epoch=3:crash;during_source_read@p=0.2,seed=7:stall=50*0`.
+/// `rule;rule;...`, each `point[.batch|.barrier]@trigger:action[*times]` with trigger
+/// `epoch=E`, `hit=N` or `p=P,seed=S`, action `crash`, `fail`, `kill` (kill_actor),
+/// `stall=<ms>`, and on edge points `delay=<ms>`, `drop` or `duplicate`, e.g.
+/// `before_commit@epoch=3:crash;during_source_read@p=0.2,seed=7:stall=50*0;`
+/// `edge_to_sink.barrier@epoch=2:duplicate`.
 /// Arms nothing and names the bad part when the text is malformed. Thread-safe.
 Result<std::vector<FaultId>> arm_faults(std::string_view specification);
 /// Disarms one rule (nothing if it is gone). Thread-safe.
@@ -117,10 +147,18 @@ class ScopedFault {
   FaultId id_;
 };
 
+/// What an edge fault does to one message.
+struct EdgeDecision {
+  enum class Fate { deliver, drop, duplicate, delay };
+  Fate fate = Fate::deliver;
+  std::chrono::milliseconds delay{0};
+};
+
 namespace detail {
 /// The number of armed rules; read relaxed by fault_point so an unarmed process pays one load.
 extern std::atomic<int> armed_fault_rules;
 Status fire_fault_point(FaultPoint point, int64_t epoch);
+EdgeDecision fire_edge_fault(FaultPoint edge, FaultMessage message, int64_t epoch);
 }  // namespace detail
 
 /// Tells whether a failure returned by fault_point asks the calling actor to die.
@@ -132,6 +170,14 @@ bool fault_kills_actor(const Status& status);
 [[nodiscard]] inline Status fault_point(FaultPoint point, int64_t epoch) {
   if (detail::armed_fault_rules.load(std::memory_order_relaxed) == 0) return Status::ok();
   return detail::fire_fault_point(point, epoch);
+}
+
+/// Marks a message of `epoch` passing edge point `edge` (crashes or stalls when a rule says
+/// so) and returns what to do with it; deliver at once (one relaxed atomic load) when nothing
+/// is armed. Thread-safe.
+inline EdgeDecision edge_fault(FaultPoint edge, FaultMessage message, int64_t epoch) {
+  if (detail::armed_fault_rules.load(std::memory_order_relaxed) == 0) return {};
+  return detail::fire_edge_fault(edge, message, epoch);
 }
 
 }  // namespace sluice

@@ -519,14 +519,34 @@ Result<StreamingQuery> DataStreamWriter::start() {
   const std::set<std::string> common = {"checkpointLocation", "minBatchesToRetain"};
   SLUICE_ASSIGN_OR_RETURN(spec.min_batches_to_retain, integer_option(options_, "minBatchesToRetain", 100, 1));
   SLUICE_ASSIGN_OR_RETURN(spec.restart, parse_restart_policy(options_, session->restart_conf()));
-  // The restart options are the query's, not the sink's: hidden from the sink while it is made.
+  std::string epoch_timeout = session->conf("epochTimeout");
+  if (auto it = options_.find("epochTimeout"); it != options_.end()) epoch_timeout = it->second;
+  if (!epoch_timeout.empty()) {
+    auto micros = parse_duration(epoch_timeout);
+    if (!micros.ok()) return micros.status().with_context("option 'epochTimeout'");
+    spec.epoch_timeout_ms = *micros / 1000;
+  }
+  std::string max_size = session->conf("checkpointMaxSize");
+  if (auto it = options_.find("checkpointMaxSize"); it != options_.end()) max_size = it->second;
+  if (!max_size.empty()) {
+    auto bytes = parse_byte_size(max_size);
+    if (!bytes.ok()) return bytes.status().with_context("option 'checkpointMaxSize'");
+    if (*bytes < (64 << 10)) {
+      return Status::invalid_argument("option 'checkpointMaxSize' must be at least 64k, got '" +
+                                      max_size + "'");
+    }
+    spec.checkpoint_max_bytes = *bytes;
+  }
+  // The restart options (and epochTimeout, checkpointMaxSize) are the query's, not the sink's:
+  // hidden from the sink while it is made.
   struct RestoreOptions {
     std::map<std::string, std::string>& options;
     std::map<std::string, std::string> hidden;
     ~RestoreOptions() { options.insert(hidden.begin(), hidden.end()); }
   } restart_options{options_, {}};
   for (auto it = options_.begin(); it != options_.end();) {
-    if (is_restart_option(it->first)) {
+    if (is_restart_option(it->first) || it->first == "epochTimeout" ||
+        it->first == "checkpointMaxSize") {
       restart_options.hidden.insert(*it);
       it = options_.erase(it);
     } else {
@@ -729,11 +749,21 @@ Result<std::string> DataFrame::show_string(int64_t rows) const {
 SessionState::SessionState() : clock_(system_clock()) {}
 
 Status SessionState::set_conf(const std::string& key, const std::string& value) {
-  static const std::vector<std::string> known = {"ansi", "checkpointLocation", "shuffle_partitions",
-                                                 "multipleWatermarkPolicy", "watermarkIdleTimeout", "ui.port",
-                                                 "ui.host", "stateCacheSize", "restart.strategy",
-                                                 "restart.attempts", "restart.delay", "restart.maxDelay",
-                                                 "restart.multiplier"};
+  static const std::vector<std::string> known = {"ansi",
+                                                 "checkpointLocation",
+                                                 "shuffle_partitions",
+                                                 "multipleWatermarkPolicy",
+                                                 "watermarkIdleTimeout",
+                                                 "ui.port",
+                                                 "ui.host",
+                                                 "stateCacheSize",
+                                                 "restart.strategy",
+                                                 "restart.attempts",
+                                                 "restart.delay",
+                                                 "restart.maxDelay",
+                                                 "restart.multiplier",
+                                                 "epochTimeout",
+                                                 "checkpointMaxSize"};
   if (key == "ansi") {
     if (value != "true" && value != "false") {
       return Status::invalid_argument("session option 'ansi' must be true or false, got '" + value + "'");
@@ -744,10 +774,12 @@ Status SessionState::set_conf(const std::string& key, const std::string& value) 
     if (value != "min" && value != "max") {
       return Status::invalid_argument("session option 'multipleWatermarkPolicy' must be min or max, got '" + value + "'");
     }
-  } else if (key == "watermarkIdleTimeout") {
-    SLUICE_RETURN_NOT_OK(parse_duration(value).status().with_context("session option 'watermarkIdleTimeout'"));
-  } else if (key == "stateCacheSize") {
-    SLUICE_RETURN_NOT_OK(parse_byte_size(value).status().with_context("session option 'stateCacheSize'"));
+  } else if (key == "watermarkIdleTimeout" || key == "epochTimeout") {
+    SLUICE_RETURN_NOT_OK(
+        parse_duration(value).status().with_context("session option '" + key + "'"));
+  } else if (key == "stateCacheSize" || key == "checkpointMaxSize") {
+    SLUICE_RETURN_NOT_OK(
+        parse_byte_size(value).status().with_context("session option '" + key + "'"));
   } else if (key == "ui.port") {
     // Read by whoever serves the dashboard (`sluice run`, or a MonitoringServer the host starts).
     if (value != "off") {

@@ -30,6 +30,13 @@ struct QuerySpec {
   int shuffle_partitions = 1;           ///< partitions of the stateful stage
   bool watermark_policy_max = false;    ///< multipleWatermarkPolicy: min (default) or max
   int64_t watermark_idle_timeout_micros = -1;  ///< an input idle this long stops holding the watermark; -1 = never
+  /// epochTimeout: an epoch in flight with no progress message (a source, stage, stateful
+  /// partition or the sink reporting) for this long fails the query, so a lost message never
+  /// hangs it; 0 = never.
+  int64_t epoch_timeout_ms = 300000;
+  /// checkpointMaxSize: the checkpoint's LMDB map grows up to this many bytes; an epoch that
+  /// does not fit fails the query with "checkpoint ... full" (0: the store's default, 1 TiB).
+  int64_t checkpoint_max_bytes = 0;
   EvalOptions eval;
   RestartPolicy restart;            ///< how the query restarts itself after a failure
   std::string plan_fingerprint;     ///< what must match for a checkpoint to be reused
@@ -52,7 +59,10 @@ class SessionState {
   /// `ansi` (true/false), `checkpointLocation` (default root for checkpoints),
   /// `shuffle_partitions` (partitions of stateful operators; default: the number of cores),
   /// `multipleWatermarkPolicy` (min or max), `watermarkIdleTimeout` (a duration after which an
-  /// input without new rows stops holding the watermark back; default: never), `restart.*`
+  /// input without new rows stops holding the watermark back; default: never), `epochTimeout`
+  /// (a duration without progress after which an epoch in flight fails the query; default
+  /// 5 minutes; 0 = never), `checkpointMaxSize` (how large the checkpoint's LMDB map may grow,
+  /// e.g. 64m), `restart.*`
   /// (plan/restart_policy.hpp).
   Status set_conf(const std::string& key, const std::string& value);
   std::string conf(const std::string& key) const;

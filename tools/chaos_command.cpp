@@ -21,6 +21,8 @@
 #include <sluice/sluice.hpp>
 
 #include "core/fault_injection.hpp"
+#include "io/kafka_client.hpp"
+#include "io/kafka_dev_broker.hpp"
 
 extern char** environ;
 
@@ -91,11 +93,18 @@ std::string landing_file(int64_t index, int64_t rows, uint64_t seed) {
   return text;
 }
 
+// Starts `sluice run` on the pipeline; with a scheduler seed its actors interleave as that
+// seed says (sluice run --scheduler-seed), so a crash point fires at the same step on replay.
 Result<Child> spawn_run(const std::string& binary, const fs::path& sql, const fs::path& checkpoint,
-                        const fs::path& log, const std::string& faults) {
+                        const fs::path& log, const std::string& faults,
+                        std::optional<uint64_t> scheduler_seed = std::nullopt) {
   std::vector<std::string> args = {
       binary,      "run",           sql.string(), "--checkpoint", checkpoint.string(),
       "--trigger", "available-now", "--ui-port",  "off"};
+  if (scheduler_seed) {
+    args.push_back("--scheduler-seed");
+    args.push_back(std::to_string(*scheduler_seed));
+  }
   std::vector<char*> argv;
   for (auto& arg : args)
     argv.push_back(arg.data());
@@ -121,6 +130,37 @@ Result<Child> spawn_run(const std::string& binary, const fs::path& sql, const fs
   posix_spawn_file_actions_destroy(&actions);
   if (error != 0) return Status::io_error("cannot start " + binary + ": " + std::strerror(error));
   return child;
+}
+
+// The topic a Kafka pipeline reads ('${kafka}' names the runner's embedded broker).
+constexpr const char* kChaosTopic = "events";
+constexpr int kChaosTopicPartitions = 3;
+
+// Produces the lines of one landing file as records of the chaos topic, each to partition
+// id % partitions, and waits until every record is acknowledged.
+Status produce_lines(const std::string& bootstrap, const std::string& text, int64_t first_id) {
+  SLUICE_ASSIGN_OR_RETURN(kafka::Client producer,
+                          kafka::make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap},
+                                                                 {"linger.ms", "1"},
+                                                                 {"enable.idempotence", "true"}}));
+  int64_t id = first_id;
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    const int32_t partition = static_cast<int32_t>(id++ % kChaosTopicPartitions);
+    const rd_kafka_resp_err_t error = rd_kafka_producev(
+        producer.get(), RD_KAFKA_V_TOPIC(kChaosTopic), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_VALUE(line.data(), line.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_END);
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return Status::io_error("producing the chaos input: " + kafka::error_text(error));
+  }
+  const rd_kafka_resp_err_t flushed = rd_kafka_flush(producer.get(), 30'000);
+  if (flushed != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return Status::io_error("producing the chaos input: " + kafka::error_text(flushed));
+  return Status::ok();
 }
 
 // Waits for the child until `kill_after` (then SIGKILLs it) or `give_up_after` (an error).
@@ -169,8 +209,23 @@ Status run_to_end(const std::string& binary, const fs::path& sql, const fs::path
 }
 
 // Reads a sink's committed rows, each rendered as one line: a Delta table through its log, a
-// file sink's directory through its manifest (only committed files).
+// file sink's directory through its manifest (only committed files), a table sink as of its
+// last applied epoch.
 Result<std::map<std::string, int64_t>> committed_rows(const fs::path& output) {
+  std::map<std::string, int64_t> rows;
+  if (!fs::exists(output / "_delta_log") && !fs::exists(output / "_sluice_metadata") &&
+      fs::exists(output)) {
+    auto table = read_table_sink(output.string());
+    if (!table.ok())
+      return table.status().with_context("reading the table sink " + output.string());
+    for (int64_t row = 0; row < table->rows->num_rows(); ++row) {
+      std::string line;
+      for (int c = 0; c < table->rows->num_columns(); ++c)
+        line += (c ? "|" : "") + table->rows->column(c)->value_at(row).to_string();
+      ++rows[line];
+    }
+    return rows;
+  }
   Session session;
   const bool delta = fs::exists(output / "_delta_log");
   auto frame = delta ? session.read_stream().format("delta").load(output.string())
@@ -185,7 +240,6 @@ Result<std::map<std::string, int64_t>> committed_rows(const fs::path& output) {
   query->await_termination();
   if (auto error = query->exception())
     return error->with_context("reading the sink's output in " + output.string());
-  std::map<std::string, int64_t> rows;
   for (const auto& row : session.memory_table("chaos_output")->rows()) {
     std::string line;
     for (size_t c = 0; c < row.size(); ++c)
@@ -207,11 +261,23 @@ int run_chaos(const ChaosOptions& options) {
   if (options.kills < 0) return fail(Status::invalid_argument("--kills must not be negative"));
   auto text = read_text(options.pipeline);
   if (!text.ok()) return fail(text.status());
-  if (text->find("${input}") == std::string::npos || text->find("${output}") == std::string::npos) {
-    return fail(
-        Status::invalid_argument("pipeline " + options.pipeline +
-                                 " must read '${input}' and write '${output}' (the directories the "
-                                 "chaos runner fills and checks)"));
+  const bool kafka_input = text->find("${kafka}") != std::string::npos;
+  if ((!kafka_input && text->find("${input}") == std::string::npos) ||
+      text->find("${output}") == std::string::npos) {
+    return fail(Status::invalid_argument(
+        "pipeline " + options.pipeline +
+        " must read '${input}' (a directory the chaos runner fills) or the Kafka cluster "
+        "'${kafka}' (topic 'events', which it fills), and write '${output}' (which it checks)"));
+  }
+  // A Kafka pipeline reads a cluster in this process, which outlives every child run.
+  std::unique_ptr<kafka::DevBroker> broker;
+  if (kafka_input) {
+    auto started = kafka::DevBroker::start(1);
+    if (!started.ok()) return fail(started.status().with_context("starting the Kafka cluster"));
+    broker = std::move(*started);
+    if (Status created = broker->create_topic(kChaosTopic, kChaosTopicPartitions); !created.is_ok())
+      return fail(created);
+    *text = replace_all(*text, "${kafka}", broker->bootstrap_servers());
   }
   const std::string binary = options.sluice_binary.empty()
                                  ? fs::read_symlink("/proc/self/exe").string()
@@ -241,6 +307,13 @@ int run_chaos(const ChaosOptions& options) {
   std::mt19937_64 random(seed);
   int64_t files = 0;
   auto add_file = [&]() {
+    if (kafka_input) {
+      Status produced = produce_lines(broker->bootstrap_servers(),
+                                      landing_file(files, options.rows_per_file, seed),
+                                      files * options.rows_per_file);
+      ++files;
+      return produced;
+    }
     char name[32];
     std::snprintf(name, sizeof name, "part-%06lld.csv", static_cast<long long>(files));
     Status written = write_text(input / name, landing_file(files, options.rows_per_file, seed));
@@ -256,12 +329,16 @@ int run_chaos(const ChaosOptions& options) {
     std::erase(lower, ' ');
     return lower;
   }();
+  // A connector's own points count only for the sink (the text after CREATE SINK): a Kafka
+  // source never reaches kafka_before_txn_commit.
+  const size_t sink_at = lowered.find("createsink");
+  const std::string sink_text = sink_at == std::string::npos ? "" : lowered.substr(sink_at);
   for (const FaultPoint point : all_fault_points()) {
     if (point == FaultPoint::delta_before_log_publish &&
-        lowered.find("connector='delta'") == std::string::npos)
+        sink_text.find("connector='delta'") == std::string::npos)
       continue;
     if (point == FaultPoint::kafka_before_txn_commit &&
-        lowered.find("connector='kafka'") == std::string::npos)
+        sink_text.find("connector='kafka'") == std::string::npos)
       continue;
     points.push_back(point);
   }
@@ -295,7 +372,8 @@ int run_chaos(const ChaosOptions& options) {
           static_cast<int64_t>(random() % static_cast<uint64_t>(longest + 1)));
     }
     const auto started = Clock::now();
-    auto child = spawn_run(binary, *chaos_sql, work / "chaos-checkpoint", log, faults);
+    auto child = spawn_run(binary, *chaos_sql, work / "chaos-checkpoint", log, faults,
+                           seed * 1000003 + static_cast<uint64_t>(files));
     if (!child.ok()) return fail(child.status());
     const Ending ending = await_child(*child, kill_after);
     if (!faults.empty() && (ending.exit_code == kFaultCrashExitCode || ++point_misses >= 20)) {
@@ -360,7 +438,8 @@ int run_chaos(const ChaosOptions& options) {
   std::cout << "kills " << kills << ", lost " << lost << ", duplicated " << duplicated << ", seed "
             << seed << std::endl;
   std::cout << "(" << crash_point_kills << " by crash points, " << completed_runs
-            << " runs finished unkilled, " << files << " input files, " << total
+            << " runs finished unkilled, " << files
+            << (kafka_input ? " input batches in Kafka, " : " input files, ") << total
             << " rows expected)" << std::endl;
   std::string reached;
   for (const auto& point : crashed_at)

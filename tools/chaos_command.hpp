@@ -9,8 +9,10 @@ namespace sluice::tools {
 /// The options of `sluice chaos`.
 struct ChaosOptions {
   /// A SQL pipeline whose file source reads '${input}' (a directory the runner fills with CSV
-  /// files of `id BIGINT, k STRING, v BIGINT, ts TIMESTAMP`) and whose one file or Delta sink
-  /// writes to '${output}'.
+  /// files of `id BIGINT, k STRING, v BIGINT, ts TIMESTAMP`), or whose Kafka source reads
+  /// '${kafka}' (a cluster in the runner's process whose topic `events`, 3 partitions, gets the
+  /// same lines as record values), and whose one file, Delta or table sink writes to
+  /// '${output}'. Each child runs on the seeded scheduler (`sluice run --scheduler-seed`).
   std::string pipeline;
   int64_t kills = 10;            ///< SIGKILLs and crash points to survive
   std::optional<uint64_t> seed;  ///< replays a run; random (and printed) when absent

@@ -43,6 +43,9 @@ int main(int argc, char** argv) {
                   "json: print every progress report as one JSON line instead of the status lines")
       ->check(CLI::IsMember({"json"}));
 
+  run->add_option("--scheduler-seed", run_options.scheduler_seed,
+                  "Run the actors on one thread, in an order drawn from this seed (a replayable "
+                  "interleaving)");
   run->add_option("--ui-port", run_options.ui_port,
                   "Port of the dashboard and /metrics on 127.0.0.1: a port, 0 = any free one "
                   "(the default), off = none");
@@ -101,8 +104,12 @@ int main(int argc, char** argv) {
   CLI::App* chaos = app.add_subcommand(
       "chaos", "Kill a pipeline (SIGKILL, crash points) while it runs, restart it each time, and check its "
                "sink holds exactly what an uninterrupted run writes");
-  chaos->add_option("--pipeline", chaos_options.pipeline,
-                    "SQL file reading '${input}' (CSV files id,k,v,ts the runner writes) and writing '${output}'")
+  chaos
+      ->add_option(
+          "--pipeline", chaos_options.pipeline,
+          "SQL file reading '${input}' (CSV files id,k,v,ts the runner writes) or the Kafka "
+          "cluster '${kafka}' (topic events, the same lines as values), and writing "
+          "'${output}' (a file, Delta or table sink)")
       ->required();
   chaos->add_option("--kills", chaos_options.kills, "How many kills to survive")->check(CLI::Range(0, 1000000));
   CLI::Option* seed_option = chaos->add_option("--seed", chaos_seed, "Replays the run of this seed");

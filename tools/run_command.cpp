@@ -151,7 +151,9 @@ int run_file(const RunOptions& options) {
   }
 
   install_stop_handlers();
-  Session session;
+  SessionOptions session_options;
+  session_options.scheduler_seed = options.scheduler_seed;
+  Session session(session_options);
   SqlContext context(session);
   if (options.progress == "json") {
     session.streams().add_listener(std::make_shared<JsonProgressPrinter>());

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace sluice::tools {
@@ -18,6 +20,8 @@ struct RunOptions {
   /// The dashboard's port ("0" = any free one, "off" = none); empty: `SET ui.port`, else
   /// SLUICE_UI_PORT, else any free port.
   std::string ui_port;
+  /// Runs the actors on one thread in an order drawn from this seed (SessionOptions).
+  std::optional<uint64_t> scheduler_seed;
 };
 
 /// Runs the pipelines of a SQL file until they end, SIGINT/SIGTERM stops them cleanly, or

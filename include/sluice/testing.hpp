@@ -6,11 +6,14 @@
 
 // Fault injection: crash, fail or stall a query at a named step of the epoch protocol
 // (arm_fault / ScopedFault from code, SLUICE_FAULTS or SLUICE_CRASH_AT in a child's
-// environment). Restart policies (`restart.strategy`) let a query recover by itself.
+// environment), and delay, drop or duplicate messages on the edges between actors (the
+// receivers refuse duplicates, notice losses; epochTimeout ends a hang). Restart policies
+// (`restart.strategy`) let a query recover by itself.
 #include "core/fault_injection.hpp"
 
 namespace sluice::testing {
 
+using sluice::all_edge_points;
 using sluice::all_fault_points;
 using sluice::arm_fault;
 using sluice::arm_faults;
@@ -18,9 +21,11 @@ using sluice::disarm_all_faults;
 using sluice::disarm_fault;
 using sluice::fault_point_name;
 using sluice::FaultAction;
+using sluice::FaultMessage;
 using sluice::FaultPoint;
 using sluice::FaultRule;
 using sluice::FaultTrigger;
+using sluice::is_edge_point;
 using sluice::kFaultCrashExitCode;
 using sluice::parse_fault_point;
 using sluice::ScopedFault;

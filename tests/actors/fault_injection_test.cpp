@@ -4,14 +4,25 @@
 #include <sluice/sluice.hpp>
 #include <sluice/testing.hpp>
 
+#include <linux/capability.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <thread>
 
+#include "tests/support/temporary_directory.hpp"
+
 using namespace sluice;
 using namespace std::chrono_literals;
+using sluice::testing::TemporaryDirectory;
 
 namespace {
 
@@ -331,4 +342,355 @@ BOOST_AUTO_TEST_CASE(a_killed_source_or_sink_actor_is_noticed_and_the_policy_res
       BOOST_REQUIRE(query->stop().is_ok());
     }
   }
+}
+
+namespace {
+
+// Returns a query over `input` whose graph has the edge `edge`: source→stage and →sink exist
+// in every query; →stateful partition only in the stateful one.
+bool needs_stateful(FaultPoint edge) {
+  return edge == FaultPoint::edge_to_stateful;
+}
+
+std::string message_name(FaultMessage message) {
+  return message == FaultMessage::batch ? "batch" : "barrier";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(edge_specifications_parse_and_wrong_pairs_are_refused_by_name) {
+  auto good = arm_faults(
+      "edge_to_sink.barrier@epoch=2:duplicate;edge_to_stateful@hit=3:drop;"
+      "edge_source_to_stage.batch@p=0.5,seed=3:delay=20ms*0");
+  BOOST_REQUIRE_MESSAGE(good.ok(), good.status().to_string());
+  for (FaultId id : *good)
+    disarm_fault(id);
+  auto not_an_edge = arm_faults("before_commit@epoch=1:drop");
+  BOOST_REQUIRE(!not_an_edge.ok());
+  BOOST_TEST(
+      not_an_edge.status().message().find("'before_commit' is not an edge") != std::string::npos,
+      not_an_edge.status().to_string());
+  auto fail_on_edge = arm_faults("edge_to_sink@epoch=1:fail");
+  BOOST_REQUIRE(!fail_on_edge.ok());
+  BOOST_TEST(
+      fail_on_edge.status().message().find("'edge_to_sink' takes delay, drop") != std::string::npos,
+      fail_on_edge.status().to_string());
+  auto bad_message = arm_faults("edge_to_sink.row@epoch=1:drop");
+  BOOST_REQUIRE(!bad_message.ok());
+  BOOST_TEST(bad_message.status().message().find("unknown message kind 'row'") != std::string::npos,
+             bad_message.status().to_string());
+  BOOST_TEST((all_edge_points().size() == 3u));
+  for (FaultPoint point : all_fault_points())
+    BOOST_TEST(!is_edge_point(point));
+}
+
+BOOST_AUTO_TEST_CASE(a_duplicated_batch_or_barrier_is_refused_naming_the_edge_and_the_epoch) {
+  for (const FaultPoint edge : all_edge_points()) {
+    for (const FaultMessage message : {FaultMessage::batch, FaultMessage::barrier}) {
+      BOOST_TEST_CONTEXT(fault_point_name(edge) << "." << message_name(message)) {
+        Session session;
+        BOOST_REQUIRE(session.set_conf("shuffle_partitions", "2").is_ok());
+        MemoryStream input(session, events_schema());
+        ScopedFault fault(
+            FaultRule{edge, FaultTrigger::at(1), FaultAction::duplicate(), 1, message});
+        auto query = start_query(input, needs_stateful(edge), "duplicated", "none");
+        BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+        BOOST_REQUIRE(input.add_data({{"a", int64_t{50}}, {"b", int64_t{60}}}).is_ok());
+        BOOST_REQUIRE(query->process_all_available().is_ok());
+        BOOST_REQUIRE(input.add_data({{"a", int64_t{70}}, {"c", int64_t{80}}}).is_ok());
+        // The copy may arrive after the epoch committed (a barrier behind the last batch): the
+        // query fails then, never counting it.
+        (void)query->process_all_available();
+        BOOST_TEST(fault.fired() == 1);
+        BOOST_REQUIRE(query->await_termination(10s));
+        BOOST_REQUIRE(query->exception());
+        const Status status = *query->exception();
+        const std::string expected = "duplicate " + message_name(message) + " of epoch 1 on edge ";
+        BOOST_TEST(status.to_string().find(expected) != std::string::npos, status.to_string());
+        const std::string receiver = edge == FaultPoint::edge_to_sink       ? "-> sink "
+                                     : edge == FaultPoint::edge_to_stateful ? "partition"
+                                                                            : "-> stage 0";
+        BOOST_TEST(status.to_string().find(receiver) != std::string::npos, status.to_string());
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_lost_message_fails_the_epoch_and_never_hangs_the_query) {
+  // A lost batch: the receiver sees the gap when the barrier after it arrives.
+  {
+    Session session;
+    MemoryStream input(session, events_schema());
+    ScopedFault fault(FaultRule{FaultPoint::edge_source_to_stage, FaultTrigger::at(0),
+                                FaultAction::drop(), 1, FaultMessage::batch});
+    auto query = start_query(input, false, "lost_batch", "none");
+    BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+    BOOST_REQUIRE(input.add_data({{"a", int64_t{50}}}).is_ok());
+    Status status = query->process_all_available();
+    BOOST_TEST(
+        status.to_string().find("1 message lost on edge source partition 0") != std::string::npos,
+        status.to_string());
+    BOOST_TEST(status.to_string().find("before a barrier of epoch 0") != std::string::npos,
+               status.to_string());
+    BOOST_TEST(query->await_termination(10s));
+  }
+  // The last barrier lost: nothing follows it on the edge, so the epoch timeout notices.
+  Session session;
+  BOOST_REQUIRE(session.set_conf("epochTimeout", "300 milliseconds").is_ok());
+  MemoryStream input(session, events_schema());
+  ScopedFault fault(FaultRule{FaultPoint::edge_to_sink, FaultTrigger::at(0), FaultAction::drop(), 1,
+                              FaultMessage::barrier});
+  auto query = start_query(input, false, "lost_barrier", "none");
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  BOOST_REQUIRE(input.add_data({{"a", int64_t{50}}}).is_ok());
+  const auto start = std::chrono::steady_clock::now();
+  Status status = query->process_all_available();
+  BOOST_TEST(fault.fired() == 1);
+  BOOST_TEST(
+      status.to_string().find("epoch 0 made no progress for 300 ms (epochTimeout), waiting for "
+                              "the sink") != std::string::npos,
+      status.to_string());
+  BOOST_TEST((std::chrono::steady_clock::now() - start < 5s));
+  BOOST_TEST(query->await_termination(10s));
+}
+
+BOOST_AUTO_TEST_CASE(after_a_duplicated_or_lost_message_the_restarted_query_is_exactly_once) {
+  const uint64_t seed = std::random_device{}();
+  BOOST_TEST_MESSAGE("seed " << seed);
+  std::mt19937_64 random(seed);
+  for (const FaultPoint edge : all_edge_points()) {
+    for (const FaultMessage message : {FaultMessage::batch, FaultMessage::barrier}) {
+      for (const bool drop : {false, true}) {
+        for (const bool stateful : {false, true}) {
+          if (needs_stateful(edge) && !stateful) continue;
+          const int64_t epoch = static_cast<int64_t>(random() % 3);
+          BOOST_TEST_CONTEXT(fault_point_name(edge)
+                             << "." << message_name(message) << (drop ? " drop" : " duplicate")
+                             << " at epoch " << epoch << (stateful ? ", stateful" : ", stateless")
+                             << ", seed " << seed) {
+            Session session;
+            BOOST_REQUIRE(session.set_conf("shuffle_partitions", "2").is_ok());
+            BOOST_REQUIRE(session.set_conf("epochTimeout", "300 milliseconds").is_ok());
+            MemoryStream input(session, events_schema());
+            ScopedFault fault(FaultRule{edge, FaultTrigger::at(epoch),
+                                        drop ? FaultAction::drop() : FaultAction::duplicate(), 1,
+                                        message});
+            auto query = start_query(input, stateful, "q");
+            BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+            const auto all = feed(input, *query, random, 4, 20);
+            BOOST_TEST(fault.fired() == 1);
+            BOOST_TEST(sorted(session.memory_table("q")->rows()) ==
+                       sorted(stateful ? expected_stateful(all) : expected_stateless(all)));
+            BOOST_REQUIRE(query->last_progress());
+            BOOST_TEST(query->last_progress()->num_restarts == 1);
+            BOOST_REQUIRE(query->stop().is_ok());
+          }
+        }
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_delay_on_an_edge_only_slows_the_query) {
+  for (const FaultPoint edge : all_edge_points()) {
+    BOOST_TEST_CONTEXT(fault_point_name(edge)) {
+      Session session;
+      BOOST_REQUIRE(session.set_conf("shuffle_partitions", "2").is_ok());
+      MemoryStream input(session, events_schema());
+      // Every batch of epoch 1 waits 100 ms, and whatever follows it on its edge with it.
+      ScopedFault fault(FaultRule{edge, FaultTrigger::at(1), FaultAction::delay_for(100ms), 0,
+                                  FaultMessage::batch});
+      const bool stateful = needs_stateful(edge);
+      auto query = start_query(input, stateful, "delayed", "none");
+      BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+      std::mt19937_64 random(5);
+      const auto start = std::chrono::steady_clock::now();
+      const auto all = feed(input, *query, random, 3, 20);
+      BOOST_TEST((std::chrono::steady_clock::now() - start >= 100ms));
+      BOOST_TEST(fault.fired() >= 1);
+      BOOST_TEST(sorted(session.memory_table("delayed")->rows()) ==
+                 sorted(stateful ? expected_stateful(all) : expected_stateless(all)));
+      BOOST_TEST(query->last_progress()->num_restarts == 0);
+      BOOST_REQUIRE(query->stop().is_ok());
+    }
+  }
+}
+
+namespace {
+
+// The stateful query of expected_stateful, checkpointed in `checkpoint` of at most `max_size`.
+Result<StreamingQuery> start_totals(MemoryStream& input, const std::string& checkpoint,
+                                    const std::string& max_size) {
+  return input.to_df()
+      .group_by(col("k"))
+      .agg(count().alias("n"), sum(col("v")).alias("total"))
+      .write_stream()
+      .format("memory")
+      .query_name("totals")
+      .output_mode(OutputMode::Complete)
+      .option("checkpointLocation", checkpoint)
+      .option("checkpointMaxSize", max_size)
+      .option("restart.strategy", "none")
+      .start();
+}
+
+// Drops the capabilities that let root ignore permission bits (CAP_DAC_OVERRIDE and friends)
+// from this thread's effective set, so that a read-only directory refuses root too; threads
+// started afterwards (a Session's actor threads) inherit it. Restores them at destruction.
+class WithoutPermissionOverride {
+ public:
+  WithoutPermissionOverride() {
+    header_.version = _LINUX_CAPABILITY_VERSION_3;
+    header_.pid = 0;
+    if (::syscall(SYS_capget, &header_, saved_) != 0) return;
+    __user_cap_data_struct reduced[2];
+    std::memcpy(reduced, saved_, sizeof(reduced));
+    for (int capability : {CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER})
+      reduced[capability / 32].effective &= ~(1u << (capability % 32));
+    dropped_ = ::syscall(SYS_capset, &header_, reduced) == 0;
+  }
+  ~WithoutPermissionOverride() {
+    if (dropped_) ::syscall(SYS_capset, &header_, saved_);
+  }
+  WithoutPermissionOverride(const WithoutPermissionOverride&) = delete;
+  WithoutPermissionOverride& operator=(const WithoutPermissionOverride&) = delete;
+
+ private:
+  __user_cap_header_struct header_{};
+  __user_cap_data_struct saved_[2]{};
+  bool dropped_ = false;
+};
+
+// Returns true when this process cannot create a file in `directory`.
+bool refuses_writes(const std::string& directory) {
+  const std::string probe = directory + "/.probe";
+  std::ofstream file(probe);
+  if (!file) return true;
+  file.close();
+  std::filesystem::remove(probe);
+  return false;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_full_checkpoint_stops_the_query_naming_it_and_a_larger_one_resumes_exactly) {
+  const uint64_t seed = std::random_device{}();
+  BOOST_TEST_MESSAGE("seed " << seed);
+  std::mt19937_64 random(seed);
+  TemporaryDirectory dir;
+  const std::string checkpoint = dir.file("checkpoint");
+  Session session;
+  BOOST_REQUIRE(session.set_conf("shuffle_partitions", "2").is_ok());
+  MemoryStream input(session, events_schema());
+  auto query = start_totals(input, checkpoint, "256k");
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  // Every round brings new keys, so the state (and the checkpoint) grows until it is full.
+  std::vector<std::vector<Value>> all;
+  Status failure;
+  int committed_rounds = 0;
+  for (int round = 0; round < 100 && failure.is_ok(); ++round) {
+    std::vector<std::vector<Value>> rows;
+    for (int i = 0; i < 200; ++i) {
+      rows.push_back({Value("key-" + std::to_string(random() % 100000) + std::string(60, 'x')),
+                      Value(static_cast<int64_t>(random() % 1000))});
+    }
+    all.insert(all.end(), rows.begin(), rows.end());
+    BOOST_REQUIRE(input.add_data(rows).is_ok());
+    failure = query->process_all_available();
+    if (failure.is_ok()) ++committed_rounds;
+  }
+  BOOST_REQUIRE_MESSAGE(!failure.is_ok(), "the checkpoint never filled up");
+  BOOST_TEST_MESSAGE("stopped with: " << failure.to_string());
+  BOOST_TEST(committed_rounds > 0);
+  BOOST_TEST(failure.to_string().find("checkpoint '" + checkpoint + "': checkpoint full") !=
+                 std::string::npos,
+             failure.to_string());
+  BOOST_TEST(query->await_termination(10s));
+
+  // The checkpoint is still valid: restarted with room to grow, the query re-runs the epoch
+  // that did not fit and the totals count every row once.
+  auto resumed = start_totals(input, checkpoint, "64m");
+  BOOST_REQUIRE_MESSAGE(resumed.ok(), resumed.status().to_string());
+  Status status = resumed->process_all_available();
+  BOOST_REQUIRE_MESSAGE(status.is_ok(), status.to_string());
+  BOOST_REQUIRE(resumed->last_progress());
+  BOOST_TEST(resumed->last_progress()->batch_id == committed_rounds);
+  BOOST_TEST(sorted(session.memory_table("totals")->rows()) == sorted(expected_stateful(all)));
+  BOOST_REQUIRE(resumed->stop().is_ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_read_only_sink_directory_stops_the_query_and_it_resumes_once_writable) {
+  TemporaryDirectory dir;
+  const std::string output = dir.file("output");
+  const std::string checkpoint = dir.file("checkpoint");
+  std::filesystem::create_directories(output);
+  // As root, permission bits bind only once the override capabilities are dropped; the
+  // Session's threads, started below, inherit that.
+  WithoutPermissionOverride without_override;
+  ::chmod(output.c_str(), 0555);
+  if (!refuses_writes(output)) {
+    ::chmod(output.c_str(), 0755);
+    BOOST_TEST_MESSAGE(
+        "skipped: this process writes into a read-only directory (root whose "
+        "CAP_DAC_OVERRIDE cannot be dropped here)");
+    return;
+  }
+  ::chmod(output.c_str(), 0755);
+
+  Session session;
+  MemoryStream input(session, events_schema());
+  auto start = [&] {
+    return input.to_df()
+        .select(col("k"), (col("v") * int64_t{2}).alias("v2"))
+        .write_stream()
+        .format("csv")
+        .option("path", output)
+        .option("checkpointLocation", checkpoint)
+        .option("restart.strategy", "none")
+        .start();
+  };
+  std::vector<std::vector<Value>> expected;
+  auto add = [&](std::vector<std::vector<Value>> rows) {
+    for (const auto& row : rows)
+      expected.push_back({row[0], Value(row[1].as_int64() * 2)});
+    return input.add_data(rows);
+  };
+  auto query = start();
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  BOOST_REQUIRE(add({{"a", int64_t{1}}, {"b", int64_t{2}}}).is_ok());
+  BOOST_REQUIRE(query->process_all_available().is_ok());
+
+  ::chmod(output.c_str(), 0555);
+  BOOST_REQUIRE(add({{"c", int64_t{3}}, {"d", int64_t{4}}}).is_ok());
+  Status failure = query->process_all_available();
+  BOOST_TEST(!failure.is_ok());
+  BOOST_TEST_MESSAGE("stopped with: " << failure.to_string());
+  BOOST_TEST(failure.to_string().find("cannot create " + output) != std::string::npos,
+             failure.to_string());
+  BOOST_TEST(failure.to_string().find("Permission denied") != std::string::npos,
+             failure.to_string());
+  BOOST_TEST(query->await_termination(10s));
+
+  ::chmod(output.c_str(), 0755);
+  auto resumed = start();
+  BOOST_REQUIRE_MESSAGE(resumed.ok(), resumed.status().to_string());
+  BOOST_REQUIRE(add({{"e", int64_t{5}}}).is_ok());
+  Status status = resumed->process_all_available();
+  BOOST_REQUIRE_MESSAGE(status.is_ok(), status.to_string());
+  BOOST_REQUIRE(resumed->stop().is_ok());
+
+  // What the sink committed, read back through its manifest: every row once.
+  auto read = session.read_stream()
+                  .format("csv")
+                  .schema(Schema::make({{"k", Type::String}, {"v2", Type::Int64}}).value())
+                  .load(output)
+                  .write_stream()
+                  .format("memory")
+                  .query_name("committed")
+                  .trigger(Trigger::AvailableNow())
+                  .start();
+  BOOST_REQUIRE_MESSAGE(read.ok(), read.status().to_string());
+  read->await_termination();
+  BOOST_REQUIRE(!read->exception());
+  BOOST_TEST(sorted(session.memory_table("committed")->rows()) == sorted(expected));
 }

@@ -64,6 +64,21 @@ std::string stateful(const std::string& kind) {
          "window_end, k;\n";
 }
 
+// A Kafka source on the runner's own cluster ('${kafka}', topic 'events' of CSV lines).
+const char* kKafkaSource =
+    "CREATE SOURCE raw WITH (connector = 'kafka', \"kafka.bootstrap.servers\" = '${kafka}',\n"
+    "  subscribe = 'events', \"startingOffsets\" = 'earliest', \"maxOffsetsPerTrigger\" = '30');\n"
+    "CREATE VIEW events AS\n"
+    "  SELECT from_csv(value, 'id BIGINT, k STRING, v BIGINT, ts TIMESTAMP') AS r FROM raw;\n";
+
+std::string from_kafka(const std::string& kind) {
+  const std::string sink =
+      kind == "table" ? "connector = 'table', path = '${output}', key = 'id'" : sink_clause(kind);
+  return std::string(kKafkaSource) + "CREATE SINK copy WITH (" + sink +
+         ") AS SELECT r.id AS id, upper(r.k) AS k, r.v * 2 AS v2, r.ts AS ts FROM events "
+         "WHERE r.v % 3 <> 0;\n";
+}
+
 uint64_t test_seed() {
   static const uint64_t seed = std::random_device{}();
   return seed;
@@ -118,6 +133,11 @@ BOOST_AUTO_TEST_CASE(a_stateless_query_into_delta_survives_every_crash_point_exa
 
 BOOST_AUTO_TEST_CASE(a_windowed_aggregation_into_delta_survives_every_crash_point_exactly_once) {
   check_exactly_once("delta", stateful("delta"), "Delta sink, stateful");
+}
+
+BOOST_AUTO_TEST_CASE(a_kafka_source_into_files_delta_or_a_table_survives_every_crash_point) {
+  for (const std::string kind : {"file", "delta", "table"})
+    check_exactly_once(kind, from_kafka(kind), "Kafka into " + kind);
 }
 
 BOOST_AUTO_TEST_CASE(the_runner_reports_duplicates_of_a_sink_that_is_not_exactly_once) {
