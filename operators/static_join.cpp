@@ -85,15 +85,17 @@ Result<RecordBatchPtr> StaticHashJoin::gather(const RecordBatch& left, const std
 }
 
 Result<RecordBatchPtr> StaticHashJoin::join(const RecordBatch& left) const {
-  std::vector<std::string> encoded;
-  left_encoder_->encode(left, encoded);
+  // One buffer per thread: join runs on many threads at once, and a steady stream of batches
+  // then encodes its keys without allocating.
+  thread_local EncodedKeys encoded;
+  left_encoder_->encode_flat(left, encoded);
   std::vector<int32_t> left_rows;
   std::vector<int32_t> right_rows;
   for (int64_t row = 0; row < left.num_rows(); ++row) {
     bool null_key = false;
     for (int key : left_keys_) null_key |= !left.column(key)->is_valid(row);
     if (null_key) continue;
-    auto found = table_.find(encoded[static_cast<size_t>(row)]);
+    auto found = table_.find(encoded.key(row));
     if (found == table_.end()) continue;
     for (int32_t match : found->second) {
       left_rows.push_back(static_cast<int32_t>(row));

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -54,7 +55,8 @@ class StaticHashJoin {
                                                             const EvalOptions& options = {});
 
   const SchemaPtr& output_schema() const { return output_; }
-  /// Joins one batch of the stream with the table.
+  /// Joins one batch of the stream with the table. The probe allocates nothing per row (keys
+  /// are encoded into a per-thread buffer and looked up in place). Thread-safe.
   Result<RecordBatchPtr> join(const RecordBatch& left) const;
 
  private:
@@ -73,7 +75,13 @@ class StaticHashJoin {
   std::vector<int> left_others_;   // left columns that are not keys, in order
   std::vector<int> right_others_;  // right columns that are not keys, in order
   std::optional<KeyEncoder> left_encoder_;
-  std::unordered_map<std::string, std::vector<int32_t>> table_;  // encoded key -> right rows
+  // Hashes encoded keys so that a probe finds them by std::string_view, without a copy.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  // Encoded key -> right rows.
+  std::unordered_map<std::string, std::vector<int32_t>, KeyHash, std::equal_to<>> table_;
   std::optional<BoundExpr> condition_;
 };
 
