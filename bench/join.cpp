@@ -194,7 +194,8 @@ Result<int64_t> run_static_probe(const Side& left, double& seconds) {
     table_builder.column(1).append_int64(k * 7);
   }
   SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr table_rows, table_builder.finish());
-  StaticTable table(table_schema, "the sites table", [table_rows]() -> Result<RecordBatchPtr> { return table_rows; });
+  auto table = std::make_shared<const StaticTable>(table_schema, "the sites table",
+                                                   [table_rows]() -> Result<RecordBatchPtr> { return table_rows; });
   SLUICE_ASSIGN_OR_RETURN(auto join, StaticHashJoin::make(stream_schema, table, {"k"}, JoinType::inner, std::nullopt));
   std::vector<RecordBatchPtr> batches;
   const int64_t n = static_cast<int64_t>(left.key.size());
