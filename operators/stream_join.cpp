@@ -20,6 +20,7 @@ namespace se = state_encoding;
 constexpr int kLeft = 0;
 constexpr int kRight = 1;
 constexpr uint32_t kNoRow = UINT32_MAX;
+constexpr int64_t kKeyEntryBytes = 96;  // an index node, its bucket and two empty row lists
 
 // What every partition of one join shares; immutable.
 struct Config {
@@ -313,6 +314,7 @@ class StreamJoinState final : public StatefulOperatorState {
       }
       s.changed.clear();
     }
+    sweep_keys();
     for (auto& key : foreign_deletes_) delta.changes.push_back({std::move(key), std::nullopt});
     foreign_deletes_.clear();
     std::sort(delta.changes.begin(), delta.changes.end(),
@@ -321,7 +323,7 @@ class StreamJoinState final : public StatefulOperatorState {
     metrics_.num_rows_dropped_by_watermark = epoch_dropped_;
     epoch_dropped_ = 0;
     metrics_.num_rows_total = sides_[kLeft].live_rows + sides_[kRight].live_rows;
-    metrics_.memory_used_bytes = sides_[kLeft].memory_bytes + sides_[kRight].memory_bytes;
+    metrics_.memory_used_bytes = sides_[kLeft].memory_bytes + sides_[kRight].memory_bytes + index_bytes_;
     metrics_.custom_metrics["leftRowsTotal"] = sides_[kLeft].live_rows;
     metrics_.custom_metrics["rightRowsTotal"] = sides_[kRight].live_rows;
     return Status::ok();
@@ -332,6 +334,21 @@ class StreamJoinState final : public StatefulOperatorState {
   StateOperatorMetrics metrics() const override { return metrics_; }
 
  private:
+  // Drops the index entries of keys no buffered row has, once they are more than half of the
+  // index (so the sweep's cost is shared by the removals that made them).
+  void sweep_keys() {
+    if (empty_keys_ < 1024 || empty_keys_ * 2 < static_cast<int64_t>(index_.size())) return;
+    for (auto it = index_.begin(); it != index_.end();) {
+      if (it->second.rows[kLeft].empty() && it->second.rows[kRight].empty()) {
+        index_bytes_ -= static_cast<int64_t>(it->first.size() + kKeyEntryBytes);
+        it = index_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    empty_keys_ = 0;
+  }
+
   uint32_t add_chunk(int side, RecordBatchPtr batch) {
     Side& s = sides_[side];
     uint32_t c;
@@ -385,7 +402,9 @@ class StreamJoinState final : public StatefulOperatorState {
     auto entry = index_.find(key);
     if (entry == index_.end()) {
       entry = index_.emplace(std::string(key), KeyRows{}).first;
-      s.memory_bytes += static_cast<int64_t>(key.size() + 96);
+      index_bytes_ += static_cast<int64_t>(key.size() + kKeyEntryBytes);
+    } else if (entry->second.rows[kLeft].empty() && entry->second.rows[kRight].empty()) {
+      --empty_keys_;
     }
     entry->second.rows[side].push_back(index);
     BufferedRow& row = s.rows[index];
@@ -417,10 +436,9 @@ class StreamJoinState final : public StatefulOperatorState {
     auto position = std::find(list.begin(), list.end(), index);
     *position = list.back();
     list.pop_back();
-    if (list.empty() && row.key->second.rows[1 - side].empty()) {
-      s.memory_bytes -= static_cast<int64_t>(row.key->first.size() + 96);
-      index_.erase(index_.find(std::string_view(row.key->first)));
-    }
+    // The key's entry stays for the next row with that key (keys recur); sweep_keys drops
+    // entries no row uses once they are many.
+    if (list.empty() && row.key->second.rows[1 - side].empty()) ++empty_keys_;
     row.live = false;
     row.key = nullptr;
     Chunk& chunk = s.chunks[row.chunk];
@@ -576,6 +594,8 @@ class StreamJoinState final : public StatefulOperatorState {
   std::shared_ptr<const StateReader> committed_;
   Side sides_[2];
   KeyIndex index_;
+  int64_t index_bytes_ = 0;  // the index's entries, estimated
+  int64_t empty_keys_ = 0;   // index entries no buffered row uses
   EncodedKeys keys_;
   std::vector<Pair> pairs_;
   std::vector<int32_t> unmatched_now_;
