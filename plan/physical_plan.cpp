@@ -48,11 +48,26 @@ std::optional<EventTime> find_event_time(const PlanPtr& node) {
         if (const auto* window = std::get_if<TimeWindow>(&key); window && is_column(window->time, below->column)) {
           return EventTime{"window.end", below->delay_micros};
         }
+        // A session closes once the watermark passes its end, which is not below the
+        // watermark of the epoch before: the next operator sees no closed session as late.
+        if (const auto* session = std::get_if<SessionWindow>(&key); session && is_column(session->time, below->column)) {
+          return EventTime{"session_window.end", below->delay_micros};
+        }
         if (const auto* expr = std::get_if<Expr>(&key); expr && is_column(*expr, below->column)) {
           return EventTime{expr->output_name(), below->delay_micros};
         }
       }
       return std::nullopt;
+    }
+    case PlanKind::group_state: {
+      // The output column named like the input's event-time column carries event time on
+      // (the function's contract: not below the watermark of the epoch before, such as the
+      // timeout timestamp that fired or the time of the rows it got).
+      auto below = find_event_time(node->child());
+      if (!below) return std::nullopt;
+      const int column = node->schema()->find(below->column);
+      if (column < 0 || node->schema()->field(column).type != Type::Timestamp) return std::nullopt;
+      return below;
     }
     case PlanKind::join:
       for (const auto& side : node->children()) {
