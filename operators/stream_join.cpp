@@ -57,7 +57,7 @@ struct Config {
 };
 
 // Appends row `row` of column to builder (a null when the column's value is null).
-void append_cell(ColumnBuilder& builder, const Column& column, int64_t row) {
+inline void append_cell(ColumnBuilder& builder, const Column& column, int64_t row) {
   if (column.is_null(row)) {
     builder.append_null();
     return;
@@ -463,27 +463,44 @@ class StreamJoinState final : public StatefulOperatorState {
   // other side).
   Result<RecordBatchPtr> gather(const std::vector<Pair>& pairs) const {
     const Config& config = *config_;
+    const size_t n = pairs.size();
+    // Finds each pair's rows once, not once per column.
+    for (int side = 0; side < 2; ++side) {
+      located_[side].resize(n);
+      const Side& s = sides_[side];
+      for (size_t i = 0; i < n; ++i) {
+        const uint32_t index = side == kLeft ? pairs[i].left : pairs[i].right;
+        located_[side][i] = index == kNoRow ? Location{kNoRow, 0} : Location{s.rows[index].chunk, s.rows[index].row};
+      }
+    }
     std::vector<ColumnPtr> columns;
     for (size_t c = 0; c < config.joined_sources.size(); ++c) {
       const auto& source = config.joined_sources[c];
       ColumnBuilder builder(config.joined->field(static_cast<int>(c)).type);
-      builder.reserve(static_cast<int64_t>(pairs.size()));
-      for (const Pair& pair : pairs) {
-        int side = source.side;
-        int column = source.column;
-        uint32_t index = side == kLeft ? pair.left : pair.right;
-        if (index == kNoRow && source.other_key >= 0) {
-          side = kRight;
-          column = source.other_key;
-          index = pair.right;
+      builder.reserve(static_cast<int64_t>(n));
+      // The column of every chunk, by chunk index (few chunks, many rows).
+      auto columns_of = [&](int side, int column, std::vector<const Column*>& out) {
+        const Side& s = sides_[side];
+        out.assign(s.chunks.size(), nullptr);
+        for (size_t k = 0; k < s.chunks.size(); ++k) {
+          if (s.chunks[k].batch) out[k] = s.chunks[k].batch->column(column).get();
         }
-        if (index == kNoRow) {
+      };
+      columns_of(source.side, source.column, chunk_columns_[0]);
+      if (source.other_key >= 0) columns_of(kRight, source.other_key, chunk_columns_[1]);
+      const std::vector<Location>& primary = located_[source.side];
+      for (size_t i = 0; i < n; ++i) {
+        const Location* at = &primary[i];
+        const std::vector<const Column*>* from = &chunk_columns_[0];
+        if (at->chunk == kNoRow && source.other_key >= 0) {
+          at = &located_[kRight][i];
+          from = &chunk_columns_[1];
+        }
+        if (at->chunk == kNoRow) {
           builder.append_null();
           continue;
         }
-        const Side& s = sides_[side];
-        const BufferedRow& row = s.rows[index];
-        append_cell(builder, *s.chunks[row.chunk].batch->column(column), row.row);
+        append_cell(builder, *(*from)[at->chunk], at->row);
       }
       columns.push_back(builder.finish());
     }
@@ -602,6 +619,13 @@ class StreamJoinState final : public StatefulOperatorState {
   std::vector<int32_t> selection_;
   std::vector<RecordBatchPtr> pending_;
   std::vector<uint8_t> flags_;
+  // gather's scratch: where each pair's rows are, and each chunk's column.
+  struct Location {
+    uint32_t chunk;
+    uint32_t row;
+  };
+  mutable std::vector<Location> located_[2];
+  mutable std::vector<const Column*> chunk_columns_[2];
   std::vector<std::string> foreign_deletes_;  // segments of another partitioning (partition 0)
   uint64_t serial_ = 0;
   int64_t epoch_dropped_ = 0;
