@@ -58,6 +58,24 @@ std::vector<Rows> random_bursts(std::mt19937_64& random, int bursts) {
   return epochs;
 }
 
+// Returns the actions that add each epoch's rows (appending them to `all`) and process them,
+// with a restart after the middle epoch when `restart`.
+std::vector<StreamAction> epoch_actions(MemoryStream& events, const std::vector<Rows>& epochs, Rows& all,
+                                        bool restart) {
+  std::vector<StreamAction> actions;
+  for (size_t e = 0; e < epochs.size(); ++e) {
+    if (epochs[e].empty()) continue;
+    all.insert(all.end(), epochs[e].begin(), epochs[e].end());
+    actions.push_back(add_data(events, epochs[e]));
+    actions.push_back(process_all_available());
+    if (restart && e == epochs.size() / 2) {
+      actions.push_back(stop_stream());
+      actions.push_back(start_stream());
+    }
+  }
+  return actions;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(event_time_sessions_equal_a_reference_across_a_restart) {
@@ -68,17 +86,7 @@ BOOST_AUTO_TEST_CASE(event_time_sessions_equal_a_reference_across_a_restart) {
   MemoryStream events(session, session_events_schema());
   const std::vector<Rows> epochs = random_bursts(random, 12);
   Rows all;
-  std::vector<StreamAction> actions;
-  for (size_t e = 0; e < epochs.size(); ++e) {
-    if (epochs[e].empty()) continue;
-    all.insert(all.end(), epochs[e].begin(), epochs[e].end());
-    actions.push_back(add_data(events, epochs[e]));
-    actions.push_back(process_all_available());
-    if (e == epochs.size() / 2) {
-      actions.push_back(stop_stream());
-      actions.push_back(start_stream());
-    }
-  }
+  std::vector<StreamAction> actions = epoch_actions(events, epochs, all, true);
   // A late sentinel event moves the watermark past every session; its own stays open.
   actions.push_back(add_data(events, {{"~end", Timestamp{1'000'000 * kSecond}, 0}}));
   actions.push_back(check_answer(reference_sessions(all, gap)));
@@ -309,6 +317,22 @@ Rows sessions_per_minute(const Rows& events, int64_t gap) {
   return out;
 }
 
+// Runs random bursts of events through per_minute (restarting midway when `restart`) and
+// checks it equals sessions_per_minute of the same events.
+void check_sessions_per_minute(Session& session, MemoryStream& events, const DataFrame& per_minute,
+                               std::mt19937_64& random, int64_t gap, bool restart) {
+  const std::vector<Rows> epochs = random_bursts(random, 14);
+  Rows all;
+  std::vector<StreamAction> actions = epoch_actions(events, epochs, all, restart);
+  // A sentinel far ahead closes every session and every minute but its own.
+  actions.push_back(add_data(events, {{"~end", Timestamp{1'000'000 * kSecond}, 0}}));
+  actions.push_back(process_all_available());
+  actions.push_back(add_data(events, {{"~end", Timestamp{1'000'001 * kSecond}, 0}}));
+  actions.push_back(check_answer(sessions_per_minute(all, gap)));
+  Status result = test_stream(session, per_minute, OutputMode::Append, std::move(actions));
+  BOOST_TEST(result.is_ok(), result.to_string());
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(custom_state_feeds_a_windowed_aggregation_in_append_mode_equal_to_a_reference) {
@@ -321,26 +345,7 @@ BOOST_AUTO_TEST_CASE(custom_state_feeds_a_windowed_aggregation_in_append_mode_eq
                         .group_by(window(col("ts"), "1 minute"))
                         .agg(count().alias("sessions"), sum(col("count")).alias("events"));
   BOOST_REQUIRE_MESSAGE(per_minute.status().is_ok(), per_minute.status().to_string());
-  const std::vector<Rows> epochs = random_bursts(random, 14);
-  Rows all;
-  std::vector<StreamAction> actions;
-  for (size_t e = 0; e < epochs.size(); ++e) {
-    if (epochs[e].empty()) continue;
-    all.insert(all.end(), epochs[e].begin(), epochs[e].end());
-    actions.push_back(add_data(events, epochs[e]));
-    actions.push_back(process_all_available());
-    if (e == epochs.size() / 2) {
-      actions.push_back(stop_stream());
-      actions.push_back(start_stream());
-    }
-  }
-  // A sentinel far ahead closes every session and every minute but its own.
-  actions.push_back(add_data(events, {{"~end", Timestamp{1'000'000 * kSecond}, 0}}));
-  actions.push_back(process_all_available());
-  actions.push_back(add_data(events, {{"~end", Timestamp{1'000'001 * kSecond}, 0}}));
-  actions.push_back(check_answer(sessions_per_minute(all, gap)));
-  Status result = test_stream(session, per_minute, OutputMode::Append, std::move(actions));
-  BOOST_TEST(result.is_ok(), result.to_string());
+  check_sessions_per_minute(session, events, per_minute, random, gap, true);
 }
 
 BOOST_AUTO_TEST_CASE(session_windows_feed_a_windowed_aggregation_in_append_mode_equal_to_a_reference) {
@@ -356,20 +361,6 @@ BOOST_AUTO_TEST_CASE(session_windows_feed_a_windowed_aggregation_in_append_mode_
                         .group_by(window(col("session_window.end"), "1 minute"))
                         .agg(count().alias("sessions"), sum(col("n")).alias("events"));
   BOOST_REQUIRE_MESSAGE(per_minute.status().is_ok(), per_minute.status().to_string());
-  const std::vector<Rows> epochs = random_bursts(random, 14);
-  Rows all;
-  std::vector<StreamAction> actions;
-  for (const auto& rows : epochs) {
-    if (rows.empty()) continue;
-    all.insert(all.end(), rows.begin(), rows.end());
-    actions.push_back(add_data(events, rows));
-    actions.push_back(process_all_available());
-  }
-  actions.push_back(add_data(events, {{"~end", Timestamp{1'000'000 * kSecond}, 0}}));
-  actions.push_back(process_all_available());
-  actions.push_back(add_data(events, {{"~end", Timestamp{1'000'001 * kSecond}, 0}}));
   // A session window ends a gap after its last event: the close time of the same sessions.
-  actions.push_back(check_answer(sessions_per_minute(all, gap)));
-  Status result = test_stream(session, per_minute, OutputMode::Append, std::move(actions));
-  BOOST_TEST(result.is_ok(), result.to_string());
+  check_sessions_per_minute(session, events, per_minute, random, gap, false);
 }
