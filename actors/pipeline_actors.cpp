@@ -319,7 +319,7 @@ caf::behavior stage_behavior(stage_actor* self, caf::actor coordinator, Downstre
         if (!accept_in_order(self, message)) return;
         Result<RecordBatchPtr> output = RecordBatchPtr();
         Status status = guarded(st.name, [&] {
-          output = st.stage->process(message.batch, st.observation);
+          output = st.stage->process(message.batch, st.observation, message.epoch);
           return output.status();
         });
         if (!status.is_ok()) {
@@ -425,7 +425,8 @@ caf::behavior stateful_behavior(stateful_actor* self, caf::actor coordinator, Do
         for (const auto& batch : output) {
           Result<RecordBatchPtr> processed = RecordBatchPtr();
           status = guarded(st.name, [&] {
-            processed = st.post->process(batch);
+            StageObservation ignored;
+            processed = st.post->process(batch, ignored, barrier.epoch);
             return processed.status();
           });
           if (!status.is_ok()) return stateful_fail(self, status);

@@ -24,13 +24,15 @@ pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 find_package(Boost 1.74 REQUIRED COMPONENTS unit_test_framework)
 
 # Compiles FlatBuffers schemas with flatc at build time; headers land in the build tree.
+# FLAGS adds flatc options (--gen-object-api for FlatBufferCodec state types).
 function(sluice_flatbuffers_generate target)
+  cmake_parse_arguments(ARG "" "" "FLAGS" ${ARGN})
   set(outputs)
-  foreach(schema ${ARGN})
+  foreach(schema ${ARG_UNPARSED_ARGUMENTS})
     get_filename_component(name ${schema} NAME_WE)
     set(output ${CMAKE_CURRENT_BINARY_DIR}/generated/${name}_generated.h)
     add_custom_command(OUTPUT ${output}
-      COMMAND ${FLATC} --cpp --scoped-enums -o ${CMAKE_CURRENT_BINARY_DIR}/generated
+      COMMAND ${FLATC} --cpp --scoped-enums ${ARG_FLAGS} -o ${CMAKE_CURRENT_BINARY_DIR}/generated
               ${CMAKE_CURRENT_SOURCE_DIR}/${schema}
       DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${schema}
       COMMENT "flatc ${schema}")

@@ -1,23 +1,25 @@
 // Sessionization with flat_map_groups_with_state: clicks (user, ts) become sessions that end
-// after 30 seconds of event time without a click. Each user's state is a small struct stored
-// in the checkpoint; an event-time timeout calls the function once the watermark passes the
-// session's end, and the function then emits the session and removes the state.
+// after 30 seconds of event time without a click. Each user's state is a FlatBuffers table
+// (user_session.fbs) stored in the checkpoint; an event-time timeout calls the function once
+// the watermark passes the session's end, and the function then emits the session and
+// removes the state.
 #include <sluice/sluice.hpp>
 
 #include <algorithm>
 #include <iostream>
 #include <optional>
 
+#include "user_session_generated.h"  // flatc --cpp --gen-object-api user_session.fbs
+
 using namespace sluice;
 using namespace std::chrono_literals;
 
-// The per-user state: trivially copyable, so StateCodec<UserSession> is ready-made. Any other type
-// needs a StateCodec specialization (encode to bytes, decode back).
-struct UserSession {
-  int64_t start = 0;
-  int64_t end = 0;  ///< the last click + kGap
-  int64_t clicks = 0;
-};
+// The per-user state is flatc's object-API type; FlatBufferCodec stores it as the table. A
+// trivially copyable struct needs no codec at all, any other type its own StateCodec
+// specialization (encode to bytes, decode back).
+using UserSession = sluice::examples::UserSessionT;
+template <>
+struct sluice::StateCodec<UserSession> : sluice::FlatBufferCodec<sluice::examples::UserSession> {};
 
 int main() {
   constexpr int64_t kGap = 30'000'000;  // µs of event time without a click that end a session
@@ -54,7 +56,11 @@ int main() {
                     emit(*s);
                     s.reset();
                   }
-                  if (!s) s = UserSession{ts, ts, 0};
+                  if (!s) {
+                    s.emplace();
+                    s->start = ts;
+                    s->end = ts;
+                  }
                   s->start = std::min(s->start, ts);  // clicks may arrive out of order
                   s->end = std::max(s->end, ts + kGap);
                   ++s->clicks;

@@ -52,7 +52,8 @@ class GroupsWithState final : public StatefulOperatorState {
         num_partitions_(num_partitions),
         committed_(std::move(committed)) {}
 
-  Status load(int64_t /*cache_bytes*/) {
+  Status load(int64_t cache_bytes) {
+    cache_bytes_ = cache_bytes;
     if (!committed_) return Status::ok();
     Status status;
     SLUICE_RETURN_NOT_OK(
@@ -62,6 +63,16 @@ class GroupsWithState final : public StatefulOperatorState {
           status = decode(value, group);
           if (!status.is_ok()) return false;
           group.stored = true;
+          group.clean = true;
+          ++num_groups_;
+          if (memory_bytes_ + group_bytes(key, group) > cache_bytes_) {
+            // Past the cache: a group without a timer stays in the state table only (read back
+            // when its key comes), one with a timer keeps its timer and leaves its bytes there.
+            evicted_any_ = true;
+            if (group.timeout == GroupStateSlot::kNoTimeout) return true;
+            group.bytes.reset();
+            group.bytes_evicted = true;
+          }
           if (group.timeout != GroupStateSlot::kNoTimeout)
             timers_.emplace(group.timeout, std::string(key));
           memory_bytes_ += group_bytes(key, group);
@@ -136,10 +147,13 @@ class GroupsWithState final : public StatefulOperatorState {
       SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr output, builder.finish());
       out.push_back(std::move(output));
     }
-    for (auto& [key, value] : changes_)
+    std::vector<std::string>& written = written_[context.epoch];
+    for (auto& [key, value] : changes_) {
+      written.push_back(key);
       delta.changes.push_back({key, std::move(value)});
+    }
     changes_.clear();
-    metrics_.num_rows_total = static_cast<int64_t>(groups_.size());
+    metrics_.num_rows_total = num_groups_;
     metrics_.num_rows_updated = epoch_updated_;
     metrics_.num_rows_removed = epoch_removed_;
     metrics_.num_rows_dropped_by_watermark = epoch_dropped_;
@@ -149,7 +163,17 @@ class GroupsWithState final : public StatefulOperatorState {
     return Status::ok();
   }
 
-  void epoch_committed(int64_t /*epoch*/) override {}
+  void epoch_committed(int64_t epoch) override {
+    // What the epoch wrote is now what the reader returns: those groups may leave memory.
+    for (auto it = written_.begin(); it != written_.end() && it->first <= epoch; it = written_.erase(it)) {
+      for (const auto& key : it->second) {
+        auto group = groups_.find(key);
+        if (group != groups_.end() && group->second.written_epoch <= epoch) group->second.clean = true;
+      }
+    }
+    shrink();
+    metrics_.memory_used_bytes = memory_bytes_;
+  }
 
   StateOperatorMetrics metrics() const override { return metrics_; }
 
@@ -158,7 +182,57 @@ class GroupsWithState final : public StatefulOperatorState {
     std::optional<std::string> bytes;
     int64_t timeout = GroupStateSlot::kNoTimeout;
     bool stored = false;  // written to the state table (committed or in a pending delta)
+    bool clean = false;   // equal to the committed entry, so its bytes may leave memory
+    bool bytes_evicted = false;  // bytes left memory (read back from the committed state)
+    int64_t written_epoch = -1;
   };
+
+  // Evicts clean groups while the partition holds more than the cache (stateCacheSize): a
+  // group without a timer leaves memory whole, one with a timer keeps only its timer.
+  void shrink() {
+    if (memory_bytes_ <= cache_bytes_) return;
+    for (auto it = groups_.begin(); it != groups_.end() && memory_bytes_ > cache_bytes_;) {
+      Group& group = it->second;
+      if (!group.clean || group.bytes_evicted) {
+        ++it;
+        continue;
+      }
+      evicted_any_ = true;
+      memory_bytes_ -= group_bytes(it->first, group);
+      if (group.timeout == GroupStateSlot::kNoTimeout) {
+        it = groups_.erase(it);
+        continue;
+      }
+      group.bytes.reset();
+      group.bytes_evicted = true;
+      memory_bytes_ += group_bytes(it->first, group);
+      ++it;
+    }
+  }
+
+  // Finds a group in memory, reading it back from the committed state when it was evicted;
+  // groups_.end() when the key has no state.
+  Result<std::map<std::string, Group>::iterator> find_group(const std::string& key) {
+    auto it = groups_.find(key);
+    const bool in_memory = it != groups_.end() && !it->second.bytes_evicted;
+    if (in_memory || !evicted_any_ || !committed_) return it;
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> value, committed_->get(key));
+    if (!value) return it;
+    Group group;
+    SLUICE_RETURN_NOT_OK(decode(*value, group).with_context("reading back the evicted state of a group"));
+    group.stored = true;
+    group.clean = true;
+    if (it == groups_.end()) {
+      memory_bytes_ += group_bytes(key, group);
+      if (group.timeout != GroupStateSlot::kNoTimeout) timers_.emplace(group.timeout, key);
+      return groups_.emplace(key, std::move(group)).first;
+    }
+    memory_bytes_ -= group_bytes(key, it->second);
+    it->second.bytes = std::move(group.bytes);
+    it->second.bytes_evicted = false;
+    memory_bytes_ += group_bytes(key, it->second);
+    return it;
+  }
 
   // Tells the runtime, through metrics(), when the next processing-time timeout is due.
   void note_next_timeout() {
@@ -199,7 +273,7 @@ class GroupsWithState final : public StatefulOperatorState {
   // Runs the user's function for one group and applies what it did to the state.
   Status call(const std::string& key, const RecordBatchPtr& rows, bool timed_out,
               const EpochContext& context, RecordBatchBuilder& builder) {
-    auto it = groups_.find(key);
+    SLUICE_ASSIGN_OR_RETURN(auto it, find_group(key));
     GroupStateSlot slot;
     if (it != groups_.end()) slot.bytes = it->second.bytes;
     slot.timed_out = timed_out;
@@ -217,15 +291,19 @@ class GroupsWithState final : public StatefulOperatorState {
       return status.with_context(config_->name + " function for key " + key_text(key_values) +
                                  (timed_out ? " (timed out)" : ""));
     }
-    Group before = it != groups_.end() ? it->second : Group{};
+    const bool existed = it != groups_.end();
+    Group before = existed ? it->second : Group{};
     if (it != groups_.end()) {
       if (before.timeout != GroupStateSlot::kNoTimeout) timers_.erase({before.timeout, key});
       memory_bytes_ -= group_bytes(key, before);
     }
-    Group after{std::move(slot.bytes), slot.timeout, before.stored};
+    Group after{std::move(slot.bytes), slot.timeout, before.stored, before.clean, false, before.written_epoch};
     const bool changed = after.bytes != before.bytes || after.timeout != before.timeout;
     if (!after.bytes && after.timeout == GroupStateSlot::kNoTimeout) {
-      if (it != groups_.end()) groups_.erase(it);
+      if (existed) {
+        groups_.erase(it);
+        --num_groups_;
+      }
       if (before.stored) {
         changes_[key] = std::nullopt;
         ++epoch_removed_;
@@ -238,9 +316,12 @@ class GroupsWithState final : public StatefulOperatorState {
     memory_bytes_ += group_bytes(key, after);
     if (changed || !before.stored) {
       after.stored = true;
+      after.clean = false;
+      after.written_epoch = context.epoch;
       changes_[key] = encode(after);
       ++epoch_updated_;
     }
+    if (!existed) ++num_groups_;
     groups_[key] = std::move(after);
     return Status::ok();
   }
@@ -254,6 +335,10 @@ class GroupsWithState final : public StatefulOperatorState {
   std::map<std::string, std::optional<std::string>> changes_;
   std::vector<RecordBatchPtr> pending_;
   std::vector<int32_t> selection_;
+  std::map<int64_t, std::vector<std::string>> written_;  // epoch -> keys it wrote, until committed
+  int64_t cache_bytes_ = std::numeric_limits<int64_t>::max();
+  bool evicted_any_ = false;  // some group's state is only in the committed state
+  int64_t num_groups_ = 0;    // groups with state, in memory or evicted
   int64_t memory_bytes_ = 0;
   int64_t epoch_dropped_ = 0;
   int64_t epoch_updated_ = 0;

@@ -40,8 +40,9 @@ struct GroupsWithStateOptions {
   /// Input column (TIMESTAMP) carrying the watermarked event time, or -1: rows with an event
   /// time below the watermark are late, dropped and counted (as Spark does).
   int event_time_column = -1;
-  /// The session's stateCacheSize, which PartitionedOperator hands to load. Not a bound yet:
-  /// this operator keeps every group of its partition in memory.
+  /// The session's stateCacheSize, which PartitionedOperator hands to load: past it, groups
+  /// whose state is committed leave memory (a group with a timer keeps only its timer) and
+  /// are read back from the committed state when their key comes again.
   int64_t cache_bytes = 256LL << 20;
 };
 

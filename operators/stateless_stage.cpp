@@ -38,7 +38,7 @@ Result<std::shared_ptr<const StatelessStage>> StatelessStage::make(
       std::optional<Expr> condition;
       if (step.join_has_condition) condition = step.predicate;
       SLUICE_ASSIGN_OR_RETURN(bound.join,
-                              StaticHashJoin::make(current, *step.table, step.join_keys, step.join_type, condition, options));
+                              StaticHashJoin::make(current, step.table, step.join_keys, step.join_type, condition, options));
       bound.output = bound.join->output_schema();
       current = bound.output;
     } else if (step.kind == StatelessStep::Kind::assign_windows ||
@@ -141,6 +141,11 @@ Result<RecordBatchPtr> StatelessStage::process(const RecordBatchPtr& input) cons
 
 Result<RecordBatchPtr> StatelessStage::process(const RecordBatchPtr& input,
                                                StageObservation& observation) const {
+  return process(input, observation, StaticHashJoin::kNewestVersion);
+}
+
+Result<RecordBatchPtr> StatelessStage::process(const RecordBatchPtr& input, StageObservation& observation,
+                                               int64_t epoch) const {
   RecordBatchPtr current = input;
   std::vector<int32_t> selection;
   for (const BoundStep& step : steps_) {
@@ -164,7 +169,7 @@ Result<RecordBatchPtr> StatelessStage::process(const RecordBatchPtr& input,
       continue;
     }
     if (step.kind == StatelessStep::Kind::static_join) {
-      SLUICE_ASSIGN_OR_RETURN(current, step.join->join(*current));
+      SLUICE_ASSIGN_OR_RETURN(current, step.join->join(*current, epoch));
       continue;
     }
     SLUICE_RETURN_NOT_OK(step.predicate->select(*current, selection));

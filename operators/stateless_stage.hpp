@@ -89,6 +89,9 @@ class StatelessStage {
   Result<RecordBatchPtr> process(const RecordBatchPtr& input) const;
   /// Like process, also recording event times of observe_event_time steps in `observation`.
   Result<RecordBatchPtr> process(const RecordBatchPtr& input, StageObservation& observation) const;
+  /// Like process for a batch of epoch `epoch`: a static join step joins it with the version
+  /// of its table that epoch sees (see StaticHashJoin).
+  Result<RecordBatchPtr> process(const RecordBatchPtr& input, StageObservation& observation, int64_t epoch) const;
 
   const SchemaPtr& input_schema() const { return input_; }
   const SchemaPtr& output_schema() const { return output_; }

@@ -4,20 +4,31 @@
 
 namespace sluice {
 
+namespace {
+
+// Keeps this many versions of a refreshed table: epochs in flight overlap by fewer.
+constexpr size_t kVersionsKept = 4;
+
+}  // namespace
+
+Result<RecordBatchPtr> StaticTable::read() const {
+  SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr rows, loader_());
+  if (!(*rows->schema() == *schema_)) {
+    return Status::invalid_argument(description_ + " now has columns (" + rows->schema()->to_string() +
+                                    "), the query was defined over (" + schema_->to_string() + ")");
+  }
+  return rows;
+}
+
 Result<RecordBatchPtr> StaticTable::rows() const {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!rows_) {
-    SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr rows, loader_());
-    if (!(*rows->schema() == *schema_)) {
-      return Status::invalid_argument(description_ + " now has columns (" + rows->schema()->to_string() +
-                                      "), the query was defined over (" + schema_->to_string() + ")");
-    }
-    rows_ = std::move(rows);
+    SLUICE_ASSIGN_OR_RETURN(rows_, read());
   }
   return rows_;
 }
 
-Result<std::shared_ptr<const StaticHashJoin>> StaticHashJoin::make(SchemaPtr left, const StaticTable& right,
+Result<std::shared_ptr<const StaticHashJoin>> StaticHashJoin::make(SchemaPtr left, std::shared_ptr<const StaticTable> table,
                                                                    const std::vector<std::string>& keys, JoinType type,
                                                                    const std::optional<Expr>& condition,
                                                                    const EvalOptions& options) {
@@ -27,7 +38,10 @@ Result<std::shared_ptr<const StaticHashJoin>> StaticHashJoin::make(SchemaPtr lef
         "a static hash join drives only inner, left_outer, left_semi and left_anti joins, not " +
         std::string(join_type_name(type)));
   }
+  if (!table) return Status::invalid_argument("a static hash join needs a table");
+  const StaticTable& right = *table;
   std::shared_ptr<StaticHashJoin> join(new StaticHashJoin());
+  join->source_ = table;
   join->type_ = type;
   join->left_ = left;
   const SchemaPtr& right_schema = right.schema();
@@ -57,20 +71,74 @@ Result<std::shared_ptr<const StaticHashJoin>> StaticHashJoin::make(SchemaPtr lef
     join->condition_ = std::move(*bound);
   }
   SLUICE_ASSIGN_OR_RETURN(join->left_encoder_, KeyEncoder::make(*left, join->left_keys_));
-  SLUICE_ASSIGN_OR_RETURN(KeyEncoder right_encoder, KeyEncoder::make(*right_schema, join->right_keys_));
-  SLUICE_ASSIGN_OR_RETURN(join->right_rows_, right.rows());
-  const RecordBatch& rows = *join->right_rows_;
-  std::vector<std::string> encoded;
-  right_encoder.encode(rows, encoded);
-  for (int64_t row = 0; row < rows.num_rows(); ++row) {
-    bool null_key = false;
-    for (int key : join->right_keys_) null_key |= !rows.column(key)->is_valid(row);
-    if (!null_key) join->table_[encoded[static_cast<size_t>(row)]].push_back(static_cast<int32_t>(row));
+  SLUICE_ASSIGN_OR_RETURN(join->right_encoder_, KeyEncoder::make(*right_schema, join->right_keys_));
+  std::string token;
+  if (right.refresh().interval_micros && right.refresh().version) {
+    auto version = right.refresh().version();
+    if (!version.ok()) return version.status().with_context("checking " + right.description() + " for new data");
+    token = std::move(*version);
   }
+  SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr rows, right.rows());
+  SLUICE_ASSIGN_OR_RETURN(auto first, join->hash(std::move(rows), kNewestVersion, std::move(token)));
+  join->versions_.push_back(std::move(first));
+  join->last_check_ = std::chrono::steady_clock::now();
   return std::shared_ptr<const StaticHashJoin>(std::move(join));
 }
 
-Result<RecordBatchPtr> StaticHashJoin::gather(const RecordBatch& left, const std::vector<int32_t>& left_rows,
+Result<std::shared_ptr<const StaticHashJoin::Version>> StaticHashJoin::hash(RecordBatchPtr rows, int64_t from_epoch,
+                                                                           std::string token) const {
+  auto version = std::make_shared<Version>();
+  version->from_epoch = from_epoch;
+  version->token = std::move(token);
+  EncodedKeys encoded;
+  right_encoder_->encode_flat(*rows, encoded);
+  for (int64_t row = 0; row < rows->num_rows(); ++row) {
+    bool null_key = false;
+    for (int key : right_keys_) null_key |= !rows->column(key)->is_valid(row);
+    if (null_key) continue;
+    const std::string_view key = encoded.key(row);
+    auto found = version->table.find(key);
+    if (found == version->table.end()) found = version->table.emplace(std::string(key), std::vector<int32_t>{}).first;
+    found->second.push_back(static_cast<int32_t>(row));
+  }
+  version->rows = std::move(rows);
+  return std::shared_ptr<const Version>(std::move(version));
+}
+
+Result<std::shared_ptr<const StaticHashJoin::Version>> StaticHashJoin::version_for(int64_t epoch) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const StaticTable::Refresh& refresh = source_->refresh();
+  // The first batch of a new epoch decides, for every partition, which version it sees.
+  if (refresh.interval_micros && epoch != kNewestVersion && epoch > checked_epoch_) {
+    checked_epoch_ = epoch;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_check_ >= std::chrono::microseconds(*refresh.interval_micros)) {
+      last_check_ = now;
+      std::string token;
+      bool changed = true;
+      if (refresh.version) {
+        auto version = refresh.version();
+        if (!version.ok()) return version.status().with_context("checking " + source_->description() + " for new data");
+        changed = *version != versions_.back()->token;
+        token = std::move(*version);
+      }
+      if (changed) {
+        auto rows = source_->read();
+        if (!rows.ok()) return rows.status().with_context("refreshing " + source_->description() + " for epoch " + std::to_string(epoch));
+        SLUICE_ASSIGN_OR_RETURN(auto fresh, hash(std::move(*rows), epoch, std::move(token)));
+        versions_.push_back(std::move(fresh));
+        if (versions_.size() > kVersionsKept) versions_.erase(versions_.begin());
+      }
+    }
+  }
+  if (epoch == kNewestVersion) return versions_.back();
+  for (auto it = versions_.rbegin(); it != versions_.rend(); ++it) {
+    if ((*it)->from_epoch <= epoch) return *it;
+  }
+  return versions_.front();
+}
+
+Result<RecordBatchPtr> StaticHashJoin::gather(const Version& version, const RecordBatch& left, const std::vector<int32_t>& left_rows,
                                               const std::vector<int32_t>& right_rows) const {
   const auto count = static_cast<int64_t>(left_rows.size());
   const bool unmatched = !right_rows.empty() && right_rows.front() < 0;  // all -1, or all matched
@@ -78,23 +146,26 @@ Result<RecordBatchPtr> StaticHashJoin::gather(const RecordBatch& left, const std
   for (int key : left_keys_) columns.push_back(left.column(key)->take(left_rows.data(), count));
   for (int c : left_others_) columns.push_back(left.column(c)->take(left_rows.data(), count));
   for (int c : right_others_) {
-    const ColumnPtr& column = right_rows_->column(c);
+    const ColumnPtr& column = version.rows->column(c);
     columns.push_back(unmatched ? Column::make_null(column->type(), count) : column->take(right_rows.data(), count));
   }
   return RecordBatch::make_unchecked(joined_, std::move(columns), count);
 }
 
-Result<RecordBatchPtr> StaticHashJoin::join(const RecordBatch& left) const {
-  std::vector<std::string> encoded;
-  left_encoder_->encode(left, encoded);
+Result<RecordBatchPtr> StaticHashJoin::join(const RecordBatch& left, int64_t epoch) const {
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<const Version> version, version_for(epoch));
+  // One buffer per thread: join runs on many threads at once, and a steady stream of batches
+  // then encodes its keys without allocating.
+  thread_local EncodedKeys encoded;
+  left_encoder_->encode_flat(left, encoded);
   std::vector<int32_t> left_rows;
   std::vector<int32_t> right_rows;
   for (int64_t row = 0; row < left.num_rows(); ++row) {
     bool null_key = false;
     for (int key : left_keys_) null_key |= !left.column(key)->is_valid(row);
     if (null_key) continue;
-    auto found = table_.find(encoded[static_cast<size_t>(row)]);
-    if (found == table_.end()) continue;
+    auto found = version->table.find(encoded.key(row));
+    if (found == version->table.end()) continue;
     for (int32_t match : found->second) {
       left_rows.push_back(static_cast<int32_t>(row));
       right_rows.push_back(match);
@@ -102,7 +173,7 @@ Result<RecordBatchPtr> StaticHashJoin::join(const RecordBatch& left) const {
   }
   RecordBatchPtr matched;
   if (type_ == JoinType::inner || type_ == JoinType::left_outer || condition_) {
-    SLUICE_ASSIGN_OR_RETURN(matched, gather(left, left_rows, right_rows));
+    SLUICE_ASSIGN_OR_RETURN(matched, gather(*version, left, left_rows, right_rows));
   }
   if (condition_) {
     std::vector<int32_t> selection;
@@ -129,7 +200,7 @@ Result<RecordBatchPtr> StaticHashJoin::join(const RecordBatch& left) const {
   }
   // left_outer: the matched pairs, then each unmatched stream row with nulls for the table.
   if (chosen.empty()) return matched;
-  SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr unmatched, gather(left, chosen, std::vector<int32_t>(chosen.size(), -1)));
+  SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr unmatched, gather(*version, left, chosen, std::vector<int32_t>(chosen.size(), -1)));
   if (matched->num_rows() == 0) return unmatched;
   return RecordBatch::concatenate({matched, unmatched});
 }

@@ -18,6 +18,7 @@
 #include "io/socket_source.hpp"
 #include "io/table_sink.hpp"
 #include "core/pretty_print.hpp"
+#include "operators/window_assigner.hpp"
 #include "plan/optimizer.hpp"
 #include "plan/physical_plan.hpp"
 
@@ -249,6 +250,17 @@ DataStreamReader& DataStreamReader::source(std::shared_ptr<Source> source) {
 }
 
 DataFrame DataStreamReader::load(const std::string& path) {
+  // A static table's refresh interval is the join's business, not the source's option.
+  std::optional<int64_t> refresh;
+  if (auto it = options_.find("refresh"); it != options_.end() && static_read_) {
+    auto interval = parse_duration(it->second);
+    if (!interval.ok() || *interval < 0) {
+      return DataFrame(session_, Status::invalid_argument("option refresh = '" + it->second +
+                                                          "' is not a duration such as '30 seconds' (0 checks at every epoch)"));
+    }
+    refresh = *interval;
+    options_.erase(it);
+  }
   if (format_ == "table") {
     if (!static_read_) {
       return DataFrame(session_, Status::invalid_argument(
@@ -272,6 +284,7 @@ DataFrame DataStreamReader::load(const std::string& path) {
       SLUICE_ASSIGN_OR_RETURN(TableSnapshot table, read_table_sink(directory));
       return table.rows;
     };
+    spec->refresh_micros = refresh;
     return DataFrame(session_, LogicalPlan::make_source(spec));
   }
   if (format_ == "delta" && static_read_) return load_delta_table(path);
@@ -284,6 +297,7 @@ DataFrame DataStreamReader::load(const std::string& path) {
   }
   auto spec = std::make_shared<SourceSpec>(*(*frame.plan())->source());
   spec->is_static = true;
+  spec->refresh_micros = refresh;
   return DataFrame(session_, LogicalPlan::make_source(spec));
 }
 

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@ struct SourceSpec {
   bool is_static = false;
   /// Reads a static table whole when it has no Source (rows from code, a table sink).
   std::function<Result<RecordBatchPtr>()> read_all;
+  /// A static table's `refresh` option: the least time (µs) between checks for new data while
+  /// a query runs; nullopt = read once per query start.
+  std::optional<int64_t> refresh_micros;
 };
 
 enum class PlanKind {

@@ -48,11 +48,26 @@ std::optional<EventTime> find_event_time(const PlanPtr& node) {
         if (const auto* window = std::get_if<TimeWindow>(&key); window && is_column(window->time, below->column)) {
           return EventTime{"window.end", below->delay_micros};
         }
+        // A session closes once the watermark passes its end, which is not below the
+        // watermark of the epoch before: the next operator sees no closed session as late.
+        if (const auto* session = std::get_if<SessionWindow>(&key); session && is_column(session->time, below->column)) {
+          return EventTime{"session_window.end", below->delay_micros};
+        }
         if (const auto* expr = std::get_if<Expr>(&key); expr && is_column(*expr, below->column)) {
           return EventTime{expr->output_name(), below->delay_micros};
         }
       }
       return std::nullopt;
+    }
+    case PlanKind::group_state: {
+      // The output column named like the input's event-time column carries event time on
+      // (the function's contract: not below the watermark of the epoch before, such as the
+      // timeout timestamp that fired or the time of the rows it got).
+      auto below = find_event_time(node->child());
+      if (!below) return std::nullopt;
+      const int column = node->schema()->find(below->column);
+      if (column < 0 || node->schema()->field(column).type != Type::Timestamp) return std::nullopt;
+      return below;
     }
     case PlanKind::join:
       for (const auto& side : node->children()) {
@@ -66,6 +81,27 @@ std::optional<EventTime> find_event_time(const PlanPtr& node) {
       }
       return std::nullopt;
   }
+}
+
+// Returns the end of everything a fresh source has now, planning as a stream would, trigger
+// after trigger (rate limits such as maxFilesPerTrigger cap each call).
+Result<SourceOffset> available_end(Source& source) {
+  SourceOffset end = source.initial_offset();
+  for (;;) {
+    SLUICE_ASSIGN_OR_RETURN(SourceOffset next, source.latest_offset(end, ReadLimit{}));
+    if (next == end) return end;
+    end = std::move(next);
+  }
+}
+
+// Returns a token of how much data a static source has (its files, its Delta commits), which
+// changes when new data arrives.
+Result<std::string> static_source_version(const SourceSpec& spec) {
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Source> source, spec.create());
+  SLUICE_ASSIGN_OR_RETURN(SourceOffset end, available_end(*source));
+  std::string token;
+  for (int64_t position : end) token += std::to_string(position) + ",";
+  return token;
 }
 
 
@@ -89,12 +125,18 @@ Result<std::shared_ptr<const StaticTable>> static_table(const PlanPtr& node) {
   const PlanPtr source = current;
   SLUICE_ASSIGN_OR_RETURN(auto stage, StatelessStage::make(source->schema(), steps));
   const std::string description = "static table " + source->node_string();
+  StaticTable::Refresh refresh;
+  refresh.interval_micros = source->source()->refresh_micros;
+  if (refresh.interval_micros && !source->source()->read_all) {
+    refresh.version = [source]() { return static_source_version(*source->source()); };
+  }
   return std::make_shared<const StaticTable>(stage->output_schema(), description,
                                              [source, stage, description]() -> Result<RecordBatchPtr> {
                                                auto rows = read_static_source(source);
                                                if (!rows.ok()) return rows.status().with_context("reading " + description);
                                                return stage->process(*rows);
-                                             });
+                                             },
+                                             std::move(refresh));
 }
 
 struct Planner {
@@ -687,14 +729,7 @@ Result<RecordBatchPtr> read_static_source(const PlanPtr& node) {
     SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Source> source, spec.create());
     if (!node->required_columns().empty()) source->prune_columns(node->required_columns());
     const SourceOffset start = source->initial_offset();
-    // Plans as a stream would, trigger after trigger, until nothing more is available now
-    // (rate limits such as maxFilesPerTrigger cap each call).
-    SourceOffset end = start;
-    for (;;) {
-      SLUICE_ASSIGN_OR_RETURN(SourceOffset next, source->latest_offset(end, ReadLimit{}));
-      if (next == end) break;
-      end = std::move(next);
-    }
+    SLUICE_ASSIGN_OR_RETURN(SourceOffset end, available_end(*source));
     for (int partition = 0; partition < source->num_partitions(); ++partition) {
       const auto p = static_cast<size_t>(partition);
       SLUICE_ASSIGN_OR_RETURN(auto reader, source->open_reader(partition, start[p], end[p]));

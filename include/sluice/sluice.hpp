@@ -9,6 +9,7 @@
 #include "io/foreach_sink.hpp"
 #include "io/table_sink.hpp"
 #include "operators/expression.hpp"
+#include "operators/flat_buffer_codec.hpp"
 #include "plan/dataframe.hpp"
 #include "plan/keyed_groups.hpp"
 #include "plan/streaming_query.hpp"

@@ -58,6 +58,24 @@ std::vector<Rows> random_bursts(std::mt19937_64& random, int bursts) {
   return epochs;
 }
 
+// Returns the actions that add each epoch's rows (appending them to `all`) and process them,
+// with a restart after the middle epoch when `restart`.
+std::vector<StreamAction> epoch_actions(MemoryStream& events, const std::vector<Rows>& epochs, Rows& all,
+                                        bool restart) {
+  std::vector<StreamAction> actions;
+  for (size_t e = 0; e < epochs.size(); ++e) {
+    if (epochs[e].empty()) continue;
+    all.insert(all.end(), epochs[e].begin(), epochs[e].end());
+    actions.push_back(add_data(events, epochs[e]));
+    actions.push_back(process_all_available());
+    if (restart && e == epochs.size() / 2) {
+      actions.push_back(stop_stream());
+      actions.push_back(start_stream());
+    }
+  }
+  return actions;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(event_time_sessions_equal_a_reference_across_a_restart) {
@@ -68,17 +86,7 @@ BOOST_AUTO_TEST_CASE(event_time_sessions_equal_a_reference_across_a_restart) {
   MemoryStream events(session, session_events_schema());
   const std::vector<Rows> epochs = random_bursts(random, 12);
   Rows all;
-  std::vector<StreamAction> actions;
-  for (size_t e = 0; e < epochs.size(); ++e) {
-    if (epochs[e].empty()) continue;
-    all.insert(all.end(), epochs[e].begin(), epochs[e].end());
-    actions.push_back(add_data(events, epochs[e]));
-    actions.push_back(process_all_available());
-    if (e == epochs.size() / 2) {
-      actions.push_back(stop_stream());
-      actions.push_back(start_stream());
-    }
-  }
+  std::vector<StreamAction> actions = epoch_actions(events, epochs, all, true);
   // A late sentinel event moves the watermark past every session; its own stays open.
   actions.push_back(add_data(events, {{"~end", Timestamp{1'000'000 * kSecond}, 0}}));
   actions.push_back(check_answer(reference_sessions(all, gap)));
@@ -266,4 +274,93 @@ BOOST_AUTO_TEST_CASE(the_offsets_log_keeps_each_epochs_processing_time) {
   BOOST_REQUIRE(read.ok());
   BOOST_TEST(!read->processing_time.has_value());
   BOOST_TEST(!actors::decode_offsets_entry("v2\nwatermark none\nprocessing_time x\n").ok());
+}
+
+namespace {
+
+// Sessions as (user, ts, count, sum) with ts = the session's close time, last event + gap: not
+// below the watermark of the epoch before when it comes out (a timeout fires only once the
+// watermark passes it), so ts carries event time on to the next operator.
+DataFrame closed_sessions(MemoryStream& events, int64_t gap) {
+  auto schema = Schema::make({{"user", Type::String}, {"ts", Type::Timestamp}, {"count", Type::Int64},
+                              {"sum", Type::Int64}})
+                    .value();
+  auto sessions = session_function(gap);
+  return events.to_df()
+      .with_watermark("ts", "5 seconds")
+      .group_by_key({"user"})
+      .flat_map_groups_with_state<SessionTotals>(
+          [sessions, gap](const std::vector<Value>& key, const RecordBatchPtr& rows, GroupState<SessionTotals>& state) {
+            std::vector<OutputRow> out;
+            for (auto& row : sessions(key, rows, state)) {
+              out.push_back({row[0], Timestamp{row[2].as_timestamp().micros + gap}, row[3], row[4]});
+            }
+            return out;
+          },
+          schema, OutputMode::Append, GroupStateTimeout::event_time);
+}
+
+// Counts the reference sessions per minute of their close time: (window start, window end,
+// sessions, events).
+Rows sessions_per_minute(const Rows& events, int64_t gap) {
+  std::map<int64_t, std::pair<int64_t, int64_t>> minutes;
+  for (const auto& session : reference_sessions(events, gap)) {
+    const int64_t close = session[2].as_timestamp().micros + gap;
+    const int64_t start = close - close % (60 * kSecond);
+    ++minutes[start].first;
+    minutes[start].second += session[3].as_int64();
+  }
+  Rows out;
+  for (const auto& [start, counts] : minutes) {
+    out.push_back({Timestamp{start}, Timestamp{start + 60 * kSecond}, counts.first, counts.second});
+  }
+  return out;
+}
+
+// Runs random bursts of events through per_minute (restarting midway when `restart`) and
+// checks it equals sessions_per_minute of the same events.
+void check_sessions_per_minute(Session& session, MemoryStream& events, const DataFrame& per_minute,
+                               std::mt19937_64& random, int64_t gap, bool restart) {
+  const std::vector<Rows> epochs = random_bursts(random, 14);
+  Rows all;
+  std::vector<StreamAction> actions = epoch_actions(events, epochs, all, restart);
+  // A sentinel far ahead closes every session and every minute but its own.
+  actions.push_back(add_data(events, {{"~end", Timestamp{1'000'000 * kSecond}, 0}}));
+  actions.push_back(process_all_available());
+  actions.push_back(add_data(events, {{"~end", Timestamp{1'000'001 * kSecond}, 0}}));
+  actions.push_back(check_answer(sessions_per_minute(all, gap)));
+  Status result = test_stream(session, per_minute, OutputMode::Append, std::move(actions));
+  BOOST_TEST(result.is_ok(), result.to_string());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(custom_state_feeds_a_windowed_aggregation_in_append_mode_equal_to_a_reference) {
+  std::mt19937_64 random(seed_for("custom_state_feeds_a_windowed_aggregation_in_append_mode_equal_to_a_reference"));
+  const int64_t gap = 10 * kSecond;
+  Session session;
+  BOOST_REQUIRE(session.set_conf("shuffle_partitions", "2").is_ok());
+  MemoryStream events(session, session_events_schema());
+  auto per_minute = closed_sessions(events, gap)
+                        .group_by(window(col("ts"), "1 minute"))
+                        .agg(count().alias("sessions"), sum(col("count")).alias("events"));
+  BOOST_REQUIRE_MESSAGE(per_minute.status().is_ok(), per_minute.status().to_string());
+  check_sessions_per_minute(session, events, per_minute, random, gap, true);
+}
+
+BOOST_AUTO_TEST_CASE(session_windows_feed_a_windowed_aggregation_in_append_mode_equal_to_a_reference) {
+  std::mt19937_64 random(seed_for("session_windows_feed_a_windowed_aggregation_in_append_mode_equal_to_a_reference"));
+  const int64_t gap = 10 * kSecond;
+  Session session;
+  BOOST_REQUIRE(session.set_conf("shuffle_partitions", "2").is_ok());
+  MemoryStream events(session, session_events_schema());
+  auto per_minute = events.to_df()
+                        .with_watermark("ts", "5 seconds")
+                        .group_by(session_window(col("ts"), "10 seconds"), col("user"))
+                        .agg(count().alias("n"))
+                        .group_by(window(col("session_window.end"), "1 minute"))
+                        .agg(count().alias("sessions"), sum(col("n")).alias("events"));
+  BOOST_REQUIRE_MESSAGE(per_minute.status().is_ok(), per_minute.status().to_string());
+  // A session window ends a gap after its last event: the close time of the same sessions.
+  check_sessions_per_minute(session, events, per_minute, random, gap, false);
 }

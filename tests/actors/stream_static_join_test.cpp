@@ -106,6 +106,55 @@ BOOST_AUTO_TEST_CASE(a_static_table_of_files_is_filtered_and_feeds_an_aggregatio
   BOOST_TEST((sorted(session.memory_table("sites")->rows()) == JoinRows{{"north", int64_t{11}}, {"south", int64_t{5}}}));
 }
 
+// Runs readings (k, v) joined left_outer with a json table of sites read with `refresh` (none
+// when empty): one epoch, then a new file of the table, then another epoch.
+JoinRows join_across_a_new_table_file(const std::string& refresh) {
+  TemporaryDirectory dir;
+  std::filesystem::create_directories(dir.file("sites"));
+  std::ofstream(dir.file("sites/a.json")) << "{\"k\":1,\"site\":\"north\"}\n";
+  Session session;
+  auto reader = session.read().format("json").schema(
+      Schema::make({{"k", Type::Int64}, {"site", Type::String}}).value());
+  if (!refresh.empty()) reader.option("refresh", refresh);
+  auto sites = reader.load(dir.file("sites"));
+  BOOST_REQUIRE_MESSAGE(sites.status().is_ok(), sites.status().to_string());
+  MemoryStream readings(session, Schema::make({{"k", Type::Int64}, {"v", Type::Int64}}).value());
+  auto query = readings.to_df().join(sites, {"k"}, "left_outer").write_stream().format("memory").query_name("r").start();
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  BOOST_REQUIRE(readings.add_data({{1, 10}, {2, 5}}).is_ok());
+  BOOST_REQUIRE(query->process_all_available().is_ok());
+  // Written under a hidden name and renamed, as a writer of the table would.
+  std::ofstream(dir.file("sites/.b.json.tmp")) << "{\"k\":2,\"site\":\"south\"}\n";
+  std::filesystem::rename(dir.file("sites/.b.json.tmp"), dir.file("sites/b.json"));
+  BOOST_REQUIRE(readings.add_data({{2, 6}, {1, 1}}).is_ok());
+  BOOST_REQUIRE(query->process_all_available().is_ok());
+  BOOST_REQUIRE(query->stop().is_ok());
+  return sorted(session.memory_table("r")->rows());
+}
+
+BOOST_AUTO_TEST_CASE(a_refreshed_table_is_read_again_when_its_files_change_and_the_next_epoch_sees_it) {
+  // The first epoch saw only north; the epoch after the new file sees south too.
+  BOOST_TEST((join_across_a_new_table_file("0 seconds") ==
+              JoinRows{{int64_t{1}, int64_t{1}, "north"}, {int64_t{1}, int64_t{10}, "north"},
+                       {int64_t{2}, int64_t{5}, Value()}, {int64_t{2}, int64_t{6}, "south"}}));
+  // Without refresh the table read at the start stays.
+  BOOST_TEST((join_across_a_new_table_file("") ==
+              JoinRows{{int64_t{1}, int64_t{1}, "north"}, {int64_t{1}, int64_t{10}, "north"},
+                       {int64_t{2}, int64_t{5}, Value()}, {int64_t{2}, int64_t{6}, Value()}}));
+  // A long interval: the check is not due yet in the second epoch.
+  BOOST_TEST((join_across_a_new_table_file("1 hour") ==
+              JoinRows{{int64_t{1}, int64_t{1}, "north"}, {int64_t{1}, int64_t{10}, "north"},
+                       {int64_t{2}, int64_t{5}, Value()}, {int64_t{2}, int64_t{6}, Value()}}));
+}
+
+BOOST_AUTO_TEST_CASE(a_refresh_that_is_not_a_duration_is_refused_naming_it) {
+  TemporaryDirectory dir;
+  Session session;
+  auto sites = session.read().format("json").option("refresh", "often").schema(
+      Schema::make({{"k", Type::Int64}}).value()).load(dir.path());
+  BOOST_TEST(sites.status().message().find("option refresh = 'often'") != std::string::npos, sites.status().message());
+}
+
 BOOST_AUTO_TEST_CASE(a_table_sink_is_read_as_a_static_table) {
   TemporaryDirectory dir;
   auto schema = Schema::make({{"k", Type::Int64}, {"label", Type::String}}).value();

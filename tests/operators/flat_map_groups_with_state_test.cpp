@@ -16,7 +16,8 @@ SchemaPtr events_schema() {
   return session_events_schema();
 }
 
-std::shared_ptr<const StatefulOperator> sessions_operator(int64_t gap, int time_column = 1) {
+std::shared_ptr<const StatefulOperator> sessions_operator(int64_t gap, int time_column = 1,
+                                                          int64_t cache_bytes = GroupsWithStateOptions{}.cache_bytes) {
   auto spec = std::make_shared<GroupStateSpec>();
   spec->output = sessions_schema();
   spec->mode = OutputMode::Append;
@@ -25,6 +26,25 @@ std::shared_ptr<const StatefulOperator> sessions_operator(int64_t gap, int time_
   spec->function = make_group_function<SessionTotals, false>(session_function(gap));
   GroupsWithStateOptions options;
   options.event_time_column = time_column;
+  options.cache_bytes = cache_bytes;
+  return make_flat_map_groups_with_state(events_schema(), {0}, spec, options).value();
+}
+
+// Counts each user's events forever (no timeout): (user, count) per call, Update mode.
+std::shared_ptr<const StatefulOperator> running_counts_operator(int64_t cache_bytes) {
+  auto spec = std::make_shared<GroupStateSpec>();
+  spec->output = Schema::make({{"user", Type::String}, {"count", Type::Int64}}).value();
+  spec->mode = OutputMode::Update;
+  spec->is_map = true;
+  spec->state_type = "int64_t";
+  spec->function = make_group_function<int64_t, true>(
+      [](const std::vector<Value>& key, const RecordBatchPtr& rows, GroupState<int64_t>& state) -> OutputRow {
+        const int64_t count = state.get_option().value_or(0) + rows->num_rows();
+        state.update(count);
+        return {key[0], count};
+      });
+  GroupsWithStateOptions options;
+  options.cache_bytes = cache_bytes;
   return make_flat_map_groups_with_state(events_schema(), {0}, spec, options).value();
 }
 
@@ -195,4 +215,38 @@ BOOST_AUTO_TEST_CASE(bad_definitions_are_refused) {
   options.event_time_column = 2;
   auto result = make_flat_map_groups_with_state(events_schema(), {0}, spec, options);
   BOOST_TEST(result.status().message().find("TIMESTAMP") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_tiny_state_cache_gives_the_same_output_and_deltas_reading_groups_back) {
+  std::mt19937_64 random(test_seed());
+  const int64_t gap = 10 * kSecond;
+  for (bool with_timers : {true, false}) {
+    auto make = [&](int64_t cache_bytes) {
+      return with_timers ? sessions_operator(gap, 1, cache_bytes) : running_counts_operator(cache_bytes);
+    };
+    StatefulRunner roomy(make(GroupsWithStateOptions{}.cache_bytes), 2);
+    StatefulRunner tiny(make(1), 2);
+    const OutputMode mode = with_timers ? OutputMode::Append : OutputMode::Update;
+    for (int64_t epoch = 0; epoch < 12; ++epoch) {
+      Rows rows;
+      for (int i = 0; i < 6; ++i) {
+        rows.push_back({"user" + std::to_string(random() % 9),
+                        Timestamp{epoch * 20 * kSecond + static_cast<int64_t>(random() % (5 * kSecond))},
+                        static_cast<int64_t>(random() % 100)});
+      }
+      const auto context = epoch_context(epoch, epoch == 0 ? EpochContext::kNoWatermark : (epoch * 20 - 15) * kSecond, mode);
+      const auto batch = RecordBatch::from_rows(events_schema(), rows).value();
+      check_same_rows(tiny.run_epoch({batch}, context), roomy.run_epoch({batch}, context),
+                      "epoch " + std::to_string(epoch) + (with_timers ? " with timers" : " without timers"));
+      BOOST_TEST(tiny.last_delta_size == roomy.last_delta_size);
+      BOOST_TEST(tiny.metrics().num_rows_total == roomy.metrics().num_rows_total);
+      if (epoch == 6) {
+        tiny.restart(3);
+        roomy.restart(3);
+      }
+    }
+    BOOST_TEST(tiny.store()->entries == roomy.store()->entries);
+    BOOST_TEST(tiny.store()->gets > 0, "evicted groups are read back");
+    BOOST_TEST(tiny.metrics().memory_used_bytes < roomy.metrics().memory_used_bytes);
+  }
 }
