@@ -142,6 +142,11 @@ Result<std::unique_ptr<CheckpointStore>> CheckpointStore::open(const std::string
         context + ": min_batches_to_retain = " + std::to_string(options.min_batches_to_retain) +
         " must be at least 1");
   }
+  if (options.compaction_round_epochs < 1) {
+    return Status::invalid_argument(
+        context + ": compaction_round_epochs = " + std::to_string(options.compaction_round_epochs) +
+        " must be at least 1");
+  }
   if (options.max_uncommitted_epochs < 1) {
     return Status::invalid_argument(
         context + ": max_uncommitted_epochs = " + std::to_string(options.max_uncommitted_epochs) +

@@ -38,7 +38,7 @@ struct CheckpointOptions {
   /// many epochs: a round starts once this many epochs have records pending and merges them a
   /// slice of the key space per commit, so each commit rewrites about 1/this of the base pages
   /// it would touch merging at once, and at most about twice this many epochs stay pending.
-  int64_t compaction_round_epochs = 8;
+  int64_t compaction_round_epochs = 16;
 };
 
 /// Describes the query a checkpoint belongs to; compared by the caller on restart.

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <numeric>
 
+#include <xxhash.h>
+
 #include "state/checkpoint_store.hpp"
 #include "state/lmdb_environment.hpp"
 #include "state/value_envelope.hpp"
@@ -16,6 +18,10 @@ constexpr uint8_t kDelete = 0;
 constexpr uint8_t kPut = 1;
 // An entry: kind (1), key size (4), key, value.
 constexpr size_t kEntryHeader = 5;
+// The base entries one compaction step should rewrite (about 1,300 LMDB pages), and the most
+// steps a round may take (reads check the records of up to two rounds).
+constexpr int64_t kStepBaseEntries = 65536;
+constexpr int64_t kMaxRoundEpochs = 64;
 
 void append_u32(std::string& out, uint32_t value) {
   char bytes[4];
@@ -282,29 +288,62 @@ Status StateDeltaLog::records_of(const LmdbTransaction& txn, std::string_view ta
     const auto epoch = static_cast<int64_t>(epoch_bits);
     const auto partition = static_cast<int32_t>(partition_bits);
     if (epoch > above) {
-      auto view = view_record(name, lmdb_view(value));
-      if (!view.ok()) return view.status().with_context(describe_record(table, epoch, partition));
-      out.push_back({epoch, partition, *view});
+      auto record = view_record(name, lmdb_view(value));
+      if (!record.ok()) return record.status().with_context(describe_record(table, epoch, partition));
+      record->epoch = epoch;
+      record->partition = partition;
+      out.push_back(std::move(*record));
     }
     SLUICE_ASSIGN_OR_RETURN(found, cursor.move(&key, &value, MDB_NEXT));
   }
   return Status::ok();
 }
 
-Result<DeltaRecordView> StateDeltaLog::view_record(std::string_view name,
-                                                   std::string_view stored) const {
-  bool verified;
+StateDeltaLog::KeyFilter::KeyFilter(const DeltaRecordView& view)
+    : words_(std::max<size_t>(1, (view.size() * 10 + 63) / 64), 0) {
+  const uint64_t bits = words_.size() * 64;
+  for (size_t i = 0; i < view.size(); ++i) {
+    const uint64_t hash = KeyFilter::hash(view.key(i));
+    for (uint64_t probe = 0, h = hash; probe < 3; ++probe, h = (h >> 21) | (h << 43)) {
+      const uint64_t bit = h % bits;
+      words_[bit / 64] |= uint64_t{1} << (bit % 64);
+    }
+  }
+}
+
+uint64_t StateDeltaLog::KeyFilter::hash(std::string_view key) {
+  return XXH3_64bits(key.data(), key.size());
+}
+
+bool StateDeltaLog::KeyFilter::may_contain(uint64_t hash) const {
+  const uint64_t bits = words_.size() * 64;
+  for (uint64_t probe = 0, h = hash; probe < 3; ++probe, h = (h >> 21) | (h << 43)) {
+    const uint64_t bit = h % bits;
+    if ((words_[bit / 64] & (uint64_t{1} << (bit % 64))) == 0) return false;
+  }
+  return true;
+}
+
+Result<StateDeltaLog::Record> StateDeltaLog::view_record(std::string_view name,
+                                                         std::string_view stored) const {
+  Record record;
   {
     std::lock_guard<std::mutex> lock(verified_mutex_);
-    verified = verified_.contains(std::string(name));
+    auto known = verified_.find(std::string(name));
+    if (known != verified_.end()) record.filter = known->second;
   }
-  if (verified) return DeltaRecordView::parse(stored.substr(kEnvelopeHeaderSize), false);
+  if (record.filter) {
+    SLUICE_ASSIGN_OR_RETURN(record.view,
+                            DeltaRecordView::parse(stored.substr(kEnvelopeHeaderSize), false));
+    return record;
+  }
   SLUICE_ASSIGN_OR_RETURN(std::string_view payload,
                           unseal_value(EnvelopeTag::state_delta, name, stored));
-  SLUICE_ASSIGN_OR_RETURN(DeltaRecordView view, DeltaRecordView::parse(payload, true));
+  SLUICE_ASSIGN_OR_RETURN(record.view, DeltaRecordView::parse(payload, true));
+  record.filter = std::make_shared<const KeyFilter>(record.view);
   std::lock_guard<std::mutex> lock(verified_mutex_);
-  verified_.emplace(name);
-  return view;
+  verified_.emplace(name, record.filter);
+  return record;
 }
 
 Result<std::optional<std::string>> StateDeltaLog::get_base(const LmdbTransaction& txn,
@@ -322,14 +361,43 @@ Result<std::optional<std::string>> StateDeltaLog::get_base(const LmdbTransaction
   return std::optional<std::string>(std::string(*payload));
 }
 
+Result<std::shared_ptr<const StateDeltaLog::Snapshot>> StateDeltaLog::snapshot_of(
+    const LmdbTransaction& txn, std::string_view table) const {
+  const uint64_t txn_id = mdb_txn_id(txn.get());
+  MDB_envinfo info;
+  SLUICE_RETURN_NOT_OK(lmdb_status(mdb_env_info(mdb_txn_env(txn.get()), &info), "mdb_env_info"));
+  const std::string name(table);
+  {
+    std::lock_guard<std::mutex> lock(snapshots_mutex_);
+    auto cached = snapshots_.find(name);
+    if (cached != snapshots_.end() && cached->second->txn_id == txn_id &&
+        cached->second->map_address == info.me_mapaddr) {
+      return cached->second;
+    }
+  }
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->txn_id = txn_id;
+  snapshot->map_address = info.me_mapaddr;
+  SLUICE_ASSIGN_OR_RETURN(snapshot->progress, read_progress(txn, table));
+  if (snapshot->progress) {
+    SLUICE_RETURN_NOT_OK(records_of(txn, table, snapshot->progress->base_epoch, snapshot->records));
+  }
+  std::lock_guard<std::mutex> lock(snapshots_mutex_);
+  auto& slot = snapshots_[name];
+  if (!slot || slot->txn_id <= txn_id) slot = snapshot;
+  return std::shared_ptr<const Snapshot>(std::move(snapshot));
+}
+
 Result<std::optional<std::string>> StateDeltaLog::get(const LmdbTransaction& txn,
                                                       std::string_view table,
                                                       std::string_view key) const {
-  SLUICE_ASSIGN_OR_RETURN(auto progress, read_progress(txn, table));
-  if (progress) {
-    std::vector<Record> records;
-    SLUICE_RETURN_NOT_OK(records_of(txn, table, progress->base_epoch_of(key), records));
-    for (auto record = records.rbegin(); record != records.rend(); ++record) {
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snapshot, snapshot_of(txn, table));
+  if (snapshot->progress) {
+    const int64_t base_epoch = snapshot->progress->base_epoch_of(key);
+    const uint64_t hash = KeyFilter::hash(key);
+    for (auto record = snapshot->records.rbegin(); record != snapshot->records.rend(); ++record) {
+      if (record->epoch <= base_epoch) break;
+      if (!record->filter->may_contain(hash)) continue;
       const size_t index = record->view.lower_bound(key);
       if (index == record->view.size() || record->view.key(index) != key) continue;
       auto value = record->view.value(index);
@@ -437,8 +505,14 @@ Status StateDeltaLog::compact_table(LmdbTransaction& txn, std::string_view table
       entries += static_cast<int64_t>(records[i].view.size());
     }
     if (epochs < round_epochs_) return Status::ok();
+    // A step rewrites the base pages of its slice of the key space: a large base is merged in
+    // more, thinner slices, so a step rewrites about kStepBaseEntries entries' pages.
+    MDB_stat stat;
+    SLUICE_RETURN_NOT_OK(lmdb_status(mdb_stat(txn.get(), databases_.state, &stat), "mdb_stat"));
+    const int64_t steps = std::clamp<int64_t>(static_cast<int64_t>(stat.ms_entries) / kStepBaseEntries,
+                                              round_epochs_, std::max(round_epochs_, kMaxRoundEpochs));
     progress.target_epoch = records.back().epoch;
-    progress.step_budget = std::max<int64_t>(1, (entries + round_epochs_ - 1) / round_epochs_);
+    progress.step_budget = std::max<int64_t>(1, (entries + steps - 1) / steps);
     progress.hand.clear();
   }
   std::erase_if(records, [&](const Record& record) { return record.epoch > progress.target_epoch; });

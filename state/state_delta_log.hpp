@@ -13,7 +13,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "core/status.hpp"
@@ -86,8 +87,8 @@ class StateDeltaLog {
     unsigned int progress = 0;
   };
 
-  /// Uses `databases`; a round merges the records pending at its start in `round_epochs`
-  /// steps, one per committed epoch.
+  /// Uses `databases`; a round starts once `round_epochs` epochs have records pending and
+  /// merges them in round_epochs steps (more for a large base, up to 64), one per commit.
   StateDeltaLog(Databases databases, int64_t round_epochs)
       : databases_(databases), round_epochs_(round_epochs) {}
 
@@ -102,7 +103,8 @@ class StateDeltaLog {
   /// step_budget entries into the base, and ends the round by deleting the merged records.
   Status compact(LmdbTransaction& txn);
 
-  /// Returns the committed value of `key` in `table` as of the transaction's snapshot.
+  /// Returns the committed value of `key` in `table` as of the snapshot of read transaction
+  /// `txn`.
   Result<std::optional<std::string>> get(const LmdbTransaction& txn, std::string_view table,
                                          std::string_view key) const;
 
@@ -115,11 +117,36 @@ class StateDeltaLog {
   Result<int64_t> num_records(const LmdbTransaction& txn) const;
 
  private:
+  /// A Bloom filter of a record's keys (10 bits a key, 3 probes: about 2% false positives),
+  /// so that a read skips the records that do not hold its key without searching them.
+  class KeyFilter {
+   public:
+    explicit KeyFilter(const DeltaRecordView& view);
+    static uint64_t hash(std::string_view key);
+    bool may_contain(uint64_t hash) const;
+
+   private:
+    std::vector<uint64_t> words_;
+  };
+
   struct Record {
     int64_t epoch = 0;
     int32_t partition = 0;
     DeltaRecordView view;
+    std::shared_ptr<const KeyFilter> filter;
   };
+
+  /// What get needs of one table in one snapshot: its progress and records. Shared by the
+  /// gets of that snapshot (a snapshot is named by its transaction id and the map's address,
+  /// as a committed record's bytes stay where they are while a snapshot sees them).
+  struct Snapshot {
+    uint64_t txn_id = 0;
+    const void* map_address = nullptr;
+    std::optional<DeltaProgress> progress;
+    std::vector<Record> records;
+  };
+  Result<std::shared_ptr<const Snapshot>> snapshot_of(const LmdbTransaction& txn,
+                                                      std::string_view table) const;
 
   Result<std::optional<DeltaProgress>> read_progress(const LmdbTransaction& txn,
                                                      std::string_view table) const;
@@ -129,17 +156,20 @@ class StateDeltaLog {
   Status records_of(const LmdbTransaction& txn, std::string_view table, int64_t above,
                     std::vector<Record>& out) const;
   Status compact_table(LmdbTransaction& txn, std::string_view table);
-  /// Views a stored record, verifying its checksum and structure the first time.
-  Result<DeltaRecordView> view_record(std::string_view name, std::string_view stored) const;
+  /// Views a stored record, verifying its checksum and structure (and building its key filter)
+  /// the first time.
+  Result<Record> view_record(std::string_view name, std::string_view stored) const;
   Result<std::optional<std::string>> get_base(const LmdbTransaction& txn, std::string_view table,
                                               std::string_view key) const;
 
   Databases databases_;
   int64_t round_epochs_;
-  // Delta records whose checksum and structure were verified once: a committed record never
-  // changes, so later reads view it without hashing it again.
+  // The key filters of records whose checksum and structure were verified once: a committed
+  // record never changes, so later reads view it without hashing it again.
   mutable std::mutex verified_mutex_;
-  mutable std::unordered_set<std::string> verified_;
+  mutable std::unordered_map<std::string, std::shared_ptr<const KeyFilter>> verified_;
+  mutable std::mutex snapshots_mutex_;
+  mutable std::unordered_map<std::string, std::shared_ptr<const Snapshot>> snapshots_;
 };
 
 }  // namespace sluice
