@@ -26,6 +26,14 @@ class StateReader {
   /// stops early when fn returns false. fn must not call back into the reader.
   virtual Status scan(std::string_view begin, std::string_view end,
                       const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
+  /// Returns how many committed keys partition `partition` of `num_partitions` owned at the
+  /// last commit, when the runtime recorded it for that partition count (nullopt otherwise),
+  /// so that a partition can start without scanning the state to count them.
+  virtual Result<std::optional<int64_t>> partition_rows(int partition, int num_partitions) const {
+    (void)partition;
+    (void)num_partitions;
+    return std::optional<int64_t>();
+  }
 };
 
 /// The state changes of one epoch of one partition, committed atomically with the epoch.
