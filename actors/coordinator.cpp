@@ -547,10 +547,7 @@ void try_commit(coordinator_actor* self) {
       TableDelta& table_delta = commit.table_deltas.emplace_back();
       table_delta.table = operator_state_table(stage);
       table_delta.partition = partition;
-      table_delta.changes.reserve(delta->changes.size());
-      for (auto& change : delta->changes) {
-        table_delta.changes.push_back({std::move(change.key), std::move(change.value)});
-      }
+      table_delta.changes = std::move(delta->changes);
     }
     for (size_t s = 0; s < st.recovery->sources.size(); ++s) {
       for (auto& [key, value] : st.recovery->sources[s]->state_changes(flight.end[s])) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/key_change.hpp"
 #include "core/status.hpp"
 
 namespace sluice {
@@ -62,10 +63,7 @@ struct StateChange {
 };
 
 /// Sets (value) or deletes (nullopt) one key of a logged state table.
-struct LoggedChange {
-  std::string key;
-  std::optional<std::string> value;
-};
+using LoggedChange = KeyChange;
 
 /// Carries the changes of one partition of a logged state table for one epoch: committed as
 /// one delta record (so the commit costs what changed, not the B-tree pages the changes are

@@ -118,13 +118,13 @@ std::string printable_bytes(std::string_view bytes) {
   return out;
 }
 
-std::string encode_delta_record(const std::vector<LoggedChange>& changes) {
+std::string encode_delta_record(const std::vector<KeyChange>& changes) {
   // Keeps the last change of each key, in key order (stable: equal keys stay in given order).
   std::vector<uint32_t> order(changes.size());
   std::iota(order.begin(), order.end(), 0u);
   const bool strictly_sorted =
       std::adjacent_find(changes.begin(), changes.end(),
-                         [](const LoggedChange& a, const LoggedChange& b) {
+                         [](const KeyChange& a, const KeyChange& b) {
                            return a.key >= b.key;
                          }) == changes.end();
   if (!strictly_sorted) {
@@ -139,7 +139,7 @@ std::string encode_delta_record(const std::vector<LoggedChange>& changes) {
   }
   size_t data_bytes = 0;
   for (uint32_t index : kept) {
-    const LoggedChange& change = changes[index];
+    const KeyChange& change = changes[index];
     data_bytes += kEntryHeader + change.key.size() + (change.value ? change.value->size() : 0);
   }
   std::string out;
@@ -148,13 +148,13 @@ std::string encode_delta_record(const std::vector<LoggedChange>& changes) {
   uint32_t offset = 0;
   for (uint32_t index : kept) {
     append_u32(out, offset);
-    const LoggedChange& change = changes[index];
+    const KeyChange& change = changes[index];
     offset += static_cast<uint32_t>(kEntryHeader + change.key.size() +
                                     (change.value ? change.value->size() : 0));
   }
   append_u32(out, offset);
   for (uint32_t index : kept) {
-    const LoggedChange& change = changes[index];
+    const KeyChange& change = changes[index];
     out.push_back(static_cast<char>(change.value ? kPut : kDelete));
     append_u32(out, static_cast<uint32_t>(change.key.size()));
     out.append(change.key);
@@ -235,7 +235,7 @@ size_t DeltaRecordView::lower_bound(std::string_view key) const {
 }
 
 Status StateDeltaLog::append(LmdbTransaction& txn, std::string_view table, int32_t partition,
-                             int64_t epoch, const std::vector<LoggedChange>& changes) {
+                             int64_t epoch, const std::vector<KeyChange>& changes) {
   if (changes.empty()) return Status::ok();
   SLUICE_ASSIGN_OR_RETURN(auto progress, read_progress(txn, table));
   if (!progress) SLUICE_RETURN_NOT_OK(write_progress(txn, table, DeltaProgress{}));

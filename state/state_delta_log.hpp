@@ -17,12 +17,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/key_change.hpp"
 #include "core/status.hpp"
 
 namespace sluice {
 
 class LmdbTransaction;
-struct LoggedChange;
 
 /// Returns the key of `key` of `table` in the `state` database: the table, a zero byte, the key.
 std::string state_table_key(std::string_view table, std::string_view key);
@@ -32,7 +32,7 @@ std::string printable_bytes(std::string_view bytes);
 
 /// Encodes changes sorted by key with distinct keys as a delta record payload: a count, an
 /// offset per entry, then per entry a kind byte (0 delete, 1 put), the key size, key and value.
-std::string encode_delta_record(const std::vector<LoggedChange>& changes);
+std::string encode_delta_record(const std::vector<KeyChange>& changes);
 
 /// Views an encoded delta record in place; the bytes must outlive the view. Thread-safe.
 class DeltaRecordView {
@@ -95,7 +95,7 @@ class StateDeltaLog {
   /// Writes `changes` (any order; a later change of a key wins) as the delta record of
   /// (table, partition, epoch) inside `txn`.
   Status append(LmdbTransaction& txn, std::string_view table, int32_t partition, int64_t epoch,
-                const std::vector<LoggedChange>& changes);
+                const std::vector<KeyChange>& changes);
 
   /// Runs one compaction step of every logged table inside an epoch's commit transaction,
   /// before the epoch's own records are appended (so every record it views is on a committed,
