@@ -505,12 +505,14 @@ Status StateDeltaLog::compact_table(LmdbTransaction& txn, std::string_view table
       entries += static_cast<int64_t>(records[i].view.size());
     }
     if (epochs < round_epochs_) return Status::ok();
-    // A step rewrites the base pages of its slice of the key space: a large base is merged in
-    // more, thinner slices, so a step rewrites about kStepBaseEntries entries' pages.
+    // A step rewrites the base pages of its slice of the key space: a large base (or a large
+    // first merge into an empty one) goes in more, thinner slices, so a step rewrites about
+    // kStepBaseEntries entries' pages.
     MDB_stat stat;
     SLUICE_RETURN_NOT_OK(lmdb_status(mdb_stat(txn.get(), databases_.state, &stat), "mdb_stat"));
-    const int64_t steps = std::clamp<int64_t>(static_cast<int64_t>(stat.ms_entries) / kStepBaseEntries,
-                                              round_epochs_, std::max(round_epochs_, kMaxRoundEpochs));
+    const int64_t base_entries = std::max(static_cast<int64_t>(stat.ms_entries), entries);
+    const int64_t steps = std::clamp<int64_t>(base_entries / kStepBaseEntries, round_epochs_,
+                                              std::max(round_epochs_, kMaxRoundEpochs));
     progress.target_epoch = records.back().epoch;
     progress.step_budget = std::max<int64_t>(1, (entries + steps - 1) / steps);
     progress.hand.clear();
@@ -551,26 +553,10 @@ Status StateDeltaLog::compact_table(LmdbTransaction& txn, std::string_view table
       SLUICE_RETURN_NOT_OK(txn.erase(databases_.state, composite));
     }
   }
-  // The round is done: the base holds every record up to its target, which go.
+  // The round is done: the base holds every record up to its target, which go (the records
+  // left in the list are exactly those).
   std::vector<std::string> done;
-  {
-    std::string start(table);
-    start.push_back(kTableSeparator);
-    SLUICE_ASSIGN_OR_RETURN(LmdbCursor cursor, LmdbCursor::open(txn, databases_.deltas));
-    MDB_val key = lmdb_value(start);
-    MDB_val value;
-    SLUICE_ASSIGN_OR_RETURN(bool found, cursor.move(&key, &value, MDB_SET_RANGE));
-    while (found && lmdb_view(key).starts_with(start)) {
-      const std::string_view name = lmdb_view(key);
-      uint64_t epoch_bits = 0;
-      for (size_t i = 0; i < 8 && start.size() + i < name.size(); ++i) {
-        epoch_bits = (epoch_bits << 8) | static_cast<uint8_t>(name[start.size() + i]);
-      }
-      if (static_cast<int64_t>(epoch_bits) > progress.target_epoch) break;
-      done.emplace_back(name);
-      SLUICE_ASSIGN_OR_RETURN(found, cursor.move(&key, &value, MDB_NEXT));
-    }
-  }
+  for (const Record& record : records) done.push_back(record_key(table, record.epoch, record.partition));
   for (const std::string& name : done) {
     SLUICE_RETURN_NOT_OK(txn.erase(databases_.deltas, name));
   }
