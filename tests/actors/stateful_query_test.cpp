@@ -38,6 +38,20 @@ StreamingQuery start_keyed_sums(MemoryStream& input, const std::string& checkpoi
   return *query;
 }
 
+// Returns `count` rows (k, v) with k below `keys`, adding each to the reference count and sum.
+std::vector<std::vector<Value>> random_keyed_rows(std::mt19937_64& random, int count, int64_t keys,
+                                                  std::map<int64_t, std::pair<int64_t, int64_t>>& expected) {
+  std::vector<std::vector<Value>> rows;
+  for (int i = 0; i < count; ++i) {
+    const int64_t k = static_cast<int64_t>(random() % static_cast<uint64_t>(keys));
+    const int64_t v = static_cast<int64_t>(random() % 100);
+    rows.push_back({Value(k), Value(v)});
+    expected[k].first += 1;
+    expected[k].second += v;
+  }
+  return rows;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(complete_mode_emits_the_whole_result_every_epoch) {
@@ -354,15 +368,7 @@ BOOST_AUTO_TEST_CASE(a_state_cache_far_smaller_than_the_state_gives_the_same_res
     std::mt19937_64 random(7);
     auto start = [&] { return start_keyed_sums(input, checkpoint.path(), "groups"); };
     auto feed = [&](StreamingQuery& query) {
-      std::vector<std::vector<Value>> rows;
-      for (int i = 0; i < 4000; ++i) {
-        const int64_t k = static_cast<int64_t>(random() % 20000);
-        const int64_t v = static_cast<int64_t>(random() % 100);
-        rows.push_back({Value(k), Value(v)});
-        expected[k].first += 1;
-        expected[k].second += v;
-      }
-      BOOST_REQUIRE(input.add_data(rows).is_ok());
+      BOOST_REQUIRE(input.add_data(random_keyed_rows(random, 4000, 20000, expected)).is_ok());
       BOOST_REQUIRE(query.process_all_available().is_ok());
     };
     auto first = start();
@@ -405,16 +411,8 @@ BOOST_AUTO_TEST_CASE(restarts_at_random_epochs_across_compactions_with_a_tiny_ca
   auto query = start();
   int restarts = 0;
   for (int epoch = 0; epoch < 40; ++epoch) {
-    std::vector<std::vector<Value>> rows;
     const int num_rows = 1 + static_cast<int>(random() % 300);
-    for (int i = 0; i < num_rows; ++i) {
-      const int64_t k = static_cast<int64_t>(random() % 2000);
-      const int64_t v = static_cast<int64_t>(random() % 100);
-      rows.push_back({Value(k), Value(v)});
-      expected[k].first += 1;
-      expected[k].second += v;
-    }
-    BOOST_REQUIRE(input.add_data(rows).is_ok());
+    BOOST_REQUIRE(input.add_data(random_keyed_rows(random, num_rows, 2000, expected)).is_ok());
     BOOST_REQUIRE(query.process_all_available().is_ok());
     if (random() % 5 == 0) {
       BOOST_REQUIRE(query.stop().is_ok());
