@@ -46,7 +46,13 @@ struct InFlight {
   std::optional<int64_t> watermark;  // in force during this epoch
   std::optional<int64_t> previous_watermark;  // the epoch before's: stages fed by stages use it
   int64_t processing_time = 0;                 // the query's clock at the start of the epoch (logged)
-  std::vector<std::pair<int, std::shared_ptr<StateDelta>>> deltas;  // stage, delta
+  struct PartitionDelta {
+    int stage = 0;
+    int partition = 0;
+    std::shared_ptr<StateDelta> delta;
+    int64_t rows = 0;  // the partition's keys after the epoch
+  };
+  std::vector<PartitionDelta> deltas;
   std::vector<StateOperatorMetrics> state_metrics;  // per stage
 };
 
@@ -567,11 +573,17 @@ void try_commit(coordinator_actor* self) {
     commit.epoch = flight.epoch;
     advance_watermark(self);
     commit.commit_metadata = encode_commit_entry(st.watermark);
-    for (const auto& [stage, delta] : flight.deltas) {
-      const std::string table = operator_state_table(stage);
-      for (auto& change : delta->changes) {
-        commit.state_changes.push_back({table, std::move(change.key), std::move(change.value)});
-      }
+    // Each partition's changes are one delta record of its operator's logged table.
+    const int num_partitions = std::max(1, st.runtime->spec().shuffle_partitions);
+    for (const auto& [stage, partition, delta, rows] : flight.deltas) {
+      // With the count of keys a partition owns, a restart need not scan the state to count.
+      commit.state_changes.push_back({partition_rows_table(operator_state_table(stage)),
+                                      std::to_string(partition), encode_partition_rows(num_partitions, rows)});
+      if (delta->changes.empty()) continue;
+      TableDelta& table_delta = commit.table_deltas.emplace_back();
+      table_delta.table = operator_state_table(stage);
+      table_delta.partition = partition;
+      table_delta.changes = std::move(delta->changes);
     }
     for (size_t s = 0; s < st.recovery->sources.size(); ++s) {
       for (auto& [key, value] : st.recovery->sources[s]->state_changes(flight.end[s])) {
@@ -792,7 +804,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         auto& st = self->state;
         auto it = st.flights.find(done.epoch);
         if (it == st.flights.end()) return;
-        it->second.deltas.emplace_back(done.stage, done.delta);
+        it->second.deltas.push_back({done.stage, done.partition, done.delta, done.metrics.num_rows_total});
         auto& total = it->second.state_metrics[static_cast<size_t>(done.stage)];
         total.num_rows_total += done.metrics.num_rows_total;
         total.num_rows_updated += done.metrics.num_rows_updated;

@@ -1,5 +1,7 @@
 #include "actors/state_reader.hpp"
 
+#include <charconv>
+
 namespace sluice::actors {
 
 namespace {
@@ -25,6 +27,28 @@ class CheckpointStateReader final : public StateReader {
       if (!end.empty() && key >= end) return false;
       return fn(key, value);
     });
+  }
+
+  Result<std::optional<int64_t>> partition_rows(int partition, int num_partitions) const override {
+    SLUICE_ASSIGN_OR_RETURN(auto stored,
+                            store_->get_state(partition_rows_table(table_), std::to_string(partition)));
+    if (!stored) return std::optional<int64_t>();
+    int recorded_partitions = 0;
+    int64_t rows = 0;
+    const char* begin = stored->data();
+    const char* end = begin + stored->size();
+    auto [middle, first_error] = std::from_chars(begin, end, recorded_partitions);
+    if (first_error != std::errc() || middle == end || *middle != ' ') {
+      return Status::corrupt("row count of partition " + std::to_string(partition) + " of " + table_ +
+                             " is malformed: '" + *stored + "'");
+    }
+    auto [last, second_error] = std::from_chars(middle + 1, end, rows);
+    if (second_error != std::errc() || last != end || rows < 0) {
+      return Status::corrupt("row count of partition " + std::to_string(partition) + " of " + table_ +
+                             " is malformed: '" + *stored + "'");
+    }
+    if (recorded_partitions != num_partitions) return std::optional<int64_t>();
+    return std::optional<int64_t>(rows);
   }
 
  private:

@@ -187,6 +187,13 @@ class GroupTable {
     ++num_unloaded_;
     if (event_time < unloaded_min_event_time_) unloaded_min_event_time_ = event_time;
   }
+  /// Counts `count` unloaded groups whose event times are not known (the state was not
+  /// scanned): the first due-group scan then starts from the earliest time.
+  void note_unloaded_unscanned(int64_t count) {
+    if (count <= 0) return;
+    num_unloaded_ += count;
+    unloaded_min_event_time_ = std::numeric_limits<int64_t>::min();
+  }
   void note_loaded() {
     if (num_unloaded_ > 0) --num_unloaded_;
     if (num_unloaded_ == 0) unloaded_min_event_time_ = kNoEventTime;

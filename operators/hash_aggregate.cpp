@@ -49,9 +49,18 @@ class HashAggregateState final : public StatefulOperatorState {
     }
   }
 
-  // Loads the owned committed groups while they fit in the cache; counts the others.
+  // Starts over the committed state: when the runtime recorded how many groups this partition
+  // owns, loads nothing (groups come back one by one through the cache as rows need them, and
+  // due windows with one range scan); otherwise loads the owned groups while they fit in the
+  // cache and counts the others.
   Status load(int64_t cache_bytes) {
     if (!committed_) return Status::ok();
+    SLUICE_ASSIGN_OR_RETURN(std::optional<int64_t> owned,
+                            committed_->partition_rows(partition_, num_partitions_));
+    if (owned) {
+      table_.note_unloaded_unscanned(*owned);
+      return Status::ok();
+    }
     Status status;
     SLUICE_RETURN_NOT_OK(
         committed_->scan("", "", [&](std::string_view key, std::string_view value) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/key_change.hpp"
 #include "core/record_batch.hpp"
 #include "io/sink.hpp"
 
@@ -26,14 +27,20 @@ class StateReader {
   /// stops early when fn returns false. fn must not call back into the reader.
   virtual Status scan(std::string_view begin, std::string_view end,
                       const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
+  /// Returns the num_rows_total that partition `partition` of `num_partitions` reported for the
+  /// last committed epoch, when the runtime recorded it for that partition count (nullopt
+  /// otherwise): an operator whose num_rows_total counts its committed keys can start without
+  /// scanning the state to count them.
+  virtual Result<std::optional<int64_t>> partition_rows(int partition, int num_partitions) const {
+    (void)partition;
+    (void)num_partitions;
+    return std::optional<int64_t>();
+  }
 };
 
 /// The state changes of one epoch of one partition, committed atomically with the epoch.
 struct StateDelta {
-  struct Change {
-    std::string key;
-    std::optional<std::string> value;  ///< nullopt deletes the key
-  };
+  using Change = KeyChange;
   std::vector<Change> changes;
 };
 

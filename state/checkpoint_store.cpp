@@ -8,13 +8,17 @@
 
 #include "state/directory_lock.hpp"
 #include "state/lmdb_environment.hpp"
+#include "state/state_delta_log.hpp"
 #include "state/value_envelope.hpp"
 
 namespace sluice {
 namespace {
 
 // Versions the layout of the databases and their encodings; bumped on incompatible change.
-constexpr uint32_t kLayoutVersion = 1;
+// Version 2 added logged state tables (databases deltas and delta_progress): a version 1
+// checkpoint has none, so it is read as is and marked version 2 on open.
+constexpr uint32_t kLayoutVersion = 2;
+constexpr uint32_t kOldestReadableLayoutVersion = 1;
 constexpr std::string_view kLayoutVersionKey = "layout_version";
 constexpr std::string_view kMetadataKey = "metadata";
 constexpr char kTableSeparator = '\0';
@@ -41,34 +45,6 @@ Result<int64_t> decode_epoch_key(std::string_view key, const char* database) {
                            std::to_string(epoch));
   }
   return epoch;
-}
-
-std::string state_key(std::string_view table, std::string_view key) {
-  std::string out;
-  out.reserve(table.size() + 1 + key.size());
-  out.append(table);
-  out.push_back(kTableSeparator);
-  out.append(key);
-  return out;
-}
-
-// Renders a possibly binary key for a message: printable bytes as is, others as \xNN.
-std::string printable(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  constexpr size_t kLimit = 64;
-  std::string out;
-  for (size_t i = 0; i < bytes.size() && i < kLimit; ++i) {
-    auto c = static_cast<uint8_t>(bytes[i]);
-    if (c >= 0x20 && c < 0x7F && c != '\\') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += "\\x";
-      out.push_back(kDigits[c >> 4]);
-      out.push_back(kDigits[c & 0xF]);
-    }
-  }
-  if (bytes.size() > kLimit) out += "...(" + std::to_string(bytes.size()) + " bytes)";
-  return out;
 }
 
 void append_u32(std::string& out, uint32_t value) {
@@ -166,6 +142,11 @@ Result<std::unique_ptr<CheckpointStore>> CheckpointStore::open(const std::string
         context + ": min_batches_to_retain = " + std::to_string(options.min_batches_to_retain) +
         " must be at least 1");
   }
+  if (options.compaction_round_epochs < 1) {
+    return Status::invalid_argument(
+        context + ": compaction_round_epochs = " + std::to_string(options.compaction_round_epochs) +
+        " must be at least 1");
+  }
   if (options.max_uncommitted_epochs < 1) {
     return Status::invalid_argument(
         context + ": max_uncommitted_epochs = " + std::to_string(options.max_uncommitted_epochs) +
@@ -204,6 +185,13 @@ Status CheckpointStore::initialize() {
     SLUICE_ASSIGN_OR_RETURN(databases_.offsets, env_->open_database(txn, "offsets"));
     SLUICE_ASSIGN_OR_RETURN(databases_.commits, env_->open_database(txn, "commits"));
     SLUICE_ASSIGN_OR_RETURN(databases_.state, env_->open_database(txn, "state"));
+    SLUICE_ASSIGN_OR_RETURN(databases_.deltas, env_->open_database(txn, "deltas"));
+    SLUICE_ASSIGN_OR_RETURN(databases_.delta_progress, env_->open_database(txn, "delta_progress"));
+    delta_log_ = std::make_unique<StateDeltaLog>(
+        StateDeltaLog::Databases{databases_.state, databases_.deltas, databases_.delta_progress},
+        options_.compaction_round_epochs);
+    std::string current_version;
+    append_u32(current_version, kLayoutVersion);
 
     MDB_val stored;
     SLUICE_ASSIGN_OR_RETURN(bool found, txn.get(databases_.meta, kLayoutVersionKey, &stored));
@@ -215,17 +203,22 @@ Status CheckpointStore::initialize() {
       if (!read_u32(bytes, version) || !bytes.empty()) {
         return Status::corrupt("meta entry 'layout_version' is malformed");
       }
-      if (version != kLayoutVersion) {
+      if (version < kOldestReadableLayoutVersion || version > kLayoutVersion) {
         return Status::corrupt("checkpoint layout version " + std::to_string(version) +
-                               " is not supported (this build reads version " +
+                               " is not supported (this build reads versions " +
+                               std::to_string(kOldestReadableLayoutVersion) + " to " +
                                std::to_string(kLayoutVersion) + ")");
       }
-      return Status::ok();
+      if (version == kLayoutVersion) return Status::ok();
+      return txn.put(databases_.meta, kLayoutVersionKey,
+                     seal_value(EnvelopeTag::meta, kLayoutVersionKey, current_version));
     }
     // A fresh environment: it must be empty, or it was written by something else.
     for (auto [dbi, name] :
          {std::pair{databases_.meta, "meta"}, std::pair{databases_.offsets, "offsets"},
-          std::pair{databases_.commits, "commits"}, std::pair{databases_.state, "state"}}) {
+          std::pair{databases_.commits, "commits"}, std::pair{databases_.state, "state"},
+          std::pair{databases_.deltas, "deltas"},
+          std::pair{databases_.delta_progress, "delta_progress"}}) {
       MDB_stat stat;
       SLUICE_RETURN_NOT_OK(lmdb_status(mdb_stat(txn.get(), dbi, &stat), "mdb_stat"));
       if (stat.ms_entries != 0) {
@@ -235,10 +228,8 @@ Status CheckpointStore::initialize() {
                                "checkpoint, or a damaged one");
       }
     }
-    std::string version;
-    append_u32(version, kLayoutVersion);
     return txn.put(databases_.meta, kLayoutVersionKey,
-                   seal_value(EnvelopeTag::meta, kLayoutVersionKey, version));
+                   seal_value(EnvelopeTag::meta, kLayoutVersionKey, current_version));
   });
 }
 
@@ -289,13 +280,13 @@ Status CheckpointStore::grow_map(int64_t size_hint) {
 Status CheckpointStore::check_state_key(std::string_view table, std::string_view key) const {
   if (table.empty()) return Status::invalid_argument("state table name is empty");
   if (table.find(kTableSeparator) != std::string_view::npos) {
-    return Status::invalid_argument("state table name '" + printable(table) +
+    return Status::invalid_argument("state table name '" + printable_bytes(table) +
                                     "' contains a zero byte");
   }
   auto size = static_cast<int64_t>(table.size() + 1 + key.size());
   if (size > env_->max_key_size()) {
     return Status::invalid_argument(
-        "state key '" + printable(key) + "' of table '" + printable(table) +
+        "state key '" + printable_bytes(key) + "' of table '" + printable_bytes(table) +
         "' is too long: table name + 1 + key = " + std::to_string(size) +
         " bytes, LMDB keys hold at most " + std::to_string(env_->max_key_size()));
   }
@@ -485,6 +476,19 @@ Status CheckpointStore::commit_epoch(const EpochCommit& commit) {
     size_hint += static_cast<int64_t>(change.table.size() + change.key.size() +
                                       (change.value ? change.value->size() : 0) + 32);
   }
+  for (const TableDelta& delta : commit.table_deltas) {
+    for (const LoggedChange& change : delta.changes) {
+      status = check_state_key(delta.table, change.key);
+      if (!status.is_ok()) {
+        return in_checkpoint(status.with_context(refusal + "delta of table '" +
+                                                 printable_bytes(delta.table) + "' partition " +
+                                                 std::to_string(delta.partition)),
+                             path_);
+      }
+      size_hint += static_cast<int64_t>(change.key.size() +
+                                        (change.value ? change.value->size() : 0) + 16);
+    }
+  }
   const std::string key = epoch_key(epoch);
   const std::string sealed_commit = seal_value(EnvelopeTag::commits, key, commit.commit_metadata);
 
@@ -513,13 +517,19 @@ Status CheckpointStore::commit_epoch(const EpochCommit& commit) {
       }
     }
     for (const StateChange& change : commit.state_changes) {
-      const std::string composite = state_key(change.table, change.key);
+      const std::string composite = state_table_key(change.table, change.key);
       if (change.value) {
         SLUICE_RETURN_NOT_OK(txn.put(databases_.state, composite,
                                      seal_value(EnvelopeTag::state, composite, *change.value)));
       } else {
         SLUICE_RETURN_NOT_OK(txn.erase(databases_.state, composite));
       }
+    }
+    // Compaction first: it views only records of committed epochs, on pages that do not move.
+    SLUICE_RETURN_NOT_OK(delta_log_->compact(txn));
+    for (const TableDelta& delta : commit.table_deltas) {
+      SLUICE_RETURN_NOT_OK(
+          delta_log_->append(txn, delta.table, delta.partition, epoch, delta.changes));
     }
     SLUICE_RETURN_NOT_OK(txn.put(databases_.commits, key, sealed_commit));
     const int64_t keep_from = epoch - options_.min_batches_to_retain + 1;
@@ -537,18 +547,9 @@ Result<std::optional<std::string>> CheckpointStore::get_state(std::string_view t
                                                               std::string_view key) const {
   Status status = check_state_key(table, key);
   if (!status.is_ok()) return in_checkpoint(status, path_);
-  const std::string composite = state_key(table, key);
   std::optional<std::string> value;
   status = read([&](const LmdbTransaction& txn) -> Status {
-    MDB_val stored;
-    SLUICE_ASSIGN_OR_RETURN(bool found, txn.get(databases_.state, composite, &stored));
-    if (!found) return Status::ok();
-    auto payload = unseal_value(EnvelopeTag::state, composite, lmdb_view(stored));
-    if (!payload.ok()) {
-      return payload.status().with_context("state entry of table '" + printable(table) + "' key '" +
-                                           printable(key) + "'");
-    }
-    value = std::string(*payload);
+    SLUICE_ASSIGN_OR_RETURN(value, delta_log_->get(txn, table, key));
     return Status::ok();
   });
   if (!status.is_ok()) return in_checkpoint(status, path_);
@@ -566,28 +567,10 @@ Status CheckpointStore::scan_state_prefix(
     const std::function<bool(std::string_view key, std::string_view value)>& fn) const {
   Status status = check_state_key(table, {});
   if (!status.is_ok()) return in_checkpoint(status, path_);
-  const std::string start = state_key(table, prefix);
+  const std::string start = state_table_key(table, prefix);
   // No stored key can be longer than LMDB's limit, so a longer prefix matches nothing.
   if (static_cast<int64_t>(start.size()) > env_->max_key_size()) return Status::ok();
-  status = read([&](const LmdbTransaction& txn) -> Status {
-    SLUICE_ASSIGN_OR_RETURN(LmdbCursor cursor, LmdbCursor::open(txn, databases_.state));
-    MDB_val key = lmdb_value(start);
-    MDB_val value;
-    SLUICE_ASSIGN_OR_RETURN(bool found, cursor.move(&key, &value, MDB_SET_RANGE));
-    while (found) {
-      std::string_view composite = lmdb_view(key);
-      if (!composite.starts_with(start)) break;
-      std::string_view user_key = composite.substr(table.size() + 1);
-      auto payload = unseal_value(EnvelopeTag::state, composite, lmdb_view(value));
-      if (!payload.ok()) {
-        return payload.status().with_context("state entry of table '" + printable(table) +
-                                             "' key '" + printable(user_key) + "'");
-      }
-      if (!fn(user_key, *payload)) break;
-      SLUICE_ASSIGN_OR_RETURN(found, cursor.move(&key, &value, MDB_NEXT));
-    }
-    return Status::ok();
-  });
+  status = read([&](const LmdbTransaction& txn) { return delta_log_->scan(txn, table, prefix, fn); });
   return in_checkpoint(status, path_);
 }
 
@@ -607,6 +590,7 @@ Result<CheckpointStats> CheckpointStore::stats() const {
     SLUICE_ASSIGN_OR_RETURN(stats.latest_committed_epoch, edge_epoch(txn, EpochLog::commits, true));
     SLUICE_ASSIGN_OR_RETURN(stats.oldest_offsets_epoch, edge_epoch(txn, EpochLog::offsets, false));
     SLUICE_ASSIGN_OR_RETURN(stats.latest_offsets_epoch, edge_epoch(txn, EpochLog::offsets, true));
+    SLUICE_ASSIGN_OR_RETURN(stats.delta_records, delta_log_->num_records(txn));
     stats.used_bytes = env_->used_bytes();
     stats.map_size_bytes = env_->map_size();
     return Status::ok();

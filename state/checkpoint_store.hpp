@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/key_change.hpp"
 #include "core/status.hpp"
 
 namespace sluice {
@@ -17,6 +18,7 @@ namespace sluice {
 class DirectoryLock;
 class LmdbEnvironment;
 class LmdbTransaction;
+class StateDeltaLog;
 
 /// Tunes a checkpoint store; the defaults suit a production query.
 struct CheckpointOptions {
@@ -33,6 +35,11 @@ struct CheckpointOptions {
   int64_t max_uncommitted_epochs = 64;
   /// Caps map growth; a transaction that does not fit even then fails with "checkpoint full".
   int64_t max_map_size_bytes = 1LL << 40;
+  /// Merges the delta records of a logged state table into its B-tree base in rounds of this
+  /// many epochs: a round starts once this many epochs have records pending and merges them a
+  /// slice of the key space per commit, so each commit rewrites about 1/this of the base pages
+  /// it would touch merging at once, and at most about twice this many epochs stay pending.
+  int64_t compaction_round_epochs = 16;
 };
 
 /// Describes the query a checkpoint belongs to; compared by the caller on restart.
@@ -55,6 +62,20 @@ struct StateChange {
   std::optional<std::string> value;
 };
 
+/// Sets (value) or deletes (nullopt) one key of a logged state table.
+using LoggedChange = KeyChange;
+
+/// Carries the changes of one partition of a logged state table for one epoch: committed as
+/// one delta record (so the commit costs what changed, not the B-tree pages the changes are
+/// spread over), merged into the table's base later by compaction. A table is either logged
+/// (written only through table deltas) or plain (only through state changes), never both.
+struct TableDelta {
+  std::string table;
+  int32_t partition = 0;
+  /// Applies in order (a later change of the same key wins); sorted input is cheapest.
+  std::vector<LoggedChange> changes;
+};
+
 /// Carries everything epoch `epoch` commits in one LMDB write transaction.
 struct EpochCommit {
   int64_t epoch = 0;
@@ -63,6 +84,8 @@ struct EpochCommit {
   /// Applies in order (a later change of the same key wins). Sink logs are state tables too,
   /// named with sink_log_table().
   std::vector<StateChange> state_changes;
+  /// Writes one delta record each, in the same transaction.
+  std::vector<TableDelta> table_deltas = {};
 };
 
 /// Reports the size and content of a checkpoint.
@@ -78,6 +101,8 @@ struct CheckpointStats {
   int64_t offsets_entries = 0;
   int64_t commits_entries = 0;
   int64_t state_entries = 0;
+  /// Counts the delta records not yet merged into the base of their logged tables.
+  int64_t delta_records = 0;
   /// Gives the size of data.mdb on disk, the part of it LMDB uses, and the current map size.
   int64_t data_file_bytes = 0;
   int64_t used_bytes = 0;
@@ -147,7 +172,8 @@ class CheckpointStore {
   /// Returns the latest committed epoch, or nullopt. Concurrent with everything.
   Result<std::optional<int64_t>> latest_committed_epoch() const;
 
-  /// Commits an epoch in one durable LMDB write transaction: its state changes, its commit
+  /// Commits an epoch in one durable LMDB write transaction: its state changes, its table
+  /// deltas (one record each) with one compaction step of every logged table, its commit
   /// entry, and the retention purge (offsets and commits entries of epochs below
   /// epoch - min_batches_to_retain + 1; state is never purged). Requires offsets for the epoch
   /// and epoch == latest committed + 1 (for the first commit: the oldest logged epoch);
@@ -159,11 +185,12 @@ class CheckpointStore {
   /// Concurrent with everything.
   Result<std::optional<std::string>> read_commit(int64_t epoch) const;
 
-  /// Returns the committed value of `key` in `table`, or nullopt. Concurrent with everything.
+  /// Returns the committed value of `key` in `table`, or nullopt (for a logged table: the base
+  /// with the pending delta records applied). Concurrent with everything.
   Result<std::optional<std::string>> get_state(std::string_view table, std::string_view key) const;
 
   /// Calls `fn` for every (key, value) of `table` in byte order of the key, until it returns
-  /// false. The views are valid only during the call. All calls see one committed snapshot.
+  /// false (for a logged table: the base merged with the pending delta records). The views are valid only during the call. All calls see one committed snapshot.
   /// `fn` must not call back into this store. Concurrent with everything (a long scan pins its
   /// snapshot: pages it sees are not reused until it ends).
   Status scan_state(
@@ -189,6 +216,8 @@ class CheckpointStore {
     unsigned int offsets = 0;
     unsigned int commits = 0;
     unsigned int state = 0;
+    unsigned int deltas = 0;
+    unsigned int delta_progress = 0;
   };
 
   CheckpointStore(std::string path, const CheckpointOptions& options);
@@ -213,6 +242,7 @@ class CheckpointStore {
   std::unique_ptr<DirectoryLock> lock_;
   std::unique_ptr<LmdbEnvironment> env_;
   Databases databases_;
+  std::unique_ptr<StateDeltaLog> delta_log_;
   // Serializes writers (LMDB would too, but the map-growth retry needs one writer at a time).
   std::mutex write_mutex_;
   // Held shared by every transaction, exclusively while the map is resized: LMDB forbids

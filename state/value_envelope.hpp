@@ -11,7 +11,15 @@ namespace sluice {
 
 /// Names the database a stored value belongs to. The tag is part of the checksum, so a value
 /// copied into another database (or under another key) fails verification.
-enum class EnvelopeTag : uint8_t { meta = 1, offsets = 2, commits = 3, state = 4, input_log = 5 };
+enum class EnvelopeTag : uint8_t {
+  meta = 1,
+  offsets = 2,
+  commits = 3,
+  state = 4,
+  input_log = 5,
+  state_delta = 6,
+  delta_progress = 7
+};
 
 /// Counts the bytes of the header every stored value starts with: magic (2), envelope version
 /// (1), tag (1), xxHash64 of tag, key and payload (8, little-endian).
