@@ -13,6 +13,7 @@
 #include "plan/restart_policy.hpp"
 #include "plan/streaming_query.hpp"
 #include "plan/trigger.hpp"
+#include "plan/worker_address.hpp"
 
 namespace sluice {
 
@@ -34,6 +35,12 @@ struct QuerySpec {
   RestartPolicy restart;            ///< how the query restarts itself after a failure
   std::string plan_fingerprint;     ///< what must match for a checkpoint to be reused
   std::string explain;              ///< explain(extended) text
+  /// Worker processes that run the stateful stages' partitions (option `workers`); empty =
+  /// everything runs in this process.
+  std::vector<WorkerAddress> workers;
+  /// The text a worker rebuilds this query from (the SQL script that started it), so that it
+  /// runs the very operator planned here; empty for queries built in C++.
+  std::string definition;
 };
 
 /// Starts queries; implemented by the actor runtime and installed by Session.
@@ -53,7 +60,8 @@ class SessionState {
   /// `shuffle_partitions` (partitions of stateful operators; default: the number of cores),
   /// `multipleWatermarkPolicy` (min or max), `watermarkIdleTimeout` (a duration after which an
   /// input without new rows stops holding the watermark back; default: never), `restart.*`
-  /// (plan/restart_policy.hpp).
+  /// (plan/restart_policy.hpp), `workers` (host:port,... of `sluice worker` processes that run
+  /// the stateful partitions of queries started from SQL; docs/scale-out.md).
   Status set_conf(const std::string& key, const std::string& value);
   std::string conf(const std::string& key) const;
   /// Returns the session's restart options (restart.*), for the queries it starts.

@@ -10,6 +10,7 @@
 #include "tools/kafka_dev_command.hpp"
 #include "tools/run_command.hpp"
 #include "tools/table_command.hpp"
+#include "tools/worker_command.hpp"
 
 int main(int argc, char** argv) {
   using namespace sluice::tools;
@@ -71,6 +72,12 @@ int main(int argc, char** argv) {
   dump->add_option("path", table_path, "The table's directory (the sink's path option)")->required();
   dump->add_flag("--json", table_json, "Print one JSON object per row");
 
+  std::string worker_listen;
+  CLI::App* worker = app.add_subcommand(
+      "worker", "Run a scale-out worker: hosts the stateful partitions of queries given option workers");
+  worker->add_option("--listen", worker_listen, "HOST:PORT to listen on (port 0: any free one, printed first)")
+      ->required();
+
   int brokers = 1;
   std::vector<std::string> topics;
   CLI::App* kafka_dev = app.add_subcommand(
@@ -116,6 +123,7 @@ int main(int argc, char** argv) {
   if (inspect->parsed()) return inspect_checkpoint(checkpoint_directory, json);
   if (dump->parsed()) return dump_table(table_path, table_json);
   if (kafka_dev->parsed()) return run_kafka_dev(brokers, topics);
+  if (worker->parsed()) return run_worker(worker_listen);
   if (chaos->parsed()) {
     if (seed_option->count() > 0) chaos_options.seed = chaos_seed;
     return run_chaos(chaos_options);
