@@ -105,9 +105,9 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
     if (command != "run" && command != "explain" && command != "checkpoint" && command != "table" &&
-        command != "kafka-dev" && command != "chaos") {
+        command != "kafka-dev" && command != "chaos" && command != "worker") {
       std::cerr << "sluice: error: unknown command '" << command
-                << "' (commands: run, explain, checkpoint, table, kafka-dev, chaos; see sluice --help)" << std::endl;
+                << "' (commands: run, explain, checkpoint, table, kafka-dev, chaos, worker; see sluice --help)" << std::endl;
       return 2;
     }
   }
