@@ -12,6 +12,19 @@
 
 #include <caf/all.hpp>
 
+#include "operators/stateful_operator.hpp"
+
+namespace sluice {
+
+/// Lets CAF serialize a partition's metrics (found by argument-dependent lookup).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, StateOperatorMetrics& x) {
+  return f(caf::meta::type_name("StateOperatorMetrics"), x.num_rows_total, x.num_rows_updated, x.num_rows_removed,
+           x.num_rows_dropped_by_watermark, x.memory_used_bytes, x.custom_metrics, x.next_processing_timeout);
+}
+
+}  // namespace sluice
+
 namespace sluice::actors {
 
 using host_atom = caf::atom_constant<caf::atom("host")>;
@@ -76,13 +89,7 @@ struct RemoteStateDone {
   std::vector<std::string> keys;
   std::vector<std::string> values;
   std::vector<uint8_t> deleted;
-  int64_t num_rows_total = 0;
-  int64_t num_rows_updated = 0;
-  int64_t num_rows_removed = 0;
-  int64_t num_rows_dropped_by_watermark = 0;
-  int64_t memory_used_bytes = 0;
-  std::map<std::string, int64_t> custom_metrics;
-  int64_t next_processing_timeout = 0;
+  StateOperatorMetrics metrics;
 };
 
 /// Worker → coordinator: the remote partition failed; the query stops with this error.
@@ -122,9 +129,7 @@ typename Inspector::result_type inspect(Inspector& f, RemoteEpochCommitted& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteStateDone& x) {
-  return f(caf::meta::type_name("RemoteStateDone"), x.epoch, x.keys, x.values, x.deleted, x.num_rows_total,
-           x.num_rows_updated, x.num_rows_removed, x.num_rows_dropped_by_watermark, x.memory_used_bytes,
-           x.custom_metrics, x.next_processing_timeout);
+  return f(caf::meta::type_name("RemoteStateDone"), x.epoch, x.keys, x.values, x.deleted, x.metrics);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteFailure& x) {

@@ -142,15 +142,8 @@ caf::behavior remote_partition_behavior(remote_partition_actor* self, caf::actor
           if (i >= done.deleted.size() || done.deleted[i] == 0) change.value = std::move(done.values[i]);
           delta->changes.push_back(std::move(change));
         }
-        StateOperatorMetrics metrics;
-        metrics.num_rows_total = done.num_rows_total;
-        metrics.num_rows_updated = done.num_rows_updated;
-        metrics.num_rows_removed = done.num_rows_removed;
-        metrics.num_rows_dropped_by_watermark = done.num_rows_dropped_by_watermark;
-        metrics.memory_used_bytes = done.memory_used_bytes;
-        metrics.custom_metrics = std::move(done.custom_metrics);
-        metrics.next_processing_timeout = done.next_processing_timeout;
-        self->send(st.coordinator, StateDone{done.epoch, st.stage, st.partition, std::move(delta), std::move(metrics)});
+        self->send(st.coordinator,
+                   StateDone{done.epoch, st.stage, st.partition, std::move(delta), std::move(done.metrics)});
       },
       [=](RemoteFailure& failure) {
         auto& st = self->state;

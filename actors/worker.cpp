@@ -16,6 +16,7 @@
 
 #include "actors/worker.hpp"
 
+#include <algorithm>
 #include <map>
 #include <shared_mutex>
 
@@ -172,13 +173,7 @@ caf::behavior host_behavior(host_actor* self, caf::actor proxy, std::shared_ptr<
           remote.values.push_back(change.value.value_or(std::string()));
           remote.deleted.push_back(change.value ? 0 : 1);
         }
-        remote.num_rows_total = done.metrics.num_rows_total;
-        remote.num_rows_updated = done.metrics.num_rows_updated;
-        remote.num_rows_removed = done.metrics.num_rows_removed;
-        remote.num_rows_dropped_by_watermark = done.metrics.num_rows_dropped_by_watermark;
-        remote.memory_used_bytes = done.metrics.memory_used_bytes;
-        remote.custom_metrics = done.metrics.custom_metrics;
-        remote.next_processing_timeout = done.metrics.next_processing_timeout;
+        remote.metrics = std::move(done.metrics);
         st.prepared[done.epoch] = std::move(done.delta);
         self->send(st.proxy, std::move(remote));
       },
@@ -188,6 +183,7 @@ caf::behavior host_behavior(host_actor* self, caf::actor proxy, std::shared_ptr<
 
 struct WorkerState {
   PlanResolver resolver;
+  std::vector<caf::actor> hosts;  // the partitions it runs, stopped with the worker
   // The last plans resolved, by definition and fingerprint: every partition of a query asks.
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const QuerySpec>> plans;
 };
@@ -229,12 +225,25 @@ Result<std::shared_ptr<PartitionParts>> prepare_partition(worker_actor* self, Ho
 
 caf::behavior worker_behavior(worker_actor* self, PlanResolver resolver) {
   self->state.resolver = std::move(resolver);
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& hosts = self->state.hosts;
+    hosts.erase(std::remove_if(hosts.begin(), hosts.end(), [&](const caf::actor& h) { return h.address() == down.source; }),
+                hosts.end());
+  });
+  // A stopping worker stops its partitions, so that its actor system can shut down.
+  self->set_exit_handler([=](caf::exit_msg& exit) {
+    for (const auto& host : self->state.hosts) self->send(host, stop_atom::value);
+    self->quit(exit.reason);
+  });
   return {
       [=](host_atom, HostPartition& request) -> RemoteHosted {
         auto proxy = caf::actor_cast<caf::actor>(self->current_sender());
         auto parts = prepare_partition(self, request);
         if (!parts.ok()) return RemoteHosted{caf::actor(), parts.status().message()};
-        return RemoteHosted{self->system().spawn(host_behavior, proxy, *parts), ""};
+        caf::actor host = self->system().spawn(host_behavior, proxy, *parts);
+        self->monitor(host);
+        self->state.hosts.push_back(host);
+        return RemoteHosted{host, ""};
       },
       [=](ping_atom) { return ping_atom::value; },
   };

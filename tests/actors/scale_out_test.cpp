@@ -44,6 +44,18 @@ class WorkerProcess {
     testing::wait_child(pid_);
     pid_ = -1;
   }
+  // Stops the worker with SIGTERM; returns its exit code, or -1 when it took over 10 s.
+  int stop() {
+    ::kill(pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    int status = 0;
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) return -1;  // the destructor kills it
+      std::this_thread::sleep_for(5ms);
+    }
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
 
  private:
   pid_t pid_ = -1;
@@ -206,7 +218,11 @@ BOOST_AUTO_TEST_CASE(a_worker_killed_mid_run_leaves_the_result_exactly_once) {
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (!query.last_progress() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
   BOOST_REQUIRE_MESSAGE(query.last_progress().has_value(), "no epoch committed within 30 s");
+  // A moment drawn from the seed: before, during or after the next epoch's prepare.
+  std::this_thread::sleep_for(std::chrono::microseconds(random() % 20'000));
   const actors::RemoteTraffic before_kill = actors::remote_traffic();
+  BOOST_TEST(before_kill.bytes_sent > 0);  // the partitions ran on the workers
+  const int64_t epoch_at_kill = query.last_progress()->batch_id;
   first.kill();
 
   std::vector<Event> more = make_events(random, 4000, 2000);
@@ -214,9 +230,13 @@ BOOST_AUTO_TEST_CASE(a_worker_killed_mid_run_leaves_the_result_exactly_once) {
   events.insert(events.end(), more.begin(), more.end());
   await_all_processed(query);
   BOOST_TEST(query.last_progress()->num_restarts >= 1);
+  BOOST_TEST_MESSAGE("killed a worker after epoch " << epoch_at_kill << "; the query ended at epoch "
+                                                    << query.last_progress()->batch_id << " after "
+                                                    << query.last_progress()->num_restarts << " restart(s)");
   const actors::RemoteTraffic after = actors::remote_traffic();
   BOOST_TEST(after.bytes_sent > before_kill.bytes_sent);  // the second worker went on
   BOOST_REQUIRE(query.stop().is_ok());
+  BOOST_TEST(second.stop() == 0);  // a worker stops cleanly on SIGTERM
 
   const std::vector<Row> expected = reference(events);
   const std::vector<Row> scaled = table_rows(directory.file("scaled"));
