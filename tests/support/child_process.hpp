@@ -19,25 +19,28 @@ extern char** environ;
 
 namespace sluice::testing {
 
+/// Returns pointers to `strings` followed by nullptr, as exec and posix_spawn take them.
+inline std::vector<char*> null_terminated(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (auto& text : strings)
+    pointers.push_back(text.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
 /// Starts `program` with `args` and this process's environment, SLUICE_CRASH_AT set to
 /// `crash_at` (unset when empty).
 inline pid_t spawn_child(const std::string& program, const std::vector<std::string>& args,
                          const std::string& crash_at = "") {
   std::vector<std::string> all = {program};
   all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& arg : all)
-    argv.push_back(arg.data());
-  argv.push_back(nullptr);
+  std::vector<char*> argv = null_terminated(all);
   std::vector<std::string> env_storage;
   for (char** e = environ; *e; ++e) {
     if (std::string(*e).rfind("SLUICE_CRASH_AT=", 0) != 0) env_storage.emplace_back(*e);
   }
   if (!crash_at.empty()) env_storage.push_back("SLUICE_CRASH_AT=" + crash_at);
-  std::vector<char*> envp;
-  for (auto& entry : env_storage)
-    envp.push_back(entry.data());
-  envp.push_back(nullptr);
+  std::vector<char*> envp = null_terminated(env_storage);
   pid_t pid = 0;
   BOOST_REQUIRE(posix_spawn(&pid, program.c_str(), nullptr, nullptr, argv.data(), envp.data()) ==
                 0);
@@ -50,10 +53,7 @@ inline pid_t spawn_child_with_stdout(const std::string& program, const std::vect
                                      int& stdout_fd) {
   std::vector<std::string> all = {program};
   all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& arg : all)
-    argv.push_back(arg.data());
-  argv.push_back(nullptr);
+  std::vector<char*> argv = null_terminated(all);
   int pipe_fds[2];
   BOOST_REQUIRE(::pipe(pipe_fds) == 0);
   posix_spawn_file_actions_t actions;
