@@ -19,8 +19,9 @@ namespace sluice {
 /// Lets CAF serialize a partition's metrics (found by argument-dependent lookup).
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, StateOperatorMetrics& x) {
-  return f(caf::meta::type_name("StateOperatorMetrics"), x.num_rows_total, x.num_rows_updated, x.num_rows_removed,
-           x.num_rows_dropped_by_watermark, x.memory_used_bytes, x.custom_metrics, x.next_processing_timeout);
+  return f(caf::meta::type_name("StateOperatorMetrics"), x.num_rows_total, x.num_rows_updated,
+           x.num_rows_removed, x.num_rows_dropped_by_watermark, x.memory_used_bytes,
+           x.custom_metrics, x.next_processing_timeout);
 }
 
 }  // namespace sluice
@@ -100,8 +101,8 @@ struct RemoteFailure {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, HostPartition& x) {
-  return f(caf::meta::type_name("HostPartition"), x.definition, x.plan_fingerprint, x.stage, x.partition,
-           x.num_partitions, x.num_senders, x.committed_keys, x.committed_values);
+  return f(caf::meta::type_name("HostPartition"), x.definition, x.plan_fingerprint, x.stage,
+           x.partition, x.num_partitions, x.num_senders, x.committed_keys, x.committed_values);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteHosted& x) {
@@ -121,7 +122,8 @@ typename Inspector::result_type inspect(Inspector& f, RemoteCredit& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteEpochStart& x) {
-  return f(caf::meta::type_name("RemoteEpochStart"), x.epoch, x.watermark, x.processing_time, x.output_mode);
+  return f(caf::meta::type_name("RemoteEpochStart"), x.epoch, x.watermark, x.processing_time,
+           x.output_mode);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteEpochCommitted& x) {
@@ -129,7 +131,8 @@ typename Inspector::result_type inspect(Inspector& f, RemoteEpochCommitted& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteStateDone& x) {
-  return f(caf::meta::type_name("RemoteStateDone"), x.epoch, x.keys, x.values, x.deleted, x.metrics);
+  return f(caf::meta::type_name("RemoteStateDone"), x.epoch, x.keys, x.values, x.deleted,
+           x.metrics);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteFailure& x) {

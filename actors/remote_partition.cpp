@@ -43,13 +43,14 @@ void remote_fail(remote_partition_actor* self, const std::string& what) {
   auto& st = self->state;
   if (st.failed) return;
   st.failed = true;
-  self->send(st.coordinator, Failure{Status::aborted("worker " + st.address.to_string() + " " + what +
-                                                     " (" + st.name + ")")});
+  self->send(st.coordinator, Failure{Status::aborted("worker " + st.address.to_string() + " " +
+                                                     what + " (" + st.name + ")")});
 }
 
 caf::behavior remote_partition_behavior(remote_partition_actor* self, caf::actor coordinator,
-                                        Downstream downstream, WorkerAddress address, caf::actor worker,
-                                        HostPartition request, std::string name) {
+                                        Downstream downstream, WorkerAddress address,
+                                        caf::actor worker, HostPartition request,
+                                        std::string name) {
   auto& st = self->state;
   st.coordinator = std::move(coordinator);
   st.worker = std::move(worker);
@@ -98,20 +99,24 @@ caf::behavior remote_partition_behavior(remote_partition_actor* self, caf::actor
         bytes_sent += static_cast<int64_t>(bytes->size());
         ++batches_sent;
         st.credit_owners.push_back(std::move(sender));
-        self->send(st.host, RemoteBatch{message.epoch, message.input, std::vector<uint8_t>(bytes->begin(), bytes->end())});
+        self->send(st.host, RemoteBatch{message.epoch, message.input,
+                                        std::vector<uint8_t>(bytes->begin(), bytes->end())});
       },
       [=](BarrierMessage barrier) {
         if (self->state.host) self->send(self->state.host, RemoteBarrier{barrier.epoch});
       },
       [=](EpochStart start) {
         if (!self->state.host) return;
-        self->send(self->state.host, RemoteEpochStart{start.epoch, start.watermark, start.processing_time,
-                                                      static_cast<int32_t>(start.mode)});
+        self->send(self->state.host,
+                   RemoteEpochStart{start.epoch, start.watermark, start.processing_time,
+                                    static_cast<int32_t>(start.mode)});
       },
       [=](EpochCommitted committed) {
         if (self->state.host) self->send(self->state.host, RemoteEpochCommitted{committed.epoch});
       },
-      [=](CreditMessage credit) { self->state.router.add_credits(self->current_sender(), credit.credits); },
+      [=](CreditMessage credit) {
+        self->state.router.add_credits(self->current_sender(), credit.credits);
+      },
       // From the worker: credits, output, the epoch's state delta, failures.
       [=](RemoteCredit credit) {
         auto& st = self->state;
@@ -126,12 +131,15 @@ caf::behavior remote_partition_behavior(remote_partition_actor* self, caf::actor
         ++batches_received;
         auto batch = wire::decode_batch(message.bytes.data(), message.bytes.size());
         if (!batch.ok()) {
-          return remote_fail(self, "sent a malformed batch for epoch " + std::to_string(message.epoch) + ": " +
+          return remote_fail(self, "sent a malformed batch for epoch " +
+                                       std::to_string(message.epoch) + ": " +
                                        batch.status().message());
         }
         if ((*batch)->num_rows() > 0) st.router.route(message.epoch, *batch);
       },
-      [=](RemoteBarrier barrier) { self->state.router.send_barrier(BarrierMessage{barrier.epoch}); },
+      [=](RemoteBarrier barrier) {
+        self->state.router.send_barrier(BarrierMessage{barrier.epoch});
+      },
       [=](RemoteStateDone& done) {
         auto& st = self->state;
         auto delta = std::make_shared<StateDelta>();
@@ -139,27 +147,31 @@ caf::behavior remote_partition_behavior(remote_partition_actor* self, caf::actor
         for (size_t i = 0; i < done.keys.size(); ++i) {
           StateDelta::Change change;
           change.key = std::move(done.keys[i]);
-          if (i >= done.deleted.size() || done.deleted[i] == 0) change.value = std::move(done.values[i]);
+          if (i >= done.deleted.size() || done.deleted[i] == 0)
+            change.value = std::move(done.values[i]);
           delta->changes.push_back(std::move(change));
         }
-        self->send(st.coordinator,
-                   StateDone{done.epoch, st.stage, st.partition, std::move(delta), std::move(done.metrics)});
+        self->send(st.coordinator, StateDone{done.epoch, st.stage, st.partition, std::move(delta),
+                                             std::move(done.metrics)});
       },
       [=](RemoteFailure& failure) {
         auto& st = self->state;
         if (st.failed) return;
         st.failed = true;
         const Status status(static_cast<StatusCode>(failure.code), failure.message);
-        self->send(st.coordinator, Failure{status.with_context("on worker " + st.address.to_string())});
+        self->send(st.coordinator,
+                   Failure{status.with_context("on worker " + st.address.to_string())});
       },
       [=](tick_atom) {
         auto& st = self->state;
         if (st.failed || !st.host) return;
         self->request(st.host, kHeartbeatTimeout, ping_atom::value)
-            .then([=](ping_atom) { self->delayed_send(self, kHeartbeatInterval, tick_atom::value); },
-                  [=](caf::error& error) {
-                    remote_fail(self, "did not answer a heartbeat within 5 s: " + self->system().render(error));
-                  });
+            .then(
+                [=](ping_atom) { self->delayed_send(self, kHeartbeatInterval, tick_atom::value); },
+                [=](caf::error& error) {
+                  remote_fail(self, "did not answer a heartbeat within 5 s: " +
+                                        self->system().render(error));
+                });
       },
       [=](stop_atom) {
         auto& st = self->state;
@@ -171,15 +183,16 @@ caf::behavior remote_partition_behavior(remote_partition_actor* self, caf::actor
 
 }  // namespace
 
-caf::actor spawn_remote_partition(caf::actor_system& system, caf::actor coordinator, Downstream downstream,
-                                  WorkerAddress address, caf::actor worker, HostPartition request,
-                                  std::string name) {
-  return system.spawn(remote_partition_behavior, std::move(coordinator), std::move(downstream), std::move(address),
-                      std::move(worker), std::move(request), std::move(name));
+caf::actor spawn_remote_partition(caf::actor_system& system, caf::actor coordinator,
+                                  Downstream downstream, WorkerAddress address, caf::actor worker,
+                                  HostPartition request, std::string name) {
+  return system.spawn(remote_partition_behavior, std::move(coordinator), std::move(downstream),
+                      std::move(address), std::move(worker), std::move(request), std::move(name));
 }
 
 RemoteTraffic remote_traffic() {
-  return RemoteTraffic{bytes_sent.load(), bytes_received.load(), batches_sent.load(), batches_received.load()};
+  return RemoteTraffic{bytes_sent.load(), bytes_received.load(), batches_sent.load(),
+                       batches_received.load()};
 }
 
 }  // namespace sluice::actors

@@ -17,9 +17,9 @@ namespace sluice::actors {
 /// coordinator's commit. A worker that refuses the partition, dies (CAF down message) or misses
 /// heartbeats fails the query with an error naming it. Stops (and stops the remote partition)
 /// on stop_atom.
-caf::actor spawn_remote_partition(caf::actor_system& system, caf::actor coordinator, Downstream downstream,
-                                  WorkerAddress address, caf::actor worker, HostPartition request,
-                                  std::string name);
+caf::actor spawn_remote_partition(caf::actor_system& system, caf::actor coordinator,
+                                  Downstream downstream, WorkerAddress address, caf::actor worker,
+                                  HostPartition request, std::string name);
 
 /// Bytes and batches that crossed between this process and its workers, for benchmarks.
 struct RemoteTraffic {

@@ -21,7 +21,8 @@ struct Router {
   Router() = default;
   Router(caf::event_based_actor* self, Downstream downstream)
       : key_columns(std::move(downstream.key_columns)), input(downstream.input) {
-    for (auto& actor : downstream.actors) outputs.emplace_back(self, std::move(actor));
+    for (auto& actor : downstream.actors)
+      outputs.emplace_back(self, std::move(actor));
   }
 
   // Sends a batch to the one output, or splits it by key hash across the partitions.
@@ -33,9 +34,11 @@ struct Router {
     }
     partition_rows(*batch, key_columns, partitions, partition_of_row);
     rows_by_partition.resize(static_cast<size_t>(partitions));
-    for (auto& rows : rows_by_partition) rows.clear();
+    for (auto& rows : rows_by_partition)
+      rows.clear();
     for (size_t row = 0; row < partition_of_row.size(); ++row) {
-      rows_by_partition[static_cast<size_t>(partition_of_row[row])].push_back(static_cast<int32_t>(row));
+      rows_by_partition[static_cast<size_t>(partition_of_row[row])].push_back(
+          static_cast<int32_t>(row));
     }
     for (int p = 0; p < partitions; ++p) {
       const auto& rows = rows_by_partition[static_cast<size_t>(p)];
@@ -48,18 +51,21 @@ struct Router {
   }
 
   void send_barrier(BarrierMessage barrier) {
-    for (auto& output : outputs) output.send_barrier(barrier);
+    for (auto& output : outputs)
+      output.send_barrier(barrier);
   }
 
   // Gives credits returned by `sender` to its link.
   void add_credits(const caf::strong_actor_ptr& sender, int32_t credits) {
     for (auto& output : outputs) {
-      if (caf::actor_cast<caf::strong_actor_ptr>(output.destination()) == sender) output.add_credits(credits);
+      if (caf::actor_cast<caf::strong_actor_ptr>(output.destination()) == sender)
+        output.add_credits(credits);
     }
   }
 
   bool drained() const {
-    return std::all_of(outputs.begin(), outputs.end(), [](const OutputLink& l) { return l.drained(); });
+    return std::all_of(outputs.begin(), outputs.end(),
+                       [](const OutputLink& l) { return l.drained(); });
   }
 };
 

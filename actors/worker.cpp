@@ -37,7 +37,8 @@ namespace {
 class CommittedTable final : public StateReader {
  public:
   CommittedTable(std::vector<std::string> keys, std::vector<std::string> values) {
-    for (size_t i = 0; i < keys.size() && i < values.size(); ++i) rows_.emplace(std::move(keys[i]), std::move(values[i]));
+    for (size_t i = 0; i < keys.size() && i < values.size(); ++i)
+      rows_.emplace(std::move(keys[i]), std::move(values[i]));
   }
 
   Result<std::optional<std::string>> get(std::string_view key) const override {
@@ -102,7 +103,8 @@ struct PartitionParts {
   std::string name;
 };
 
-caf::behavior host_behavior(host_actor* self, caf::actor proxy, std::shared_ptr<PartitionParts> parts) {
+caf::behavior host_behavior(host_actor* self, caf::actor proxy,
+                            std::shared_ptr<PartitionParts> parts) {
   auto& st = self->state;
   st.proxy = std::move(proxy);
   st.table = parts->table;
@@ -110,8 +112,9 @@ caf::behavior host_behavior(host_actor* self, caf::actor proxy, std::shared_ptr<
   caf::actor me = caf::actor_cast<caf::actor>(self);
   Downstream back;
   back.actors = {me};
-  st.partition = spawn_stateful_actor(self->system(), me, std::move(back), std::move(parts->state), parts->post,
-                                      parts->stage, parts->partition, parts->num_senders, parts->name);
+  st.partition = spawn_stateful_actor(self->system(), me, std::move(back), std::move(parts->state),
+                                      parts->post, parts->stage, parts->partition,
+                                      parts->num_senders, parts->name);
   self->monitor(st.partition);
   self->monitor(st.proxy);
   self->set_down_handler([=](caf::down_msg& down) {
@@ -129,13 +132,18 @@ caf::behavior host_behavior(host_actor* self, caf::actor proxy, std::shared_ptr<
       [=](RemoteBatch& message) {
         auto& st = self->state;
         auto batch = wire::decode_batch(message.bytes.data(), message.bytes.size());
-        if (!batch.ok()) return host_fail(self, batch.status().with_context(st.name + ", epoch " + std::to_string(message.epoch)));
+        if (!batch.ok())
+          return host_fail(self, batch.status().with_context(st.name + ", epoch " +
+                                                             std::to_string(message.epoch)));
         self->send(st.partition, BatchMessage{message.epoch, std::move(*batch), message.input});
       },
-      [=](RemoteBarrier barrier) { self->send(self->state.partition, BarrierMessage{barrier.epoch}); },
+      [=](RemoteBarrier barrier) {
+        self->send(self->state.partition, BarrierMessage{barrier.epoch});
+      },
       [=](RemoteEpochStart start) {
-        self->send(self->state.partition, EpochStart{start.epoch, start.watermark, start.processing_time,
-                                                     static_cast<OutputMode>(start.output_mode)});
+        self->send(self->state.partition,
+                   EpochStart{start.epoch, start.watermark, start.processing_time,
+                              static_cast<OutputMode>(start.output_mode)});
       },
       [=](RemoteEpochCommitted committed) {
         auto& st = self->state;
@@ -160,7 +168,8 @@ caf::behavior host_behavior(host_actor* self, caf::actor proxy, std::shared_ptr<
         self->send(st.partition, CreditMessage{1});
         auto bytes = st.encoder.encode(*message.batch);
         if (!bytes.ok()) return host_fail(self, bytes.status().with_context(st.name));
-        self->send(st.proxy, RemoteBatch{message.epoch, message.input, std::vector<uint8_t>(bytes->begin(), bytes->end())});
+        self->send(st.proxy, RemoteBatch{message.epoch, message.input,
+                                         std::vector<uint8_t>(bytes->begin(), bytes->end())});
       },
       [=](BarrierMessage barrier) { self->send(self->state.proxy, RemoteBarrier{barrier.epoch}); },
       [=](StateDone& done) {
@@ -190,7 +199,8 @@ struct WorkerState {
 
 using worker_actor = caf::stateful_actor<WorkerState>;
 
-Result<std::shared_ptr<PartitionParts>> prepare_partition(worker_actor* self, HostPartition& request) {
+Result<std::shared_ptr<PartitionParts>> prepare_partition(worker_actor* self,
+                                                          HostPartition& request) {
   auto& st = self->state;
   auto key = std::make_pair(request.definition, request.plan_fingerprint);
   auto it = st.plans.find(key);
@@ -202,18 +212,21 @@ Result<std::shared_ptr<PartitionParts>> prepare_partition(worker_actor* self, Ho
   }
   const QuerySpec& spec = *it->second;
   const auto& stages = spec.physical.stages;
-  if (request.stage < 0 || static_cast<size_t>(request.stage) >= stages.size() || request.partition < 0 ||
-      request.partition >= request.num_partitions) {
-    return Status::invalid_argument("the query has no partition " + std::to_string(request.partition) + " of " +
+  if (request.stage < 0 || static_cast<size_t>(request.stage) >= stages.size() ||
+      request.partition < 0 || request.partition >= request.num_partitions) {
+    return Status::invalid_argument("the query has no partition " +
+                                    std::to_string(request.partition) + " of " +
                                     std::to_string(request.num_partitions) + " of stateful stage " +
-                                    std::to_string(request.stage) + " (it has " + std::to_string(stages.size()) +
-                                    " stateful stages)");
+                                    std::to_string(request.stage) + " (it has " +
+                                    std::to_string(stages.size()) + " stateful stages)");
   }
   const StatefulStage& stage = stages[static_cast<size_t>(request.stage)];
   auto parts = std::make_shared<PartitionParts>();
   parts->name = stage.op->name() + ", partition " + std::to_string(request.partition);
-  SLUICE_ASSIGN_OR_RETURN(parts->post, StatelessStage::make(stage.op->output_schema(), stage.post_steps, spec.eval));
-  parts->table = std::make_shared<CommittedTable>(std::move(request.committed_keys), std::move(request.committed_values));
+  SLUICE_ASSIGN_OR_RETURN(
+      parts->post, StatelessStage::make(stage.op->output_schema(), stage.post_steps, spec.eval));
+  parts->table = std::make_shared<CommittedTable>(std::move(request.committed_keys),
+                                                  std::move(request.committed_values));
   auto state = stage.op->make_state(request.partition, request.num_partitions, parts->table);
   if (!state.ok()) return state.status().with_context(parts->name);
   parts->state = std::move(*state);
@@ -227,12 +240,14 @@ caf::behavior worker_behavior(worker_actor* self, PlanResolver resolver) {
   self->state.resolver = std::move(resolver);
   self->set_down_handler([=](caf::down_msg& down) {
     auto& hosts = self->state.hosts;
-    hosts.erase(std::remove_if(hosts.begin(), hosts.end(), [&](const caf::actor& h) { return h.address() == down.source; }),
+    hosts.erase(std::remove_if(hosts.begin(), hosts.end(),
+                               [&](const caf::actor& h) { return h.address() == down.source; }),
                 hosts.end());
   });
   // A stopping worker stops its partitions, so that its actor system can shut down.
   self->set_exit_handler([=](caf::exit_msg& exit) {
-    for (const auto& host : self->state.hosts) self->send(host, stop_atom::value);
+    for (const auto& host : self->state.hosts)
+      self->send(host, stop_atom::value);
     self->quit(exit.reason);
   });
   return {
@@ -265,17 +280,21 @@ Worker::~Worker() {
   impl_->worker = nullptr;
 }
 
-const WorkerAddress& Worker::address() const { return impl_->address; }
+const WorkerAddress& Worker::address() const {
+  return impl_->address;
+}
 
 Result<std::unique_ptr<Worker>> Worker::start(const WorkerAddress& listen, PlanResolver resolver) {
   auto impl = std::make_unique<Impl>();
   configure_remote(impl->config);
   impl->system = std::make_unique<caf::actor_system>(impl->config);
   impl->worker = impl->system->spawn(worker_behavior, std::move(resolver));
-  auto port = impl->system->middleman().publish(impl->worker, listen.port, listen.host.c_str(), true);
+  auto port =
+      impl->system->middleman().publish(impl->worker, listen.port, listen.host.c_str(), true);
   if (!port) {
     caf::anon_send_exit(impl->worker, caf::exit_reason::user_shutdown);
-    return Status::io_error("cannot listen on " + listen.to_string() + ": " + impl->system->render(port.error()));
+    return Status::io_error("cannot listen on " + listen.to_string() + ": " +
+                            impl->system->render(port.error()));
   }
   impl->address = WorkerAddress{listen.host, *port};
   return std::unique_ptr<Worker>(new Worker(std::move(impl)));

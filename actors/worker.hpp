@@ -16,8 +16,8 @@ namespace sluice::actors {
 /// Plans the query a coordinator describes: `definition` (the SQL script that started the
 /// query) planned to the query whose plan fingerprint is `plan_fingerprint`. Called from the
 /// worker actor's thread, one call at a time.
-using PlanResolver =
-    std::function<Result<QuerySpec>(const std::string& definition, const std::string& plan_fingerprint)>;
+using PlanResolver = std::function<Result<QuerySpec>(const std::string& definition,
+                                                     const std::string& plan_fingerprint)>;
 
 /// A running worker: its own actor system, listening for coordinators until destroyed. Keeps
 /// no durable state: a coordinator hands every partition its committed state when it starts

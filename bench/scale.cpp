@@ -42,14 +42,16 @@ class WorkerProcess {
     posix_spawn_file_actions_addclose(&actions, fds[0]);
     std::vector<std::string> args = {SLUICE_PATH, "worker", "--listen", "127.0.0.1:0"};
     std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
+    for (auto& arg : args)
+      argv.push_back(arg.data());
     argv.push_back(nullptr);
     const int spawned = posix_spawn(&pid_, SLUICE_PATH, &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(fds[1]);
     if (spawned != 0) throw std::runtime_error("cannot start " SLUICE_PATH);
     char c = 0;
-    while (::read(fds[0], &c, 1) == 1 && c != '\n') address_ += c;
+    while (::read(fds[0], &c, 1) == 1 && c != '\n')
+      address_ += c;
     ::close(fds[0]);
   }
   ~WorkerProcess() {
@@ -74,8 +76,8 @@ void write_input(const std::string& directory, int64_t events, int64_t files) {
     for (int64_t i = 0; i < per_file; ++i) {
       const int64_t n = f * per_file + i;
       const int64_t second = n / 2000;  // 2000 events per second of event time
-      out << "k" << random() % 1000 << "," << random() % 100 << ",2024-01-01 " << (second / 3600) % 24 << ":"
-          << (second / 60) % 60 << ":" << second % 60 << "\n";
+      out << "k" << random() % 1000 << "," << random() % 100 << ",2024-01-01 "
+          << (second / 3600) % 24 << ":" << (second / 60) % 60 << ":" << second % 60 << "\n";
     }
   }
 }
@@ -92,10 +94,15 @@ Figures run(const std::string& input, const std::string& checkpoint, const std::
   SqlContext sql(session);
   const std::string script =
       "SET shuffle_partitions = 4;\n"
-      "CREATE SOURCE events (k VARCHAR, v BIGINT, ts TIMESTAMP) WITH (connector = 'file', format = 'csv', "
-      "header = 'true', path = '" + input + "', \"maxFilesPerTrigger\" = '1');\n"
-      "CREATE SINK counts WITH (connector = 'noop', output_mode = 'update', checkpoint_location = '" + checkpoint +
-      "'" + (workers.empty() ? "" : ", workers = '" + workers + "'") + ") AS\n"
+      "CREATE SOURCE events (k VARCHAR, v BIGINT, ts TIMESTAMP) WITH (connector = 'file', format = "
+      "'csv', "
+      "header = 'true', path = '" +
+      input +
+      "', \"maxFilesPerTrigger\" = '1');\n"
+      "CREATE SINK counts WITH (connector = 'noop', output_mode = 'update', checkpoint_location = "
+      "'" +
+      checkpoint + "'" + (workers.empty() ? "" : ", workers = '" + workers + "'") +
+      ") AS\n"
       "  SELECT window_start, k, count(*) AS n, sum(v) AS total\n"
       "  FROM TUMBLE(events, DESCRIPTOR(ts), INTERVAL '10' SECOND) GROUP BY window_start, k;\n";
   const actors::RemoteTraffic before = actors::remote_traffic();
@@ -135,8 +142,9 @@ int main(int argc, char** argv) {
     const char* name;
     std::string workers;
   };
-  const std::vector<Setup> setups = {
-      {"1_process", ""}, {"2_processes", first.address()}, {"3_processes", first.address() + "," + second.address()}};
+  const std::vector<Setup> setups = {{"1_process", ""},
+                                     {"2_processes", first.address()},
+                                     {"3_processes", first.address() + "," + second.address()}};
   // Each setup runs `repeats` times, interleaved so that the machine's load hits all alike;
   // the fastest run of each counts (a warm-up run first).
   const int repeats = quick ? 3 : 5;
@@ -144,8 +152,10 @@ int main(int argc, char** argv) {
   std::vector<Figures> best(setups.size());
   for (int r = 0; r < repeats; ++r) {
     for (size_t s = 0; s < setups.size(); ++s) {
-      const Figures f = run(directory + "/input",
-                            directory + "/checkpoint-" + std::to_string(r) + "-" + std::to_string(s), setups[s].workers);
+      const Figures f =
+          run(directory + "/input",
+              directory + "/checkpoint-" + std::to_string(r) + "-" + std::to_string(s),
+              setups[s].workers);
       if (r == 0 || f.seconds < best[s].seconds) best[s] = f;
     }
   }
@@ -160,9 +170,11 @@ int main(int argc, char** argv) {
     std::printf("bench scale_%s_wire_bytes_per_second %.0f bytes/s\n", setups[s].name,
                 static_cast<double>(f.traffic.bytes_sent + f.traffic.bytes_received) / f.seconds);
     std::printf("bench scale_%s_wire_bytes_per_event %.1f bytes\n", setups[s].name,
-                static_cast<double>(f.traffic.bytes_sent + f.traffic.bytes_received) / static_cast<double>(f.rows));
+                static_cast<double>(f.traffic.bytes_sent + f.traffic.bytes_received) /
+                    static_cast<double>(f.rows));
     std::printf("bench scale_%s_extra_time_per_epoch %.2f ms/epoch\n", setups[s].name,
-                (f.seconds - baseline.seconds) * 1000.0 / static_cast<double>(std::max<int64_t>(1, f.epochs)));
+                (f.seconds - baseline.seconds) * 1000.0 /
+                    static_cast<double>(std::max<int64_t>(1, f.epochs)));
   }
   std::printf("bench scale_epochs %lld epochs\n", static_cast<long long>(baseline.epochs));
 
@@ -173,15 +185,19 @@ int main(int argc, char** argv) {
   std::vector<double> per_epoch(setups.size(), 1e9);
   for (int r = 0; r < repeats; ++r) {
     for (size_t s = 0; s < setups.size(); ++s) {
-      const Figures f = run(directory + "/tiny",
-                            directory + "/tiny-checkpoint-" + std::to_string(r) + "-" + std::to_string(s), setups[s].workers);
-      per_epoch[s] = std::min(per_epoch[s], f.seconds * 1000.0 / static_cast<double>(std::max<int64_t>(1, f.epochs)));
+      const Figures f =
+          run(directory + "/tiny",
+              directory + "/tiny-checkpoint-" + std::to_string(r) + "-" + std::to_string(s),
+              setups[s].workers);
+      per_epoch[s] = std::min(
+          per_epoch[s], f.seconds * 1000.0 / static_cast<double>(std::max<int64_t>(1, f.epochs)));
     }
   }
   for (size_t s = 0; s < setups.size(); ++s) {
     std::printf("bench scale_%s_ms_per_small_epoch %.2f ms\n", setups[s].name, per_epoch[s]);
     if (s > 0) {
-      std::printf("bench scale_%s_protocol_overhead %.2f ms/epoch\n", setups[s].name, per_epoch[s] - per_epoch[0]);
+      std::printf("bench scale_%s_protocol_overhead %.2f ms/epoch\n", setups[s].name,
+                  per_epoch[s] - per_epoch[0]);
     }
   }
   std::error_code ignored;

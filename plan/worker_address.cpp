@@ -8,8 +8,10 @@ namespace sluice {
 namespace {
 
 std::string_view trim(std::string_view text) {
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  while (!text.empty() && text.front() == ' ')
+    text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ')
+    text.remove_suffix(1);
   return text;
 }
 
@@ -19,12 +21,14 @@ Result<WorkerAddress> parse_worker_address(std::string_view text, bool allow_por
   const std::string quoted = "'" + std::string(text) + "'";
   const size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) {
-    return Status::invalid_argument(quoted + " is not host:port (e.g. 10.0.0.5:7070): the port is missing");
+    return Status::invalid_argument(quoted +
+                                    " is not host:port (e.g. 10.0.0.5:7070): the port is missing");
   }
   WorkerAddress address;
   address.host = std::string(text.substr(0, colon));
   if (address.host.empty()) {
-    return Status::invalid_argument(quoted + " is not host:port (e.g. 10.0.0.5:7070): the host is missing");
+    return Status::invalid_argument(quoted +
+                                    " is not host:port (e.g. 10.0.0.5:7070): the host is missing");
   }
   if (address.host.find_first_of(" ,/") != std::string::npos) {
     return Status::invalid_argument(quoted + " is not host:port: the host '" + address.host +
@@ -36,7 +40,8 @@ Result<WorkerAddress> parse_worker_address(std::string_view text, bool allow_por
   if (port.empty() || error != std::errc() || end != port.data() + port.size() || value > 65535 ||
       (value == 0 && !allow_port_zero)) {
     return Status::invalid_argument(quoted + " is not host:port: the port '" + std::string(port) +
-                                    "' is not a number from " + (allow_port_zero ? "0" : "1") + " to 65535");
+                                    "' is not a number from " + (allow_port_zero ? "0" : "1") +
+                                    " to 65535");
   }
   address.port = static_cast<uint16_t>(value);
   return address;
@@ -47,13 +52,14 @@ Result<std::vector<WorkerAddress>> parse_worker_addresses(std::string_view text)
   size_t start = 0;
   while (true) {
     const size_t comma = text.find(',', start);
-    const std::string_view entry =
-        trim(text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    const std::string_view entry = trim(text.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     auto address = parse_worker_address(entry);
-    if (!address.ok()) return address.status().with_context("option workers ('" + std::string(text) + "')");
-    const bool duplicate = std::any_of(addresses.begin(), addresses.end(), [&](const WorkerAddress& a) {
-      return a.host == address->host && a.port == address->port;
-    });
+    if (!address.ok())
+      return address.status().with_context("option workers ('" + std::string(text) + "')");
+    const bool duplicate = std::any_of(
+        addresses.begin(), addresses.end(),
+        [&](const WorkerAddress& a) { return a.host == address->host && a.port == address->port; });
     if (duplicate) {
       return Status::invalid_argument("option workers ('" + std::string(text) + "') lists " +
                                       address->to_string() + " twice");

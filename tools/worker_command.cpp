@@ -21,9 +21,10 @@ int run_worker(const std::string& listen) {
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  auto worker = actors::Worker::start(*address, [](const std::string& definition, const std::string& fingerprint) {
-    return plan_script_query(definition, fingerprint);
-  });
+  auto worker = actors::Worker::start(
+      *address, [](const std::string& definition, const std::string& fingerprint) {
+        return plan_script_query(definition, fingerprint);
+      });
   if (!worker.ok()) {
     std::cerr << "sluice: error: " << worker.status().message() << std::endl;
     return 1;

@@ -31,10 +31,12 @@ class WorkerProcess {
  public:
   WorkerProcess() {
     int out = -1;
-    pid_ = testing::spawn_child_with_stdout(SLUICE_PATH, {"worker", "--listen", "127.0.0.1:0"}, out);
+    pid_ =
+        testing::spawn_child_with_stdout(SLUICE_PATH, {"worker", "--listen", "127.0.0.1:0"}, out);
     address_ = testing::read_line(out, 20s);
     ::close(out);
-    BOOST_REQUIRE_MESSAGE(address_.rfind("127.0.0.1:", 0) == 0, "worker printed '" + address_ + "'");
+    BOOST_REQUIRE_MESSAGE(address_.rfind("127.0.0.1:", 0) == 0,
+                          "worker printed '" + address_ + "'");
   }
   ~WorkerProcess() { kill(); }
   const std::string& address() const { return address_; }
@@ -81,7 +83,8 @@ std::vector<Event> make_events(std::mt19937_64& random, int first, int count) {
     Event event;
     event.k = "k" + std::to_string(random() % kKeys);
     event.v = static_cast<int64_t>(random() % 1000);
-    event.ts = kBaseMicros + static_cast<int64_t>(i) * 37'000 + static_cast<int64_t>(random() % 5'000'000);
+    event.ts =
+        kBaseMicros + static_cast<int64_t>(i) * 37'000 + static_cast<int64_t>(random() % 5'000'000);
     events.push_back(std::move(event));
   }
   return events;
@@ -91,16 +94,18 @@ std::string json_of(const Event& event) {
   const int64_t micros = event.ts - kBaseMicros;
   const int64_t seconds = micros / 1'000'000;
   char text[96];
-  std::snprintf(text, sizeof text, "{\"k\":\"%s\",\"v\":%lld,\"ts\":\"2024-01-01 %02lld:%02lld:%02lld.%06lld\"}",
-                event.k.c_str(), static_cast<long long>(event.v), static_cast<long long>(seconds / 3600),
-                static_cast<long long>(seconds / 60 % 60), static_cast<long long>(seconds % 60),
-                static_cast<long long>(micros % 1'000'000));
+  std::snprintf(text, sizeof text,
+                "{\"k\":\"%s\",\"v\":%lld,\"ts\":\"2024-01-01 %02lld:%02lld:%02lld.%06lld\"}",
+                event.k.c_str(), static_cast<long long>(event.v),
+                static_cast<long long>(seconds / 3600), static_cast<long long>(seconds / 60 % 60),
+                static_cast<long long>(seconds % 60), static_cast<long long>(micros % 1'000'000));
   return text;
 }
 
 void produce(const kafka::DevBroker& broker, const std::vector<Event>& events) {
   std::vector<std::pair<std::string, std::string>> records;
-  for (const auto& event : events) records.emplace_back(event.k, json_of(event));
+  for (const auto& event : events)
+    records.emplace_back(event.k, json_of(event));
   testing::produce_records(broker.bootstrap_servers(), "events", records);
 }
 
@@ -113,7 +118,8 @@ std::vector<Row> reference(const std::vector<Event>& events) {
     group.second += event.v;
   }
   std::vector<Row> rows;
-  for (const auto& [key, value] : groups) rows.emplace_back(key.first, key.second, value.first, value.second);
+  for (const auto& [key, value] : groups)
+    rows.emplace_back(key.first, key.second, value.first, value.second);
   return rows;
 }
 
@@ -127,8 +133,9 @@ std::vector<Row> table_rows(const std::string& path) {
   const int total = rows.schema()->find("total");
   std::vector<Row> out;
   for (int64_t r = 0; r < rows.num_rows(); ++r) {
-    out.emplace_back(rows.column(window)->values<int64_t>()[r], std::string(rows.column(k)->string_at(r)),
-                     rows.column(n)->values<int64_t>()[r], rows.column(total)->values<int64_t>()[r]);
+    out.emplace_back(
+        rows.column(window)->values<int64_t>()[r], std::string(rows.column(k)->string_at(r)),
+        rows.column(n)->values<int64_t>()[r], rows.column(total)->values<int64_t>()[r]);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -136,18 +143,23 @@ std::vector<Row> table_rows(const std::string& path) {
 
 // Kafka → windowed count and sum per key → table, with `placement` (e.g. "workers = '...',")
 // among the sink's options.
-std::string pipeline(const kafka::DevBroker& broker, const TemporaryDirectory& directory, const std::string& name,
-                     const std::string& placement) {
+std::string pipeline(const kafka::DevBroker& broker, const TemporaryDirectory& directory,
+                     const std::string& name, const std::string& placement) {
   return "SET shuffle_partitions = 4;\n"
          "CREATE SOURCE events WITH (connector = 'kafka', \"kafka.bootstrap.servers\" = '" +
          broker.bootstrap_servers() +
-         "', subscribe = 'events', \"startingOffsets\" = 'earliest', \"maxOffsetsPerTrigger\" = '400');\n"
+         "', subscribe = 'events', \"startingOffsets\" = 'earliest', \"maxOffsetsPerTrigger\" = "
+         "'400');\n"
          "CREATE VIEW parsed AS SELECT r.k AS k, r.v AS v, r.ts AS ts\n"
-         "  FROM (SELECT from_json(value, 'k STRING, v BIGINT, ts TIMESTAMP') AS r FROM events) AS j;\n"
-         "CREATE SINK " + name + " WITH (connector = 'table', path = '" + directory.file(name) +
-         "', key = 'window_start,k', output_mode = 'update', trigger = '20ms', checkpoint_location = '" +
+         "  FROM (SELECT from_json(value, 'k STRING, v BIGINT, ts TIMESTAMP') AS r FROM events) AS "
+         "j;\n"
+         "CREATE SINK " +
+         name + " WITH (connector = 'table', path = '" + directory.file(name) +
+         "', key = 'window_start,k', output_mode = 'update', trigger = '20ms', checkpoint_location "
+         "= '" +
          directory.file(name + "-checkpoint") + "', " + placement +
-         "\"restart.strategy\" = 'fixed-delay', \"restart.attempts\" = '5', \"restart.delay\" = '50 ms') AS\n"
+         "\"restart.strategy\" = 'fixed-delay', \"restart.attempts\" = '5', \"restart.delay\" = "
+         "'50 ms') AS\n"
          "  SELECT window_start, k, count(*) AS n, sum(v) AS total\n"
          "  FROM TUMBLE(parsed, DESCRIPTOR(ts), INTERVAL '10' SECOND) GROUP BY window_start, k;\n";
 }
@@ -212,11 +224,13 @@ BOOST_AUTO_TEST_CASE(a_worker_killed_mid_run_leaves_the_result_exactly_once) {
   Session session;
   SqlContext sql(session);
   StreamingQuery query = start_pipeline(
-      sql, pipeline(*broker, directory, "scaled", "workers = '" + first.address() + "," + second.address() + "', "));
+      sql, pipeline(*broker, directory, "scaled",
+                    "workers = '" + first.address() + "," + second.address() + "', "));
 
   // Kill the first worker once an epoch has committed and more remain to run.
   const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (!query.last_progress() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  while (!query.last_progress() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
   BOOST_REQUIRE_MESSAGE(query.last_progress().has_value(), "no epoch committed within 30 s");
   // A moment drawn from the seed: before, during or after the next epoch's prepare.
   std::this_thread::sleep_for(std::chrono::microseconds(random() % 20'000));
@@ -230,9 +244,10 @@ BOOST_AUTO_TEST_CASE(a_worker_killed_mid_run_leaves_the_result_exactly_once) {
   events.insert(events.end(), more.begin(), more.end());
   await_all_processed(query);
   BOOST_TEST(query.last_progress()->num_restarts >= 1);
-  BOOST_TEST_MESSAGE("killed a worker after epoch " << epoch_at_kill << "; the query ended at epoch "
-                                                    << query.last_progress()->batch_id << " after "
-                                                    << query.last_progress()->num_restarts << " restart(s)");
+  BOOST_TEST_MESSAGE("killed a worker after epoch "
+                     << epoch_at_kill << "; the query ended at epoch "
+                     << query.last_progress()->batch_id << " after "
+                     << query.last_progress()->num_restarts << " restart(s)");
   const actors::RemoteTraffic after = actors::remote_traffic();
   BOOST_TEST(after.bytes_sent > before_kill.bytes_sent);  // the second worker went on
   BOOST_REQUIRE(query.stop().is_ok());
@@ -258,10 +273,11 @@ BOOST_AUTO_TEST_CASE(an_unreachable_worker_is_named_at_start) {
   Session session;
   SqlContext sql(session);
   const std::string address = "127.0.0.1:" + std::to_string(free_port());
-  auto results = sql.execute(pipeline(*broker, directory, "unreachable", "workers = '" + address + "', "));
+  auto results =
+      sql.execute(pipeline(*broker, directory, "unreachable", "workers = '" + address + "', "));
   BOOST_REQUIRE(!results.ok());
-  BOOST_TEST(results.status().message().find("cannot reach worker " + address + " (option workers)") !=
-                 std::string::npos,
+  BOOST_TEST(results.status().message().find("cannot reach worker " + address +
+                                             " (option workers)") != std::string::npos,
              results.status().to_string());
 }
 
@@ -275,23 +291,35 @@ BOOST_AUTO_TEST_CASE(a_malformed_workers_option_is_refused_at_start) {
            {"a:1,a:1", "lists a:1 twice"}}) {
     Session session;
     SqlContext sql(session);
-    auto results = sql.execute(pipeline(*broker, directory, "malformed", "workers = '" + value + "', "));
+    auto results =
+        sql.execute(pipeline(*broker, directory, "malformed", "workers = '" + value + "', "));
     BOOST_REQUIRE(!results.ok());
-    BOOST_TEST(results.status().message().find("option workers") != std::string::npos, results.status().to_string());
-    BOOST_TEST(results.status().message().find(problem) != std::string::npos, results.status().to_string());
+    BOOST_TEST(results.status().message().find("option workers") != std::string::npos,
+               results.status().to_string());
+    BOOST_TEST(results.status().message().find(problem) != std::string::npos,
+               results.status().to_string());
   }
   Session session;
   auto set = SqlContext(session).execute("SET workers = 'nowhere'");
   BOOST_REQUIRE(!set.ok());
-  BOOST_TEST(set.status().message().find("'nowhere' is not host:port") != std::string::npos, set.status().to_string());
+  BOOST_TEST(set.status().message().find("'nowhere' is not host:port") != std::string::npos,
+             set.status().to_string());
 }
 
 BOOST_AUTO_TEST_CASE(a_query_built_in_cpp_cannot_use_workers) {
   Session session;
   MemoryStream clicks(session, Schema::make({{"page", Type::String}}).value());
-  auto query = clicks.to_df().group_by("page").agg(count().alias("n")).write_stream().format("memory")
-                   .query_name("pages").output_mode(OutputMode::Complete).option("workers", "127.0.0.1:7070").start();
+  auto query = clicks.to_df()
+                   .group_by("page")
+                   .agg(count().alias("n"))
+                   .write_stream()
+                   .format("memory")
+                   .query_name("pages")
+                   .output_mode(OutputMode::Complete)
+                   .option("workers", "127.0.0.1:7070")
+                   .start();
   BOOST_REQUIRE(!query.ok());
-  BOOST_TEST(query.status().message().find("option workers needs a query the workers can rebuild") != std::string::npos,
+  BOOST_TEST(query.status().message().find(
+                 "option workers needs a query the workers can rebuild") != std::string::npos,
              query.status().to_string());
 }
