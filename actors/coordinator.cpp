@@ -8,6 +8,7 @@
 #include "core/fault_injection.hpp"
 #include "actors/pipeline_actors.hpp"
 #include "actors/query_runtime.hpp"
+#include "actors/remote_partition.hpp"
 
 namespace sluice::actors {
 
@@ -688,7 +689,41 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
     }
     auto reader = make_state_reader(st.recovery->checkpoint, operator_state_table(static_cast<int>(s)));
     const int senders = physical.num_senders(static_cast<int>(s), pipeline_partitions, partitions);
+    const auto& workers = st.recovery->workers;
+    HostPartition committed;  // the stage's committed state, handed to its remote partitions
+    if (!workers.empty()) {
+      Status scanned = st.recovery->checkpoint->scan_state(
+          operator_state_table(static_cast<int>(s)), [&](std::string_view key, std::string_view value) {
+            committed.committed_keys.emplace_back(key);
+            committed.committed_values.emplace_back(value);
+            return true;
+          });
+      if (!scanned.is_ok()) {
+        finish(self, scanned.with_context("reading the state of " + stage.op->name() + " for the workers"));
+        return {};
+      }
+    }
     for (int p = 0; p < partitions; ++p) {
+      if (!workers.empty()) {
+        // Partition p runs on worker p mod n; this stand-in speaks for it here.
+        const auto& worker = workers[static_cast<size_t>(p) % workers.size()];
+        HostPartition request = committed;
+        request.definition = spec.definition;
+        request.plan_fingerprint = spec.plan_fingerprint;
+        request.stage = static_cast<int32_t>(s);
+        request.partition = p;
+        request.num_partitions = partitions;
+        request.num_senders = senders;
+        caf::actor actor = spawn_remote_partition(
+            system, me, downstream_of(stage.target), worker.address, worker.actor, std::move(request),
+            stage.op->name() + ", partition " + std::to_string(p) + " on worker " + worker.address.to_string());
+        self->monitor(actor);
+        st.stateful_actors.push_back(actor);
+        st.stateful_stage.push_back(static_cast<int>(s));
+        stage_partitions[s].push_back(actor);
+        ++st.alive_stateful;
+        continue;
+      }
       auto state = stage.op->make_state(p, partitions, reader);
       if (!state.ok()) {
         finish(self, state.status().with_context(stage.op->name() + " partition " + std::to_string(p)));

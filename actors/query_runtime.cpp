@@ -7,6 +7,8 @@
 #include "actors/messages.hpp"
 #include "actors/state_reader.hpp"
 
+#include <caf/io/all.hpp>
+
 #include <charconv>
 #include <filesystem>
 #include <random>
@@ -65,6 +67,33 @@ std::string describe_change(const std::string& before, const std::string& after)
 }
 
 }  // namespace
+
+Status QueryRuntime::connect_workers(caf::actor_system& system, QueryRuntime& runtime, Recovery& recovery) {
+  const QuerySpec& spec = runtime.spec_;
+  if (spec.workers.empty()) return Status::ok();
+  if (spec.physical.stages.empty()) {
+    runtime.warnings_.push_back("option workers is ignored: the query has no stateful stage to place on workers");
+    return Status::ok();
+  }
+  if (!system.has_middleman()) {
+    return Status::invalid_argument(
+        "option workers needs CAF's io middleman in the actor system: call "
+        "sluice::actors::configure_remote(config) before building the host's actor_system");
+  }
+  for (const auto& address : spec.workers) {
+    auto worker = system.middleman().remote_actor(address.host, address.port);
+    if (worker) {
+      recovery.workers.push_back({address, *worker});
+      continue;
+    }
+    const std::string error = "cannot reach worker " + address.to_string() + " (option workers): " +
+                              system.render(worker.error());
+    // A first start refuses a wrong address; a restart after a worker died goes on without it.
+    if (runtime.run_.restarts == 0) return Status::io_error(error);
+    runtime.warnings_.push_back(error + "; its partitions run on the other workers");
+  }
+  return Status::ok();
+}
 
 std::string encode_offsets_entry(const OffsetsEntry& entry) {
   std::string text = "v2\nwatermark " + (entry.watermark ? std::to_string(*entry.watermark) : "none") + "\n";
@@ -286,6 +315,7 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
     SLUICE_RETURN_NOT_OK(recovery->sources[s]->recover(
         make_source_state_reader(recovery->checkpoint, source_state_table(s))));
   }
+  SLUICE_RETURN_NOT_OK(connect_workers(system, *runtime, *recovery));
   runtime->coordinator_ = spawn_coordinator(system, runtime, recovery);
   return runtime;
 }

@@ -13,6 +13,8 @@
 
 namespace sluice::actors {
 
+struct Recovery;
+
 /// How one run of a query is supervised (actors/supervised_query.hpp); empty for a plain run.
 struct RunOptions {
   int64_t restarts = 0;  ///< restarts before this run, shown in its progress reports
@@ -61,6 +63,9 @@ class QueryRuntime final : public QueryHandle, public std::enable_shared_from_th
 
  private:
   QueryRuntime(QuerySpec spec, std::shared_ptr<SessionState> session);
+  // Connects to the query's workers (option workers), filling recovery.workers.
+  [[nodiscard]] static Status connect_workers(caf::actor_system& system, QueryRuntime& runtime,
+                                              Recovery& recovery);
   QuerySpec spec_;
   std::shared_ptr<SessionState> session_;
   std::string id_;
@@ -98,6 +103,13 @@ struct Recovery {
     std::optional<int64_t> processing_time;  ///< the epoch's clock reading, when logged
   };
   std::vector<Replay> replays;
+  /// The workers reached for option `workers` (those that answered, at a restart): stateful
+  /// partition p runs on workers[p % size]; empty = all partitions run in this process.
+  struct Worker {
+    WorkerAddress address;
+    caf::actor actor;
+  };
+  std::vector<Worker> workers;
 };
 
 /// Encodes and decodes the commit log entry of an epoch (the watermark for the next epoch).

@@ -6,6 +6,7 @@
 
 #include "actors/query_runtime.hpp"
 #include "actors/seeded_scheduler.hpp"
+#include "actors/remote_messages.hpp"
 #include "actors/supervised_query.hpp"
 
 namespace sluice {
@@ -67,6 +68,8 @@ Session::Session(SessionOptions options) : config_(std::make_unique<caf::actor_s
   } else if (options.worker_threads > 0) {
     config_->set("scheduler.max-threads", static_cast<size_t>(options.worker_threads));
   }
+  // Option workers reaches other processes through the io middleman; idle otherwise.
+  actors::configure_remote(*config_);
   // CAF 0.17 reads no configuration file unless asked; keep its logger and console quiet.
   owned_system_ = std::make_unique<caf::actor_system>(*config_);
   system_ = owned_system_.get();

@@ -56,7 +56,9 @@ namespace actors {
 /// from it: makes sure the scheduler has at least two threads (the actor sink blocks one while
 /// the host acknowledges an epoch). Sluice's messages need no registration: they carry shared
 /// batches between local actors only (CAF_ALLOW_UNSAFE_MESSAGE_TYPE), so the host's own types
-/// and settings stay as they are. Not thread-safe (a config is built on one thread).
+/// and settings stay as they are; only queries with option workers need more (call
+/// configure_remote from actors/remote_messages.hpp too). A Session that owns its actor system
+/// does both. Not thread-safe (a config is built on one thread).
 caf::actor_system_config& configure(caf::actor_system_config& config);
 
 }  // namespace actors

@@ -509,6 +509,11 @@ DataStreamWriter& DataStreamWriter::sink(std::shared_ptr<Sink> sink) {
   return *this;
 }
 
+DataStreamWriter& DataStreamWriter::definition(std::string text) {
+  definition_ = std::move(text);
+  return *this;
+}
+
 Result<StreamingQuery> DataStreamWriter::start() {
   const auto& session = frame_.session();
   if (!frame_.plan().ok()) return frame_.status().with_context("cannot start the query");
@@ -566,6 +571,22 @@ Result<StreamingQuery> DataStreamWriter::start() {
     } else {
       ++it;
     }
+  }
+  // Placement is the query's, not the sink's: taken out before the sink checks its options.
+  std::string workers = session->conf("workers");
+  if (auto it = options_.find("workers"); it != options_.end()) {
+    workers = it->second;
+    restart_options.hidden.insert(*it);
+    options_.erase(it);
+  }
+  if (!workers.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(spec.workers, parse_worker_addresses(workers));
+    if (definition_.empty()) {
+      return Status::invalid_argument(
+          "option workers needs a query the workers can rebuild: start it from SQL (sluice run, "
+          "SqlContext::execute), whose script the workers plan again");
+    }
+    spec.definition = definition_;
   }
   auto allowed = [&](std::set<std::string> extra) {
     extra.insert(common.begin(), common.end());
@@ -777,7 +798,8 @@ Status SessionState::set_conf(const std::string& key, const std::string& value) 
                                                  "restart.maxDelay",
                                                  "restart.multiplier",
                                                  "epochTimeout",
-                                                 "checkpointMaxSize"};
+                                                 "checkpointMaxSize",
+                                                 "workers"};
   if (key == "ansi") {
     if (value != "true" && value != "false") {
       return Status::invalid_argument("session option 'ansi' must be true or false, got '" + value + "'");
@@ -804,6 +826,8 @@ Status SessionState::set_conf(const std::string& key, const std::string& value) 
     }
   } else if (is_restart_option(key)) {
     SLUICE_RETURN_NOT_OK(parse_restart_policy({{key, value}}, {}).status().with_context("session option"));
+  } else if (key == "workers") {
+    if (!value.empty()) SLUICE_RETURN_NOT_OK(parse_worker_addresses(value).status().with_context("session option"));
   } else if (key != "checkpointLocation" && key != "ui.host") {
     std::string message = "unknown session option '" + key + "'";
     std::string suggestion = closest_name(key, known);

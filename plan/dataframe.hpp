@@ -199,6 +199,9 @@ class DataStreamWriter {
   }
   /// Writes to a sink of the user's own (see io/sink.hpp for the exactly-once contract).
   DataStreamWriter& sink(std::shared_ptr<Sink> sink);
+  /// Records the text worker processes rebuild the query from (the SQL script that defines
+  /// it): needed by option `workers`. SqlContext sets it for every sink it starts.
+  DataStreamWriter& definition(std::string text);
   /// Checks the options, plans the query and starts it; fails naming the first problem.
   Result<StreamingQuery> start();
 
@@ -213,6 +216,7 @@ class DataStreamWriter {
   BatchFunction foreach_batch_;
   std::shared_ptr<ForeachWriter> foreach_writer_;
   std::shared_ptr<Sink> custom_sink_;
+  std::string definition_;
 };
 
 /// A source fed from code, for tests and embedding (Spark's MemoryStream): rows added with

@@ -13,6 +13,7 @@
 #include "plan/restart_policy.hpp"
 #include "plan/streaming_query.hpp"
 #include "plan/trigger.hpp"
+#include "plan/worker_address.hpp"
 
 namespace sluice {
 
@@ -41,6 +42,12 @@ struct QuerySpec {
   RestartPolicy restart;            ///< how the query restarts itself after a failure
   std::string plan_fingerprint;     ///< what must match for a checkpoint to be reused
   std::string explain;              ///< explain(extended) text
+  /// Worker processes that run the stateful stages' partitions (option `workers`); empty =
+  /// everything runs in this process.
+  std::vector<WorkerAddress> workers;
+  /// The text a worker rebuilds this query from (the SQL script that started it), so that it
+  /// runs the very operator planned here; empty for queries built in C++.
+  std::string definition;
 };
 
 /// Starts queries; implemented by the actor runtime and installed by Session.
@@ -62,8 +69,9 @@ class SessionState {
   /// input without new rows stops holding the watermark back; default: never), `epochTimeout`
   /// (a duration without progress after which an epoch in flight fails the query; default
   /// 5 minutes; 0 = never), `checkpointMaxSize` (how large the checkpoint's LMDB map may grow,
-  /// e.g. 64m), `restart.*`
-  /// (plan/restart_policy.hpp).
+  /// e.g. 64m), `restart.*` (plan/restart_policy.hpp), `workers` (host:port,... of `sluice
+  /// worker` processes that run the stateful partitions of queries started from SQL;
+  /// docs/scale-out.md).
   Status set_conf(const std::string& key, const std::string& value);
   std::string conf(const std::string& key) const;
   /// Returns the session's restart options (restart.*), for the queries it starts.

@@ -175,6 +175,8 @@ Result<std::vector<StatementResult>> SqlContext::execute(const SqlScript& script
   if (!options.start_queries) return results;
   std::vector<StreamingQuery> started;
   for (auto& [index, sink] : pending) {
+    // Workers (option `workers`) rebuild the query from the whole script, as written.
+    sink.writer.definition(script.source()->text());
     auto query = sink.start();
     if (!query.ok()) {
       for (auto& running : started)

@@ -11,6 +11,7 @@
 #include "tools/run_command.hpp"
 #include "tools/delta_command.hpp"
 #include "tools/table_command.hpp"
+#include "tools/worker_command.hpp"
 
 int main(int argc, char** argv) {
   using namespace sluice::tools;
@@ -91,6 +92,11 @@ int main(int argc, char** argv) {
   optimize->add_option("path", delta_path, "The table's directory")->required();
   optimize->add_option("--target-file-rows", target_file_rows, "Rows per compacted file")
       ->check(CLI::PositiveNumber);
+  std::string worker_listen;
+  CLI::App* worker = app.add_subcommand(
+      "worker", "Run a scale-out worker: hosts the stateful partitions of queries given option workers");
+  worker->add_option("--listen", worker_listen, "HOST:PORT to listen on (port 0: any free one, printed first)")
+      ->required();
 
   int brokers = 1;
   std::vector<std::string> topics;
@@ -123,9 +129,9 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
     if (command != "run" && command != "explain" && command != "checkpoint" && command != "table" &&
-        command != "delta" && command != "kafka-dev" && command != "chaos") {
+        command != "delta" && command != "kafka-dev" && command != "chaos" && command != "worker") {
       std::cerr << "sluice: error: unknown command '" << command
-                << "' (commands: run, explain, checkpoint, table, delta, kafka-dev, chaos; see sluice --help)" << std::endl;
+                << "' (commands: run, explain, checkpoint, table, delta, kafka-dev, chaos, worker; see sluice --help)" << std::endl;
       return 2;
     }
   }
@@ -143,6 +149,7 @@ int main(int argc, char** argv) {
   if (vacuum->parsed()) return vacuum_delta_table(delta_path, retention_hours);
   if (optimize->parsed()) return optimize_delta_table(delta_path, target_file_rows);
   if (kafka_dev->parsed()) return run_kafka_dev(brokers, topics);
+  if (worker->parsed()) return run_worker(worker_listen);
   if (chaos->parsed()) {
     if (seed_option->count() > 0) chaos_options.seed = chaos_seed;
     return run_chaos(chaos_options);
