@@ -60,8 +60,7 @@ const BadStatement kBadStatements[] = {
     {"SET shufle_partitions = 4", StatusCode::invalid_argument,
      "line 1, column 5: unknown session option 'shufle_partitions'; did you mean "
      "'shuffle_partitions'? (known: ansi, checkpointLocation, shuffle_partitions, "
-     "multipleWatermarkPolicy, watermarkIdleTimeout, ui.port, ui.host, stateCacheSize, "
-     "restart.strategy, "
+     "multipleWatermarkPolicy, watermarkIdleTimeout, ui.port, ui.host, stateCacheSize, restart.strategy, "
      "restart.attempts, restart.delay, restart.maxDelay, restart.multiplier, epochTimeout, "
      "checkpointMaxSize)"},
     {"CREATE SOURCE r (timestamp TIMESTAMP, valeu BIGINT) WITH (connector = 'rate')",
@@ -118,12 +117,10 @@ const BadStatement kBadStatements[] = {
     {"SELECT count(*) FROM bids WHERE count(*) > 1", StatusCode::invalid_argument,
      "line 1, column 33: aggregate function count() is not allowed in WHERE"},
     {"SELECT * FROM bids a, bids b", StatusCode::invalid_argument,
-     "line 1, column 23: a comma between FROM items is a cross join, which a stream cannot run: "
-     "write a "
+     "line 1, column 23: a comma between FROM items is a cross join, which a stream cannot run: write a "
      "JOIN ... USING (columns)"},
     {"SELECT * FROM bids a JOIN bids b ON a.auction = b.auction", StatusCode::invalid_argument,
-     "line 1, column 27: a streaming JOIN takes USING (columns both sides have), not ON (rename a "
-     "side's "
+     "line 1, column 27: a streaming JOIN takes USING (columns both sides have), not ON (rename a side's "
      "key in a subquery, then JOIN ... USING (key))"},
     {"SELECT window_start FROM TUMBLE(bids, DESCRIPTOR(ts), INTERVAL '10' SECOND)",
      StatusCode::invalid_argument,
@@ -172,9 +169,9 @@ const BadStatement kBadStatements[] = {
      StatusCode::invalid_argument,
      "line 1, column 46: connector 'kinesis' is not available yet (sources available today: rate, "
      "socket, file, kafka, delta, memory)"},
-    {"CREATE SOURCE k WITH (connector = 'kafka', topic = 'bids')", StatusCode::invalid_argument,
-     "line 1, column 17: the kafka source needs option kafka.bootstrap.servers (host:port of a "
-     "broker)"},
+    {"CREATE SOURCE k WITH (connector = 'kafka', topic = 'bids')",
+     StatusCode::invalid_argument,
+     "line 1, column 17: the kafka source needs option kafka.bootstrap.servers (host:port of a broker)"},
     {"CREATE SINK d WITH (connector = 'foreach') AS SELECT * FROM bids",
      StatusCode::invalid_argument,
      "line 1, column 33: connector 'foreach' is not available yet (sinks available today: console, "
@@ -199,8 +196,7 @@ const BadStatement kBadStatements[] = {
      "line 1, column 78: the file source directory /no/such/dir does not exist (or is not a "
      "directory)"},
     {"CREATE SOURCE x WITH (connector = 'rabbitmq')", StatusCode::invalid_argument,
-     "line 1, column 35: unknown connector 'rabbitmq' (sources available: rate, socket, file, "
-     "kafka, delta, memory)"},
+     "line 1, column 35: unknown connector 'rabbitmq' (sources available: rate, socket, file, kafka, delta, memory)"},
     // Statements out of order or repeated.
     {"CREATE SINK out WITH (connector = 'memory');\nINSERT INTO out SELECT * FROM bids;\nINSERT "
      "INTO out SELECT * FROM bids",
