@@ -63,7 +63,8 @@ const BadStatement kBadStatements[] = {
      "line 1, column 5: unknown session option 'shufle_partitions'; did you mean "
      "'shuffle_partitions'? (known: ansi, checkpointLocation, shuffle_partitions, "
      "multipleWatermarkPolicy, watermarkIdleTimeout, ui.port, ui.host, stateCacheSize, restart.strategy, "
-     "restart.attempts, restart.delay, restart.maxDelay, restart.multiplier, workers)"},
+     "restart.attempts, restart.delay, restart.maxDelay, restart.multiplier, epochTimeout, "
+     "checkpointMaxSize, workers)"},
     {"CREATE SOURCE r (timestamp TIMESTAMP, valeu BIGINT) WITH (connector = 'rate')",
      StatusCode::not_found,
      "line 1, column 39: the rate source has no column 'valeu'; did you mean 'value'? (its "
