@@ -42,7 +42,8 @@ struct Query {
   bool processing_time = false;  ///< reads `p_time` (q12)
   std::vector<EventKind> inputs;
   std::function<DataFrame(const Streams&)> dataframe;
-  std::string sql;
+  std::string sql;  ///< empty when SQL cannot express the query (the description says why)
+  /// Over the same events, only what the stream has closed by its final watermark.
   std::string duckdb_sql;
 };
 
