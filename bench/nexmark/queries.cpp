@@ -14,6 +14,103 @@ constexpr const char* kWatermarkDelay = "4 seconds";
 // a stream emits only what the watermark has closed.
 constexpr const char* kBidWatermark = "(SELECT max(date_time) - INTERVAL 4 SECOND FROM bid)";
 
+// The generator's auctions last at most two horizons of numInFlightAuctions auctions' events
+// (1 667 events at the default proportions): under a minute of event time at any
+// firstEventRate of 56 events/s or more. The bound is implied by the data, and lets the
+// watermark evict a bid buffered before its auction.
+constexpr const char* kMaxAuctionLength = "1 minute";
+
+// The bids of each auction placed while it was open (Flink's `B.dateTime BETWEEN A.dateTime
+// AND A.expires`), with the auction's id, category, seller, opening time and expiry; event
+// time `expires`, the later of the two sides', so the aggregations above may close auctions.
+DataFrame bids_of_open_auctions(const Streams& s) {
+  const DataFrame auctions = s.auction_by_expiry.select(
+      col("id").alias("auction"), col("category"), col("seller"), col("date_time").alias("opened"),
+      col("expires"));
+  const DataFrame bids = s.bid.select(col("auction"), col("price"), col("date_time"));
+  return auctions.join(bids, {"auction"}, "inner",
+                       col("date_time") >= col("opened") && col("date_time") <= col("expires") &&
+                           col("date_time") >= col("expires") - interval(kMaxAuctionLength));
+}
+
+// The SQL of bids_of_open_auctions, as a FROM item.
+constexpr const char* kBidsOfOpenAuctionsSql =
+    "(SELECT id AS auction, category, seller, date_time AS opened, expires FROM auction_by_expiry) A"
+    " JOIN (SELECT auction, price, date_time FROM bid) B USING (auction)"
+    " WHERE date_time >= opened AND date_time <= expires"
+    " AND date_time >= expires - INTERVAL '1' MINUTE";
+
+// The final watermark of a run over auctions (by expiry) and bids, for the DuckDB forms of
+// q4 and q6: an auction is closed once the watermark passes its expiry.
+constexpr const char* kAuctionWatermark =
+    "least((SELECT max(expires) FROM auction), (SELECT max(date_time) FROM bid))"
+    " - INTERVAL 4 SECOND";
+
+// Ranks an auction's bids for its winner: the highest price, then the earliest bid; packed in
+// one BIGINT (price · 2^32 + 2^32 - 1 - µs since the auction opened) so that max() finds it.
+// Prices stay below 2^31 and bids within kMaxAuctionLength (< 2^32 µs) of the opening.
+constexpr int64_t kRankShift = int64_t{1} << 32;
+Expr winning_rank(const Expr& price, const Expr& bid_time, const Expr& opened) {
+  return udf("winning_rank", [](int64_t p, Timestamp bid, Timestamp open) -> int64_t {
+    return p * kRankShift + (kRankShift - 1 - (bid.micros - open.micros));
+  })(price, bid_time, opened);
+}
+
+// Returns the price winning_rank packed.
+Expr winning_price(const Expr& rank) {
+  return udf("winning_price", [](int64_t r) -> int64_t { return r / kRankShift; })(rank);
+}
+
+// Returns the time of the bid winning_rank packed.
+Expr winning_time(const Expr& opened, const Expr& rank) {
+  return udf("winning_time", [](Timestamp open, int64_t r) -> Timestamp {
+    return Timestamp{open.micros + (kRankShift - 1 - r % kRankShift)};
+  })(opened, rank);
+}
+
+// q6's state: a seller's last winning bids (at most kSellerWindow), oldest first.
+constexpr int kSellerWindow = 11;  // Flink's ROWS BETWEEN 10 PRECEDING AND CURRENT ROW
+struct SellerWins {
+  int32_t count = 0;
+  int64_t time[kSellerWindow] = {};
+  int64_t auction[kSellerWindow] = {};
+  int64_t price[kSellerWindow] = {};
+};
+
+// Folds a seller's newly closed auctions (their winning bids) into its last kSellerWindow by
+// bid time (then auction id), and emits the seller's average over them.
+std::vector<OutputRow> average_of_last_wins(const std::vector<Value>& key,
+                                            const RecordBatchPtr& rows,
+                                            GroupState<SellerWins>& state) {
+  struct Win {
+    int64_t time, auction, price;
+    auto operator<=>(const Win&) const = default;
+  };
+  std::vector<Win> wins;
+  SellerWins kept = state.get_option().value_or(SellerWins{});
+  for (int i = 0; i < kept.count; ++i)
+    wins.push_back({kept.time[i], kept.auction[i], kept.price[i]});
+  const Schema& schema = *rows->schema();
+  const int64_t* times = rows->column(schema.find("win_time"))->values<int64_t>();
+  const int64_t* auctions = rows->column(schema.find("auction"))->values<int64_t>();
+  const int64_t* prices = rows->column(schema.find("final"))->values<int64_t>();
+  for (int64_t r = 0; r < rows->num_rows(); ++r)
+    wins.push_back({times[r], auctions[r], prices[r]});
+  std::sort(wins.begin(), wins.end());
+  if (wins.size() > kSellerWindow) wins.erase(wins.begin(), wins.end() - kSellerWindow);
+  kept = SellerWins{};
+  double sum = 0;
+  for (const Win& win : wins) {
+    kept.time[kept.count] = win.time;
+    kept.auction[kept.count] = win.auction;
+    kept.price[kept.count] = win.price;
+    ++kept.count;
+    sum += static_cast<double>(win.price);
+  }
+  state.update(kept);
+  return {{key[0], sum / kept.count}};
+}
+
 // q5 keeps nothing between calls: all counts of a window close in one epoch (the watermark
 // passes its end in every partition at once), so one call sees the whole window.
 struct NoState {
@@ -102,14 +199,28 @@ std::vector<Query> make_queries() {
   });
   all.push_back(Query{
       .name = "q4",
-      .description = "average winning price per category",
-      .pending = "needs a stream-stream join and an aggregation after an aggregation",
+      .description = "average winning price per category: the highest bid placed while each "
+                     "auction was open, final once the watermark passes its expiry, averaged "
+                     "per category (updated as auctions close)",
       .mode = OutputMode::Update,
+      .key_columns = 1,
       .inputs = {EventKind::auction, EventKind::bid},
-      .duckdb_sql = "SELECT category, CAST(round(avg(final) * 1000) AS BIGINT) FROM ("
-                    " SELECT max(B.price) AS final, A.category FROM auction A, bid B"
-                    " WHERE A.id = B.auction AND B.date_time BETWEEN A.date_time AND A.expires"
-                    " GROUP BY A.id, A.category) GROUP BY category",
+      .dataframe =
+          [](const Streams& s) {
+            return bids_of_open_auctions(s)
+                .group_by(col("auction"), col("category"), col("expires"))
+                .agg(max(col("price")).alias("final"))
+                .group_by(col("category"))
+                .agg(avg(col("final")).alias("average"));
+          },
+      .sql = std::string("SELECT category, avg(final) AS average FROM"
+                         " (SELECT auction, category, expires, max(price) AS final FROM ") +
+             kBidsOfOpenAuctionsSql + " GROUP BY auction, category, expires) Q GROUP BY category",
+      .duckdb_sql = std::string("SELECT category, CAST(round(avg(final) * 1000) AS BIGINT) FROM ("
+                                " SELECT max(B.price) AS final, A.category FROM auction A, bid B"
+                                " WHERE A.id = B.auction AND B.date_time BETWEEN A.date_time AND "
+                                "A.expires AND A.expires < ") +
+                    kAuctionWatermark + " GROUP BY A.id, A.category) GROUP BY category",
   });
   all.push_back(Query{
       .name = "q5",
@@ -142,17 +253,41 @@ std::vector<Query> make_queries() {
   });
   all.push_back(Query{
       .name = "q6",
-      .description = "average selling price per seller over its last 10 closed auctions",
-      .pending = "needs a stream-stream join and custom state (the last 10 prices per seller)",
+      .description =
+          "average selling price per seller over its last 11 winning bids (Flink's ROWS "
+          "BETWEEN 10 PRECEDING AND CURRENT ROW, ordered by the winning bid's time; the winner "
+          "is the highest bid, the earliest of equal ones). DataFrame only: the last 11 per "
+          "seller are custom state (flat_map_groups_with_state), which SQL cannot declare",
       .mode = OutputMode::Update,
+      .key_columns = 1,
       .inputs = {EventKind::auction, EventKind::bid},
-      .duckdb_sql =
-          "SELECT seller, CAST(round(avg(price) OVER (PARTITION BY seller ORDER BY date_time"
-          " ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) * 1000) AS BIGINT) FROM ("
-          " SELECT A.id, A.seller, B.price, B.date_time, row_number() OVER"
-          " (PARTITION BY A.id, A.seller ORDER BY B.price DESC) AS rownum"
-          " FROM auction A, bid B WHERE A.id = B.auction"
-          " AND B.date_time BETWEEN A.date_time AND A.expires) WHERE rownum <= 1",
+      .dataframe =
+          [](const Streams& s) {
+            const Expr rank = col("rank");
+            const DataFrame wins =
+                bids_of_open_auctions(s)
+                    .with_column("rank", winning_rank(col("price"), col("date_time"), col("opened")))
+                    .group_by(col("auction"), col("seller"), col("expires"), col("opened"))
+                    .agg(max(rank).alias("rank"))
+                    .select(col("auction"), col("seller"),
+                            winning_price(rank).alias("final"),
+                            winning_time(col("opened"), rank).alias("win_time"));
+            const SchemaPtr output =
+                Schema::make({{"seller", Type::Int64}, {"average", Type::Double}}).value();
+            return wins.group_by_key({"seller"}).flat_map_groups_with_state<SellerWins>(
+                average_of_last_wins, output, OutputMode::Update);
+          },
+      .duckdb_sql = std::string(
+                        "SELECT seller, CAST(round(avg(price) OVER (PARTITION BY seller ORDER BY"
+                        " date_time, id ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) * 1000) AS"
+                        " BIGINT) FROM (SELECT A.id, A.seller, B.price, B.date_time, row_number()"
+                        " OVER (PARTITION BY A.id, A.seller ORDER BY B.price DESC, B.date_time)"
+                        " AS rownum FROM auction A, bid B WHERE A.id = B.auction"
+                        " AND B.date_time BETWEEN A.date_time AND A.expires AND A.expires < ") +
+                    kAuctionWatermark +
+                    ") WHERE rownum <= 1"
+                    " QUALIFY row_number() OVER (PARTITION BY seller ORDER BY date_time DESC,"
+                    " id DESC) = 1",
   });
   all.push_back(Query{
       .name = "q7",
@@ -305,15 +440,16 @@ std::vector<Query> make_queries() {
 
 Streams read_streams(SessionContext& session, std::map<std::string, std::string> options,
                      bool processing_time, std::shared_ptr<NexmarkSource>* bid_source) {
-  auto read = [&](const char* kind, bool with_processing_time) {
+  auto read = [&](const char* kind, bool with_processing_time, const char* event_time) {
     options["stream"] = kind;
     options["processingTimeColumn"] = with_processing_time ? "true" : "false";
     DataFrame frame =
         read_nexmark(session, options, std::string_view(kind) == "bid" ? bid_source : nullptr);
     return with_processing_time ? frame.with_watermark("p_time", "0 seconds")
-                                : frame.with_watermark("date_time", kWatermarkDelay);
+                                : frame.with_watermark(event_time, kWatermarkDelay);
   };
-  return Streams{read("person", false), read("auction", false), read("bid", processing_time)};
+  return Streams{read("person", false, "date_time"), read("auction", false, "date_time"),
+                 read("bid", processing_time, "date_time"), read("auction", false, "expires")};
 }
 
 const std::vector<Query>& queries() {
@@ -343,6 +479,7 @@ Result<DataFrame> sql_frame(SessionContext& session, const Query& query, const S
   SLUICE_RETURN_NOT_OK(context.register_view("person", streams.person));
   SLUICE_RETURN_NOT_OK(context.register_view("auction", streams.auction));
   SLUICE_RETURN_NOT_OK(context.register_view("bid", streams.bid));
+  SLUICE_RETURN_NOT_OK(context.register_view("auction_by_expiry", streams.auction_by_expiry));
   return context.sql(query.sql);
 }
 

@@ -268,22 +268,18 @@ BOOST_AUTO_TEST_CASE(q17_auction_statistics_per_day_equal_duckdb) {
 BOOST_AUTO_TEST_CASE(q3_local_item_suggestion_equals_duckdb) {
   check_query("q3");
 }
+BOOST_AUTO_TEST_CASE(q4_average_winning_price_per_category_equals_duckdb) {
+  check_query("q4");
+}
 BOOST_AUTO_TEST_CASE(q5_hot_items_equal_duckdb) {
   check_query("q5");
+}
+BOOST_AUTO_TEST_CASE(q6_average_selling_price_per_seller_equals_duckdb) {
+  check_query("q6");
 }
 BOOST_AUTO_TEST_CASE(q7_highest_bid_equals_duckdb) {
   check_query("q7");
 }
 BOOST_AUTO_TEST_CASE(q8_new_users_equal_duckdb) {
   check_query("q8");
-}
-
-// The queries the engine cannot express yet: their DuckDB reference runs, and the Sluice side
-// is skipped with the reason.
-BOOST_AUTO_TEST_CASE(pending_queries_have_a_reference_and_name_what_is_missing) {
-  for (const Query& query : queries()) {
-    if (query.pending.empty()) continue;
-    BOOST_TEST_MESSAGE("skipped on Sluice: " << query.name << " " << query.pending);
-    check_query(query.name);
-  }
 }
