@@ -439,17 +439,21 @@ std::vector<Query> make_queries() {
 }  // namespace
 
 Streams read_streams(SessionContext& session, std::map<std::string, std::string> options,
-                     bool processing_time, std::shared_ptr<NexmarkSource>* bid_source) {
-  auto read = [&](const char* kind, bool with_processing_time, const char* event_time) {
-    options["stream"] = kind;
+                     bool processing_time,
+                     std::map<EventKind, std::shared_ptr<NexmarkSource>>* sources) {
+  auto read = [&](EventKind kind, bool with_processing_time, const char* event_time) {
+    options["stream"] = std::string(event_kind_name(kind));
     options["processingTimeColumn"] = with_processing_time ? "true" : "false";
-    DataFrame frame =
-        read_nexmark(session, options, std::string_view(kind) == "bid" ? bid_source : nullptr);
+    std::shared_ptr<NexmarkSource> source;
+    DataFrame frame = read_nexmark(session, options, &source);
+    if (sources != nullptr && std::string_view(event_time) == "date_time") (*sources)[kind] = source;
     return with_processing_time ? frame.with_watermark("p_time", "0 seconds")
                                 : frame.with_watermark(event_time, kWatermarkDelay);
   };
-  return Streams{read("person", false, "date_time"), read("auction", false, "date_time"),
-                 read("bid", processing_time, "date_time"), read("auction", false, "expires")};
+  return Streams{read(EventKind::person, false, "date_time"),
+                 read(EventKind::auction, false, "date_time"),
+                 read(EventKind::bid, processing_time, "date_time"),
+                 read(EventKind::auction, false, "expires")};
 }
 
 const std::vector<Query>& queries() {

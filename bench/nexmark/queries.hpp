@@ -25,10 +25,10 @@ struct Streams {
 
 /// Reads the three streams with the same options (see SourceOptions::parse; `stream` is set
 /// per stream). With `processing_time`, the bid stream gets `p_time` and its watermark.
-/// `bid_source`, when given, receives the bid stream's source.
+/// `sources`, when given, receives the sources of person, auction and bid, by kind.
 Streams read_streams(SessionContext& session, std::map<std::string, std::string> options,
                      bool processing_time = false,
-                     std::shared_ptr<NexmarkSource>* bid_source = nullptr);
+                     std::map<EventKind, std::shared_ptr<NexmarkSource>>* sources = nullptr);
 
 /// One Nexmark query: its Sluice forms (DataFrame and SQL over views `person`, `auction`,
 /// `bid`, `auction_by_expiry`) and an independent DuckDB form over tables of the same names, whose columns come in
