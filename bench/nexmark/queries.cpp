@@ -1,5 +1,8 @@
 #include "bench/nexmark/queries.hpp"
 
+#include <cstring>
+#include <limits>
+
 #include "bench/nexmark/nexmark_source.hpp"
 #include "plan/keyed_groups.hpp"
 #include "sql/sql_context.hpp"
@@ -109,6 +112,133 @@ std::vector<OutputRow> average_of_last_wins(const std::vector<Value>& key,
   }
   state.update(kept);
   return {{key[0], sum / kept.count}};
+}
+
+// q7's state per 10 s window: the highest price among its own bids and the bids at that
+// price, plus the bids at exactly its end (Flink's BETWEEN matches them too) at a price no
+// lower. A few rows per window, where a join would buffer every bid until its window closes.
+struct BidRow {
+  int64_t auction = 0, price = 0, bidder = 0, date_time = 0;
+  std::string extra;
+};
+struct WindowMaximum {
+  int64_t max_price = std::numeric_limits<int64_t>::min();
+  std::vector<BidRow> top;
+  std::vector<BidRow> boundary;
+};
+
+}  // namespace
+}  // namespace sluice::nexmark
+
+template <>
+struct sluice::StateCodec<sluice::nexmark::WindowMaximum> {
+  static void encode(const sluice::nexmark::WindowMaximum& state, std::string& out) {
+    auto put = [&out](int64_t value) { out.append(reinterpret_cast<const char*>(&value), sizeof value); };
+    put(state.max_price);
+    for (const auto* rows : {&state.top, &state.boundary}) {
+      put(static_cast<int64_t>(rows->size()));
+      for (const auto& row : *rows) {
+        put(row.auction), put(row.price), put(row.bidder), put(row.date_time);
+        put(static_cast<int64_t>(row.extra.size()));
+        out.append(row.extra);
+      }
+    }
+  }
+  static bool decode(std::string_view in, sluice::nexmark::WindowMaximum& state) {
+    auto get = [&in](int64_t& value) {
+      if (in.size() < sizeof value) return false;
+      std::memcpy(&value, in.data(), sizeof value);
+      in.remove_prefix(sizeof value);
+      return true;
+    };
+    if (!get(state.max_price)) return false;
+    for (auto* rows : {&state.top, &state.boundary}) {
+      int64_t count = 0;
+      if (!get(count) || count < 0) return false;
+      rows->assign(static_cast<size_t>(count), {});
+      for (auto& row : *rows) {
+        int64_t length = 0;
+        if (!get(row.auction) || !get(row.price) || !get(row.bidder) || !get(row.date_time) ||
+            !get(length) || length < 0 || static_cast<size_t>(length) > in.size()) {
+          return false;
+        }
+        row.extra.assign(in.substr(0, static_cast<size_t>(length)));
+        in.remove_prefix(static_cast<size_t>(length));
+      }
+    }
+    return in.empty();
+  }
+};
+
+namespace sluice::nexmark {
+namespace {
+
+constexpr int64_t kTenSeconds = 10'000'000;
+
+// Keeps a window's highest bids (key: the window's end); once the watermark reaches the end,
+// emits them and the bids at the end with the same price.
+std::vector<OutputRow> highest_bids(const std::vector<Value>& key, const RecordBatchPtr& rows,
+                                    GroupState<WindowMaximum>& state) {
+  std::vector<OutputRow> out;
+  WindowMaximum window = state.get_option().value_or(WindowMaximum{});
+  if (state.has_timed_out()) {
+    auto emit = [&out](const BidRow& bid) {
+      out.push_back({bid.auction, bid.price, bid.bidder, Value(Timestamp{bid.date_time}), bid.extra});
+    };
+    for (const BidRow& bid : window.top) emit(bid);
+    for (const BidRow& bid : window.boundary) {
+      if (bid.price == window.max_price) emit(bid);
+    }
+    state.remove();
+    return out;
+  }
+  const int64_t end = key[0].as_timestamp().micros;
+  const Schema& schema = *rows->schema();
+  const Column& auction = *rows->column(schema.find("auction"));
+  const Column& price = *rows->column(schema.find("price"));
+  const Column& bidder = *rows->column(schema.find("bidder"));
+  const Column& date_time = *rows->column(schema.find("date_time"));
+  const Column& extra = *rows->column(schema.find("extra"));
+  for (int64_t r = 0; r < rows->num_rows(); ++r) {
+    const int64_t p = price.values<int64_t>()[r];
+    const int64_t t = date_time.values<int64_t>()[r];
+    auto row = [&] {
+      return BidRow{auction.values<int64_t>()[r], p, bidder.values<int64_t>()[r], t,
+                    std::string(extra.string_at(r))};
+    };
+    if (t == end) {
+      if (p >= window.max_price) window.boundary.push_back(row());
+    } else if (p > window.max_price) {
+      window.max_price = p;
+      window.top.assign(1, row());
+      std::erase_if(window.boundary, [p](const BidRow& bid) { return bid.price < p; });
+    } else if (p == window.max_price) {
+      window.top.push_back(row());
+    }
+  }
+  state.update(window);
+  // Due once the watermark reaches the end, as a window aggregation closes its windows.
+  state.set_timeout_timestamp(std::max(end - 1, state.current_watermark()));
+  return out;
+}
+
+// Returns the end of the 10 s window holding an event time.
+Expr window_end_of(const Expr& time) {
+  return udf("window_end_of", [](Timestamp t) -> Timestamp {
+    return Timestamp{t.micros - t.micros % kTenSeconds + kTenSeconds};
+  })(time);
+}
+
+// Returns the start of the 10 s window holding an event time: the end of the window before.
+Expr window_start_of(const Expr& time) {
+  return udf("window_start_of", [](Timestamp t) -> Timestamp {
+    return Timestamp{t.micros - t.micros % kTenSeconds};
+  })(time);
+}
+
+// True for an event time at a window boundary (a multiple of 10 s).
+Expr on_window_boundary(const Expr& time) {
+  return udf("on_window_boundary", [](Timestamp t) -> bool { return t.micros % kTenSeconds == 0; })(time);
 }
 
 // q5 keeps nothing between calls: all counts of a window close in one epoch (the watermark
@@ -292,19 +422,26 @@ std::vector<Query> make_queries() {
   all.push_back(Query{
       .name = "q7",
       .description = "highest bid per 10 s tumbling window: the bids whose price is the maximum of "
-                     "the window ending within 10 s after them (Flink's BETWEEN, both ends)",
+                     "the window ending within 10 s after them (Flink's BETWEEN, both ends). The "
+                     "SQL form joins the bids with each window's maximum (buffering every bid); "
+                     "the DataFrame form keeps per window only its bids at the running maximum "
+                     "(custom state), and the bids at the window's end",
       .inputs = {EventKind::bid},
       .dataframe =
           [](const Streams& s) {
-            const DataFrame maxima = s.bid.group_by(window(col("date_time"), "10 seconds"))
-                                         .agg(max(col("price")).alias("price"))
-                                         .select(col("price"), col("window.end").alias("window_end"));
-            return s.bid
-                .select(col("auction"), col("price"), col("bidder"), col("date_time"), col("extra"))
-                .join(maxima, {"price"}, "inner",
-                      col("date_time") >= col("window_end") - interval("10 seconds") &&
-                          col("date_time") <= col("window_end"))
-                .select(col("auction"), col("price"), col("bidder"), col("date_time"), col("extra"));
+            const DataFrame bids =
+                s.bid.select(col("auction"), col("price"), col("bidder"), col("date_time"), col("extra"));
+            const DataFrame own = bids.with_column("window_end", window_end_of(col("date_time")));
+            const DataFrame at_end = bids.filter(on_window_boundary(col("date_time")))
+                                         .with_column("window_end", window_start_of(col("date_time")));
+            const SchemaPtr output = Schema::make({{"auction", Type::Int64},
+                                                   {"price", Type::Int64},
+                                                   {"bidder", Type::Int64},
+                                                   {"date_time", Type::Timestamp},
+                                                   {"extra", Type::String}})
+                                         .value();
+            return own.union_all(at_end).group_by_key({"window_end"}).flat_map_groups_with_state<WindowMaximum>(
+                highest_bids, output, OutputMode::Append, GroupStateTimeout::event_time);
           },
       .sql = "SELECT auction, price, bidder, date_time, extra FROM"
              " (SELECT auction, price, bidder, date_time, extra FROM bid) B"

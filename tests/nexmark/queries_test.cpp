@@ -182,7 +182,8 @@ Rows run_sluice(const Query& query, bool use_sql) {
       BOOST_REQUIRE(started->process_all_available().is_ok());
     }
   }
-  BOOST_REQUIRE(started->process_all_available().is_ok());
+  const Status processed = started->process_all_available();
+  BOOST_REQUIRE_MESSAGE(processed.is_ok(), processed.to_string());
   BOOST_REQUIRE(started->stop().is_ok());
   std::lock_guard lock(mutex);
   if (query.mode == OutputMode::Update) {
