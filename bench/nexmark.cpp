@@ -262,8 +262,9 @@ void fail(const std::string& what, const Status& status) {
 // records into a topic of the embedded broker (librdkafka's mock cluster, in process), then
 // every query reads them through the Kafka source and from_json, as fast as it can. The
 // producer's time is not counted; the JSON parsing is.
-int run_kafka(bool quick, const std::vector<std::string>& only, const std::string& servers) {
-  const int64_t events = quick ? 500'000 : 2'000'000;
+int run_kafka(bool quick, int64_t events_wanted, const std::vector<std::string>& only,
+              const std::string& servers) {
+  const int64_t events = events_wanted > 0 ? events_wanted : quick ? 500'000 : 2'000'000;
   // librdkafka's mock broker keeps the newest ~5 MB of each partition and deletes older records:
   // one partition per 10 000 events (~3.5 MB of JSON) keeps them all.
   const int partitions = static_cast<int>(std::max<int64_t>(2, events / 10'000));
@@ -383,7 +384,7 @@ int main(int argc, char** argv) {
   // and the queries alike.
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
-  if (kafka) return run_kafka(quick, only, servers);
+  if (kafka) return run_kafka(quick, events_wanted, only, servers);
   const double generator_rate = generator_events_per_second(events / 2, {EventKind::bid});
   const double generator_all_rate = generator_events_per_second(
       events / 2, {EventKind::person, EventKind::auction, EventKind::bid});
