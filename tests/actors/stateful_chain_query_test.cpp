@@ -8,26 +8,13 @@
 #include <mutex>
 #include <random>
 
+#include "tests/operators/stateful_fixture.hpp"
 #include "tests/support/join_reference.hpp"
 
 using namespace sluice;
-using sluice::testing::join_left_schema;
-using sluice::testing::join_right_schema;
-using sluice::testing::join_time_of;
-using sluice::testing::JoinRow;
-using sluice::testing::JoinRows;
-using sluice::testing::kJoinSecond;
-using sluice::testing::random_join_events;
+using namespace sluice::testing;
 
 namespace {
-
-uint64_t test_seed() {
-  const char* forced = std::getenv("SLUICE_TEST_SEED");
-  const uint64_t seed = forced ? std::strtoull(forced, nullptr, 10) : std::random_device{}();
-  std::cout << boost::unit_test::framework::current_test_case().p_name << ": seed " << seed
-            << " (set SLUICE_TEST_SEED to replay)\n";
-  return seed;
-}
 
 // Collects every row a query emits, in order, as (first column, last column) pairs.
 struct Collected {
@@ -103,11 +90,10 @@ BOOST_AUTO_TEST_CASE(the_last_aggregation_of_a_chain_runs_in_update_mode_over_fi
   std::mt19937_64 random(test_seed());
   Session session;
   BOOST_REQUIRE(session.set_conf("shuffle_partitions", "2").is_ok());
-  auto schema = Schema::make({{"k", Type::Int64}, {"ts", Type::Timestamp}}).value();
-  MemoryStream events(session, schema);
+  MemoryStream events(session, join_left_schema());  // k, lts, lv
   auto df = events.to_df()
-                .with_watermark("ts", "2 seconds")
-                .group_by(window(col("ts"), "10 seconds"), col("k"))
+                .with_watermark("lts", "2 seconds")
+                .group_by(col("k"), window(col("lts"), "10 seconds"))
                 .agg(count().alias("n"))
                 .group_by(col("k"))
                 .agg(sum(col("n")).alias("total"));
@@ -119,13 +105,13 @@ BOOST_AUTO_TEST_CASE(the_last_aggregation_of_a_chain_runs_in_update_mode_over_fi
     std::vector<std::vector<Value>> rows;
     for (int i = 0; i < 3; ++i) {
       const int64_t k = static_cast<int64_t>(random() % 4);
-      rows.push_back({Value(k), Value(Timestamp{second * kJoinSecond})});
+      rows.push_back({Value(k), Value(Timestamp{second * kJoinSecond}), Value("row")});
       ++want[k];
     }
     BOOST_REQUIRE(events.add_data(rows).is_ok());
     BOOST_REQUIRE(query->process_all_available().is_ok());
   }
-  BOOST_REQUIRE(events.add_data({{Value(int64_t{9}), Value(Timestamp{1000 * kJoinSecond})}}).is_ok());
+  BOOST_REQUIRE(events.add_data({{Value(int64_t{9}), Value(Timestamp{1000 * kJoinSecond}), Value("end")}}).is_ok());
   BOOST_REQUIRE(query->process_all_available().is_ok());
   BOOST_REQUIRE(query->process_all_available().is_ok());
   std::map<int64_t, int64_t> last;
