@@ -333,8 +333,9 @@ Result<PlanPtr> PushDownFilters::apply(const PlanPtr& plan) const {
     }
     if (child->kind() == PlanKind::join && child->join_type() == JoinType::inner &&
         node->condition().is_deterministic()) {
-      // Rows an inner join emits and the filter drops are pairs that do not match: the
-      // condition joins the join's own (so an event-time range in it bounds the join's state).
+      // Into an inner join's condition too (SQL's WHERE over JOIN ... USING): rows an inner
+      // join emits and the filter drops are pairs that do not match, and an event-time range
+      // in the condition bounds the join's state.
       const Expr condition = child->join_condition() ? *child->join_condition() && node->condition()
                                                      : node->condition();
       return LogicalPlan::make_join(child->children()[0], child->children()[1], child->join_keys(),

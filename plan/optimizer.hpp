@@ -25,8 +25,7 @@ class CombineFilters final : public OptimizerRule {
 };
 
 /// Moves a filter below a projection (substituting aliases) and below a union (one copy per
-/// input), and into the condition of an inner join (where an event-time range bounds the
-/// join's state: SQL's WHERE over JOIN ... USING), so rows are dropped as early as possible.
+/// input), so rows are dropped as early as possible.
 class PushDownFilters final : public OptimizerRule {
  public:
   std::string name() const override { return "PushDownFilters"; }

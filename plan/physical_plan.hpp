@@ -34,8 +34,6 @@ struct StatefulStage {
   std::vector<StatelessStep> post_steps;
   /// True when the operator's state is evicted and final rows emitted by the watermark.
   bool uses_watermark = false;
-  /// Where its output goes. A stage feeding another runs in append mode (it passes on final
-  /// rows); the query's output mode is that of the stage feeding the sink.
   StageTarget target;
   /// 0 when only pipelines feed the stage; else one more than the deepest stage feeding it.
   /// A stage fed by another runs each epoch with the watermark of the epoch before (Spark
