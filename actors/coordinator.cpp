@@ -231,10 +231,14 @@ void send_epoch_start(coordinator_actor* self, InFlight& flight) {
   st.last_run_watermark = flight.watermark;
   const auto& stages = st.runtime->spec().physical.stages;
   for (size_t a = 0; a < st.stateful_actors.size(); ++a) {
-    const bool fed_by_stage = stages[static_cast<size_t>(st.stateful_stage[a])].depth > 0;
+    const auto& stage = stages[static_cast<size_t>(st.stateful_stage[a])];
+    const bool fed_by_stage = stage.depth > 0;
     const auto watermark = fed_by_stage ? flight.previous_watermark : flight.watermark;
+    // A stage feeding another runs in append mode, passing on final rows only; the query's
+    // output mode is that of the stage feeding the sink (see check_output_mode).
+    const OutputMode mode = stage.target.stage >= 0 ? OutputMode::Append : st.runtime->spec().output_mode;
     self->send(st.stateful_actors[a], EpochStart{flight.epoch, watermark.value_or(EpochContext::kNoWatermark), flight.processing_time,
-                                                 st.runtime->spec().output_mode});
+                                                 mode});
   }
 }
 

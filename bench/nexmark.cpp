@@ -3,7 +3,8 @@
 // creation to the sink at half the maximum rate, peak RSS, and the throughput with a durable
 // checkpoint per epoch against a single epoch. The generator alone, in a plain loop, is the
 // baseline of the same run. Prints a table next to the published per-core figures and
-// `bench <name> <value> <unit>` lines. `--quick` is what `make bench` runs.
+// `bench <name> <value> <unit>` lines. `--quick` is what `make bench` runs; `--source kafka`
+// reads the events as JSON records from a topic of the embedded Kafka broker instead.
 #include <malloc.h>
 #include <sys/resource.h>
 #include <sluice/sluice.hpp>
@@ -18,8 +19,10 @@
 #include <mutex>
 #include <thread>
 
+#include "bench/nexmark/kafka_events.hpp"
 #include "bench/nexmark/nexmark_source.hpp"
 #include "bench/nexmark/queries.hpp"
+#include "io/kafka_dev_broker.hpp"
 
 using namespace sluice;
 using namespace sluice::nexmark;
@@ -134,7 +137,10 @@ struct RunOptions {
   int64_t events_per_second = 0;  // 0: unpaced, as fast as the query goes
   int64_t events_per_epoch = 4'000'000;
   std::string checkpoint;  // "" = a temporary one
+  std::string kafka_servers;  // "": the in-process generator; else read kKafkaTopic there
 };
+
+constexpr const char* kKafkaTopic = "nexmark";
 
 struct RunResult {
   double seconds = 0;
@@ -159,8 +165,11 @@ Result<RunResult> run(const Query& query, const RunOptions& options) {
     source_options["firstEventRate"] = std::to_string(rate);
   }
   const bool rss_reset = reset_peak_rss();
-  std::shared_ptr<NexmarkSource> bid_source;
-  Streams streams = read_streams(session, source_options, query.processing_time, &bid_source);
+  std::map<EventKind, std::shared_ptr<NexmarkSource>> sources;
+  Streams streams =
+      options.kafka_servers.empty()
+          ? read_streams(session, source_options, query.processing_time, &sources)
+          : read_kafka_streams(session, options.kafka_servers, kKafkaTopic, options.events_per_epoch);
   auto sink = std::make_shared<TimingSink>();
   auto listener = std::make_shared<RangeListener>();
   session.streams().add_listener(listener);
@@ -183,6 +192,8 @@ Result<RunResult> run(const Query& query, const RunOptions& options) {
   result.rss_mb = rss_reset ? peak_rss_mb() : -1;
   result.rows = sink->rows();
   if (rate > 0) {
+    // Every stream paces the same event numbers from its start; the first input's is the clock.
+    const std::shared_ptr<NexmarkSource>& paced = sources.at(query.inputs.front());
     const auto finished = sink->finished();
     const double warm_up = 0.5 * static_cast<double>(rate);  // skip the first half second
     for (const auto& [epoch, range] : listener->ranges()) {
@@ -193,7 +204,7 @@ Result<RunResult> run(const Query& query, const RunOptions& options) {
       for (int j = 0; j < 16; ++j) {
         const double number = static_cast<double>(range.first) + count * (j + 0.5) / 16;
         if (number < warm_up) continue;
-        const double created = static_cast<double>(bid_source->start_micros()) +
+        const double created = static_cast<double>(paced->start_micros()) +
                                number * 1e6 / static_cast<double>(rate);
         result.latencies_ms.emplace_back((static_cast<double>(at->second) - created) / 1000.0,
                                          count / 16);
@@ -246,22 +257,123 @@ void fail(const std::string& what, const Status& status) {
   std::exit(1);
 }
 
+
+// The Kafka variant (RisingWave's published setup): the events are first produced as JSON
+// records into a topic of the embedded broker (librdkafka's mock cluster, in process), then
+// every query reads them through the Kafka source and from_json, as fast as it can. The
+// producer's time is not counted; the JSON parsing is.
+int run_kafka(bool quick, int64_t events_wanted, const std::vector<std::string>& only,
+              const std::string& servers) {
+  const int64_t events = events_wanted > 0 ? events_wanted : quick ? 500'000 : 2'000'000;
+  // librdkafka's mock broker keeps the newest ~5 MB of each partition and deletes older records:
+  // one partition per 10 000 events (~3.5 MB of JSON) keeps them all.
+  const int partitions = static_cast<int>(std::max<int64_t>(2, events / 10'000));
+  // The broker runs in this process unless given (`sluice kafka-dev --topic nexmark:N` in
+  // another process keeps its CPU time out of the figures, as a separate Kafka cluster would).
+  std::unique_ptr<kafka::DevBroker> owned;
+  std::string bootstrap = servers;
+  if (bootstrap.empty()) {
+    auto broker = kafka::DevBroker::start();
+    if (!broker.ok()) fail("starting the Kafka broker", broker.status());
+    owned = std::move(*broker);
+    if (Status created = owned->create_topic(kKafkaTopic, partitions); !created.is_ok()) {
+      fail("creating the topic", created);
+    }
+    bootstrap = owned->bootstrap_servers();
+  }
+  auto generator = Generator::make(GeneratorConfig{.seed = 1}).value();
+  const auto produce_start = BenchClock::now();
+  if (Status produced = produce_events(*generator, bootstrap, kKafkaTopic, 0, events);
+      !produced.is_ok()) {
+    fail("producing the events", produced);
+  }
+  const double produce_seconds = std::chrono::duration<double>(BenchClock::now() - produce_start).count();
+  std::printf("bench nexmark_kafka_produce %.0f events/s\n", static_cast<double>(events) / produce_seconds);
+  std::vector<std::string> table;
+  for (const Query& query : queries()) {
+    if (!only.empty() && std::find(only.begin(), only.end(), query.name) == only.end()) continue;
+    const Reference& reference = kReferences.at(query.name);
+    char line[512];
+    if (query.processing_time || !query.pending.empty()) {
+      std::snprintf(line, sizeof line, "%-4s | %-44s | %10s", query.name.c_str(),
+                    query.processing_time ? "not run: reads p_time, which JSON records lack"
+                                          : ("pending: " + query.pending).substr(0, 44).c_str(),
+                    reference.risingwave);
+      table.push_back(line);
+      continue;
+    }
+    RunOptions options{.events = events, .kafka_servers = bootstrap};
+    options.threads = 1;
+    auto one = run(query, options);
+    if (!one.ok()) fail(query.name + " from Kafka with 1 thread", one.status());
+    options.threads = 2;
+    auto two = run(query, options);
+    if (!two.ok()) fail(query.name + " from Kafka with 2 threads", two.status());
+    if (query.name == "q0" && one->rows != generator->make_batch(EventKind::bid, 0, events)->num_rows()) {
+      fail("q0 from Kafka", Status::internal("read " + std::to_string(one->rows) +
+                                             " bids: the broker lost records"));
+    }
+    const double rate_one = static_cast<double>(events) / one->seconds;
+    const double rate_two = static_cast<double>(events) / two->seconds;
+    const double per_cpu = static_cast<double>(events) / one->cpu;
+    std::printf("bench nexmark_kafka_%s_events_per_s_1_thread %.0f events/s\n", query.name.c_str(), rate_one);
+    std::printf("bench nexmark_kafka_%s_events_per_s_2_threads %.0f events/s\n", query.name.c_str(), rate_two);
+    std::printf("bench nexmark_kafka_%s_events_per_cpu_s %.0f events/cpu-s\n", query.name.c_str(), per_cpu);
+    std::printf("bench nexmark_kafka_%s_peak_rss %.0f MB\n", query.name.c_str(), one->rss_mb);
+    std::printf("bench nexmark_kafka_%s_output_rows %lld rows\n", query.name.c_str(),
+                static_cast<long long>(one->rows));
+    std::fflush(stdout);
+    std::snprintf(line, sizeof line, "%-4s | %8s %8s %8s | %6.0f | %10s", query.name.c_str(),
+                  thousands(rate_one).c_str(), thousands(rate_two).c_str(), thousands(per_cpu).c_str(),
+                  one->rss_mb, reference.risingwave);
+    table.push_back(line);
+  }
+  std::printf("\nNexmark on Sluice from Kafka: %lld events as JSON records in a %d-partition topic of the "
+              "broker (seed 1), produced first (%.0fK events/s, not counted); each stream of a "
+              "query reads the topic and parses it with from_json\n",
+              static_cast<long long>(events), partitions, static_cast<double>(events) / produce_seconds / 1e3);
+  std::printf("%-4s | %8s %8s %8s | %6s | %10s\n", "", "ev/s 1T", "ev/s 2T", "ev/CPU-s", "RSS MB",
+              "RisingWave");
+  for (const auto& row : table) std::printf("%s\n", row.c_str());
+  std::printf("RisingWave: events/s per vCPU, Kafka JSON source, 8 vCPU (RisingWave vs Flink 1.16).\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bool quick = false;
+  bool kafka = false;
+  std::string servers;
+  int64_t events_wanted = 0;  // 0: 20 M, or 1 M with --quick
   std::vector<std::string> only;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       quick = true;
     } else if (std::strcmp(argv[i], "--query") == 0 && i + 1 < argc) {
       only.push_back(argv[++i]);
+    } else if (std::strcmp(argv[i], "--events") == 0 && i + 1 < argc) {
+      events_wanted = std::atoll(argv[++i]);
+      if (events_wanted <= 0) {
+        std::fprintf(stderr, "bench_nexmark: --events needs a positive count, got '%s'\n", argv[i]);
+        return 2;
+      }
+    } else if (std::strcmp(argv[i], "--bootstrap-servers") == 0 && i + 1 < argc) {
+      servers = argv[++i];
+    } else if (std::strcmp(argv[i], "--source") == 0 && i + 1 < argc &&
+               (std::strcmp(argv[i + 1], "kafka") == 0 ||
+                std::strcmp(argv[i + 1], "generator") == 0)) {
+      kafka = std::strcmp(argv[++i], "kafka") == 0;
     } else {
-      std::fprintf(stderr, "usage: bench_nexmark [--quick] [--query qN]...\n");
+      std::fprintf(stderr,
+                   "usage: bench_nexmark [--quick] [--events N] [--query qN]... [--source generator|kafka "
+                   "[--bootstrap-servers HOST:PORT (a topic 'nexmark' of 50 partitions per 500 K "
+                   "events)]]\n");
       return 2;
     }
   }
-  const int64_t events = quick ? 1'000'000 : 20'000'000;
+
+  const int64_t events = events_wanted > 0 ? events_wanted : quick ? 1'000'000 : 20'000'000;
   const double latency_seconds = quick ? 2 : 10;
   const std::string checkpoint_root =
       (std::filesystem::temp_directory_path() / ("sluice-nexmark-" + std::to_string(::getpid())))
@@ -272,6 +384,7 @@ int main(int argc, char** argv) {
   // and the queries alike.
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  if (kafka) return run_kafka(quick, events_wanted, only, servers);
   const double generator_rate = generator_events_per_second(events / 2, {EventKind::bid});
   const double generator_all_rate = generator_events_per_second(
       events / 2, {EventKind::person, EventKind::auction, EventKind::bid});

@@ -87,7 +87,7 @@ class GroupsWithState final : public StatefulOperatorState {
     if (batch->num_rows() == 0) return Status::ok();
     const int time_column = config_->options.event_time_column;
     if (time_column < 0 || context.watermark == EpochContext::kNoWatermark) {
-      pending_.push_back(batch);
+      pending_[context.epoch].push_back(batch);
       return Status::ok();
     }
     const Column& time = *batch->column(time_column);
@@ -100,9 +100,9 @@ class GroupsWithState final : public StatefulOperatorState {
       }
     }
     if (static_cast<int64_t>(selection_.size()) == batch->num_rows()) {
-      pending_.push_back(batch);
+      pending_[context.epoch].push_back(batch);
     } else if (!selection_.empty()) {
-      pending_.push_back(batch->take(selection_.data(), static_cast<int64_t>(selection_.size())));
+      pending_[context.epoch].push_back(batch->take(selection_.data(), static_cast<int64_t>(selection_.size())));
     }
     return Status::ok();
   }
@@ -113,9 +113,11 @@ class GroupsWithState final : public StatefulOperatorState {
     epoch_updated_ = 0;
     epoch_removed_ = 0;
     RecordBatchBuilder builder(config_->spec->output);
-    if (!pending_.empty()) {
-      SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr rows, RecordBatch::concatenate(pending_));
-      pending_.clear();
+    // Only this epoch's rows: an upstream stage partition may already send rows of the next
+    // epoch while a sibling still finishes this one.
+    auto epoch_rows = pending_.extract(context.epoch);
+    if (!epoch_rows.empty() && !epoch_rows.mapped().empty()) {
+      SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr rows, RecordBatch::concatenate(epoch_rows.mapped()));
       EncodedKeys keys;
       config_->encoder->encode_flat(*rows, keys);
       // Groups in key order, rows in arrival order within a group: a replay calls the
@@ -333,7 +335,7 @@ class GroupsWithState final : public StatefulOperatorState {
   std::map<std::string, Group> groups_;
   std::set<std::pair<int64_t, std::string>> timers_;
   std::map<std::string, std::optional<std::string>> changes_;
-  std::vector<RecordBatchPtr> pending_;
+  std::map<int64_t, std::vector<RecordBatchPtr>> pending_;  ///< rows by epoch
   std::vector<int32_t> selection_;
   std::map<int64_t, std::vector<std::string>> written_;  // epoch -> keys it wrote, until committed
   int64_t cache_bytes_ = std::numeric_limits<int64_t>::max();

@@ -331,6 +331,16 @@ Result<PlanPtr> PushDownFilters::apply(const PlanPtr& plan) const {
                               LogicalPlan::make_project(filtered, child->exprs()));
       return LogicalPlan::make_filter(projected, conjunction(kept));
     }
+    if (child->kind() == PlanKind::join && child->join_type() == JoinType::inner &&
+        node->condition().is_deterministic()) {
+      // Into an inner join's condition too (SQL's WHERE over JOIN ... USING): rows an inner
+      // join emits and the filter drops are pairs that do not match, and an event-time range
+      // in the condition bounds the join's state.
+      const Expr condition = child->join_condition() ? *child->join_condition() && node->condition()
+                                                     : node->condition();
+      return LogicalPlan::make_join(child->children()[0], child->children()[1], child->join_keys(),
+                                    JoinType::inner, condition);
+    }
     if (child->kind() == PlanKind::union_all) {
       std::vector<PlanPtr> inputs;
       for (size_t i = 0; i < child->children().size(); ++i) {

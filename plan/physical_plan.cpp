@@ -303,11 +303,12 @@ struct Planner {
                               "can evict them");
     }
     const bool equal_times = options.bounds.lower == std::optional<int64_t>(0) && options.bounds.upper == std::optional<int64_t>(0);
-    if (target.stage >= 0 && !equal_times) {
+    if (target.stage >= 0 && !equal_times && !emits_later_time(node, options, time_name)) {
       return Status::invalid_argument(
           "a stateful operator above a stream-stream " + type + " join needs the join to match equal event "
-          "times (equal windows as a key) (rule: a time-range join emits rows older than the watermark, "
-          "which the operator above would drop as late)");
+          "times (equal windows as a key), or an inner join whose output event time is the later of the "
+          "two sides' (e.g. rts <= lts when the left side's time is the one used above) (rule: a "
+          "time-range join emits rows older than the watermark, which the operator above would drop as late)");
     }
     SLUICE_ASSIGN_OR_RETURN(auto op, make_stream_join(left->schema(), right->schema(), options));
     const int index = add_stage(std::move(above), target);
@@ -315,6 +316,19 @@ struct Planner {
     plan.stages[static_cast<size_t>(index)].uses_watermark = left_evictable || right_evictable;
     SLUICE_RETURN_NOT_OK(collect(left, {}, {index, 0}));
     return collect(right, {}, {index, 1});
+  }
+
+  // True when an inner join's output event time (the one an operator above uses) is never
+  // below the other side's time: then a pair is emitted with the time of a row that was not
+  // late when it arrived, so the operator above (one epoch behind in watermark) never drops it.
+  static bool emits_later_time(const PlanPtr& join, const StreamJoinOptions& options,
+                               const std::string (&time_name)[2]) {
+    if (options.type != JoinType::inner || options.left_time < 0 || options.right_time < 0) return false;
+    const std::optional<EventTime> output = find_event_time(join);
+    if (!output) return false;
+    if (output->column == time_name[0]) return options.bounds.upper && *options.bounds.upper <= 0;
+    if (output->column == time_name[1]) return options.bounds.lower && *options.bounds.lower >= 0;
+    return false;
   }
 
   Status plan_aggregate(const LogicalPlan& node, const std::optional<EventTime>& watermark,
@@ -570,12 +584,20 @@ Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
         "output mode Complete is not supported when there are no streaming aggregations "
         "(rule: complete mode needs an aggregation)");
   }
-  if (stateful > 1 && mode != OutputMode::Append) {
+  // The stateful operator nearest the sink: in a chain, only it may update its rows (the ones
+  // below pass on final rows in append mode, see StatefulStage::target).
+  const LogicalPlan* top = plan.get();
+  while (!top->is_stateful() && top->children().size() == 1) top = top->children()[0].get();
+  if (!top->is_stateful()) top = nullptr;
+  const bool updating_top = mode == OutputMode::Update && stateful > 1 && top != nullptr &&
+                            (top->kind() == PlanKind::aggregate || top->kind() == PlanKind::group_state);
+  if (stateful > 1 && mode != OutputMode::Append && !updating_top) {
     return Status::invalid_argument("output mode " + mode_name + " is not supported for a query with " +
                                     std::to_string(stateful) + " stateful operators (rule: chained stateful "
-                                    "operators run in append mode only, each passing on final rows)");
+                                    "operators run in append mode, each passing on final rows; only a last "
+                                    "aggregation or flat_map_groups_with_state may run in Update mode)");
   }
-  if (join && mode != OutputMode::Append) {
+  if (join && mode != OutputMode::Append && !updating_top) {
     return Status::invalid_argument("output mode " + mode_name + " is not supported for " + join->node_string() +
                                     " (rule: stream-stream joins run in append mode only)");
   }
@@ -584,7 +606,8 @@ Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
                                     " (rule: sorting a stream needs an aggregation in complete mode)");
   }
   for (const LogicalPlan* aggregate : aggregates) {
-    if (mode != OutputMode::Append) break;
+    if (mode != OutputMode::Append && !updating_top) break;
+    if (updating_top && aggregate == top) continue;
     const std::optional<EventTime> watermark = find_event_time(aggregate->children()[0]);
     bool on_event_time = false;
     for (const auto& key : aggregate->group_keys()) {

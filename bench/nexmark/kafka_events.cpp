@@ -1,6 +1,7 @@
 #include "bench/nexmark/kafka_events.hpp"
 
 #include "io/kafka_client.hpp"
+#include "operators/record_format.hpp"
 
 namespace sluice::nexmark {
 
@@ -60,6 +61,30 @@ Status produce_events(const Generator& generator, const std::string& bootstrap_s
                             "': " + kafka::error_text(delivery_error));
   }
   return Status::ok();
+}
+
+Streams read_kafka_streams(SessionContext& session, const std::string& bootstrap_servers,
+                           const std::string& topic, int64_t max_offsets_per_trigger) {
+  auto read = [&](EventKind kind, const char* event_time) {
+    DataStreamReader reader(session.state());
+    reader.format("kafka")
+        .option("kafka.bootstrap.servers", bootstrap_servers)
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest");
+    if (max_offsets_per_trigger > 0) {
+      reader.option("maxOffsetsPerTrigger", std::to_string(max_offsets_per_trigger));
+    }
+    std::vector<Expr> columns;
+    for (const auto& field : schema_of(kind)->fields())
+      columns.push_back(col("e." + field.name).alias(field.name));
+    return reader.load()
+        .select(from_json(col("value"), json_record_schema()).alias("e"))
+        .filter(col("e.event_type") == static_cast<int64_t>(kind))
+        .select(columns)
+        .with_watermark(event_time, "4 seconds");
+  };
+  return Streams{read(EventKind::person, "date_time"), read(EventKind::auction, "date_time"),
+                 read(EventKind::bid, "date_time"), read(EventKind::auction, "expires")};
 }
 
 }  // namespace sluice::nexmark

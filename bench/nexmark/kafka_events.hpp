@@ -3,6 +3,7 @@
 #include <string>
 
 #include "bench/nexmark/generator.hpp"
+#include "bench/nexmark/queries.hpp"
 
 namespace sluice::nexmark {
 
@@ -16,5 +17,13 @@ std::string json_record_schema();
 [[nodiscard]] Status produce_events(const Generator& generator,
                                     const std::string& bootstrap_servers, const std::string& topic,
                                     int64_t first, int64_t end);
+
+/// Reads the three streams from the JSON records produce_events wrote into `topic` (RisingWave's
+/// published setup: a Kafka source and a JSON parser in front of every query): each stream
+/// reads the topic, parses it with from_json, keeps its event_type and has the columns and
+/// watermarks of read_streams. At most `max_offsets_per_trigger` records per epoch and stream
+/// (0: no limit).
+Streams read_kafka_streams(SessionContext& session, const std::string& bootstrap_servers,
+                           const std::string& topic, int64_t max_offsets_per_trigger = 0);
 
 }  // namespace sluice::nexmark

@@ -13,22 +13,25 @@ namespace sluice::nexmark {
 class NexmarkSource;
 
 /// The three streams of one generator configuration, each with the Flink suite's watermark
-/// (`date_time - 4 s`; on `p_time` when the bid stream carries it, for q12).
+/// (`date_time - 4 s`; on `p_time` when the bid stream carries it, for q12), and the auction
+/// stream once more with its watermark on `expires - 4 s` (SQL view `auction_by_expiry`): the
+/// event time of a closed auction, which q4 and q6 aggregate by.
 struct Streams {
   DataFrame person;
   DataFrame auction;
   DataFrame bid;
+  DataFrame auction_by_expiry;
 };
 
 /// Reads the three streams with the same options (see SourceOptions::parse; `stream` is set
 /// per stream). With `processing_time`, the bid stream gets `p_time` and its watermark.
-/// `bid_source`, when given, receives the bid stream's source.
+/// `sources`, when given, receives the sources of person, auction and bid, by kind.
 Streams read_streams(SessionContext& session, std::map<std::string, std::string> options,
                      bool processing_time = false,
-                     std::shared_ptr<NexmarkSource>* bid_source = nullptr);
+                     std::map<EventKind, std::shared_ptr<NexmarkSource>>* sources = nullptr);
 
 /// One Nexmark query: its Sluice forms (DataFrame and SQL over views `person`, `auction`,
-/// `bid`) and an independent DuckDB form over tables of the same names, whose columns come in
+/// `bid`, `auction_by_expiry`) and an independent DuckDB form over tables of the same names, whose columns come in
 /// the same order, timestamps as epoch microseconds and doubles as round(x * 1000) BIGINTs.
 struct Query {
   std::string name;         ///< "q0"
@@ -42,7 +45,8 @@ struct Query {
   bool processing_time = false;  ///< reads `p_time` (q12)
   std::vector<EventKind> inputs;
   std::function<DataFrame(const Streams&)> dataframe;
-  std::string sql;
+  std::string sql;  ///< empty when SQL cannot express the query (the description says why)
+  /// Over the same events, only what the stream has closed by its final watermark.
   std::string duckdb_sql;
 };
 

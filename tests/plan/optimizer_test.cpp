@@ -56,6 +56,20 @@ BOOST_AUTO_TEST_CASE(push_down_filters_copies_a_filter_into_every_union_input_re
   BOOST_TEST(result->children()[1]->condition().equals(col("x") > 3));
 }
 
+BOOST_AUTO_TEST_CASE(push_down_filters_moves_a_filter_into_an_inner_join_condition_only) {
+  auto right = project(source_plan(), {col("a"), col("b").alias("rb"), col("s").alias("rs")});
+  auto join = [&](JoinType type, std::optional<Expr> condition) {
+    return LogicalPlan::make_join(source_plan(), right, {"a"}, type, std::move(condition)).value();
+  };
+  auto inner = PushDownFilters().apply(filter(join(JoinType::inner, col("b") < col("rb")), col("rb") > 3)).value();
+  BOOST_REQUIRE(inner->kind() == PlanKind::join);
+  BOOST_REQUIRE(inner->join_condition().has_value());
+  BOOST_TEST(inner->join_condition()->equals((col("b") < col("rb")) && (col("rb") > 3)));
+  // Above an outer join the filter also drops the rows with nulls: it stays where it is.
+  auto outer_plan = filter(join(JoinType::left_outer, std::nullopt), col("rb") > 3);
+  BOOST_TEST(PushDownFilters().apply(outer_plan).value()->kind() == PlanKind::filter);
+}
+
 BOOST_AUTO_TEST_CASE(collapse_projections_merges_and_keeps_output_names) {
   auto inner = project(source_plan(), {(col("a") + 1).alias("a1"), col("s")});
   auto plan = project(inner, {col("a1"), (col("a1") * 2).alias("twice")});

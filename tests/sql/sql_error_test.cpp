@@ -151,8 +151,8 @@ const BadStatement kBadStatements[] = {
      "auction, count(*) AS n FROM bids GROUP BY auction",
      StatusCode::invalid_argument,
      "line 2, column 8: output mode Complete is not supported for a query with 2 stateful "
-     "operators (rule: chained stateful operators run in append mode only, each passing on final "
-     "rows)"},
+     "operators (rule: chained stateful operators run in append mode, each passing on final rows; "
+     "only a last aggregation or flat_map_groups_with_state may run in Update mode)"},
     {"SELECT max(count(*)) FROM bids", StatusCode::invalid_argument,
      "line 1, column 12: aggregate function calls cannot be nested"},
     {"SELECT sum(price) OVER () FROM bids", StatusCode::invalid_argument,
