@@ -2,6 +2,7 @@
 #include <chrono>
 #include <limits>
 #include <map>
+#include <set>
 
 #include "actors/state_reader.hpp"
 
@@ -88,6 +89,13 @@ struct CoordinatorState {
   // once the clock passes it, an epoch runs even without new data, to call the timed-out groups.
   int64_t next_processing_timeout = std::numeric_limits<int64_t>::max();
   int alive_stateful = 0;
+  // Every actor of the run (sources, stages, stateful partitions, the sink) that has not exited
+  // yet: the run ends only when none is left, so no user code (a foreach_batch function, a
+  // custom source or sink) still runs once stop() or await_termination() returns.
+  std::set<caf::actor_addr> alive;
+  // True once every actor is spawned and their exits are watched; a failure before that ends
+  // the run at once (the coordinator's behavior is never installed).
+  bool running = false;
   std::optional<std::optional<Status>> finishing;  // set once stopping: the outcome
   int64_t next_epoch = 0;             // the next epoch to plan
   std::vector<SourceOffset> committed;  // end offsets of the last committed epoch
@@ -160,7 +168,7 @@ void finish(coordinator_actor* self, std::optional<Status> error) {
   for (auto& actor : st.stage_actors) self->send(actor, stop_atom::value);
   for (auto& actor : st.stateful_actors) self->send(actor, stop_atom::value);
   if (st.sink_actor) self->send(st.sink_actor, stop_atom::value);
-  if (st.alive_stateful == 0) complete_finish(self);
+  if (st.alive.empty() || !st.running) complete_finish(self);
 }
 
 void schedule_tick(coordinator_actor* self, std::chrono::milliseconds delay) {
@@ -670,6 +678,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
   st.sink_actor = spawn_sink_actor(system, me, spec.sink, physical.num_senders(-1, pipeline_partitions, partitions),
                                    ordering, spec.trigger.kind == Trigger::Kind::continuous);
   self->monitor(st.sink_actor);
+  st.alive.insert(st.sink_actor.address());
   // Stage partitions by stage; a stage's target has a smaller index, so it exists already.
   std::vector<std::vector<caf::actor>> stage_partitions(physical.stages.size());
   auto downstream_of = [&](StageTarget target) {
@@ -722,6 +731,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
             system, me, downstream_of(stage.target), worker.address, worker.actor, std::move(request),
             stage.op->name() + ", partition " + std::to_string(p) + " on worker " + worker.address.to_string());
         self->monitor(actor);
+        st.alive.insert(actor.address());
         st.stateful_actors.push_back(actor);
         st.stateful_stage.push_back(static_cast<int>(s));
         stage_partitions[s].push_back(actor);
@@ -739,6 +749,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
                                               static_cast<int>(s), p, senders,
                                               stage.op->name() + ", partition " + std::to_string(p));
       self->monitor(actor);
+      st.alive.insert(actor.address());
       st.stateful_actors.push_back(actor);
       st.stateful_stage.push_back(static_cast<int>(s));
       stage_partitions[s].push_back(actor);
@@ -767,24 +778,28 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
       caf::actor stage_actor = spawn_stage_actor(system, me, downstream_of(pipeline.target), *stage, input,
                                                  "stage " + std::to_string(s) + ", " + where);
       self->monitor(stage_actor);
+      st.alive.insert(stage_actor.address());
       st.stage_actors.push_back(stage_actor);
       st.inputs.push_back(InputTime{static_cast<int>(s), std::nullopt, 0});
       caf::actor source_actor = spawn_source_actor(system, me, stage_actor, source,
                                                    static_cast<int>(s), p, "source " + where);
       self->monitor(source_actor);
+      st.alive.insert(source_actor.address());
       partition_actors.push_back(source_actor);
     }
     st.source_actors.push_back(std::move(partition_actors));
   }
 
+  st.running = true;
   self->set_down_handler([=](caf::down_msg& down) {
     auto& st = self->state;
     const bool stateful_actor = std::any_of(st.stateful_actors.begin(), st.stateful_actors.end(),
                                             [&](const caf::actor& a) { return a.address() == down.source; });
     if (stateful_actor) --st.alive_stateful;
+    st.alive.erase(down.source);
     if (!st.finished && down.reason) {
       finish(self, Status::internal("a query actor died: " + self->system().render(down.reason)));
-    } else if (st.finishing && st.alive_stateful == 0 && st.recovery->checkpoint) {
+    } else if (st.finishing && st.alive.empty() && st.recovery->checkpoint) {
       complete_finish(self);
     }
   });

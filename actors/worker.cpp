@@ -135,10 +135,10 @@ caf::behavior host_behavior(host_actor* self, caf::actor proxy,
         if (!batch.ok())
           return host_fail(self, batch.status().with_context(st.name + ", epoch " +
                                                              std::to_string(message.epoch)));
-        self->send(st.partition, BatchMessage{message.epoch, std::move(*batch), message.input});
+        self->send(st.partition, BatchMessage{message.epoch, std::move(*batch), message.input, 0, nullptr});
       },
       [=](RemoteBarrier barrier) {
-        self->send(self->state.partition, BarrierMessage{barrier.epoch});
+        self->send(self->state.partition, BarrierMessage{barrier.epoch, 0, nullptr});
       },
       [=](RemoteEpochStart start) {
         self->send(self->state.partition,
