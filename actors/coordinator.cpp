@@ -702,6 +702,15 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
     }
     auto reader = make_state_reader(st.recovery->checkpoint, operator_state_table(static_cast<int>(s)));
     const int senders = physical.num_senders(static_cast<int>(s), pipeline_partitions, partitions);
+    // Watches a partition of this stage (local or remote) and routes the stage's input to it.
+    auto add_stateful = [&](const caf::actor& actor) {
+      self->monitor(actor);
+      st.alive.insert(actor.address());
+      st.stateful_actors.push_back(actor);
+      st.stateful_stage.push_back(static_cast<int>(s));
+      stage_partitions[s].push_back(actor);
+      ++st.alive_stateful;
+    };
     const auto& workers = st.recovery->workers;
     HostPartition committed;  // the stage's committed state, handed to its remote partitions
     if (!workers.empty()) {
@@ -730,12 +739,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         caf::actor actor = spawn_remote_partition(
             system, me, downstream_of(stage.target), worker.address, worker.actor, std::move(request),
             stage.op->name() + ", partition " + std::to_string(p) + " on worker " + worker.address.to_string());
-        self->monitor(actor);
-        st.alive.insert(actor.address());
-        st.stateful_actors.push_back(actor);
-        st.stateful_stage.push_back(static_cast<int>(s));
-        stage_partitions[s].push_back(actor);
-        ++st.alive_stateful;
+        add_stateful(actor);
         continue;
       }
       auto state = stage.op->make_state(p, partitions, reader);
@@ -748,12 +752,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
       caf::actor actor = spawn_stateful_actor(system, me, downstream_of(stage.target), std::move(*state), *post,
                                               static_cast<int>(s), p, senders,
                                               stage.op->name() + ", partition " + std::to_string(p));
-      self->monitor(actor);
-      st.alive.insert(actor.address());
-      st.stateful_actors.push_back(actor);
-      st.stateful_stage.push_back(static_cast<int>(s));
-      stage_partitions[s].push_back(actor);
-      ++st.alive_stateful;
+      add_stateful(actor);
     }
   }
   for (size_t s = 0; s < physical.pipelines.size(); ++s) {

@@ -3,6 +3,8 @@
 // the AvailableNow trigger and exits 0 when everything in the topic is read.
 #include <sluice/sluice.hpp>
 
+#include "tests/support/child_query.hpp"
+
 #include <cstdio>
 
 using namespace sluice;
@@ -34,14 +36,5 @@ int main(int argc, char** argv) {
                    .trigger(finish ? Trigger::AvailableNow() : Trigger::ProcessingTime(10ms))
                    .option("checkpointLocation", argv[2])
                    .start();
-  if (!query.ok()) {
-    std::fprintf(stderr, "start failed: %s\n", query.status().to_string().c_str());
-    return 3;
-  }
-  query->await_termination();
-  if (auto error = query->exception()) {
-    std::fprintf(stderr, "query failed: %s\n", error->to_string().c_str());
-    return 4;
-  }
-  return 0;
+  return sluice::testing::run_query_to_end(std::move(query));
 }
