@@ -322,6 +322,37 @@ BOOST_AUTO_TEST_CASE(union_of_two_streams_delivers_both) {
   (void)query->stop();
 }
 
+BOOST_AUTO_TEST_CASE(union_of_inputs_differing_in_nullability_delivers_both) {
+  // One input declares its columns NOT NULL, the other allows nulls: the union allows nulls
+  // and the rows of both arrive, the null one included.
+  Session session;
+  auto strict = Schema::make({{"id", Type::Int64, false}, {"name", Type::String, false}}).value();
+  auto loose = Schema::make({{"id", Type::Int64, true}, {"name", Type::String, true}}).value();
+  MemoryStream left(session, strict);
+  MemoryStream right(session, loose);
+  auto df = left.to_df().union_all(right.to_df());
+  auto query = df.write_stream().format("memory").query_name("n").start();
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  BOOST_REQUIRE(left.add_data({{1, "a"}}).is_ok());
+  BOOST_REQUIRE(right.add_data({{2, Value()}, {Value(), "c"}}).is_ok());
+  auto processed = query->process_all_available();
+  BOOST_REQUIRE_MESSAGE(processed.is_ok(), processed.to_string());
+  BOOST_TEST(sorted(session.memory_table("n")->rows()) ==
+             (std::vector<std::vector<Value>>{{Value(), "c"}, {1, "a"}, {2, Value()}}));
+  (void)query->stop();
+
+  // The same union under a grouping: the keys of both inputs, the null key included.
+  auto counts = left.to_df().union_all(right.to_df()).group_by(col("name")).agg(count().alias("n"));
+  auto grouped = counts.write_stream().format("memory").output_mode(OutputMode::Complete).query_name("g").start();
+  BOOST_REQUIRE_MESSAGE(grouped.ok(), grouped.status().to_string());
+  BOOST_REQUIRE(left.add_data({{3, "a"}}).is_ok());
+  processed = grouped->process_all_available();
+  BOOST_REQUIRE_MESSAGE(processed.is_ok(), processed.to_string());
+  BOOST_TEST(sorted(session.memory_table("g")->rows()) ==
+             (std::vector<std::vector<Value>>{{Value(), 1}, {"a", 2}, {"c", 1}}));
+  (void)grouped->stop();
+}
+
 BOOST_AUTO_TEST_CASE(rate_source_rows_are_sequential_and_deterministic) {
   Session session;
   auto clock = std::make_shared<ManualClock>(1'700'000'000'000'000);

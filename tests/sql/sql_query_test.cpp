@@ -264,6 +264,19 @@ BOOST_AUTO_TEST_CASE(union_all_appends_both_inputs) {
       OutputMode::Append, kBatches, {{2, 7}, {2, 1000}});
 }
 
+BOOST_AUTO_TEST_CASE(union_all_of_a_literal_and_a_nullable_column_keeps_the_nulls) {
+  // 'low' is never null, bidder may be: the union's column allows nulls.
+  check_same(
+      "SELECT auction, 'low' AS who FROM bids WHERE price < 10\n"
+      "UNION ALL\n"
+      "SELECT auction, bidder FROM bids WHERE price > 30",
+      bids()
+          .filter(col("price") < 10)
+          .select(col("auction"), lit("low").alias("who"))
+          .union_all(bids().filter(col("price") > 30).select(col("auction"), col("bidder"))),
+      OutputMode::Append, kBatches, {{2, "low"}, {2, nullptr}, {3, "alice"}});
+}
+
 BOOST_AUTO_TEST_CASE(with_queries_and_subqueries_nest_dataframes) {
   check_same(
       "WITH expensive AS (SELECT * FROM bids WHERE price > 20)\n"
