@@ -9,11 +9,12 @@
 // when the two disagree on the emitted windows. The operator runs three ways: fed raw rows,
 // fed by a sender that pre-aggregates each batch adaptively (partial aggregation, the
 // default), and by one that always does. With --quick each side runs three times and keeps
-// its fastest run.
+// its fastest run. --keys N sets the number of keys (default 100,000).
 
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -30,7 +31,7 @@ using namespace sluice;
 
 namespace {
 
-constexpr int64_t kKeys = 100'000;
+int64_t num_keys = 100'000;  // --keys N changes it (fewer keys: batches repeat keys more)
 constexpr int64_t kEventsPerSecond = 100'000;
 constexpr int64_t kSecond = 1'000'000;
 constexpr int64_t kWindow = 10 * kSecond;
@@ -71,7 +72,7 @@ Events generate(int64_t count, uint64_t seed) {
   events.time.resize(static_cast<size_t>(count));
   events.value.resize(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) {
-    events.key[static_cast<size_t>(i)] = static_cast<int64_t>(random() % kKeys);
+    events.key[static_cast<size_t>(i)] = static_cast<int64_t>(random() % static_cast<uint64_t>(num_keys));
     events.time[static_cast<size_t>(i)] =
         i * (kSecond / kEventsPerSecond) - static_cast<int64_t>(random() % kDisorder);
     events.value[static_cast<size_t>(i)] = static_cast<int64_t>(random() % 1000);
@@ -284,6 +285,9 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--keys") == 0) num_keys = std::max<int64_t>(1, std::atoll(argv[i + 1]));
+  }
   const int64_t num_events = quick ? 1'000'000 : 10'000'000;
   const Events events = generate(num_events, 42);
   const int64_t num_epochs = (num_events + kEpochEvents - 1) / kEpochEvents;

@@ -456,6 +456,8 @@ class HashAggregateState final : public StatefulOperatorState {
     }
     out.push_back(RecordBatch::make_unchecked(config.output, std::move(columns),
                                               static_cast<int64_t>(entries.size())));
+    clear_scratch(sort_items_);
+    clear_scratch(sort_scratch_);
     return Status::ok();
   }
 
