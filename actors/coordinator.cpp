@@ -691,6 +691,7 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
     downstream.actors = stage_partitions[static_cast<size_t>(target.stage)];
     downstream.key_columns = physical.stages[static_cast<size_t>(target.stage)].op->key_columns(target.input);
     downstream.input = target.input;
+    downstream.partial = physical.stages[static_cast<size_t>(target.stage)].op->partial_aggregation(target.input);
     return downstream;
   };
   for (size_t s = 0; s < physical.stages.size(); ++s) {

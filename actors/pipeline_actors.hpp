@@ -6,6 +6,7 @@
 #include "actors/output_link.hpp"
 #include "io/sink.hpp"
 #include "io/source.hpp"
+#include "operators/partial_aggregate.hpp"
 #include "operators/stateless_stage.hpp"
 
 namespace sluice::actors {
@@ -24,6 +25,8 @@ struct Downstream {
   std::vector<int> key_columns;
   int input = 0;
   FaultPoint edge = FaultPoint::edge_to_stateful;  ///< edge_to_sink when `actors` is the sink
+  /// When set, each batch is pre-aggregated before it is routed (partial aggregation).
+  std::shared_ptr<const PartialAggregation> partial;
 };
 
 /// Spawns the actor that runs a fused stateless stage over the batches of one source

@@ -17,6 +17,7 @@ struct Router {
   int input = 0;
   std::vector<int32_t> partition_of_row;
   std::vector<std::vector<int32_t>> rows_by_partition;
+  std::shared_ptr<PartialCombiner> combiner;  // pre-aggregates batches when the target allows it
 
   Router() = default;
   Router(caf::event_based_actor* self, Downstream downstream, const std::string& sender)
@@ -24,16 +25,28 @@ struct Router {
     auto name = std::make_shared<const std::string>(sender);
     for (auto& actor : downstream.actors)
       outputs.emplace_back(self, std::move(actor), downstream.edge, name);
+    if (downstream.partial) combiner = std::make_shared<PartialCombiner>(std::move(downstream.partial));
   }
 
-  // Sends a batch to the one output, or splits it by key hash across the partitions.
-  void route(int64_t epoch, const RecordBatchPtr& batch) {
+  // Sends a batch to the one output, or splits it by key hash across the partitions; with a
+  // combiner, sends the batch's partial aggregates instead of its rows (or the rows, when the
+  // combiner skips the batch or fails: the partitions aggregate raw rows as well).
+  void route(int64_t epoch, const RecordBatchPtr& rows) {
+    RecordBatchPtr batch = rows;
+    const std::vector<int>* keys = &key_columns;
+    if (combiner) {
+      auto combined = combiner->combine(rows);
+      if (combined.ok() && *combined != rows) {
+        batch = std::move(*combined);
+        keys = &combiner->definition().partial_key_columns();
+      }
+    }
     const int partitions = static_cast<int>(outputs.size());
     if (partitions == 1) {
       outputs[0].send_batch(epoch, batch, input);
       return;
     }
-    partition_rows(*batch, key_columns, partitions, partition_of_row);
+    partition_rows(*batch, *keys, partitions, partition_of_row);
     rows_by_partition.resize(static_cast<size_t>(partitions));
     for (auto& rows : rows_by_partition) rows.clear();
     for (size_t row = 0; row < partition_of_row.size(); ++row) {

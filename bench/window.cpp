@@ -6,12 +6,15 @@
 // an in-memory committed state (a std::map). The baseline is a hand-written loop over the same
 // events with a std::unordered_map<(window, key), (count, sum)> that emits windows once the
 // watermark passes them. Prints events per second for both and their ratio; exits non-zero
-// when the two disagree on the emitted windows. With --quick each side runs three times and
-// keeps its fastest run.
+// when the two disagree on the emitted windows. The operator runs three ways: fed raw rows,
+// fed by a sender that pre-aggregates each batch adaptively (partial aggregation, the
+// default), and by one that always does. With --quick each side runs three times and keeps
+// its fastest run. --keys N sets the number of keys (default 100,000).
 
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -28,7 +31,7 @@ using namespace sluice;
 
 namespace {
 
-constexpr int64_t kKeys = 100'000;
+int64_t num_keys = 100'000;  // --keys N changes it (fewer keys: batches repeat keys more)
 constexpr int64_t kEventsPerSecond = 100'000;
 constexpr int64_t kSecond = 1'000'000;
 constexpr int64_t kWindow = 10 * kSecond;
@@ -69,7 +72,7 @@ Events generate(int64_t count, uint64_t seed) {
   events.time.resize(static_cast<size_t>(count));
   events.value.resize(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) {
-    events.key[static_cast<size_t>(i)] = static_cast<int64_t>(random() % kKeys);
+    events.key[static_cast<size_t>(i)] = static_cast<int64_t>(random() % static_cast<uint64_t>(num_keys));
     events.time[static_cast<size_t>(i)] =
         i * (kSecond / kEventsPerSecond) - static_cast<int64_t>(random() % kDisorder);
     events.value[static_cast<size_t>(i)] = static_cast<int64_t>(random() % 1000);
@@ -147,11 +150,16 @@ int64_t window_start(int64_t t) {
   return t - remainder;
 }
 
+// Runs the operator over the batches; with `partial` other than off, each windowed batch first
+// goes through a sender's combiner and the state merges what it sends (partial aggregates, or
+// the rows when the adaptive rule skips the batch).
 Result<Totals> run_operator(const std::vector<RecordBatchPtr>& batches,
-                            const std::vector<int64_t>& marks) {
+                            const std::vector<int64_t>& marks,
+                            PartialAggregationMode partial = PartialAggregationMode::off) {
   SLUICE_ASSIGN_OR_RETURN(SchemaPtr schema, windowed_schema(*batches[0]->schema()));
   HashAggregateOptions options;
   options.event_time_key = 1;
+  options.partial_aggregation = partial;
   // Group by (window.start, window.end, key); count(*) and sum(v).
   SLUICE_ASSIGN_OR_RETURN(auto op, make_hash_aggregate(schema, {3, 4, 0},
                                                        {{AggregateKind::count_all, -1, "count"},
@@ -159,6 +167,11 @@ Result<Totals> run_operator(const std::vector<RecordBatchPtr>& batches,
                                                        options));
   auto committed = std::make_shared<MapStateReader>();
   SLUICE_ASSIGN_OR_RETURN(auto state, op->make_state(0, 1, committed));
+  std::unique_ptr<PartialCombiner> combiner;
+  if (auto definition = op->partial_aggregation(0)) {
+    combiner = std::make_unique<PartialCombiner>(definition);
+  }
+  double combine_seconds = 0;
   Totals totals;
   const WindowDefinition window{kWindow, kWindow, 0};
   // Seconds spent in each step, reported on stderr to show where the time goes.
@@ -179,6 +192,11 @@ Result<Totals> run_operator(const std::vector<RecordBatchPtr>& batches,
       auto start = now();
       SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr windowed, assign_windows(*batches[e], 1, window));
       assign_seconds += since(start);
+      if (combiner) {
+        start = now();
+        SLUICE_ASSIGN_OR_RETURN(windowed, combiner->combine(windowed));
+        combine_seconds += since(start);
+      }
       start = now();
       SLUICE_RETURN_NOT_OK(state->add_input(windowed, context));
       add_seconds += since(start);
@@ -203,9 +221,19 @@ Result<Totals> run_operator(const std::vector<RecordBatchPtr>& batches,
     commit_seconds += since(start);
   }
   std::fprintf(stderr,
-               "window time: assign_windows %.3f s, add_input %.3f s, finish_epoch %.3f s, "
-               "emitted rows and delta commit %.3f s\n",
-               assign_seconds, add_seconds, finish_seconds, commit_seconds);
+               "window time (partial aggregation %s): assign_windows %.3f s, combine %.3f s, "
+               "add_input %.3f s, finish_epoch %.3f s, emitted rows and delta commit %.3f s",
+               partial == PartialAggregationMode::off      ? "off"
+               : partial == PartialAggregationMode::always ? "always"
+                                                           : "auto",
+               assign_seconds, combine_seconds, add_seconds, finish_seconds, commit_seconds);
+  if (combiner) {
+    const auto& stats = combiner->stats();
+    std::fprintf(stderr, "; %lld batches combined (%lld rows into %lld partials), %lld passed",
+                 static_cast<long long>(stats.batches_combined), static_cast<long long>(stats.rows_in),
+                 static_cast<long long>(stats.groups_out), static_cast<long long>(stats.batches_passed));
+  }
+  std::fprintf(stderr, "\n");
   if (committed->size() != 0) return Status::internal("state left after the final watermark");
   return totals;
 }
@@ -257,6 +285,9 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--keys") == 0) num_keys = std::max<int64_t>(1, std::atoll(argv[i + 1]));
+  }
   const int64_t num_events = quick ? 1'000'000 : 10'000'000;
   const Events events = generate(num_events, 42);
   const int64_t num_epochs = (num_events + kEpochEvents - 1) / kEpochEvents;
@@ -283,45 +314,54 @@ int main(int argc, char** argv) {
   }
 
   // Each side runs `repeats` times, alternating, and keeps its fastest run: a short run on a
-  // shared machine is easily slowed by a neighbour.
+  // shared machine is easily slowed by a neighbour. The operator runs as a stage partition fed
+  // raw rows (partial aggregation off: the figure measured before partial aggregation), fed by
+  // a sender that combines adaptively (the default), and by one that always combines.
   const int repeats = quick ? 3 : 1;
-  double operator_seconds = 0;
+  const PartialAggregationMode modes[] = {PartialAggregationMode::off, PartialAggregationMode::adaptive,
+                                          PartialAggregationMode::always};
+  double operator_seconds[3] = {0, 0, 0};
   double baseline_seconds = 0;
   for (int repeat = 0; repeat < repeats; ++repeat) {
     auto start = std::chrono::steady_clock::now();
-    auto totals = run_operator(batches, marks);
-    const double seconds = seconds_since(start);
-    if (!totals.ok()) {
-      std::fprintf(stderr, "operator failed: %s\n", totals.status().to_string().c_str());
-      return 1;
-    }
-    start = std::chrono::steady_clock::now();
     const Totals baseline = run_baseline(events, marks);
     const double baseline_run_seconds = seconds_since(start);
-    if (!(*totals == baseline)) {
-      std::fprintf(stderr,
-                   "results differ: operator %lld windows, count %lld, sum %llu; baseline %lld "
-                   "windows, count %lld, sum %llu\n",
-                   static_cast<long long>(totals->windows), static_cast<long long>(totals->count),
-                   static_cast<unsigned long long>(totals->sum),
-                   static_cast<long long>(baseline.windows), static_cast<long long>(baseline.count),
-                   static_cast<unsigned long long>(baseline.sum));
-      return 1;
-    }
-    if (totals->count != num_events) {
-      std::fprintf(stderr, "%lld of %lld events counted\n", static_cast<long long>(totals->count),
-                   static_cast<long long>(num_events));
-      return 1;
-    }
-    if (repeat == 0 || seconds < operator_seconds) operator_seconds = seconds;
     if (repeat == 0 || baseline_run_seconds < baseline_seconds) {
       baseline_seconds = baseline_run_seconds;
     }
+    for (int m = 0; m < 3; ++m) {
+      start = std::chrono::steady_clock::now();
+      auto totals = run_operator(batches, marks, modes[m]);
+      const double seconds = seconds_since(start);
+      if (!totals.ok()) {
+        std::fprintf(stderr, "operator failed: %s\n", totals.status().to_string().c_str());
+        return 1;
+      }
+      if (!(*totals == baseline)) {
+        std::fprintf(stderr,
+                     "results differ: operator %lld windows, count %lld, sum %llu; baseline %lld "
+                     "windows, count %lld, sum %llu\n",
+                     static_cast<long long>(totals->windows), static_cast<long long>(totals->count),
+                     static_cast<unsigned long long>(totals->sum),
+                     static_cast<long long>(baseline.windows), static_cast<long long>(baseline.count),
+                     static_cast<unsigned long long>(baseline.sum));
+        return 1;
+      }
+      if (totals->count != num_events) {
+        std::fprintf(stderr, "%lld of %lld events counted\n", static_cast<long long>(totals->count),
+                     static_cast<long long>(num_events));
+        return 1;
+      }
+      if (repeat == 0 || seconds < operator_seconds[m]) operator_seconds[m] = seconds;
+    }
   }
-  const double events_per_second = static_cast<double>(num_events) / operator_seconds;
   const double baseline_per_second = static_cast<double>(num_events) / baseline_seconds;
-  std::printf("bench window_events_per_second %.0f events/s\n", events_per_second);
-  std::printf("bench window_baseline_events_per_second %.0f events/s\n", baseline_per_second);
-  std::printf("bench window_ratio %.3f ratio\n", events_per_second / baseline_per_second);
+  const char* names[] = {"window", "window_partial_auto", "window_partial_always"};
+  for (int m = 0; m < 3; ++m) {
+    const double events_per_second = static_cast<double>(num_events) / operator_seconds[m];
+    std::printf("bench %s_events_per_second %.0f events/s\n", names[m], events_per_second);
+    if (m == 0) std::printf("bench window_baseline_events_per_second %.0f events/s\n", baseline_per_second);
+    std::printf("bench %s_ratio %.3f ratio\n", names[m], events_per_second / baseline_per_second);
+  }
   return 0;
 }

@@ -171,6 +171,8 @@ class AggregateFunction {
                       int64_t count, const int64_t* order) const = 0;
   // The remaining methods take the function's own state (row + offset()).
   virtual void merge(uint64_t* into, const uint64_t* from) const = 0;
+  // Merges a state of rows that arrived after into's (see AggregateRow::merge_later).
+  virtual void merge_later(uint64_t* into, const uint64_t* from) const { merge(into, from); }
   virtual void destroy(uint64_t* state) const { (void)state; }
   virtual void serialize(const uint64_t* state, std::string& out) const = 0;
   virtual bool deserialize(std::string_view& in, uint64_t* state) const = 0;
@@ -461,6 +463,13 @@ inline bool merge_takes(const uint64_t* into, const uint64_t* from) {
   return kLast ? from_rank > into_rank : from_rank < into_rank;
 }
 
+// Decides whether from, of rows that arrived after into's, replaces into's first/last value.
+template <bool kLast>
+inline bool later_takes(const uint64_t* into, const uint64_t* from) {
+  if (!(from[1] & kSet)) return false;
+  return kLast || !(into[1] & kSet);
+}
+
 // first(x) / last(x) of a fixed-width type: [value, flags, arrival rank].
 template <Type T, bool kLast>
 class FirstLastFunction final : public AggregateFunction {
@@ -488,6 +497,9 @@ class FirstLastFunction final : public AggregateFunction {
   }
   void merge(uint64_t* into, const uint64_t* from) const override {
     if (merge_takes<kLast>(into, from)) std::memcpy(into, from, 3 * sizeof(uint64_t));
+  }
+  void merge_later(uint64_t* into, const uint64_t* from) const override {
+    if (later_takes<kLast>(into, from)) std::memcpy(into, from, 3 * sizeof(uint64_t));
   }
   void serialize(const uint64_t* state, std::string& out) const override {
     se::put_byte(out, static_cast<uint8_t>(state[1]));
@@ -549,7 +561,12 @@ class FirstLastStringFunction final : public AggregateFunction {
     });
   }
   void merge(uint64_t* into, const uint64_t* from) const override {
-    if (!merge_takes<kLast>(into, from)) return;
+    if (merge_takes<kLast>(into, from)) take(into, from);
+  }
+  void merge_later(uint64_t* into, const uint64_t* from) const override {
+    if (later_takes<kLast>(into, from)) take(into, from);
+  }
+  static void take(uint64_t* into, const uint64_t* from) {
     if (!(from[1] & kNull)) keep(into, *load_pointer<std::string>(from));
     into[1] = from[1];
     into[2] = from[2];
@@ -1099,6 +1116,12 @@ void AggregateRow::update(const RecordBatch& batch, const int32_t* rows, uint64_
 void AggregateRow::merge(uint64_t* into, const uint64_t* from) const {
   for (const auto& function : functions_) {
     function->merge(into + function->offset(), from + function->offset());
+  }
+}
+
+void AggregateRow::merge_later(uint64_t* into, const uint64_t* from) const {
+  for (const auto& function : functions_) {
+    function->merge_later(into + function->offset(), from + function->offset());
   }
 }
 

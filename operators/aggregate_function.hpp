@@ -106,6 +106,10 @@ class AggregateRow {
               const int64_t* order = nullptr) const;
   /// Folds the state in from into into (both rows of this layout); from stays valid.
   void merge(uint64_t* into, const uint64_t* from) const;
+  /// Folds the state in from, made of rows that all arrived after those of into, into into:
+  /// merge, except that first keeps into's value and last takes from's whatever their ranks
+  /// (the hash aggregate folds rows without ranks; partial states merge this way).
+  void merge_later(uint64_t* into, const uint64_t* from) const;
   /// Releases what a row owns and zero-fills it (an empty state again).
   void destroy(uint64_t* row) const;
   /// Appends the states of a row to out, compactly and deterministically.

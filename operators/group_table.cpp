@@ -361,15 +361,18 @@ void DeltaBuilder::clear() {
   data_.clear();
   changes_.clear();
   num_removed_ = 0;
+  num_changes_ = 0;
 }
 
 void DeltaBuilder::add_removed(std::string_view key) {
   changes_.push_back({data_.size(), static_cast<uint32_t>(key.size()), kRemoved});
   data_.append(key);
   ++num_removed_;
+  ++num_changes_;
 }
 
 std::string& DeltaBuilder::begin_written(std::string_view key) {
+  ++num_changes_;
   changes_.push_back({data_.size(), static_cast<uint32_t>(key.size()), 0});
   data_.append(key);
   return data_;
@@ -395,6 +398,14 @@ void DeltaBuilder::write(StateDelta& delta) {
       delta.changes.push_back(
           {std::string(item.key, item.size), std::string(item.key + item.size, item.tag)});
     }
+  }
+  clear_scratch(items_);
+  clear_scratch(scratch_);
+  clear_scratch(changes_);
+  if (data_.capacity() > (size_t{1} << 20)) {
+    std::string().swap(data_);
+  } else {
+    data_.clear();
   }
 }
 

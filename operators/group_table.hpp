@@ -291,11 +291,12 @@ class DeltaBuilder {
   std::string& begin_written(std::string_view key);
   /// Ends the written key begun last.
   void end_written();
-  /// Appends the changes to delta in key order.
+  /// Appends the changes to delta in key order, then gives back the memory of a large epoch's
+  /// changes (the counts stay until clear).
   void write(StateDelta& delta);
 
   int64_t num_removed() const { return num_removed_; }
-  int64_t num_written() const { return static_cast<int64_t>(changes_.size()) - num_removed_; }
+  int64_t num_written() const { return num_changes_ - num_removed_; }
 
  private:
   static constexpr uint32_t kRemoved = std::numeric_limits<uint32_t>::max();
@@ -309,6 +310,18 @@ class DeltaBuilder {
   std::vector<SortItem> items_;
   std::vector<SortItem> scratch_;
   int64_t num_removed_ = 0;
+  int64_t num_changes_ = 0;
 };
+
+/// Empties a scratch vector, and frees its memory when it holds more than `keep_bytes`: an
+/// epoch that changed millions of keys must not leave its buffers behind for the whole run.
+template <typename T>
+void clear_scratch(std::vector<T>& scratch, size_t keep_bytes = size_t{1} << 20) {
+  if (scratch.capacity() * sizeof(T) > keep_bytes) {
+    std::vector<T>().swap(scratch);
+  } else {
+    scratch.clear();
+  }
+}
 
 }  // namespace sluice

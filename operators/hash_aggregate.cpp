@@ -27,6 +27,11 @@ struct Config {
   HashAggregateOptions options;
   // Encodes [event-time column] + key_columns: the state key of a row.
   std::shared_ptr<const KeyEncoder> encoder;
+  // Partial batches: their layout, the encoder of their state keys, and what senders use
+  // (null when partial aggregation is off).
+  std::shared_ptr<const PartialAggregation> partial;
+  std::shared_ptr<const KeyEncoder> partial_encoder;
+  std::shared_ptr<const PartialAggregation> senders_partial;
   int prefix = 0;
   int event_time_column = -1;  // input column of the event-time key, -1 without one
   std::string fingerprint;
@@ -80,6 +85,7 @@ class HashAggregateState final : public StatefulOperatorState {
     if (n == 0) return Status::ok();
     shrink_if_needed();
     const Config& config = *config_;
+    if (config.partial->is_partial(*batch)) return add_partials(*batch, context);
     const int32_t* rows = nullptr;
     int64_t count = n;
     if (drops_late_rows(context)) {
@@ -101,6 +107,67 @@ class HashAggregateState final : public StatefulOperatorState {
       }
     }
     config.encoder->encode_flat(*batch, keys_);
+    SLUICE_RETURN_NOT_OK(find_groups(rows, count));
+    states_.resize(static_cast<size_t>(count));
+    for (int64_t j = 0; j < count; ++j) {
+      states_[static_cast<size_t>(j)] = table_.row(groups_[static_cast<size_t>(j)]);
+    }
+    config.aggregates->update(*batch, rows, states_.data(), count);
+    return Status::ok();
+  }
+
+  // Merges a partial batch (PartialAggregation): one row per grouping key of a sender's batch.
+  Status add_partials(const RecordBatch& batch, const EpochContext& context) {
+    const Config& config = *config_;
+    const int64_t n = batch.num_rows();
+    const Column& folded = *batch.column(batch.num_columns() - 2);
+    const Column& serialized = *batch.column(batch.num_columns() - 1);
+    const int64_t* folded_rows = folded.values<int64_t>();
+    const int32_t* rows = nullptr;
+    int64_t count = n;
+    if (drops_late_rows(context)) {
+      const int64_t bound = final_bound(context.watermark);
+      const Column& time = *batch.column(config.options.event_time_key);
+      const int64_t* t = time.values<int64_t>();
+      selection_.clear();
+      int64_t late = 0;
+      for (int64_t r = 0; r < n; ++r) {
+        if (t[r] <= bound && time.is_valid(r)) {
+          late += folded_rows[r];
+        } else {
+          selection_.push_back(static_cast<int32_t>(r));
+        }
+      }
+      if (late > 0) {
+        rows = selection_.data();
+        count = static_cast<int64_t>(selection_.size());
+        epoch_dropped_ += late;
+      }
+    }
+    config.partial_encoder->encode_flat(batch, keys_);
+    SLUICE_RETURN_NOT_OK(find_groups(rows, count));
+    const AggregateRow& aggregates = *config.aggregates;
+    partial_row_.assign(static_cast<size_t>(aggregates.words()), 0);
+    for (int64_t j = 0; j < count; ++j) {
+      const int64_t r = rows ? rows[j] : j;
+      std::string_view in = serialized.string_at(r);
+      Status status = aggregates.deserialize(in, partial_row_.data());
+      if (status.is_ok() && !in.empty()) {
+        aggregates.destroy(partial_row_.data());
+        status = Status::corrupt(std::to_string(in.size()) + " bytes after the aggregate states");
+      }
+      if (!status.is_ok()) {
+        return status.with_context("partial aggregate of group " + describe_key(keys_.key(r)));
+      }
+      aggregates.merge_later(table_.row(groups_[static_cast<size_t>(j)]), partial_row_.data());
+      aggregates.destroy(partial_row_.data());
+    }
+    return Status::ok();
+  }
+
+  // Finds or creates the group of every row in keys_ (rows[j], or j without rows) into groups_,
+  // marking each dirty.
+  Status find_groups(const int32_t* rows, int64_t count) {
     // Hash every row first, then probe with the slots of rows a little ahead prefetched: the
     // table is far larger than the cache.
     hashes_.resize(static_cast<size_t>(count));
@@ -133,11 +200,6 @@ class HashAggregateState final : public StatefulOperatorState {
       previous_group = group;
       previous_key = key;
     }
-    states_.resize(static_cast<size_t>(count));
-    for (int64_t j = 0; j < count; ++j) {
-      states_[static_cast<size_t>(j)] = table_.row(groups_[static_cast<size_t>(j)]);
-    }
-    config.aggregates->update(*batch, rows, states_.data(), count);
     return Status::ok();
   }
 
@@ -394,6 +456,8 @@ class HashAggregateState final : public StatefulOperatorState {
     }
     out.push_back(RecordBatch::make_unchecked(config.output, std::move(columns),
                                               static_cast<int64_t>(entries.size())));
+    clear_scratch(sort_items_);
+    clear_scratch(sort_scratch_);
     return Status::ok();
   }
 
@@ -454,6 +518,7 @@ class HashAggregateState final : public StatefulOperatorState {
   std::vector<uint64_t*> states_;
   std::vector<int32_t> selection_;
   std::vector<uint64_t> hashes_;
+  std::vector<uint64_t> partial_row_;
   std::vector<SortItem> sort_items_;
   std::vector<SortItem> sort_scratch_;
   DeltaBuilder delta_;
@@ -502,6 +567,17 @@ Result<std::shared_ptr<const StatefulOperator>> make_hash_aggregate(
   }
   SLUICE_ASSIGN_OR_RETURN(KeyEncoder encoder, KeyEncoder::make(*input, encoded));
   config->encoder = std::make_shared<const KeyEncoder>(std::move(encoder));
+  SLUICE_ASSIGN_OR_RETURN(config->partial,
+                          PartialAggregation::make(input, key_columns, config->aggregates,
+                                                   options.partial_aggregation));
+  // A partial batch has the grouping columns first, so its state key encodes
+  // [event-time key] + 0..k-1 into the same bytes.
+  std::vector<int> partial_encoded = config->partial->partial_key_columns();
+  if (options.event_time_key >= 0) partial_encoded.insert(partial_encoded.begin(), options.event_time_key);
+  SLUICE_ASSIGN_OR_RETURN(KeyEncoder partial_encoder,
+                          KeyEncoder::make(*config->partial->partial_schema(), partial_encoded));
+  config->partial_encoder = std::make_shared<const KeyEncoder>(std::move(partial_encoder));
+  if (options.partial_aggregation != PartialAggregationMode::off) config->senders_partial = config->partial;
   std::vector<Field> fields;
   std::string keys_text;
   for (int column : key_columns) {

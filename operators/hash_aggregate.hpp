@@ -7,6 +7,7 @@
 #include "core/schema.hpp"
 #include "core/status.hpp"
 #include "operators/aggregate_function.hpp"
+#include "operators/partial_aggregate.hpp"
 #include "operators/stateful_operator.hpp"
 
 namespace sluice {
@@ -23,6 +24,9 @@ struct HashAggregateOptions {
   /// Bounds the in-memory working state per partition; the rest is read from the committed
   /// state on demand. Groups changed since the last commit always stay in memory.
   int64_t cache_bytes = 256LL << 20;
+  /// Whether senders pre-aggregate each batch before the shuffle (partial_aggregation()).
+  /// The partitions merge partial batches whatever this says.
+  PartialAggregationMode partial_aggregation = PartialAggregationMode::adaptive;
 };
 
 /// Groups rows by key_columns and computes aggregates, keeping per-group state across epochs.
@@ -46,6 +50,11 @@ struct HashAggregateOptions {
 /// (state beyond cache_bytes, or not loaded at start) are found by a range scan over the time
 /// prefix, only when one of them may be final. A delta holds each changed or removed group
 /// once, in key order.
+///
+/// Partial aggregation: partial_aggregation(0) describes the batches senders may send instead
+/// of raw rows (one row per grouping key and sender batch, see PartialAggregation); add_input
+/// takes either kind. A late partial row is dropped whole and counts its input rows. The
+/// state and its format do not depend on which kind arrived.
 ///
 /// The operator is immutable and may be shared by all partitions; each state is used by one
 /// thread. After a call to a state fails, the runtime must recreate the state from the

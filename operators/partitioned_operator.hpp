@@ -21,6 +21,14 @@ class PartitionedOperator final : public StatefulOperator {
   const SchemaPtr& output_schema() const override { return output_; }
   std::vector<int> key_columns() const override { return config_->key_columns; }
   std::string state_fingerprint() const override { return config_->fingerprint; }
+  std::shared_ptr<const PartialAggregation> partial_aggregation(int input) const override {
+    (void)input;
+    if constexpr (requires { config_->senders_partial; }) {
+      return config_->senders_partial;
+    } else {
+      return nullptr;
+    }
+  }
 
   Result<std::unique_ptr<StatefulOperatorState>> make_state(
       int partition, int num_partitions,

@@ -16,6 +16,8 @@
 
 namespace sluice {
 
+class PartialAggregation;
+
 /// Reads the committed state of one stateful operator: one key space shared by all partitions
 /// (so that a restart with another partition count finds every key). Implemented by the
 /// runtime over the checkpoint. Thread-safe; sees only state as of the last committed epoch.
@@ -127,6 +129,12 @@ class StatefulOperator {
   virtual std::vector<int> key_columns(int input) const {
     (void)input;
     return key_columns();
+  }
+  /// Returns how the senders of input `input` pre-aggregate its rows per batch before the
+  /// shuffle (the partitions then merge partial states), or nullptr: they send raw rows.
+  virtual std::shared_ptr<const PartialAggregation> partial_aggregation(int input) const {
+    (void)input;
+    return nullptr;
   }
   /// Creates partition `partition` of `num_partitions` over the committed state.
   virtual Result<std::unique_ptr<StatefulOperatorState>> make_state(

@@ -674,6 +674,9 @@ Result<StreamingQuery> DataStreamWriter::start() {
   if (std::string cache = session->conf("stateCacheSize"); !cache.empty()) {
     SLUICE_ASSIGN_OR_RETURN(physical.state_cache_bytes, parse_byte_size(cache));
   }
+  if (std::string partial = session->conf("partialAggregation"); !partial.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(physical.partial_aggregation, parse_partial_aggregation_mode(partial));
+  }
   SLUICE_ASSIGN_OR_RETURN(spec.physical, plan_physical(spec.optimized, physical));
   spec.plan_fingerprint = fingerprint(spec.analyzed, spec.physical);
   spec.explain = frame_.explain(true);
@@ -792,6 +795,7 @@ Status SessionState::set_conf(const std::string& key, const std::string& value) 
                                                  "ui.port",
                                                  "ui.host",
                                                  "stateCacheSize",
+                                                 "partialAggregation",
                                                  "restart.strategy",
                                                  "restart.attempts",
                                                  "restart.delay",
@@ -813,6 +817,8 @@ Status SessionState::set_conf(const std::string& key, const std::string& value) 
   } else if (key == "watermarkIdleTimeout" || key == "epochTimeout") {
     SLUICE_RETURN_NOT_OK(
         parse_duration(value).status().with_context("session option '" + key + "'"));
+  } else if (key == "partialAggregation") {
+    SLUICE_RETURN_NOT_OK(parse_partial_aggregation_mode(value).status().with_context("session option"));
   } else if (key == "stateCacheSize" || key == "checkpointMaxSize") {
     SLUICE_RETURN_NOT_OK(
         parse_byte_size(value).status().with_context("session option '" + key + "'"));

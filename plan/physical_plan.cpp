@@ -408,6 +408,7 @@ struct Planner {
     options.cache_bytes = this->options.state_cache_bytes;
     options.event_time_key = event_time_key;
     options.event_time_is_window_end = event_time_is_window_end;
+    options.partial_aggregation = this->options.partial_aggregation;
     SLUICE_ASSIGN_OR_RETURN(stage.op, make_hash_aggregate(input, keys, aggregates, options));
     stage.uses_watermark = event_time_key >= 0;
     return Status::ok();

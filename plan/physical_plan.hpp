@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "operators/partial_aggregate.hpp"
 #include "operators/stateful_operator.hpp"
 #include "operators/stateless_stage.hpp"
 #include "plan/logical_plan.hpp"
@@ -68,6 +69,9 @@ struct PhysicalOptions {
   /// Memory a stateful operator partition keeps its state in; the rest stays in LMDB and is
   /// read back when needed (session option stateCacheSize).
   int64_t state_cache_bytes = 256LL << 20;
+  /// Whether the senders of a hash aggregate pre-aggregate each batch before the shuffle
+  /// (session option partialAggregation: auto, always, off).
+  PartialAggregationMode partial_aggregation = PartialAggregationMode::adaptive;
 };
 
 /// Cuts an optimized plan into pipelines and stateful stages, fusing adjacent stateless steps;

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <random>
+#include <set>
 
 #include "tests/support/temporary_directory.hpp"
 
@@ -428,4 +429,114 @@ BOOST_AUTO_TEST_CASE(restarts_at_random_epochs_across_compactions_with_a_tiny_ca
   BOOST_TEST_MESSAGE(restarts << " restarts");
   BOOST_TEST(latest.size() == expected.size());
   BOOST_TEST((latest == expected));
+}
+
+// Partial aggregation before the shuffle (session option partialAggregation) changes how rows
+// travel, never the result: a windowed aggregation with every kind of aggregate state, over a
+// random stream cut into random epochs, gives the same final value of every group with
+// partials always, never and adaptively, for shuffle_partitions 1, 2 and 7, equal to a
+// reference computed row by row (approx_count_distinct equal across the runs).
+BOOST_AUTO_TEST_CASE(partial_aggregation_on_and_off_give_the_same_results_over_random_epochs) {
+  const char* fixed = std::getenv("SLUICE_TEST_SEED");
+  const uint32_t seed = fixed ? static_cast<uint32_t>(std::strtoul(fixed, nullptr, 10)) : std::random_device{}();
+  BOOST_TEST_MESSAGE("seed " << seed << " (rerun with SLUICE_TEST_SEED=" << seed << ")");
+  std::mt19937_64 random(seed);
+  // Event times rise 1 s per row with up to 20 s of disorder, under a 30 s watermark delay:
+  // no row is late, so every row counts.
+  std::vector<std::vector<Value>> rows;
+  for (int i = 0; i < 1500; ++i) {
+    const int64_t t = std::max<int64_t>(0, i - static_cast<int64_t>(random() % 20));
+    Value v = random() % 7 == 0 ? Value() : Value(static_cast<int64_t>(random() % 40));
+    rows.push_back({"k" + std::to_string(random() % 9), v, ts(t)});
+  }
+  std::vector<size_t> cuts;  // epoch boundaries, shared by every run
+  for (size_t at = 0; at < rows.size();) {
+    at = std::min(rows.size(), at + 1 + random() % 250);
+    cuts.push_back(at);
+  }
+  // Reference: (window start, k) -> count, sum, min, max, first, last, distinct values.
+  struct Group {
+    int64_t n = 0, sum = 0, values = 0;
+    Value min, max, first, last;
+    bool seen = false;
+    std::set<int64_t> distinct;
+  };
+  std::map<std::pair<int64_t, std::string>, Group> reference;
+  for (const auto& row : rows) {
+    const int64_t t = row[2].as_timestamp().micros;
+    for (int64_t start = (t / 5'000'000) * 5'000'000; start > t - 10'000'000; start -= 5'000'000) {
+      Group& g = reference[{start, row[0].as_string()}];
+      ++g.n;
+      if (!g.seen) g.first = row[1];
+      g.seen = true;
+      g.last = row[1];
+      if (row[1].is_null()) continue;
+      const int64_t v = row[1].as_int64();
+      g.sum += v;
+      ++g.values;
+      g.distinct.insert(v);
+      if (g.min.is_null() || v < g.min.as_int64()) g.min = row[1];
+      if (g.max.is_null() || v > g.max.as_int64()) g.max = row[1];
+    }
+  }
+  using Groups = std::map<std::pair<int64_t, std::string>, std::vector<Value>>;
+  auto run = [&](const std::string& mode, int partitions) {
+    Session session;
+    BOOST_REQUIRE(session.set_conf("partialAggregation", mode).is_ok());
+    BOOST_REQUIRE(session.set_conf("shuffle_partitions", std::to_string(partitions)).is_ok());
+    TemporaryDirectory checkpoint;
+    MemoryStream input(session, events());
+    auto query = input.to_df()
+                     .with_watermark("ts", "30 seconds")
+                     .group_by(window(col("ts"), "10 seconds", "5 seconds"), col("k"))
+                     .agg(count().alias("n"), sum(col("v")).alias("s"), min(col("v")).alias("lo"),
+                          max(col("v")).alias("hi"), avg(col("v")).alias("mean"), first(col("v")).alias("f"),
+                          last(col("v")).alias("l"), count_distinct(col("v")).alias("d"),
+                          approx_count_distinct(col("v")).alias("ad"))
+                     .write_stream()
+                     .format("memory")
+                     .query_name("partials")
+                     .output_mode(OutputMode::Update)
+                     .option("checkpointLocation", checkpoint.path())
+                     .start();
+    BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+    size_t begin = 0;
+    for (size_t end : cuts) {
+      BOOST_REQUIRE(input.add_data({rows.begin() + static_cast<std::ptrdiff_t>(begin),
+                                    rows.begin() + static_cast<std::ptrdiff_t>(end)}).is_ok());
+      BOOST_REQUIRE(query->process_all_available().is_ok());
+      begin = end;
+    }
+    BOOST_REQUIRE(query->stop().is_ok());
+    Groups latest;  // update mode: a group's last row holds its final values
+    for (const auto& row : session.memory_table("partials")->rows()) {
+      latest[{row[0].as_timestamp().micros, row[2].as_string()}] = {row.begin() + 3, row.end()};
+    }
+    return latest;
+  };
+  const Groups expected = run("off", 1);
+  BOOST_REQUIRE(expected.size() == reference.size());
+  for (const auto& [key, values] : expected) {
+    BOOST_TEST_CONTEXT("window " << key.first << " key " << key.second) {
+      const Group& g = reference.at(key);
+      BOOST_TEST(values[0] == Value(g.n));
+      BOOST_TEST(values[1] == (g.values ? Value(g.sum) : Value()));
+      BOOST_TEST(values[2] == g.min);
+      BOOST_TEST(values[3] == g.max);
+      BOOST_TEST(values[5] == g.first);
+      BOOST_TEST(values[6] == g.last);
+      BOOST_TEST(values[7] == Value(static_cast<int64_t>(g.distinct.size())));
+    }
+  }
+  for (const std::string mode : {"always", "auto", "off"}) {
+    for (int partitions : {1, 2, 7}) {
+      if (mode == "off" && partitions == 1) continue;
+      BOOST_TEST_CONTEXT("partialAggregation " << mode << ", shuffle_partitions " << partitions) {
+        BOOST_TEST((run(mode, partitions) == expected));
+      }
+    }
+  }
+  Session session;
+  Status bad = session.set_conf("partialAggregation", "maybe");
+  BOOST_TEST(bad.message().find("partialAggregation must be auto, always or off, got 'maybe'") != std::string::npos);
 }

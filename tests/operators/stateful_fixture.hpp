@@ -21,6 +21,7 @@
 #include "core/record_batch.hpp"
 #include "operators/aggregate_function.hpp"
 #include "operators/key_encoder.hpp"
+#include "operators/partial_aggregate.hpp"
 #include "operators/stateful_operator.hpp"
 #include "tests/operators/expression_fixture.hpp"
 
@@ -37,6 +38,12 @@ inline uint64_t test_seed() {
   std::cout << boost::unit_test::framework::current_test_case().p_name << ": seed " << seed
             << " (set SLUICE_TEST_SEED to replay)\n";
   return seed;
+}
+
+/// Returns true when SLUICE_TEST_PARTIAL_AGGREGATION=1 asks the runner to combine batches.
+inline bool partial_aggregation_from_environment() {
+  const char* value = std::getenv("SLUICE_TEST_PARTIAL_AGGREGATION");
+  return value != nullptr && std::string(value) == "1";
 }
 
 /// Holds committed state in a std::map; deltas are applied by the runner at commit.
@@ -114,12 +121,25 @@ class StatefulRunner {
                   bool commit = true) {
     const int num_partitions = static_cast<int>(states_.size());
     std::vector<int32_t> partition_of_row;
-    for (const auto& [input, batch] : inputs) {
+    for (const auto& [input, rows_batch] : inputs) {
+      RecordBatchPtr batch = rows_batch;
+      std::vector<int> key_columns = op_->key_columns(input);
+      if (combine && rows_batch->num_rows() > 0) {
+        // As a sender does: each batch folded into one partial row per key before routing.
+        if (auto partial = op_->partial_aggregation(input)) {
+          PartialCombiner combiner(partial);
+          auto combined = combiner.combine(rows_batch);
+          BOOST_REQUIRE_MESSAGE(combined.ok(), combined.status().to_string());
+          BOOST_REQUIRE(partial->is_partial(**combined));
+          batch = *combined;
+          key_columns = partial->partial_key_columns();
+        }
+      }
       if (num_partitions == 1) {
         add(0, input, batch, context);
         continue;
       }
-      partition_rows(*batch, op_->key_columns(input), num_partitions, partition_of_row);
+      partition_rows(*batch, key_columns, num_partitions, partition_of_row);
       for (int p = 0; p < num_partitions; ++p) {
         std::vector<int32_t> rows;
         for (int32_t r = 0; r < static_cast<int32_t>(partition_of_row.size()); ++r) {
@@ -172,6 +192,9 @@ class StatefulRunner {
   const std::shared_ptr<MapStateReader>& store() const { return store_; }
   int64_t last_delta_size = 0;
   std::vector<StateDelta> last_deltas;
+  /// Sends partial aggregates instead of raw rows (for operators that offer them); on when
+  /// the environment sets SLUICE_TEST_PARTIAL_AGGREGATION=1, so a test file runs both ways.
+  bool combine = partial_aggregation_from_environment();
 
  private:
   void add(int partition, int input, const RecordBatchPtr& batch, const EpochContext& context) {

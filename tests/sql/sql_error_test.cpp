@@ -62,7 +62,7 @@ const BadStatement kBadStatements[] = {
     {"SET shufle_partitions = 4", StatusCode::invalid_argument,
      "line 1, column 5: unknown session option 'shufle_partitions'; did you mean "
      "'shuffle_partitions'? (known: ansi, checkpointLocation, shuffle_partitions, "
-     "multipleWatermarkPolicy, watermarkIdleTimeout, ui.port, ui.host, stateCacheSize, restart.strategy, "
+     "multipleWatermarkPolicy, watermarkIdleTimeout, ui.port, ui.host, stateCacheSize, partialAggregation, restart.strategy, "
      "restart.attempts, restart.delay, restart.maxDelay, restart.multiplier, epochTimeout, "
      "checkpointMaxSize, workers)"},
     {"CREATE SOURCE r (timestamp TIMESTAMP, valeu BIGINT) WITH (connector = 'rate')",
