@@ -77,9 +77,10 @@ Result<SchemaPtr> joined_schema(const Schema& left, const Schema& right,
 /// key is null (it can never match) at once. Rows with an event time below the watermark are
 /// late: dropped and counted. Inputs: 0 = left, 1 = right. Append output only.
 ///
-/// State: one entry per buffered row, key = side byte (0 left, 1 right) + the encoded join
-/// key (the routing key) + an 8-byte row id, value = format version byte + matched byte + the
-/// row's columns encoded with KeyEncoder. Each partition keeps its rows in memory, loaded at
+/// State: one segment per buffered input batch of a side and partition, not one entry per row
+/// (see join_segment.hpp): an epoch writes the batches it buffered as whole FlatBuffers
+/// batches, rewrites a small status part when rows of an older segment leave or match, and
+/// deletes a segment once all its rows left. Each partition keeps its rows in memory, loaded at
 /// start. The operator is immutable and shared; each state is used by one thread.
 Result<std::shared_ptr<const StatefulOperator>> make_stream_join(SchemaPtr left, SchemaPtr right,
                                                                  StreamJoinOptions options);
