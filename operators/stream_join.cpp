@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <limits>
 #include <map>
 #include <queue>
 #include <unordered_map>
 
+#include "core/bitmap.hpp"
 #include "core/column_builder.hpp"
 #include "operators/join_segment.hpp"
 #include "operators/key_encoder.hpp"
@@ -89,17 +91,18 @@ struct BufferedRow {
   uint32_t chunk = 0;
   uint32_t row = 0;
   KeyIndex::value_type* key = nullptr;  // the join key's entry in the index (nodes are stable)
-  uint64_t serial = 0;  // tells a reused slot from the row an old expiry entry named
   int64_t time = 0;
   bool has_time = false;
   bool matched = false;
   bool live = false;
 };
 
+// When the earliest row of a chunk may be evicted; stale once the chunk's slot is reused
+// (generation) or its earliest eviction time moved (time).
 struct Expiry {
   int64_t time;
-  uint32_t row;
-  uint64_t serial;
+  uint32_t chunk;
+  uint64_t generation;
   bool operator>(const Expiry& other) const { return time > other.time; }
 };
 
@@ -112,6 +115,10 @@ struct Chunk {
   std::string key;                  // the rows part's state key once stored, else empty
   bool status_stored = false;
   bool changed = false;             // listed in Side::changed
+  // The earliest watermark that evicts one of its rows (max: none); one expiry entry per chunk
+  // rather than per row keeps the queue as small as the number of chunks.
+  int64_t next_expiry = std::numeric_limits<int64_t>::max();
+  uint64_t generation = 0;  // counts the slot's uses
 };
 
 // The buffered rows of one side of one partition.
@@ -120,7 +127,7 @@ struct Side {
   std::vector<uint32_t> free_chunks;
   std::vector<BufferedRow> rows;
   std::vector<uint32_t> free_rows;
-  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> expiries;
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> expiries;  // of chunks
   std::vector<uint32_t> changed;  // chunks whose stored segment no longer matches memory
   int64_t live_rows = 0;
   int64_t memory_bytes = 0;
@@ -193,6 +200,7 @@ class StreamJoinState final : public StatefulOperatorState {
           const uint32_t index = buffer_row(side, c, static_cast<uint32_t>(r), keys_.key(r));
           sides_[side].rows[index].matched = (flags & kJoinRowMatched) != 0;
         }
+        schedule_expiry(side, c);
         // A segment without live rows is deleted by the next epoch.
         if (sides_[side].chunks[c].live == 0) mark_changed(side, c);
         continue;
@@ -218,6 +226,7 @@ class StreamJoinState final : public StatefulOperatorState {
         const uint32_t index = buffer_row(side, c, static_cast<uint32_t>(r), keys_.key(static_cast<int64_t>(r)));
         sides_[side].rows[index].matched = (segment.flags[static_cast<size_t>(taken[r])] & kJoinRowMatched) != 0;
       }
+      schedule_expiry(side, c);
       mark_changed(side, c);
     }
     return Status::ok();
@@ -298,6 +307,7 @@ class StreamJoinState final : public StatefulOperatorState {
       free_chunk(side, chunk);
     } else {
       mark_changed(side, chunk);
+      schedule_expiry(side, chunk);
     }
     if (!unmatched_now_.empty()) {
       RecordBatchPtr rows = batch->take(unmatched_now_.data(), static_cast<int64_t>(unmatched_now_.size()));
@@ -404,9 +414,18 @@ class StreamJoinState final : public StatefulOperatorState {
     chunk.key.clear();
     chunk.status_stored = false;
     chunk.changed = false;
+    chunk.next_expiry = std::numeric_limits<int64_t>::max();
+    ++chunk.generation;
     s.memory_bytes += batch->memory_bytes() + batch->num_rows() * static_cast<int64_t>(sizeof(uint32_t));
     chunk.batch = std::move(batch);
     return c;
+  }
+
+  // Queues the chunk's earliest eviction time, once its rows are buffered.
+  void schedule_expiry(int side, uint32_t c) {
+    const Chunk& chunk = sides_[side].chunks[c];
+    if (chunk.next_expiry == std::numeric_limits<int64_t>::max()) return;
+    sides_[side].expiries.push({chunk.next_expiry, c, chunk.generation});
   }
 
   // Lists a chunk whose segment must be written (or deleted) at the end of the epoch.
@@ -450,7 +469,6 @@ class StreamJoinState final : public StatefulOperatorState {
     row.chunk = chunk;
     row.row = row_in_chunk;
     row.key = &*entry;
-    row.serial = ++serial_;
     row.matched = false;
     row.live = true;
     Chunk& owner = s.chunks[chunk];
@@ -463,7 +481,7 @@ class StreamJoinState final : public StatefulOperatorState {
     ++s.live_rows;
     s.memory_bytes += static_cast<int64_t>(sizeof(BufferedRow) + sizeof(uint32_t));
     if (config_->evictable(side) && row.has_time) {
-      s.expiries.push({config_->eviction_time(side, row.time), index, row.serial});
+      owner.next_expiry = std::min(owner.next_expiry, config_->eviction_time(side, row.time));
     }
     return index;
   }
@@ -515,8 +533,7 @@ class StreamJoinState final : public StatefulOperatorState {
     std::vector<ColumnPtr> columns;
     for (size_t c = 0; c < config.joined_sources.size(); ++c) {
       const auto& source = config.joined_sources[c];
-      ColumnBuilder builder(config.joined->field(static_cast<int>(c)).type);
-      builder.reserve(static_cast<int64_t>(n));
+      const Type type = config.joined->field(static_cast<int>(c)).type;
       // The column of every chunk, by chunk index (few chunks, many rows).
       auto columns_of = [&](int side, int column, std::vector<const Column*>& out) {
         const Side& s = sides_[side];
@@ -527,6 +544,15 @@ class StreamJoinState final : public StatefulOperatorState {
       };
       columns_of(source.side, source.column, chunk_columns_[0]);
       if (source.other_key >= 0) columns_of(kRight, source.other_key, chunk_columns_[1]);
+      switch (type) {
+        case Type::Bool: columns.push_back(gather_fixed<uint8_t>(type, source.side, source.other_key >= 0, n)); continue;
+        case Type::Int64:
+        case Type::Timestamp: columns.push_back(gather_fixed<int64_t>(type, source.side, source.other_key >= 0, n)); continue;
+        case Type::Double: columns.push_back(gather_fixed<double>(type, source.side, source.other_key >= 0, n)); continue;
+        case Type::String: break;
+      }
+      ColumnBuilder builder(type);
+      builder.reserve(static_cast<int64_t>(n));
       const std::vector<Location>& primary = located_[source.side];
       for (size_t i = 0; i < n; ++i) {
         const Location* at = &primary[i];
@@ -544,6 +570,36 @@ class StreamJoinState final : public StatefulOperatorState {
       columns.push_back(builder.finish());
     }
     return RecordBatch::make(config.joined, std::move(columns));
+  }
+
+  // Gathers a fixed-width column of values T from chunk_columns_ at located_ (as gather left
+  // them): one load per row, no per-cell dispatch; a validity bitmap only when a cell is null.
+  template <typename T>
+  ColumnPtr gather_fixed(Type type, int primary_side, bool has_fallback, size_t n) const {
+    auto values = Buffer::allocate_for_overwrite(static_cast<int64_t>(n * sizeof(T)));
+    auto validity = Buffer::allocate(bitmap::bytes_for(static_cast<int64_t>(n)));
+    T* out = values->mutable_as<T>();
+    uint8_t* valid = validity->mutable_data();
+    int64_t nulls = 0;
+    const Location* primary = located_[primary_side].data();
+    const Column* const* primary_columns = chunk_columns_[0].data();
+    for (size_t i = 0; i < n; ++i) {
+      const Location* at = &primary[i];
+      const Column* const* from = primary_columns;
+      if (at->chunk == kNoRow && has_fallback) {
+        at = &located_[kRight][i];
+        from = chunk_columns_[1].data();
+      }
+      if (at->chunk == kNoRow || from[at->chunk]->is_null(at->row)) {
+        out[i] = T{};
+        ++nulls;
+        continue;
+      }
+      out[i] = from[at->chunk]->values<T>()[at->row];
+      bitmap::set(valid, static_cast<int64_t>(i));
+    }
+    return Column::make_unchecked(type, static_cast<int64_t>(n), std::move(values),
+                                  nulls > 0 ? std::move(validity) : nullptr);
   }
 
   // Builds the output rows of one side's rows alone (the other side null).
@@ -613,6 +669,8 @@ class StreamJoinState final : public StatefulOperatorState {
       for (const Pair& pair : firsts) remove_row(kLeft, pair.left);
       return Status::ok();
     }
+    // Only an outer side's rows need to know they matched.
+    if (!config.outer[kLeft] && !config.outer[kRight]) return Status::ok();
     for (const Pair& pair : matches) {
       mark_matched(kLeft, pair.left);
       mark_matched(kRight, pair.right);
@@ -629,12 +687,25 @@ class StreamJoinState final : public StatefulOperatorState {
     while (!s.expiries.empty() && s.expiries.top().time < watermark) {
       const Expiry expiry = s.expiries.top();
       s.expiries.pop();
-      const BufferedRow& row = s.rows[expiry.row];
-      if (!row.live || row.serial != expiry.serial) continue;
-      due.push_back(expiry.row);
-      if (config_->outer[side] && !row.matched) {
-        unmatched.push_back(side == kLeft ? Pair{expiry.row, kNoRow} : Pair{kNoRow, expiry.row});
+      Chunk& chunk = s.chunks[expiry.chunk];
+      if (!chunk.batch || chunk.generation != expiry.generation || chunk.next_expiry != expiry.time) continue;
+      int64_t next = std::numeric_limits<int64_t>::max();
+      for (uint32_t index : chunk.row_index) {
+        if (index == kNoRow) continue;
+        const BufferedRow& row = s.rows[index];
+        if (!row.has_time) continue;
+        const int64_t time = config_->eviction_time(side, row.time);
+        if (time >= watermark) {
+          next = std::min(next, time);
+          continue;
+        }
+        due.push_back(index);
+        if (config_->outer[side] && !row.matched) {
+          unmatched.push_back(side == kLeft ? Pair{index, kNoRow} : Pair{kNoRow, index});
+        }
       }
+      chunk.next_expiry = next;
+      schedule_expiry(side, expiry.chunk);
     }
     if (!unmatched.empty()) {
       SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr rows, gather(unmatched));
@@ -667,7 +738,6 @@ class StreamJoinState final : public StatefulOperatorState {
   mutable std::vector<Location> located_[2];
   mutable std::vector<const Column*> chunk_columns_[2];
   std::vector<std::string> foreign_deletes_;  // segments of another partitioning (partition 0)
-  uint64_t serial_ = 0;
   int64_t epoch_dropped_ = 0;
   StateOperatorMetrics metrics_;
 };
