@@ -52,6 +52,14 @@ Result<std::string> encode_join_segment_rows(const RecordBatch& rows) {
   return out;
 }
 
+Result<RecordBatchPtr> decode_join_segment_rows(std::string_view value) {
+  uint8_t version = 0;
+  if (!se::get_byte(value, version) || version != se::kFormatVersion) {
+    return Status::corrupt("join state segment rows have an unknown format version");
+  }
+  return wire::decode_batch(reinterpret_cast<const uint8_t*>(value.data()), value.size());
+}
+
 std::string encode_join_segment_status(const std::vector<uint8_t>& flags) {
   std::string out;
   out.reserve(6 + flags.size());
@@ -83,7 +91,7 @@ Status JoinSegmentCollector::add(std::string_view key, std::string_view value) {
   }
   const auto part = static_cast<JoinSegmentPart>(key[kKeyBytes - 1]);
   if (part == JoinSegmentPart::rows) {
-    auto rows = wire::decode_batch(reinterpret_cast<const uint8_t*>(in.data()), in.size());
+    auto rows = decode_join_segment_rows(value);
     if (!rows.ok()) return rows.status().with_context(where);
     JoinSegment decoded;
     decoded.key = segment;

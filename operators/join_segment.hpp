@@ -59,6 +59,10 @@ std::string join_segment_partition_prefix(int num_partitions, int partition);
 /// Encodes a segment's rows part. Thread-safe.
 Result<std::string> encode_join_segment_rows(const RecordBatch& rows);
 
+/// Decodes a segment's rows part (format version byte, then the FlatBuffers batch); fails as
+/// corrupt naming what is wrong. Thread-safe.
+Result<RecordBatchPtr> decode_join_segment_rows(std::string_view value);
+
 /// Encodes a segment's status part from one flags byte per row. Thread-safe.
 std::string encode_join_segment_status(const std::vector<uint8_t>& flags);
 

@@ -119,6 +119,9 @@ struct Chunk {
   // rather than per row keeps the queue as small as the number of chunks.
   int64_t next_expiry = std::numeric_limits<int64_t>::max();
   uint64_t generation = 0;  // counts the slot's uses
+  int64_t stored_epoch = -1;  // the epoch whose commit wrote the rows part
+  bool evicted = false;       // the columns left memory (batch is null); read back on a match
+  uint64_t last_used = 0;     // when the columns were last added or read back
 };
 
 // The buffered rows of one side of one partition.
@@ -192,6 +195,8 @@ class StreamJoinState final : public StatefulOperatorState {
       if (segment.key.num_partitions == num_partitions_) {
         const uint32_t c = add_chunk(side, rows);
         sides_[side].chunks[c].key = key;
+        sides_[side].chunks[c].stored_epoch = segment.key.epoch;
+        committed_epoch_ = std::max(committed_epoch_, segment.key.epoch);
         sides_[side].chunks[c].status_stored = segment.has_status;
         config_->key_encoder[side]->encode_flat(*rows, keys_);
         for (int64_t r = 0; r < rows->num_rows(); ++r) {
@@ -229,6 +234,7 @@ class StreamJoinState final : public StatefulOperatorState {
       schedule_expiry(side, c);
       mark_changed(side, c);
     }
+    shrink();
     return Status::ok();
   }
 
@@ -260,7 +266,12 @@ class StreamJoinState final : public StatefulOperatorState {
     return finish_joined_epoch(context, out, delta);
   }
 
-  void epoch_committed(int64_t) override {}
+  void epoch_committed(int64_t epoch) override {
+    committed_epoch_ = std::max(committed_epoch_, epoch);
+    shrink();
+    metrics_.memory_used_bytes = sides_[kLeft].memory_bytes + sides_[kRight].memory_bytes + index_bytes_;
+    metrics_.custom_metrics["segmentsEvicted"] = evicted_chunks_;
+  }
 
   StateOperatorMetrics metrics() const override { return metrics_; }
 
@@ -347,9 +358,10 @@ class StreamJoinState final : public StatefulOperatorState {
                                               JoinSegmentPart::rows);
           SLUICE_ASSIGN_OR_RETURN(std::string rows, encode_join_segment_rows(*chunk.batch));
           delta.changes.push_back({chunk.key, std::move(rows)});
+          chunk.stored_epoch = context.epoch;
           written += chunk.live;
         }
-        bool all_live_unmatched = chunk.live == chunk.batch->num_rows();
+        bool all_live_unmatched = chunk.live == static_cast<int64_t>(chunk.row_index.size());
         flags_.assign(chunk.row_index.size(), 0);
         for (size_t r = 0; r < chunk.row_index.size(); ++r) {
           const uint32_t index = chunk.row_index[r];
@@ -380,6 +392,9 @@ class StreamJoinState final : public StatefulOperatorState {
     metrics_.memory_used_bytes = sides_[kLeft].memory_bytes + sides_[kRight].memory_bytes + index_bytes_;
     metrics_.custom_metrics["leftRowsTotal"] = sides_[kLeft].live_rows;
     metrics_.custom_metrics["rightRowsTotal"] = sides_[kRight].live_rows;
+    metrics_.custom_metrics["segmentsEvicted"] = evicted_chunks_;
+    metrics_.custom_metrics["segmentsReadBack"] = metrics_reloads_;
+    metrics_reloads_ = 0;
     return Status::ok();
   }
 
@@ -416,6 +431,9 @@ class StreamJoinState final : public StatefulOperatorState {
     chunk.changed = false;
     chunk.next_expiry = std::numeric_limits<int64_t>::max();
     ++chunk.generation;
+    chunk.stored_epoch = -1;
+    chunk.evicted = false;
+    chunk.last_used = ++uses_;
     s.memory_bytes += batch->memory_bytes() + batch->num_rows() * static_cast<int64_t>(sizeof(uint32_t));
     chunk.batch = std::move(batch);
     return c;
@@ -440,11 +458,84 @@ class StreamJoinState final : public StatefulOperatorState {
   void free_chunk(int side, uint32_t c) {
     Side& s = sides_[side];
     Chunk& chunk = s.chunks[c];
-    s.memory_bytes -= chunk.batch->memory_bytes() + chunk.batch->num_rows() * static_cast<int64_t>(sizeof(uint32_t));
+    if (chunk.batch) s.memory_bytes -= chunk.batch->memory_bytes();
+    if (chunk.evicted) --evicted_chunks_;
+    s.memory_bytes -= static_cast<int64_t>(chunk.row_index.size() * sizeof(uint32_t));
     chunk.batch.reset();
+    chunk.evicted = false;
+    chunk.next_expiry = std::numeric_limits<int64_t>::max();
     std::vector<uint32_t>().swap(chunk.row_index);
     chunk.key.clear();
     s.free_chunks.push_back(c);
+  }
+
+  // Drops the columns of committed segments, least recently used first, while the partition
+  // holds more than the cache (stateCacheSize); their rows stay indexed and are read back by
+  // ensure_loaded.
+  void shrink() {
+    const auto total = [&] { return sides_[kLeft].memory_bytes + sides_[kRight].memory_bytes + index_bytes_; };
+    if (total() <= config_->options.cache_bytes) return;
+    struct Candidate {
+      uint64_t last_used;
+      int side;
+      uint32_t chunk;
+    };
+    std::vector<Candidate> candidates;
+    for (int side = 0; side < 2; ++side) {
+      for (uint32_t c = 0; c < sides_[side].chunks.size(); ++c) {
+        const Chunk& chunk = sides_[side].chunks[c];
+        if (chunk.batch && !chunk.key.empty() && chunk.stored_epoch <= committed_epoch_) {
+          candidates.push_back({chunk.last_used, side, c});
+        }
+      }
+    }
+    std::sort(candidates.begin(), candidates.end(),
+              [](const Candidate& a, const Candidate& b) { return a.last_used < b.last_used; });
+    for (const Candidate& candidate : candidates) {
+      if (total() <= config_->options.cache_bytes) break;
+      Chunk& chunk = sides_[candidate.side].chunks[candidate.chunk];
+      sides_[candidate.side].memory_bytes -= chunk.batch->memory_bytes();
+      chunk.batch.reset();
+      chunk.evicted = true;
+      ++evicted_chunks_;
+    }
+  }
+
+  // Reads back the columns of the evicted segments that rows of `pairs` lie in.
+  Status ensure_loaded(const std::vector<Pair>& pairs) {
+    if (evicted_chunks_ == 0) return Status::ok();
+    for (const Pair& pair : pairs) {
+      for (int side = 0; side < 2; ++side) {
+        const uint32_t index = side == kLeft ? pair.left : pair.right;
+        if (index == kNoRow) continue;
+        const uint32_t c = sides_[side].rows[index].chunk;
+        if (sides_[side].chunks[c].evicted) SLUICE_RETURN_NOT_OK(reload_chunk(side, c));
+      }
+    }
+    return Status::ok();
+  }
+
+  Status reload_chunk(int side, uint32_t c) {
+    Side& s = sides_[side];
+    Chunk& chunk = s.chunks[c];
+    const std::string where = "join state segment of the " + std::string(side == kLeft ? "left" : "right") +
+                              " side stored in epoch " + std::to_string(chunk.stored_epoch);
+    if (!committed_) return Status::internal(where + " left memory without a checkpoint to read it back from");
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> value, committed_->get(chunk.key));
+    if (!value) return Status::corrupt(where + " is missing from the checkpoint");
+    auto rows = decode_join_segment_rows(*value);
+    if (!rows.ok()) return rows.status().with_context(where);
+    if ((*rows)->num_rows() != static_cast<int64_t>(chunk.row_index.size()) ||
+        (*rows)->num_columns() != config_->side_schema[side]->num_fields()) {
+      return Status::corrupt(where + " has another shape in the checkpoint than in memory");
+    }
+    SLUICE_ASSIGN_OR_RETURN(chunk.batch, RecordBatch::make(config_->side_schema[side], (*rows)->columns()));
+    s.memory_bytes += chunk.batch->memory_bytes();
+    chunk.evicted = false;
+    chunk.last_used = ++uses_;
+    --evicted_chunks_;
+    ++metrics_reloads_;
+    return Status::ok();
   }
 
   uint32_t buffer_row(int side, uint32_t chunk, uint32_t row_in_chunk, std::string_view key) {
@@ -624,6 +715,7 @@ class StreamJoinState final : public StatefulOperatorState {
   // Emits the candidate pairs of the last input batch that satisfy the condition.
   Status emit_matches() {
     if (pairs_.empty()) return Status::ok();
+    SLUICE_RETURN_NOT_OK(ensure_loaded(pairs_));
     const Config& config = *config_;
     std::vector<Pair> matches;
     RecordBatchPtr joined;
@@ -688,7 +780,7 @@ class StreamJoinState final : public StatefulOperatorState {
       const Expiry expiry = s.expiries.top();
       s.expiries.pop();
       Chunk& chunk = s.chunks[expiry.chunk];
-      if (!chunk.batch || chunk.generation != expiry.generation || chunk.next_expiry != expiry.time) continue;
+      if (chunk.generation != expiry.generation || chunk.next_expiry != expiry.time) continue;
       int64_t next = std::numeric_limits<int64_t>::max();
       for (uint32_t index : chunk.row_index) {
         if (index == kNoRow) continue;
@@ -708,6 +800,7 @@ class StreamJoinState final : public StatefulOperatorState {
       schedule_expiry(side, expiry.chunk);
     }
     if (!unmatched.empty()) {
+      SLUICE_RETURN_NOT_OK(ensure_loaded(unmatched));
       SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr rows, gather(unmatched));
       pending_.push_back(std::move(rows));
     }
@@ -738,6 +831,10 @@ class StreamJoinState final : public StatefulOperatorState {
   mutable std::vector<Location> located_[2];
   mutable std::vector<const Column*> chunk_columns_[2];
   std::vector<std::string> foreign_deletes_;  // segments of another partitioning (partition 0)
+  int64_t committed_epoch_ = -1;  // the last epoch known committed
+  int64_t evicted_chunks_ = 0;    // chunks whose columns left memory
+  uint64_t uses_ = 0;             // the clock of Chunk::last_used
+  int64_t metrics_reloads_ = 0;   // segments read back this epoch
   int64_t epoch_dropped_ = 0;
   StateOperatorMetrics metrics_;
 };
