@@ -12,12 +12,14 @@ namespace se = state_encoding;
 constexpr size_t kKeyBytes = 1 + 8 + 2 + 2 + 4 + 1;
 
 void put_big_endian(std::string& out, uint64_t value, int bytes) {
-  for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8) out.push_back(static_cast<char>((value >> shift) & 0xff));
+  for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((value >> shift) & 0xff));
 }
 
 uint64_t get_big_endian(std::string_view in, size_t at, int bytes) {
   uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i) value = (value << 8) | static_cast<uint8_t>(in[at + static_cast<size_t>(i)]);
+  for (int i = 0; i < bytes; ++i)
+    value = (value << 8) | static_cast<uint8_t>(in[at + static_cast<size_t>(i)]);
   return value;
 }
 
@@ -70,9 +72,11 @@ std::string encode_join_segment_status(const std::vector<uint8_t>& flags) {
 }
 
 Status JoinSegmentCollector::add(std::string_view key, std::string_view value) {
-  if (key.size() != kKeyBytes || static_cast<uint8_t>(key[4]) > 1 || static_cast<uint8_t>(key[kKeyBytes - 1]) > 1) {
-    return Status::corrupt("join state key of " + std::to_string(key.size()) +
-                           " bytes is not a segment key (partitions, partition, side, epoch, sequence, part)");
+  if (key.size() != kKeyBytes || static_cast<uint8_t>(key[4]) > 1 ||
+      static_cast<uint8_t>(key[kKeyBytes - 1]) > 1) {
+    return Status::corrupt(
+        "join state key of " + std::to_string(key.size()) +
+        " bytes is not a segment key (partitions, partition, side, epoch, sequence, part)");
   }
   JoinSegmentKey segment;
   segment.num_partitions = static_cast<int>(get_big_endian(key, 0, 2));
@@ -80,9 +84,10 @@ Status JoinSegmentCollector::add(std::string_view key, std::string_view value) {
   segment.side = key[4];
   segment.epoch = static_cast<int64_t>(get_big_endian(key, 5, 8) ^ (uint64_t{1} << 63));
   segment.sequence = static_cast<uint32_t>(get_big_endian(key, 13, 4));
-  const std::string where = "join state segment (side " + std::to_string(segment.side) + ", epoch " +
-                            std::to_string(segment.epoch) + ", partition " + std::to_string(segment.partition) +
-                            " of " + std::to_string(segment.num_partitions) + ", sequence " +
+  const std::string where = "join state segment (side " + std::to_string(segment.side) +
+                            ", epoch " + std::to_string(segment.epoch) + ", partition " +
+                            std::to_string(segment.partition) + " of " +
+                            std::to_string(segment.num_partitions) + ", sequence " +
                             std::to_string(segment.sequence) + ")";
   std::string_view in = value;
   uint8_t version = 0;
@@ -100,7 +105,8 @@ Status JoinSegmentCollector::add(std::string_view key, std::string_view value) {
     segments_.push_back(std::move(decoded));
     return Status::ok();
   }
-  if (segments_.empty() || encode_join_segment_key(segments_.back().key, JoinSegmentPart::status) != key) {
+  if (segments_.empty() ||
+      encode_join_segment_key(segments_.back().key, JoinSegmentPart::status) != key) {
     return Status::corrupt(where + " has a status but no rows");
   }
   JoinSegment& last = segments_.back();

@@ -17,14 +17,16 @@ namespace sluice {
 /// bytes big-endian) + partition (2) + side byte (0 left, 1 right) + epoch (8) + sequence (4)
 /// + part byte (0 rows, 1 status), so that a partition reads its own segments as one range.
 /// A segment holds rows of its epoch only and its key is never reused: a replay of an epoch
-/// that did not commit writes keys no committed entry has. The rows part holds a format version byte and the batch in
-/// the FlatBuffers wire format (core/wire.hpp), written once; the status part, present only
-/// when some row has left or matched, holds a version byte, the row count (varint) and one
-/// flags byte per row (kJoinRowLive, kJoinRowMatched), rewritten when a flag changes. A segment
-/// whose rows have all left is deleted. A restart with the same partition count adopts each
-/// partition's own segments; with another count every partition takes the rows its keys route
-/// to from all segments and stores them anew, and partition 0 deletes the old segments, all in
-/// the first epoch's commit.
+/// that did not commit writes keys no committed entry has. The rows part holds a format version
+/// byte and the batch in the FlatBuffers wire format (core/wire.hpp), written once; the status
+/// part, present only when some row has left or matched, holds a version byte, the row count
+/// (varint) and one flags byte per row (kJoinRowLive, kJoinRowMatched), rewritten when a flag
+/// changes. A segment whose rows have all left is deleted. A restart with the same partition count
+/// adopts each partition's own segments (a partition never reads or deletes a sibling's); with
+/// another count every partition takes the rows its keys route to from the segments of the old
+/// count and stores them anew, and partition 0 deletes the old segments, all in the first
+/// epoch's commit. The rows part's columns may leave memory once committed (stateCacheSize):
+/// it is never rewritten, so it is read back by its key.
 struct JoinSegmentKey {
   int side = 0;
   int64_t epoch = 0;

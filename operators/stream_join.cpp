@@ -143,6 +143,18 @@ struct Pair {
   uint32_t right;
 };
 
+// Returns a free slot of items (one listed in free_slots, else a new one at the end).
+template <typename T>
+uint32_t take_slot(std::vector<T>& items, std::vector<uint32_t>& free_slots) {
+  if (!free_slots.empty()) {
+    const uint32_t slot = free_slots.back();
+    free_slots.pop_back();
+    return slot;
+  }
+  items.emplace_back();
+  return static_cast<uint32_t>(items.size() - 1);
+}
+
 std::string status_key_of(std::string rows_key) {
   rows_key.back() = static_cast<char>(JoinSegmentPart::status);
   return rows_key;
@@ -415,14 +427,7 @@ class StreamJoinState final : public StatefulOperatorState {
 
   uint32_t add_chunk(int side, RecordBatchPtr batch) {
     Side& s = sides_[side];
-    uint32_t c;
-    if (!s.free_chunks.empty()) {
-      c = s.free_chunks.back();
-      s.free_chunks.pop_back();
-    } else {
-      c = static_cast<uint32_t>(s.chunks.size());
-      s.chunks.emplace_back();
-    }
+    const uint32_t c = take_slot(s.chunks, s.free_chunks);
     Chunk& chunk = s.chunks[c];
     chunk.row_index.assign(static_cast<size_t>(batch->num_rows()), kNoRow);
     chunk.live = 0;
@@ -540,14 +545,7 @@ class StreamJoinState final : public StatefulOperatorState {
 
   uint32_t buffer_row(int side, uint32_t chunk, uint32_t row_in_chunk, std::string_view key) {
     Side& s = sides_[side];
-    uint32_t index;
-    if (!s.free_rows.empty()) {
-      index = s.free_rows.back();
-      s.free_rows.pop_back();
-    } else {
-      index = static_cast<uint32_t>(s.rows.size());
-      s.rows.emplace_back();
-    }
+    const uint32_t index = take_slot(s.rows, s.free_rows);
     auto entry = index_.find(key);
     if (entry == index_.end()) {
       entry = index_.emplace(std::string(key), KeyRows{}).first;
