@@ -339,8 +339,12 @@ caf::behavior stateful_behavior(stateful_actor* self, caf::actor coordinator, Do
         auto sender = caf::actor_cast<caf::actor>(self->current_sender());
         if (!st.failed) {
           if (!accept_in_order(self, message)) return;
+          // A sender's first batch of an epoch may come before the coordinator's EpochStart:
+          // the context then names the epoch at least (its watermark follows with EpochStart).
+          auto [context, inserted] = st.contexts.try_emplace(message.epoch);
+          if (inserted) context->second.epoch = message.epoch;
           Status status = guarded(st.name, [&] {
-            return st.state->add_input(message.input, message.batch, st.contexts[message.epoch]);
+            return st.state->add_input(message.input, message.batch, context->second);
           });
           if (!status.is_ok()) stateful_fail(self, status);
         }

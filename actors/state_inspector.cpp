@@ -6,6 +6,7 @@
 
 #include "actors/query_runtime.hpp"
 #include "operators/aggregate_function.hpp"
+#include "operators/join_segment.hpp"
 #include "operators/key_encoder.hpp"
 #include "operators/state_encoding.hpp"
 #include "operators/type_names.hpp"
@@ -30,6 +31,9 @@ struct StateLayout {
   // Joins: a side byte in front of the keys and a row id after them (see make_stream_join);
   // the operator column names the side.
   bool join = false;
+  // Joins whose state is in segments (see join_segment.hpp): the right side's key names.
+  bool join_segments = false;
+  std::vector<std::string> right_key_names;
   // Aggregations only: the aggregates over `aggregate_input`, whose values follow a version
   // byte in every stored value.
   std::vector<AggregateSpec> aggregates;
@@ -180,6 +184,7 @@ std::optional<StateLayout> parse_layout(std::string_view plan_fingerprint) {
     const std::string_view type = word_after(line, "type=");
     layout.operator_name = "stream-stream " + std::string(type) + " join";
     layout.join = true;
+    layout.join_segments = line.find(" state=segments") != std::string_view::npos;
     std::optional<std::string_view> left;
     if (const size_t open = line.find("left=("); open != std::string_view::npos) {
       const size_t close = line.find(')', open);
@@ -193,6 +198,7 @@ std::optional<StateLayout> parse_layout(std::string_view plan_fingerprint) {
       const size_t comma = list.find(", ");
       std::string_view pair = list.substr(0, comma);
       const std::string_view name = pair.substr(0, pair.find('='));
+      if (pair.find('=') != std::string_view::npos) layout.right_key_names.emplace_back(pair.substr(pair.find('=') + 1));
       bool found = false;
       for (const auto& field : *left_fields) {
         if (field.name == name) {
@@ -251,6 +257,50 @@ std::optional<StateLayout> parse_layout(std::string_view plan_fingerprint) {
     }
   }
   return layout;
+}
+
+// Appends one row per buffered row of a join's segments: the side, the partition its key
+// routes to, the key columns (the left side's names) or the encoded key in hex, and the row's
+// columns encoded (hex) as the value.
+Status append_join_rows(const std::vector<JoinSegment>& segments, const StateLayout& layout, int num_partitions,
+                        RecordBatchBuilder& builder) {
+  EncodedKeys keys;
+  EncodedKeys values;
+  for (const JoinSegment& segment : segments) {
+    const Schema& schema = *segment.rows->schema();
+    std::vector<int> key_columns;
+    for (size_t k = 0; k < layout.keys.size(); ++k) {
+      const std::string& name = segment.key.side == 0 || k >= layout.right_key_names.size()
+                                    ? layout.keys[k].name
+                                    : layout.right_key_names[k];
+      const int column = schema.find(name);
+      if (column < 0) {
+        return Status::corrupt("a join state segment has no key column '" + name + "' (" + schema.to_string() + ")");
+      }
+      key_columns.push_back(column);
+    }
+    std::vector<int> all(static_cast<size_t>(schema.num_fields()));
+    for (size_t c = 0; c < all.size(); ++c) all[c] = static_cast<int>(c);
+    SLUICE_ASSIGN_OR_RETURN(KeyEncoder key_encoder, KeyEncoder::make(schema, key_columns));
+    SLUICE_ASSIGN_OR_RETURN(KeyEncoder row_encoder, KeyEncoder::make(schema, all));
+    key_encoder.encode_flat(*segment.rows, keys);
+    row_encoder.encode_flat(*segment.rows, values);
+    for (int64_t r = 0; r < segment.rows->num_rows(); ++r) {
+      if ((segment.flags[static_cast<size_t>(r)] & kJoinRowLive) == 0) continue;
+      int column = 0;
+      builder.column(column++).append_string(layout.operator_name + (segment.key.side == 0 ? " (left)" : " (right)"));
+      builder.column(column++).append_int64(key_partition(keys.key(r), num_partitions));
+      if (key_columns.empty()) {
+        builder.column(column++).append_string(hex(keys.key(r)));
+      }
+      for (int key_column : key_columns) {
+        SLUICE_RETURN_NOT_OK(builder.column(column++).append_value(segment.rows->column(key_column)->value_at(r)));
+      }
+      builder.column(column++).append_string(hex(values.key(r)));
+      builder.column(column++).append_int64(static_cast<int64_t>(values.key(r).size()));
+    }
+  }
+  return Status::ok();
 }
 
 Result<std::unique_ptr<CheckpointStore>> open_checkpoint(const std::string& path) {
@@ -353,12 +403,17 @@ Result<RecordBatchPtr> inspect_state(const std::string& checkpoint_dir,
   const int value_column = schema->num_fields() - 2;
   std::vector<uint64_t> row(aggregates ? static_cast<size_t>(aggregates->words()) : 0);
   Status failure;
+  JoinSegmentCollector segments;
   Status scanned = store->scan_state(actors::kOperatorStateTable, [&](std::string_view key,
                                                                       std::string_view value) {
     auto fail = [&](Status status) {
       failure = status.with_context("state key " + hex(key) + " of checkpoint " + checkpoint_dir);
       return false;
     };
+    if (layout->join_segments) {
+      Status added = segments.add(key, value);
+      return added.is_ok() ? true : fail(added);
+    }
     int column = 0;
     std::string_view routed = key.substr(std::min(key.size(), static_cast<size_t>(layout->prefix)));
     if (layout->join) {
@@ -401,6 +456,10 @@ Result<RecordBatchPtr> inspect_state(const std::string& checkpoint_dir,
   });
   if (!scanned.is_ok()) return in_checkpoint(scanned);
   if (!failure.is_ok()) return failure;
+  if (layout->join_segments) {
+    SLUICE_RETURN_NOT_OK(
+        in_checkpoint(append_join_rows(segments.finish(), *layout, num_partitions, builder)));
+  }
   return builder.finish();
 }
 

@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <limits>
+#include <map>
 #include <queue>
 #include <unordered_map>
 
+#include "core/bitmap.hpp"
 #include "core/column_builder.hpp"
+#include "operators/join_segment.hpp"
 #include "operators/key_encoder.hpp"
 #include "operators/state_encoding.hpp"
 
@@ -19,7 +23,7 @@ namespace se = state_encoding;
 constexpr int kLeft = 0;
 constexpr int kRight = 1;
 constexpr uint32_t kNoRow = UINT32_MAX;
-constexpr size_t kIdBytes = 8;
+constexpr int64_t kKeyEntryBytes = 96;  // an index node, its bucket and two empty row lists
 
 // What every partition of one join shares; immutable.
 struct Config {
@@ -56,7 +60,7 @@ struct Config {
 };
 
 // Appends row `row` of column to builder (a null when the column's value is null).
-void append_cell(ColumnBuilder& builder, const Column& column, int64_t row) {
+inline void append_cell(ColumnBuilder& builder, const Column& column, int64_t row) {
   if (column.is_null(row)) {
     builder.append_null();
     return;
@@ -87,32 +91,47 @@ struct BufferedRow {
   uint32_t chunk = 0;
   uint32_t row = 0;
   KeyIndex::value_type* key = nullptr;  // the join key's entry in the index (nodes are stable)
-  uint64_t id = 0;
-  uint64_t serial = 0;  // tells a reused slot from the row an old expiry entry named
   int64_t time = 0;
   bool has_time = false;
   bool matched = false;
-  bool stored = false;  // written by a delta (committed or pending)
-  bool dirty = false;
   bool live = false;
 };
 
+// When the earliest row of a chunk may be evicted; stale once the chunk's slot is reused
+// (generation) or its earliest eviction time moved (time).
 struct Expiry {
   int64_t time;
-  uint32_t row;
-  uint64_t serial;
+  uint32_t chunk;
+  uint64_t generation;
   bool operator>(const Expiry& other) const { return time > other.time; }
+};
+
+// The rows of one input batch (or one loaded segment) of one side: a segment of the state
+// (see join_segment.hpp), stored whole at the end of its first epoch.
+struct Chunk {
+  RecordBatchPtr batch;             // null while the slot is free
+  std::vector<uint32_t> row_index;  // per batch row: its BufferedRow, or kNoRow when not buffered
+  int64_t live = 0;
+  std::string key;                  // the rows part's state key once stored, else empty
+  bool status_stored = false;
+  bool changed = false;             // listed in Side::changed
+  // The earliest watermark that evicts one of its rows (max: none); one expiry entry per chunk
+  // rather than per row keeps the queue as small as the number of chunks.
+  int64_t next_expiry = std::numeric_limits<int64_t>::max();
+  uint64_t generation = 0;  // counts the slot's uses
+  int64_t stored_epoch = -1;  // the epoch whose commit wrote the rows part
+  bool evicted = false;       // the columns left memory (batch is null); read back on a match
+  uint64_t last_used = 0;     // when the columns were last added or read back
 };
 
 // The buffered rows of one side of one partition.
 struct Side {
-  std::vector<RecordBatchPtr> chunks;
-  std::vector<int64_t> chunk_live;
+  std::vector<Chunk> chunks;
+  std::vector<uint32_t> free_chunks;
   std::vector<BufferedRow> rows;
   std::vector<uint32_t> free_rows;
-  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> expiries;
-  std::vector<uint32_t> dirty;
-  std::vector<std::string> removed;  // state keys of stored rows that left
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> expiries;  // of chunks
+  std::vector<uint32_t> changed;  // chunks whose stored segment no longer matches memory
   int64_t live_rows = 0;
   int64_t memory_bytes = 0;
 };
@@ -124,13 +143,21 @@ struct Pair {
   uint32_t right;
 };
 
-std::string state_key(int side, std::string_view join_key, uint64_t id) {
-  std::string key;
-  key.reserve(1 + join_key.size() + kIdBytes);
-  key.push_back(static_cast<char>(side));
-  key.append(join_key);
-  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((id >> shift) & 0xff));
-  return key;
+// Returns a free slot of items (one listed in free_slots, else a new one at the end).
+template <typename T>
+uint32_t take_slot(std::vector<T>& items, std::vector<uint32_t>& free_slots) {
+  if (!free_slots.empty()) {
+    const uint32_t slot = free_slots.back();
+    free_slots.pop_back();
+    return slot;
+  }
+  items.emplace_back();
+  return static_cast<uint32_t>(items.size() - 1);
+}
+
+std::string status_key_of(std::string rows_key) {
+  rows_key.back() = static_cast<char>(JoinSegmentPart::status);
+  return rows_key;
 }
 
 class StreamJoinState final : public StatefulOperatorState {
@@ -144,61 +171,82 @@ class StreamJoinState final : public StatefulOperatorState {
 
   Status load() {
     if (!committed_) return Status::ok();
-    std::vector<ColumnBuilder> builders[2];
-    for (int side = 0; side < 2; ++side) {
-      for (const auto& field : config_->side_schema[side]->fields()) builders[side].emplace_back(field.type);
-    }
-    struct Loaded {
-      std::string join_key;
-      uint64_t id;
-      bool matched;
-    };
-    std::vector<Loaded> loaded[2];
-    std::vector<ColumnBuilder*> pointers[2];
-    for (int side = 0; side < 2; ++side) {
-      for (auto& builder : builders[side]) pointers[side].push_back(&builder);
-    }
+    JoinSegmentCollector collector;
     Status status;
-    SLUICE_RETURN_NOT_OK(committed_->scan("", "", [&](std::string_view key, std::string_view value) {
-      if (key.size() < 1 + kIdBytes || static_cast<uint8_t>(key[0]) > 1) {
-        status = Status::corrupt("join state key of " + std::to_string(key.size()) + " bytes is malformed");
-        return false;
+    auto collect = [&](const std::string& begin, const std::string& end) -> Status {
+      SLUICE_RETURN_NOT_OK(committed_->scan(begin, end, [&](std::string_view key, std::string_view value) {
+        status = collector.add(key, value);
+        return status.is_ok();
+      }));
+      return status.with_context("loading join state");
+    };
+    // This partition's own segments, then those written with another partition count (each
+    // partition takes the rows its keys route to). A sibling's segments are neither read nor
+    // deleted here: deleting them lost their rows at the next restart.
+    SLUICE_RETURN_NOT_OK(collect(join_segment_partition_prefix(num_partitions_, partition_),
+                                 join_segment_partition_prefix(num_partitions_, partition_ + 1)));
+    SLUICE_RETURN_NOT_OK(collect("", join_segment_partition_prefix(num_partitions_, 0)));
+    SLUICE_RETURN_NOT_OK(collect(join_segment_partition_prefix(num_partitions_ + 1, 0), ""));
+    std::vector<int32_t> partition_of_row;
+    std::vector<int32_t> taken;
+    for (JoinSegment& segment : collector.finish()) {
+      const int side = segment.key.side;
+      const std::string key = encode_join_segment_key(segment.key, JoinSegmentPart::rows);
+      const Schema& schema = *config_->side_schema[side];
+      bool same_types = segment.rows->num_columns() == schema.num_fields();
+      for (int c = 0; same_types && c < schema.num_fields(); ++c) {
+        same_types = segment.rows->column(c)->type() == schema.field(c).type;
       }
-      const int side = key[0];
-      const std::string_view join_key = key.substr(1, key.size() - 1 - kIdBytes);
-      if (num_partitions_ > 1 && key_partition(join_key, num_partitions_) != partition_) return true;
-      uint64_t id = 0;
-      for (size_t i = key.size() - kIdBytes; i < key.size(); ++i) id = (id << 8) | static_cast<uint8_t>(key[i]);
-      std::string_view in = value;
-      uint8_t version = 0;
-      uint8_t matched = 0;
-      if (!se::get_byte(in, version) || version != se::kFormatVersion || !se::get_byte(in, matched)) {
-        status = Status::corrupt("join state value has an unknown format version");
-        return false;
+      if (!same_types) {
+        return Status::corrupt("join state segment of the " + std::string(side == kLeft ? "left" : "right") +
+                               " side has columns (" + segment.rows->schema()->to_string() + "), not (" +
+                               schema.to_string() + ")");
       }
-      status = config_->row_encoder[side]->decode_into(in, pointers[side].data());
-      if (!status.is_ok()) return false;
-      loaded[side].push_back({std::string(join_key), id, matched != 0});
-      return true;
-    }));
-    SLUICE_RETURN_NOT_OK(status.with_context("loading join state"));
-    for (int side = 0; side < 2; ++side) {
-      if (loaded[side].empty()) continue;
-      std::vector<ColumnPtr> columns;
-      for (auto& builder : builders[side]) columns.push_back(builder.finish());
-      SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr chunk,
-                              RecordBatch::make(config_->side_schema[side], std::move(columns)));
-      const uint32_t c = add_chunk(side, chunk);
-      for (size_t r = 0; r < loaded[side].size(); ++r) {
-        const uint32_t index = buffer_row(side, c, static_cast<uint32_t>(r), loaded[side][r].join_key);
-        BufferedRow& row = sides_[side].rows[index];
-        row.id = loaded[side][r].id;
-        row.matched = loaded[side][r].matched;
-        row.stored = true;
-        row.dirty = false;
+      SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr rows,
+                              RecordBatch::make(config_->side_schema[side], segment.rows->columns()));
+      if (segment.key.num_partitions == num_partitions_) {
+        const uint32_t c = add_chunk(side, rows);
+        sides_[side].chunks[c].key = key;
+        sides_[side].chunks[c].stored_epoch = segment.key.epoch;
+        committed_epoch_ = std::max(committed_epoch_, segment.key.epoch);
+        sides_[side].chunks[c].status_stored = segment.has_status;
+        config_->key_encoder[side]->encode_flat(*rows, keys_);
+        for (int64_t r = 0; r < rows->num_rows(); ++r) {
+          const uint8_t flags = segment.flags[static_cast<size_t>(r)];
+          if ((flags & kJoinRowLive) == 0) continue;
+          const uint32_t index = buffer_row(side, c, static_cast<uint32_t>(r), keys_.key(r));
+          sides_[side].rows[index].matched = (flags & kJoinRowMatched) != 0;
+        }
+        schedule_expiry(side, c);
+        // A segment without live rows is deleted by the next epoch.
+        if (sides_[side].chunks[c].live == 0) mark_changed(side, c);
+        continue;
       }
-      sides_[side].dirty.clear();
+      // Written with another partitioning: take the rows routed here and store them anew;
+      // partition 0 deletes the old segment in the same commit.
+      if (partition_ == 0) {
+        foreign_deletes_.push_back(key);
+        if (segment.has_status) foreign_deletes_.push_back(status_key_of(key));
+      }
+      if (num_partitions_ > 1) partition_rows(*rows, config_->keys[side], num_partitions_, partition_of_row);
+      taken.clear();
+      for (int64_t r = 0; r < rows->num_rows(); ++r) {
+        if ((segment.flags[static_cast<size_t>(r)] & kJoinRowLive) == 0) continue;
+        if (num_partitions_ > 1 && partition_of_row[static_cast<size_t>(r)] != partition_) continue;
+        taken.push_back(static_cast<int32_t>(r));
+      }
+      if (taken.empty()) continue;
+      RecordBatchPtr mine = rows->take(taken.data(), static_cast<int64_t>(taken.size()));
+      const uint32_t c = add_chunk(side, mine);
+      config_->key_encoder[side]->encode_flat(*mine, keys_);
+      for (size_t r = 0; r < taken.size(); ++r) {
+        const uint32_t index = buffer_row(side, c, static_cast<uint32_t>(r), keys_.key(static_cast<int64_t>(r)));
+        sides_[side].rows[index].matched = (segment.flags[static_cast<size_t>(taken[r])] & kJoinRowMatched) != 0;
+      }
+      schedule_expiry(side, c);
+      mark_changed(side, c);
     }
+    shrink();
     return Status::ok();
   }
 
@@ -210,15 +258,49 @@ class StreamJoinState final : public StatefulOperatorState {
     if (input != kLeft && input != kRight) {
       return Status::internal("a join has inputs 0 and 1, not " + std::to_string(input));
     }
-    const int side = input;
+    if (batch->num_rows() == 0) return Status::ok();
+    // Joined only when the epoch finishes: an upstream partition may send the next epoch's rows
+    // while a sibling still sends this one's, and those rows must reach neither this epoch's
+    // output nor its state delta (a replay of the next epoch would add them a second time).
+    inputs_[context.epoch].push_back({input, batch});
+    return Status::ok();
+  }
+
+  Status finish_epoch(const EpochContext& context, std::vector<RecordBatchPtr>& out,
+                      StateDelta& delta) override {
+    // Earlier epochs first (none in order; kept for safety), then this one, in arrival order.
+    while (!inputs_.empty() && inputs_.begin()->first <= context.epoch) {
+      auto node = inputs_.extract(inputs_.begin());
+      for (const EpochInput& input : node.mapped()) {
+        SLUICE_RETURN_NOT_OK(join_batch(input.side, input.batch, context));
+      }
+    }
+    return finish_joined_epoch(context, out, delta);
+  }
+
+  void epoch_committed(int64_t epoch) override {
+    committed_epoch_ = std::max(committed_epoch_, epoch);
+    shrink();
+    metrics_.memory_used_bytes = sides_[kLeft].memory_bytes + sides_[kRight].memory_bytes + index_bytes_;
+    metrics_.custom_metrics["segmentsEvicted"] = evicted_chunks_;
+  }
+
+  StateOperatorMetrics metrics() const override { return metrics_; }
+
+ private:
+  // Rows of one input batch waiting for their epoch's end.
+  struct EpochInput {
+    int side;
+    RecordBatchPtr batch;
+  };
+
+  // Buffers a batch of one side and emits its matches with the other side's buffered rows;
+  // rows below the epoch's watermark are late.
+  Status join_batch(int side, const RecordBatchPtr& batch, const EpochContext& context) {
     const int other = 1 - side;
     const Config& config = *config_;
     const int64_t n = batch->num_rows();
     if (n == 0) return Status::ok();
-    if (context.epoch != epoch_) {
-      epoch_ = context.epoch;
-      next_id_ = 0;
-    }
     const Column* time = config.time[side] >= 0 ? batch->column(config.time[side]).get() : nullptr;
     const bool drop_late = time != nullptr && context.watermark != EpochContext::kNoWatermark;
     const bool needs_time = config.options.bounds.lower || config.options.bounds.upper;
@@ -244,7 +326,12 @@ class StreamJoinState final : public StatefulOperatorState {
         pairs_.push_back(side == kLeft ? Pair{index, match} : Pair{match, index});
       }
     }
-    release_if_unused(side, chunk);
+    if (sides_[side].chunks[chunk].live == 0) {
+      free_chunk(side, chunk);
+    } else {
+      mark_changed(side, chunk);
+      schedule_expiry(side, chunk);
+    }
     if (!unmatched_now_.empty()) {
       RecordBatchPtr rows = batch->take(unmatched_now_.data(), static_cast<int64_t>(unmatched_now_.size()));
       SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr padded, pad_with_nulls(side, *rows));
@@ -254,8 +341,9 @@ class StreamJoinState final : public StatefulOperatorState {
     return Status::ok();
   }
 
-  Status finish_epoch(const EpochContext& context, std::vector<RecordBatchPtr>& out,
-                      StateDelta& delta) override {
+  // Evicts, emits the epoch's output and writes its delta, once its rows are joined.
+  Status finish_joined_epoch(const EpochContext& context, std::vector<RecordBatchPtr>& out,
+                             StateDelta& delta) {
     metrics_.num_rows_removed = 0;
     if (context.watermark != EpochContext::kNoWatermark) {
       for (int side = 0; side < 2; ++side) SLUICE_RETURN_NOT_OK(evict(side, context.watermark));
@@ -263,100 +351,226 @@ class StreamJoinState final : public StatefulOperatorState {
     for (auto& batch : pending_) out.push_back(std::move(batch));
     pending_.clear();
     int64_t written = 0;
+    uint32_t sequence = 0;
     for (int side = 0; side < 2; ++side) {
       Side& s = sides_[side];
-      for (auto& key : s.removed) delta.changes.push_back({std::move(key), std::nullopt});
-      s.removed.clear();
-      // Encodes each touched chunk once: new rows usually fill whole chunks.
-      std::unordered_map<uint32_t, EncodedKeys> encoded;
-      for (uint32_t index : s.dirty) {
-        BufferedRow& row = s.rows[index];
-        if (!row.live || !row.dirty) continue;
-        row.dirty = false;
-        row.stored = true;
-        auto it = encoded.find(row.chunk);
-        if (it == encoded.end()) {
-          it = encoded.emplace(row.chunk, EncodedKeys{}).first;
-          config_->row_encoder[side]->encode_flat(*s.chunks[row.chunk], it->second);
+      for (uint32_t c : s.changed) {
+        Chunk& chunk = s.chunks[c];
+        chunk.changed = false;
+        if (chunk.live == 0) {
+          if (!chunk.key.empty()) {
+            if (chunk.status_stored) delta.changes.push_back({status_key_of(chunk.key), std::nullopt});
+            delta.changes.push_back({std::move(chunk.key), std::nullopt});
+          }
+          free_chunk(side, c);
+          continue;
         }
-        std::string value;
-        se::put_byte(value, se::kFormatVersion);
-        se::put_byte(value, row.matched ? 1 : 0);
-        value.append(it->second.key(row.row));
-        delta.changes.push_back({state_key(side, row.key->first, row.id), std::move(value)});
-        ++written;
+        if (chunk.key.empty()) {
+          chunk.key = encode_join_segment_key({side, context.epoch, num_partitions_, partition_, sequence++},
+                                              JoinSegmentPart::rows);
+          SLUICE_ASSIGN_OR_RETURN(std::string rows, encode_join_segment_rows(*chunk.batch));
+          delta.changes.push_back({chunk.key, std::move(rows)});
+          chunk.stored_epoch = context.epoch;
+          written += chunk.live;
+        }
+        bool all_live_unmatched = chunk.live == static_cast<int64_t>(chunk.row_index.size());
+        flags_.assign(chunk.row_index.size(), 0);
+        for (size_t r = 0; r < chunk.row_index.size(); ++r) {
+          const uint32_t index = chunk.row_index[r];
+          if (index == kNoRow) continue;
+          const bool matched = config_->outer[side] && s.rows[index].matched;
+          flags_[r] = static_cast<uint8_t>(kJoinRowLive | (matched ? kJoinRowMatched : 0));
+          all_live_unmatched &= !matched;
+        }
+        if (!all_live_unmatched) {
+          delta.changes.push_back({status_key_of(chunk.key), encode_join_segment_status(flags_)});
+          chunk.status_stored = true;
+        } else if (chunk.status_stored) {
+          delta.changes.push_back({status_key_of(chunk.key), std::nullopt});
+          chunk.status_stored = false;
+        }
       }
-      s.dirty.clear();
+      s.changed.clear();
     }
+    sweep_keys();
+    for (auto& key : foreign_deletes_) delta.changes.push_back({std::move(key), std::nullopt});
+    foreign_deletes_.clear();
     std::sort(delta.changes.begin(), delta.changes.end(),
               [](const StateDelta::Change& a, const StateDelta::Change& b) { return a.key < b.key; });
     metrics_.num_rows_updated = written;
     metrics_.num_rows_dropped_by_watermark = epoch_dropped_;
     epoch_dropped_ = 0;
     metrics_.num_rows_total = sides_[kLeft].live_rows + sides_[kRight].live_rows;
-    metrics_.memory_used_bytes = sides_[kLeft].memory_bytes + sides_[kRight].memory_bytes;
+    metrics_.memory_used_bytes = sides_[kLeft].memory_bytes + sides_[kRight].memory_bytes + index_bytes_;
     metrics_.custom_metrics["leftRowsTotal"] = sides_[kLeft].live_rows;
     metrics_.custom_metrics["rightRowsTotal"] = sides_[kRight].live_rows;
+    metrics_.custom_metrics["segmentsEvicted"] = evicted_chunks_;
+    metrics_.custom_metrics["segmentsReadBack"] = metrics_reloads_;
+    metrics_reloads_ = 0;
     return Status::ok();
   }
 
-  void epoch_committed(int64_t) override {}
-
-  StateOperatorMetrics metrics() const override { return metrics_; }
-
- private:
-  uint32_t add_chunk(int side, RecordBatchPtr batch) {
-    Side& s = sides_[side];
-    s.memory_bytes += batch->memory_bytes();
-    s.chunks.push_back(std::move(batch));
-    s.chunk_live.push_back(0);
-    return static_cast<uint32_t>(s.chunks.size() - 1);
+  // Drops the index entries of keys no buffered row has, once they are more than half of the
+  // index (so the sweep's cost is shared by the removals that made them).
+  void sweep_keys() {
+    if (empty_keys_ < 1024 || empty_keys_ * 2 < static_cast<int64_t>(index_.size())) return;
+    for (auto it = index_.begin(); it != index_.end();) {
+      if (it->second.rows[kLeft].empty() && it->second.rows[kRight].empty()) {
+        index_bytes_ -= static_cast<int64_t>(it->first.size() + kKeyEntryBytes);
+        it = index_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    empty_keys_ = 0;
   }
 
-  void release_if_unused(int side, uint32_t chunk) {
+  uint32_t add_chunk(int side, RecordBatchPtr batch) {
     Side& s = sides_[side];
-    if (s.chunk_live[chunk] == 0 && s.chunks[chunk]) {
-      s.memory_bytes -= s.chunks[chunk]->memory_bytes();
-      s.chunks[chunk].reset();
+    const uint32_t c = take_slot(s.chunks, s.free_chunks);
+    Chunk& chunk = s.chunks[c];
+    chunk.row_index.assign(static_cast<size_t>(batch->num_rows()), kNoRow);
+    chunk.live = 0;
+    chunk.key.clear();
+    chunk.status_stored = false;
+    chunk.changed = false;
+    chunk.next_expiry = std::numeric_limits<int64_t>::max();
+    ++chunk.generation;
+    chunk.stored_epoch = -1;
+    chunk.evicted = false;
+    chunk.last_used = ++uses_;
+    s.memory_bytes += batch->memory_bytes() + batch->num_rows() * static_cast<int64_t>(sizeof(uint32_t));
+    chunk.batch = std::move(batch);
+    return c;
+  }
+
+  // Queues the chunk's earliest eviction time, once its rows are buffered.
+  void schedule_expiry(int side, uint32_t c) {
+    const Chunk& chunk = sides_[side].chunks[c];
+    if (chunk.next_expiry == std::numeric_limits<int64_t>::max()) return;
+    sides_[side].expiries.push({chunk.next_expiry, c, chunk.generation});
+  }
+
+  // Lists a chunk whose segment must be written (or deleted) at the end of the epoch.
+  void mark_changed(int side, uint32_t c) {
+    Chunk& chunk = sides_[side].chunks[c];
+    if (chunk.changed) return;
+    chunk.changed = true;
+    sides_[side].changed.push_back(c);
+  }
+
+  // Frees a chunk that no row uses and whose segment is not (or no longer) in the state.
+  void free_chunk(int side, uint32_t c) {
+    Side& s = sides_[side];
+    Chunk& chunk = s.chunks[c];
+    if (chunk.batch) s.memory_bytes -= chunk.batch->memory_bytes();
+    if (chunk.evicted) --evicted_chunks_;
+    s.memory_bytes -= static_cast<int64_t>(chunk.row_index.size() * sizeof(uint32_t));
+    chunk.batch.reset();
+    chunk.evicted = false;
+    chunk.next_expiry = std::numeric_limits<int64_t>::max();
+    std::vector<uint32_t>().swap(chunk.row_index);
+    chunk.key.clear();
+    s.free_chunks.push_back(c);
+  }
+
+  // Drops the columns of committed segments, least recently used first, while the partition
+  // holds more than the cache (stateCacheSize); their rows stay indexed and are read back by
+  // ensure_loaded.
+  void shrink() {
+    const auto total = [&] { return sides_[kLeft].memory_bytes + sides_[kRight].memory_bytes + index_bytes_; };
+    if (total() <= config_->options.cache_bytes) return;
+    struct Candidate {
+      uint64_t last_used;
+      int side;
+      uint32_t chunk;
+    };
+    std::vector<Candidate> candidates;
+    for (int side = 0; side < 2; ++side) {
+      for (uint32_t c = 0; c < sides_[side].chunks.size(); ++c) {
+        const Chunk& chunk = sides_[side].chunks[c];
+        if (chunk.batch && !chunk.key.empty() && chunk.stored_epoch <= committed_epoch_) {
+          candidates.push_back({chunk.last_used, side, c});
+        }
+      }
     }
+    std::sort(candidates.begin(), candidates.end(),
+              [](const Candidate& a, const Candidate& b) { return a.last_used < b.last_used; });
+    for (const Candidate& candidate : candidates) {
+      if (total() <= config_->options.cache_bytes) break;
+      Chunk& chunk = sides_[candidate.side].chunks[candidate.chunk];
+      sides_[candidate.side].memory_bytes -= chunk.batch->memory_bytes();
+      chunk.batch.reset();
+      chunk.evicted = true;
+      ++evicted_chunks_;
+    }
+  }
+
+  // Reads back the columns of the evicted segments that rows of `pairs` lie in.
+  Status ensure_loaded(const std::vector<Pair>& pairs) {
+    if (evicted_chunks_ == 0) return Status::ok();
+    for (const Pair& pair : pairs) {
+      for (int side = 0; side < 2; ++side) {
+        const uint32_t index = side == kLeft ? pair.left : pair.right;
+        if (index == kNoRow) continue;
+        const uint32_t c = sides_[side].rows[index].chunk;
+        if (sides_[side].chunks[c].evicted) SLUICE_RETURN_NOT_OK(reload_chunk(side, c));
+      }
+    }
+    return Status::ok();
+  }
+
+  Status reload_chunk(int side, uint32_t c) {
+    Side& s = sides_[side];
+    Chunk& chunk = s.chunks[c];
+    const std::string where = "join state segment of the " + std::string(side == kLeft ? "left" : "right") +
+                              " side stored in epoch " + std::to_string(chunk.stored_epoch);
+    if (!committed_) return Status::internal(where + " left memory without a checkpoint to read it back from");
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> value, committed_->get(chunk.key));
+    if (!value) return Status::corrupt(where + " is missing from the checkpoint");
+    auto rows = decode_join_segment_rows(*value);
+    if (!rows.ok()) return rows.status().with_context(where);
+    if ((*rows)->num_rows() != static_cast<int64_t>(chunk.row_index.size()) ||
+        (*rows)->num_columns() != config_->side_schema[side]->num_fields()) {
+      return Status::corrupt(where + " has another shape in the checkpoint than in memory");
+    }
+    SLUICE_ASSIGN_OR_RETURN(chunk.batch, RecordBatch::make(config_->side_schema[side], (*rows)->columns()));
+    s.memory_bytes += chunk.batch->memory_bytes();
+    chunk.evicted = false;
+    chunk.last_used = ++uses_;
+    --evicted_chunks_;
+    ++metrics_reloads_;
+    return Status::ok();
   }
 
   uint32_t buffer_row(int side, uint32_t chunk, uint32_t row_in_chunk, std::string_view key) {
     Side& s = sides_[side];
-    uint32_t index;
-    if (!s.free_rows.empty()) {
-      index = s.free_rows.back();
-      s.free_rows.pop_back();
-    } else {
-      index = static_cast<uint32_t>(s.rows.size());
-      s.rows.emplace_back();
-    }
+    const uint32_t index = take_slot(s.rows, s.free_rows);
     auto entry = index_.find(key);
     if (entry == index_.end()) {
       entry = index_.emplace(std::string(key), KeyRows{}).first;
-      s.memory_bytes += static_cast<int64_t>(key.size() + 96);
+      index_bytes_ += static_cast<int64_t>(key.size() + kKeyEntryBytes);
+    } else if (entry->second.rows[kLeft].empty() && entry->second.rows[kRight].empty()) {
+      --empty_keys_;
     }
     entry->second.rows[side].push_back(index);
     BufferedRow& row = s.rows[index];
     row.chunk = chunk;
     row.row = row_in_chunk;
     row.key = &*entry;
-    row.id = (static_cast<uint64_t>(epoch_) << 32) | next_id_++;
-    row.serial = ++serial_;
     row.matched = false;
-    row.stored = false;
-    row.dirty = true;
     row.live = true;
+    Chunk& owner = s.chunks[chunk];
     const int time_column = config_->time[side];
-    const Column& time = *s.chunks[chunk]->column(time_column >= 0 ? time_column : 0);
+    const Column& time = *owner.batch->column(time_column >= 0 ? time_column : 0);
     row.has_time = time_column >= 0 && time.is_valid(row_in_chunk);
     row.time = row.has_time ? time.values<int64_t>()[row_in_chunk] : 0;
-    s.dirty.push_back(index);
-    ++s.chunk_live[chunk];
+    owner.row_index[row_in_chunk] = index;
+    ++owner.live;
     ++s.live_rows;
     s.memory_bytes += static_cast<int64_t>(sizeof(BufferedRow) + sizeof(uint32_t));
     if (config_->evictable(side) && row.has_time) {
-      s.expiries.push({config_->eviction_time(side, row.time), index, row.serial});
+      owner.next_expiry = std::min(owner.next_expiry, config_->eviction_time(side, row.time));
     }
     return index;
   }
@@ -364,19 +578,19 @@ class StreamJoinState final : public StatefulOperatorState {
   void remove_row(int side, uint32_t index) {
     Side& s = sides_[side];
     BufferedRow& row = s.rows[index];
-    if (row.stored) s.removed.push_back(state_key(side, row.key->first, row.id));
     auto& list = row.key->second.rows[side];
     auto position = std::find(list.begin(), list.end(), index);
     *position = list.back();
     list.pop_back();
-    if (list.empty() && row.key->second.rows[1 - side].empty()) {
-      s.memory_bytes -= static_cast<int64_t>(row.key->first.size() + 96);
-      index_.erase(index_.find(std::string_view(row.key->first)));
-    }
+    // The key's entry stays for the next row with that key (keys recur); sweep_keys drops
+    // entries no row uses once they are many.
+    if (list.empty() && row.key->second.rows[1 - side].empty()) ++empty_keys_;
     row.live = false;
     row.key = nullptr;
-    --s.chunk_live[row.chunk];
-    release_if_unused(side, row.chunk);
+    Chunk& chunk = s.chunks[row.chunk];
+    chunk.row_index[row.row] = kNoRow;
+    --chunk.live;
+    mark_changed(side, row.chunk);
     --s.live_rows;
     s.memory_bytes -= static_cast<int64_t>(sizeof(BufferedRow) + sizeof(uint32_t));
     s.free_rows.push_back(index);
@@ -388,41 +602,93 @@ class StreamJoinState final : public StatefulOperatorState {
     if (row.matched) return;
     row.matched = true;
     // Only outer sides need the flag to survive a restart.
-    if (config_->outer[side] && !row.dirty) {
-      row.dirty = true;
-      sides_[side].dirty.push_back(index);
-    }
+    if (config_->outer[side]) mark_changed(side, row.chunk);
   }
 
   // Builds the joined columns of pairs; a kNoRow side gives nulls (keys then come from the
   // other side).
   Result<RecordBatchPtr> gather(const std::vector<Pair>& pairs) const {
     const Config& config = *config_;
+    const size_t n = pairs.size();
+    // Finds each pair's rows once, not once per column.
+    for (int side = 0; side < 2; ++side) {
+      located_[side].resize(n);
+      const Side& s = sides_[side];
+      for (size_t i = 0; i < n; ++i) {
+        const uint32_t index = side == kLeft ? pairs[i].left : pairs[i].right;
+        located_[side][i] = index == kNoRow ? Location{kNoRow, 0} : Location{s.rows[index].chunk, s.rows[index].row};
+      }
+    }
     std::vector<ColumnPtr> columns;
     for (size_t c = 0; c < config.joined_sources.size(); ++c) {
       const auto& source = config.joined_sources[c];
-      ColumnBuilder builder(config.joined->field(static_cast<int>(c)).type);
-      builder.reserve(static_cast<int64_t>(pairs.size()));
-      for (const Pair& pair : pairs) {
-        int side = source.side;
-        int column = source.column;
-        uint32_t index = side == kLeft ? pair.left : pair.right;
-        if (index == kNoRow && source.other_key >= 0) {
-          side = kRight;
-          column = source.other_key;
-          index = pair.right;
+      const Type type = config.joined->field(static_cast<int>(c)).type;
+      // The column of every chunk, by chunk index (few chunks, many rows).
+      auto columns_of = [&](int side, int column, std::vector<const Column*>& out) {
+        const Side& s = sides_[side];
+        out.assign(s.chunks.size(), nullptr);
+        for (size_t k = 0; k < s.chunks.size(); ++k) {
+          if (s.chunks[k].batch) out[k] = s.chunks[k].batch->column(column).get();
         }
-        if (index == kNoRow) {
+      };
+      columns_of(source.side, source.column, chunk_columns_[0]);
+      if (source.other_key >= 0) columns_of(kRight, source.other_key, chunk_columns_[1]);
+      switch (type) {
+        case Type::Bool: columns.push_back(gather_fixed<uint8_t>(type, source.side, source.other_key >= 0, n)); continue;
+        case Type::Int64:
+        case Type::Timestamp: columns.push_back(gather_fixed<int64_t>(type, source.side, source.other_key >= 0, n)); continue;
+        case Type::Double: columns.push_back(gather_fixed<double>(type, source.side, source.other_key >= 0, n)); continue;
+        case Type::String: break;
+      }
+      ColumnBuilder builder(type);
+      builder.reserve(static_cast<int64_t>(n));
+      const std::vector<Location>& primary = located_[source.side];
+      for (size_t i = 0; i < n; ++i) {
+        const Location* at = &primary[i];
+        const std::vector<const Column*>* from = &chunk_columns_[0];
+        if (at->chunk == kNoRow && source.other_key >= 0) {
+          at = &located_[kRight][i];
+          from = &chunk_columns_[1];
+        }
+        if (at->chunk == kNoRow) {
           builder.append_null();
           continue;
         }
-        const Side& s = sides_[side];
-        const BufferedRow& row = s.rows[index];
-        append_cell(builder, *s.chunks[row.chunk]->column(column), row.row);
+        append_cell(builder, *(*from)[at->chunk], at->row);
       }
       columns.push_back(builder.finish());
     }
     return RecordBatch::make(config.joined, std::move(columns));
+  }
+
+  // Gathers a fixed-width column of values T from chunk_columns_ at located_ (as gather left
+  // them): one load per row, no per-cell dispatch; a validity bitmap only when a cell is null.
+  template <typename T>
+  ColumnPtr gather_fixed(Type type, int primary_side, bool has_fallback, size_t n) const {
+    auto values = Buffer::allocate_for_overwrite(static_cast<int64_t>(n * sizeof(T)));
+    auto validity = Buffer::allocate(bitmap::bytes_for(static_cast<int64_t>(n)));
+    T* out = values->mutable_as<T>();
+    uint8_t* valid = validity->mutable_data();
+    int64_t nulls = 0;
+    const Location* primary = located_[primary_side].data();
+    const Column* const* primary_columns = chunk_columns_[0].data();
+    for (size_t i = 0; i < n; ++i) {
+      const Location* at = &primary[i];
+      const Column* const* from = primary_columns;
+      if (at->chunk == kNoRow && has_fallback) {
+        at = &located_[kRight][i];
+        from = chunk_columns_[1].data();
+      }
+      if (at->chunk == kNoRow || from[at->chunk]->is_null(at->row)) {
+        out[i] = T{};
+        ++nulls;
+        continue;
+      }
+      out[i] = from[at->chunk]->values<T>()[at->row];
+      bitmap::set(valid, static_cast<int64_t>(i));
+    }
+    return Column::make_unchecked(type, static_cast<int64_t>(n), std::move(values),
+                                  nulls > 0 ? std::move(validity) : nullptr);
   }
 
   // Builds the output rows of one side's rows alone (the other side null).
@@ -447,6 +713,7 @@ class StreamJoinState final : public StatefulOperatorState {
   // Emits the candidate pairs of the last input batch that satisfy the condition.
   Status emit_matches() {
     if (pairs_.empty()) return Status::ok();
+    SLUICE_RETURN_NOT_OK(ensure_loaded(pairs_));
     const Config& config = *config_;
     std::vector<Pair> matches;
     RecordBatchPtr joined;
@@ -483,7 +750,7 @@ class StreamJoinState final : public StatefulOperatorState {
         ColumnBuilder builder(schema.field(c).type);
         for (const Pair& pair : firsts) {
           const BufferedRow& row = sides_[kLeft].rows[pair.left];
-          append_cell(builder, *sides_[kLeft].chunks[row.chunk]->column(c), row.row);
+          append_cell(builder, *sides_[kLeft].chunks[row.chunk].batch->column(c), row.row);
         }
         columns.push_back(builder.finish());
       }
@@ -492,6 +759,8 @@ class StreamJoinState final : public StatefulOperatorState {
       for (const Pair& pair : firsts) remove_row(kLeft, pair.left);
       return Status::ok();
     }
+    // Only an outer side's rows need to know they matched.
+    if (!config.outer[kLeft] && !config.outer[kRight]) return Status::ok();
     for (const Pair& pair : matches) {
       mark_matched(kLeft, pair.left);
       mark_matched(kRight, pair.right);
@@ -508,14 +777,28 @@ class StreamJoinState final : public StatefulOperatorState {
     while (!s.expiries.empty() && s.expiries.top().time < watermark) {
       const Expiry expiry = s.expiries.top();
       s.expiries.pop();
-      const BufferedRow& row = s.rows[expiry.row];
-      if (!row.live || row.serial != expiry.serial) continue;
-      due.push_back(expiry.row);
-      if (config_->outer[side] && !row.matched) {
-        unmatched.push_back(side == kLeft ? Pair{expiry.row, kNoRow} : Pair{kNoRow, expiry.row});
+      Chunk& chunk = s.chunks[expiry.chunk];
+      if (chunk.generation != expiry.generation || chunk.next_expiry != expiry.time) continue;
+      int64_t next = std::numeric_limits<int64_t>::max();
+      for (uint32_t index : chunk.row_index) {
+        if (index == kNoRow) continue;
+        const BufferedRow& row = s.rows[index];
+        if (!row.has_time) continue;
+        const int64_t time = config_->eviction_time(side, row.time);
+        if (time >= watermark) {
+          next = std::min(next, time);
+          continue;
+        }
+        due.push_back(index);
+        if (config_->outer[side] && !row.matched) {
+          unmatched.push_back(side == kLeft ? Pair{index, kNoRow} : Pair{kNoRow, index});
+        }
       }
+      chunk.next_expiry = next;
+      schedule_expiry(side, expiry.chunk);
     }
     if (!unmatched.empty()) {
+      SLUICE_RETURN_NOT_OK(ensure_loaded(unmatched));
       SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr rows, gather(unmatched));
       pending_.push_back(std::move(rows));
     }
@@ -529,14 +812,27 @@ class StreamJoinState final : public StatefulOperatorState {
   std::shared_ptr<const StateReader> committed_;
   Side sides_[2];
   KeyIndex index_;
+  int64_t index_bytes_ = 0;  // the index's entries, estimated
+  int64_t empty_keys_ = 0;   // index entries no buffered row uses
   EncodedKeys keys_;
   std::vector<Pair> pairs_;
   std::vector<int32_t> unmatched_now_;
   std::vector<int32_t> selection_;
   std::vector<RecordBatchPtr> pending_;
-  int64_t epoch_ = -1;
-  uint32_t next_id_ = 0;
-  uint64_t serial_ = 0;
+  std::map<int64_t, std::vector<EpochInput>> inputs_;  // input batches by epoch, not yet joined
+  std::vector<uint8_t> flags_;
+  // gather's scratch: where each pair's rows are, and each chunk's column.
+  struct Location {
+    uint32_t chunk;
+    uint32_t row;
+  };
+  mutable std::vector<Location> located_[2];
+  mutable std::vector<const Column*> chunk_columns_[2];
+  std::vector<std::string> foreign_deletes_;  // segments of another partitioning (partition 0)
+  int64_t committed_epoch_ = -1;  // the last epoch known committed
+  int64_t evicted_chunks_ = 0;    // chunks whose columns left memory
+  uint64_t uses_ = 0;             // the clock of Chunk::last_used
+  int64_t metrics_reloads_ = 0;   // segments read back this epoch
   int64_t epoch_dropped_ = 0;
   StateOperatorMetrics metrics_;
 };
@@ -783,7 +1079,7 @@ Result<std::shared_ptr<const StatefulOperator>> make_stream_join(SchemaPtr left,
   text += "]";
   if (options.bounds.lower) text += " lower=" + std::to_string(*options.bounds.lower) + "us";
   if (options.bounds.upper) text += " upper=" + std::to_string(*options.bounds.upper) + "us";
-  text += " format=" + std::to_string(se::kFormatVersion);
+  text += " format=" + std::to_string(se::kFormatVersion) + " state=segments";
   config->fingerprint = std::move(text);
   config->options = std::move(options);
   return std::shared_ptr<const StatefulOperator>(std::make_shared<StreamJoinOperator>(std::move(config)));

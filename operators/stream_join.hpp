@@ -57,6 +57,10 @@ struct StreamJoinOptions {
   /// which it is TRUE match.
   std::optional<Expr> condition;
   EvalOptions eval;
+  /// Memory (bytes) a partition keeps its buffered rows in (the session's stateCacheSize):
+  /// past it, the columns of committed segments leave memory after a commit and are read back
+  /// from the checkpoint when a probe matches one of their rows.
+  int64_t cache_bytes = 256LL << 20;
 };
 
 /// Returns the columns a join produces before its type cuts them: the key columns (the left
@@ -77,10 +81,14 @@ Result<SchemaPtr> joined_schema(const Schema& left, const Schema& right,
 /// key is null (it can never match) at once. Rows with an event time below the watermark are
 /// late: dropped and counted. Inputs: 0 = left, 1 = right. Append output only.
 ///
-/// State: one entry per buffered row, key = side byte (0 left, 1 right) + the encoded join
-/// key (the routing key) + an 8-byte row id, value = format version byte + matched byte + the
-/// row's columns encoded with KeyEncoder. Each partition keeps its rows in memory, loaded at
-/// start. The operator is immutable and shared; each state is used by one thread.
+/// State: one segment per buffered input batch of a side and partition, not one entry per row
+/// (see join_segment.hpp): an epoch writes the batches it buffered as whole FlatBuffers
+/// batches, rewrites a small status part when rows of an older segment leave or match, and
+/// deletes a segment once all its rows left. Each partition keeps its rows in memory, loaded at
+/// start; past `cache_bytes` the columns of committed segments leave memory (each buffered row
+/// keeps its key, event time and flags, about 50 bytes, in memory) and are read back when a
+/// probe matches one of their rows. Input rows are joined when their epoch finishes, in
+/// arrival order. The operator is immutable and shared; each state is used by one thread.
 Result<std::shared_ptr<const StatefulOperator>> make_stream_join(SchemaPtr left, SchemaPtr right,
                                                                  StreamJoinOptions options);
 

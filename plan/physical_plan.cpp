@@ -258,6 +258,7 @@ struct Planner {
     }
     StreamJoinOptions options;
     options.type = node->join_type();
+    options.cache_bytes = this->options.state_cache_bytes;
     options.condition = node->join_condition();
     for (const auto& key : node->join_keys()) {
       options.left_keys.push_back(left->schema()->find(key));

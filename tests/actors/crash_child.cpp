@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   if (argc != 5) {
     std::fprintf(stderr,
                  "usage: crash_child CHECKPOINT_DIR OUTPUT_DIR MAX_EPOCHS "
-                 "stateless|stateful|continuous|join|sessions\n");
+                 "stateless|stateful|continuous|join|join_small_cache|sessions\n");
     return 2;
   }
   const bool stateful = std::string(argv[4]) == "stateful";
@@ -39,7 +39,11 @@ int main(int argc, char** argv) {
                               .agg(count().alias("n"), sum(col("value")).alias("s"), max(col("value")).alias("m"))
                         : rate.filter(col("value") % 3 != 0)
                               .select(col("value"), (col("value") * 2).alias("doubled"));
-  if (std::string(argv[4]) == "join") {
+  const bool join = std::string(argv[4]) == "join" || std::string(argv[4]) == "join_small_cache";
+  // One byte of state cache: the join's committed rows leave memory after every commit and
+  // are read back from the checkpoint when their twin arrives.
+  if (std::string(argv[4]) == "join_small_cache") (void)session.set_conf("stateCacheSize", "1");
+  if (join) {
     // Each value meets its twin from the other stream exactly once, whichever comes first.
     auto other = session.read_stream()
                      .format("rate")

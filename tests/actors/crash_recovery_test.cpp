@@ -131,14 +131,11 @@ BOOST_AUTO_TEST_CASE(stateful_aggregation_survives_sigkill_exactly) {
   check_stateful_result(output.path());
 }
 
-BOOST_AUTO_TEST_CASE(stream_join_survives_sigkill_exactly_once) {
-  TemporaryDirectory checkpoint;
-  TemporaryDirectory output;
-  kill_repeatedly(checkpoint.path(), output.path(), "join", 10);
-  // Every value read by both streams is joined once: no value twice, none missing below the
-  // largest.
+// Checks the join child's output: every value read by both streams is joined once, no value
+// twice, none missing below the largest.
+void check_join_exactly_once(const std::string& output) {
   std::map<int64_t, int> seen;
-  for (const auto& entry : std::filesystem::directory_iterator(output.path())) {
+  for (const auto& entry : std::filesystem::directory_iterator(output)) {
     if (entry.path().extension() != ".txt") continue;
     std::ifstream file(entry.path());
     int64_t k = 0, a = 0, b = 0;
@@ -153,6 +150,20 @@ BOOST_AUTO_TEST_CASE(stream_join_survives_sigkill_exactly_once) {
     BOOST_TEST(seen[k] == 1, "value " << k << " joined " << seen[k] << " times");
     if (seen[k] != 1) break;
   }
+}
+
+BOOST_AUTO_TEST_CASE(stream_join_survives_sigkill_exactly_once) {
+  TemporaryDirectory checkpoint;
+  TemporaryDirectory output;
+  kill_repeatedly(checkpoint.path(), output.path(), "join", 10);
+  check_join_exactly_once(output.path());
+}
+
+BOOST_AUTO_TEST_CASE(stream_join_with_a_one_byte_state_cache_survives_sigkill_exactly_once) {
+  TemporaryDirectory checkpoint;
+  TemporaryDirectory output;
+  kill_repeatedly(checkpoint.path(), output.path(), "join_small_cache", 10);
+  check_join_exactly_once(output.path());
 }
 
 BOOST_AUTO_TEST_CASE(continuous_trigger_survives_sigkill_exactly_once) {
