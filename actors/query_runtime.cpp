@@ -90,12 +90,13 @@ Status QueryRuntime::connect_workers(caf::actor_system& system, QueryRuntime& ru
       recovery.workers.push_back({address, *worker});
       continue;
     }
-    const std::string error = "cannot reach worker " + address.to_string() + " (option workers): " +
-                              worker.status().message();
+    const std::string error = "cannot reach worker " + address.to_string() +
+                              " (option workers): " + worker.status().message();
     // A first start refuses a wrong address; a restart after a worker died goes on without it
     // (the supervisor probes it and restarts the query once it answers again).
     if (runtime.run_.restarts == 0) return Status::io_error(error);
-    runtime.warnings_.push_back(error + "; its partitions run on the other workers, or in this process when none is left");
+    runtime.warnings_.push_back(
+        error + "; its partitions run on the other workers, or in this process when none is left");
     runtime.absent_workers_.push_back(address);
   }
   return Status::ok();

@@ -197,7 +197,8 @@ caf::actor spawn_remote_partition(caf::actor_system& system, caf::actor coordina
 
 Result<caf::actor> connect_worker(caf::actor_system& system, const WorkerAddress& address,
                                   std::chrono::milliseconds timeout) {
-  if (!system.has_middleman()) return Status::invalid_argument("the actor system has no io middleman");
+  if (!system.has_middleman())
+    return Status::invalid_argument("the actor system has no io middleman");
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto describe = [&](const caf::error& error, const char* what) {
     return Status::io_error(error == caf::sec::request_timeout

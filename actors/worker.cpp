@@ -4,8 +4,8 @@
 // the worker plans the script again (sql/script_plans: nothing starts) and takes the query
 // with that fingerprint. Chosen over shipping operators (they hold compiled expressions and
 // user lambdas, which do not serialize) and over pipelines registered by name (that needs a
-// worker binary per C++ program) for SQL: a SQL pipeline is self-contained text, the `sluice` binary
-// is its one "jar", and an equal fingerprint proves the worker runs the same operator (same
+// worker binary per C++ program) for SQL: a SQL pipeline is self-contained text, the `sluice`
+// binary is its one "jar", and an equal fingerprint proves the worker runs the same operator (same
 // keys, aggregates, types) the checkpoint's state belongs to. A pipeline built in C++ cannot
 // travel as text, so its definition names a function registered in the program
 // (plan/pipeline_registry), and the worker is that same program started with --sluice-worker:

@@ -60,7 +60,8 @@ std::pair<pid_t, std::string> spawn_worker() {
   ::close(out[1]);
   std::string address;
   char c = 0;
-  while (spawned == 0 && ::read(out[0], &c, 1) == 1 && c != '\n') address += c;
+  while (spawned == 0 && ::read(out[0], &c, 1) == 1 && c != '\n')
+    address += c;
   ::close(out[0]);
   return {spawned == 0 ? pid : -1, address};
 }
@@ -68,7 +69,8 @@ std::pair<pid_t, std::string> spawn_worker() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (Status registered = register_pipeline("counts_per_key", counts_per_key); !registered.is_ok()) {
+  if (Status registered = register_pipeline("counts_per_key", counts_per_key);
+      !registered.is_ok()) {
     std::cerr << registered.to_string() << "\n";
     return 1;
   }
@@ -102,8 +104,11 @@ int main(int argc, char** argv) {
       std::cout << "partitions of counts_per_key run on " << workers << "\n";
       std::this_thread::sleep_for(3s);
       (void)query->process_all_available();
-      for (const auto& batch : session.memory_table("counts")->batches())
-        std::cout << show(*batch);
+      // Complete mode: the last epoch holds the whole table, one batch per partition.
+      const auto progress = query->last_progress();
+      auto table = RecordBatch::concatenate(
+          session.memory_table("counts")->epoch_batches(progress ? progress->batch_id : 0));
+      if (table.ok() && *table) std::cout << show(**table);
       (void)query->stop();
     }
   }

@@ -30,11 +30,10 @@ Result<PipelineFunction> find_pipeline(const std::string& name) {
   std::string known;
   for (const auto& [registered, _] : pipelines.pipelines)
     known += (known.empty() ? "" : ", ") + registered;
-  return Status::not_found("no pipeline named '" + name +
-                           "' is registered in this program (registered: " +
-                           (known.empty() ? "none" : known) +
-                           "); call sluice::register_pipeline(\"" + name +
-                           "\", ...) in main() of the program the workers run");
+  return Status::not_found(
+      "no pipeline named '" + name + "' is registered in this program (registered: " +
+      (known.empty() ? "none" : known) + "); call sluice::register_pipeline(\"" + name +
+      "\", ...) in main() of the program the workers run");
 }
 
 std::string encode_definition(const std::string& name, const PipelineOptions& options) {
@@ -85,7 +84,8 @@ Result<std::pair<std::string, PipelineOptions>> decode_definition(std::string_vi
 
 Status register_pipeline(const std::string& name, PipelineFunction build) {
   if (name.empty() || name.find('\n') != std::string::npos) {
-    return Status::invalid_argument("a pipeline needs a name without line breaks, got '" + name + "'");
+    return Status::invalid_argument("a pipeline needs a name without line breaks, got '" + name +
+                                    "'");
   }
   if (!build) return Status::invalid_argument("pipeline '" + name + "' has no function");
   Registry& pipelines = registry();

@@ -22,8 +22,8 @@ using PipelineOptions = std::map<std::string, std::string>;
 /// coordinator by start_pipeline and on every worker that runs a partition of it, there on a
 /// session that only plans (nothing it reads or writes is opened). May be called from any
 /// thread, one call at a time per session.
-using PipelineFunction =
-    std::function<Result<DataStreamWriter>(SessionContext& session, const PipelineOptions& options)>;
+using PipelineFunction = std::function<Result<DataStreamWriter>(SessionContext& session,
+                                                                const PipelineOptions& options)>;
 
 /// Registers `build` under `name` for this process; call it in main() of the program that is
 /// both coordinator and worker, before either starts. Fails on an empty or taken name.

@@ -43,17 +43,17 @@ Result<DataStreamWriter> windowed_counts(SessionContext& session, const Pipeline
                     .select(from_json(col("value"), "k STRING, v BIGINT, ts TIMESTAMP").alias("r"))
                     .select(col("r.k").alias("k"), col("r.v").alias("v"), col("r.ts").alias("ts"));
   AggregateCall aggregate = std::getenv(kOtherBuild) ? max(col("v")) : sum(col("v"));
-  DataStreamWriter writer = parsed.group_by(window(col("ts"), "10 seconds"), col("k"))
-                                .agg(count().alias("n"), aggregate.alias("total"))
-                                .select(col("window.start").alias("window_start"), col("k"),
-                                        col("n"), col("total"))
-                                .write_stream()
-                                .format("table")
-                                .option("path", table)
-                                .option("key", "window_start,k")
-                                .output_mode(OutputMode::Update)
-                                .trigger(Trigger::ProcessingTime(20ms))
-                                .option("checkpointLocation", checkpoint);
+  DataStreamWriter writer =
+      parsed.group_by(window(col("ts"), "10 seconds"), col("k"))
+          .agg(count().alias("n"), aggregate.alias("total"))
+          .select(col("window.start").alias("window_start"), col("k"), col("n"), col("total"))
+          .write_stream()
+          .format("table")
+          .option("path", table)
+          .option("key", "window_start,k")
+          .output_mode(OutputMode::Update)
+          .trigger(Trigger::ProcessingTime(20ms))
+          .option("checkpointLocation", checkpoint);
   if (restart == "none") {
     writer.option("restart.strategy", "none");
   } else {
@@ -147,11 +147,12 @@ BOOST_AUTO_TEST_CASE(an_unregistered_pipeline_is_refused_saying_how_to_register_
   Session session;
   auto query = start_pipeline(session, "no_such_pipeline", {});
   BOOST_REQUIRE(!query.ok());
-  BOOST_TEST(query.status().message().find(
-                 "no pipeline named 'no_such_pipeline' is registered in this program "
-                 "(registered: windowed_counts); call sluice::register_pipeline(\"no_such_pipeline\"") !=
-                 std::string::npos,
-             query.status().to_string());
+  BOOST_TEST(
+      query.status().message().find(
+          "no pipeline named 'no_such_pipeline' is registered in this program "
+          "(registered: windowed_counts); call sluice::register_pipeline(\"no_such_pipeline\"") !=
+          std::string::npos,
+      query.status().to_string());
   BOOST_TEST(!register_pipeline(kPipeline, windowed_counts).is_ok());  // the name is taken
 }
 

@@ -34,7 +34,8 @@ class WorkerProcess {
     pid_ = testing::spawn_child_with_stdout(program, args, out);
     address_ = testing::read_line(out, 20s);
     ::close(out);
-    BOOST_REQUIRE_MESSAGE(address_.rfind("127.0.0.1:", 0) == 0, "worker printed '" + address_ + "'");
+    BOOST_REQUIRE_MESSAGE(address_.rfind("127.0.0.1:", 0) == 0,
+                          "worker printed '" + address_ + "'");
   }
   ~WorkerProcess() { kill(); }
   WorkerProcess(const WorkerProcess&) = delete;

@@ -28,7 +28,8 @@ class SluiceWorker : public WorkerProcess {
 // Records why the query restarted, as listeners hear it.
 class RestartLog final : public StreamingQueryListener {
  public:
-  void on_restarting(const std::string&, const std::string&, int64_t, const Status& error) override {
+  void on_restarting(const std::string&, const std::string&, int64_t,
+                     const Status& error) override {
     std::lock_guard lock(mutex_);
     reasons_.push_back(error.to_string());
   }
@@ -110,9 +111,9 @@ BOOST_AUTO_TEST_CASE(a_worker_killed_mid_run_leaves_the_result_exactly_once) {
   produce(*broker, events);
   Session session;
   SqlContext sql(session);
-  StreamingQuery query = start_script(
-      sql, pipeline(*broker, directory, "scaled",
-                    "workers = '" + first.address() + "," + second.address() + "', "));
+  StreamingQuery query =
+      start_script(sql, pipeline(*broker, directory, "scaled",
+                                 "workers = '" + first.address() + "," + second.address() + "', "));
 
   // Kill the first worker once an epoch has committed and more remain to run.
   await_first_commit(query);
@@ -229,9 +230,9 @@ BOOST_AUTO_TEST_CASE(a_hung_worker_is_left_out_after_the_heartbeat_timeout) {
   auto restarts = std::make_shared<RestartLog>();
   session.streams().add_listener(restarts);
   SqlContext sql(session);
-  StreamingQuery query = start_script(
-      sql, pipeline(*broker, directory, "hung",
-                    "workers = '" + hung.address() + "," + healthy.address() + "', "));
+  StreamingQuery query =
+      start_script(sql, pipeline(*broker, directory, "hung",
+                                 "workers = '" + hung.address() + "," + healthy.address() + "', "));
   await_first_commit(query);
   hung.pause();
   std::vector<Event> more = make_events(random, 2000, 1000);
@@ -262,8 +263,8 @@ BOOST_AUTO_TEST_CASE(with_every_worker_gone_the_partitions_run_in_process) {
   produce(*broker, events);
   Session session;
   SqlContext sql(session);
-  StreamingQuery query =
-      start_script(sql, pipeline(*broker, directory, "alone", "workers = '" + only.address() + "', "));
+  StreamingQuery query = start_script(
+      sql, pipeline(*broker, directory, "alone", "workers = '" + only.address() + "', "));
   await_first_commit(query);
   std::this_thread::sleep_for(std::chrono::microseconds(random() % 20'000));
   only.kill();
