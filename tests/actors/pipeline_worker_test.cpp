@@ -89,16 +89,10 @@ StreamingQuery start_on(SessionContext& session, const PipelineOptions& options)
 // The coordinator and two workers are this same program: the workers build the pipeline by
 // name, and partition p runs on worker p mod 2. One worker is SIGKILLed mid-run; the query
 // rolls back and goes on with the other, and the table equals the reference.
-BOOST_AUTO_TEST_CASE(a_registered_pipeline_runs_on_workers_of_the_same_program_exactly_once) {
-  const uint64_t seed = std::random_device{}();
-  BOOST_TEST_MESSAGE("seed " << seed);
-  std::mt19937_64 random(seed);
-  TemporaryDirectory directory;
-  auto broker = start_broker();
+BOOST_FIXTURE_TEST_CASE(a_registered_pipeline_runs_on_workers_of_the_same_program_exactly_once, ScaleOutFixture) {
   SelfWorker first;
   SelfWorker second;
-  std::vector<Event> events = make_events(random, 0, 3000);
-  produce(*broker, events);
+  add_events(3000);
   Session session;
   BOOST_REQUIRE(session.set_conf("shuffle_partitions", "4").is_ok());
   BOOST_REQUIRE(session.set_conf("workers", first.address() + "," + second.address()).is_ok());
@@ -108,9 +102,7 @@ BOOST_AUTO_TEST_CASE(a_registered_pipeline_runs_on_workers_of_the_same_program_e
   BOOST_TEST(actors::remote_traffic().bytes_sent > before.bytes_sent);  // the workers run it
   std::this_thread::sleep_for(std::chrono::microseconds(random() % 20'000));
   first.kill();
-  std::vector<Event> more = make_events(random, 3000, 1500);
-  produce(*broker, more);
-  events.insert(events.end(), more.begin(), more.end());
+  add_events(1500);
   await_all_processed(query);
   BOOST_TEST(query.last_progress()->num_restarts >= 1);
   BOOST_REQUIRE(query.stop().is_ok());

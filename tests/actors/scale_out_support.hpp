@@ -174,4 +174,22 @@ inline std::unique_ptr<kafka::DevBroker> start_broker() {
   return std::move(*broker);
 }
 
+// What each scale-out case starts from: a generator from a printed seed, a temporary directory
+// and a Kafka broker with the topic `events`, and the events produced so far.
+struct ScaleOutFixture {
+  ScaleOutFixture() { BOOST_TEST_MESSAGE("seed " << seed); }
+  // Produces `count` more random events into the topic.
+  void add_events(int count) {
+    std::vector<Event> more = make_events(random, static_cast<int>(events.size()), count);
+    produce(*broker, more);
+    events.insert(events.end(), more.begin(), more.end());
+  }
+
+  uint64_t seed = std::random_device{}();
+  std::mt19937_64 random{seed};
+  testing::TemporaryDirectory directory;
+  std::unique_ptr<kafka::DevBroker> broker = start_broker();
+  std::vector<Event> events;
+};
+
 }  // namespace sluice::scale_out_test

@@ -98,17 +98,11 @@ int free_port() {
 // query rolls back to its last committed epoch, goes on with the other worker, and the table
 // ends up equal to the reference and to an uninterrupted single-process run: nothing lost,
 // nothing counted twice.
-BOOST_AUTO_TEST_CASE(a_worker_killed_mid_run_leaves_the_result_exactly_once) {
-  const uint64_t seed = std::random_device{}();
-  BOOST_TEST_MESSAGE("seed " << seed);
-  std::mt19937_64 random(seed);
-  TemporaryDirectory directory;
-  auto broker = start_broker();
+BOOST_FIXTURE_TEST_CASE(a_worker_killed_mid_run_leaves_the_result_exactly_once, ScaleOutFixture) {
   SluiceWorker first;
   SluiceWorker second;
 
-  std::vector<Event> events = make_events(random, 0, 4000);
-  produce(*broker, events);
+  add_events(4000);
   Session session;
   SqlContext sql(session);
   StreamingQuery query =
@@ -124,9 +118,7 @@ BOOST_AUTO_TEST_CASE(a_worker_killed_mid_run_leaves_the_result_exactly_once) {
   const int64_t epoch_at_kill = query.last_progress()->batch_id;
   first.kill();
 
-  std::vector<Event> more = make_events(random, 4000, 2000);
-  produce(*broker, more);
-  events.insert(events.end(), more.begin(), more.end());
+  add_events(2000);
   await_all_processed(query);
   BOOST_TEST(query.last_progress()->num_restarts >= 1);
   BOOST_TEST_MESSAGE("killed a worker after epoch "
@@ -216,16 +208,10 @@ BOOST_AUTO_TEST_CASE(a_query_built_in_cpp_cannot_use_workers) {
 // its heartbeats; after 5 s the epoch fails, the query restarts from its last commit, leaves
 // the hung worker out (it does not answer CAF's handshake either) and goes on with the other,
 // exactly once.
-BOOST_AUTO_TEST_CASE(a_hung_worker_is_left_out_after_the_heartbeat_timeout) {
-  const uint64_t seed = std::random_device{}();
-  BOOST_TEST_MESSAGE("seed " << seed);
-  std::mt19937_64 random(seed);
-  TemporaryDirectory directory;
-  auto broker = start_broker();
+BOOST_FIXTURE_TEST_CASE(a_hung_worker_is_left_out_after_the_heartbeat_timeout, ScaleOutFixture) {
   SluiceWorker hung;
   SluiceWorker healthy;
-  std::vector<Event> events = make_events(random, 0, 2000);
-  produce(*broker, events);
+  add_events(2000);
   Session session;
   auto restarts = std::make_shared<RestartLog>();
   session.streams().add_listener(restarts);
@@ -235,9 +221,7 @@ BOOST_AUTO_TEST_CASE(a_hung_worker_is_left_out_after_the_heartbeat_timeout) {
                                  "workers = '" + hung.address() + "," + healthy.address() + "', "));
   await_first_commit(query);
   hung.pause();
-  std::vector<Event> more = make_events(random, 2000, 1000);
-  produce(*broker, more);
-  events.insert(events.end(), more.begin(), more.end());
+  add_events(1000);
   await_all_processed(query);
   BOOST_TEST(restarts->any_contains("worker " + hung.address() +
                                     " did not answer a heartbeat within 5 s"));
@@ -252,15 +236,9 @@ BOOST_AUTO_TEST_CASE(a_hung_worker_is_left_out_after_the_heartbeat_timeout) {
 
 // With its only worker gone, the query restarts and runs the partitions in this process, from
 // the state the checkpoint committed, exactly once.
-BOOST_AUTO_TEST_CASE(with_every_worker_gone_the_partitions_run_in_process) {
-  const uint64_t seed = std::random_device{}();
-  BOOST_TEST_MESSAGE("seed " << seed);
-  std::mt19937_64 random(seed);
-  TemporaryDirectory directory;
-  auto broker = start_broker();
+BOOST_FIXTURE_TEST_CASE(with_every_worker_gone_the_partitions_run_in_process, ScaleOutFixture) {
   SluiceWorker only;
-  std::vector<Event> events = make_events(random, 0, 2000);
-  produce(*broker, events);
+  add_events(2000);
   Session session;
   SqlContext sql(session);
   StreamingQuery query = start_script(
@@ -270,9 +248,7 @@ BOOST_AUTO_TEST_CASE(with_every_worker_gone_the_partitions_run_in_process) {
   only.kill();
   await_all_processed(query);
   const actors::RemoteTraffic after_fallback = actors::remote_traffic();
-  std::vector<Event> more = make_events(random, 2000, 1000);
-  produce(*broker, more);
-  events.insert(events.end(), more.begin(), more.end());
+  add_events(1000);
   await_all_processed(query);
   BOOST_TEST(query.last_progress()->num_restarts >= 1);
   // Nothing crossed to a worker since: every partition ran here.
@@ -284,16 +260,11 @@ BOOST_AUTO_TEST_CASE(with_every_worker_gone_the_partitions_run_in_process) {
 // A worker that comes back (a new process on the same address) gets its partitions again
 // without anyone restarting the query: the supervisor probes it, and once it answers the
 // query restarts from its last commit with it (a planned restart, reported with the reason).
-BOOST_AUTO_TEST_CASE(a_worker_that_comes_back_gets_its_partitions_again) {
-  const uint64_t seed = std::random_device{}();
-  BOOST_TEST_MESSAGE("seed " << seed);
-  std::mt19937_64 random(seed);
-  TemporaryDirectory directory;
-  auto broker = start_broker();
+BOOST_FIXTURE_TEST_CASE(a_worker_that_comes_back_gets_its_partitions_again, ScaleOutFixture) {
   auto worker = std::make_unique<SluiceWorker>();
   const std::string address = worker->address();
-  std::vector<Event> events = make_events(random, 0, 2000);
-  produce(*broker, events);
+  const std::string port = worker->port();
+  add_events(2000);
   Session session;
   auto restarts = std::make_shared<RestartLog>();
   session.streams().add_listener(restarts);
@@ -304,7 +275,7 @@ BOOST_AUTO_TEST_CASE(a_worker_that_comes_back_gets_its_partitions_again) {
   worker->kill();
   await_all_processed(query);  // in process now
 
-  worker = std::make_unique<SluiceWorker>(address.substr(address.find(':') + 1));
+  worker = std::make_unique<SluiceWorker>(port);  // the same address again
   const std::string reason = "worker " + address + " (option workers) answers again";
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (!restarts->any_contains(reason) && std::chrono::steady_clock::now() < deadline)
@@ -312,9 +283,7 @@ BOOST_AUTO_TEST_CASE(a_worker_that_comes_back_gets_its_partitions_again) {
   BOOST_REQUIRE_MESSAGE(restarts->any_contains(reason), "the query did not take the worker back");
   await_all_processed(query);
   const actors::RemoteTraffic before = actors::remote_traffic();
-  std::vector<Event> more = make_events(random, 2000, 1000);
-  produce(*broker, more);
-  events.insert(events.end(), more.begin(), more.end());
+  add_events(1000);
   await_all_processed(query);
   BOOST_TEST(actors::remote_traffic().bytes_sent > before.bytes_sent);  // the worker runs them
   BOOST_TEST(query.last_progress()->num_restarts >= 2);
