@@ -48,6 +48,14 @@ class RestartLog final : public StreamingQueryListener {
   std::vector<std::string> reasons_;
 };
 
+// The coordinator's session, whose restarts are logged.
+struct LoggedSession {
+  LoggedSession() { session.streams().add_listener(restarts); }
+  Session session;
+  std::shared_ptr<RestartLog> restarts = std::make_shared<RestartLog>();
+  SqlContext sql{session};
+};
+
 // Kafka → windowed count and sum per key → table, with `placement` (e.g. "workers = '...',")
 // among the sink's options.
 std::string pipeline(const kafka::DevBroker& broker, const TemporaryDirectory& directory,
@@ -212,18 +220,15 @@ BOOST_FIXTURE_TEST_CASE(a_hung_worker_is_left_out_after_the_heartbeat_timeout, S
   SluiceWorker hung;
   SluiceWorker healthy;
   add_events(2000);
-  Session session;
-  auto restarts = std::make_shared<RestartLog>();
-  session.streams().add_listener(restarts);
-  SqlContext sql(session);
+  LoggedSession coordinator;
   StreamingQuery query =
-      start_script(sql, pipeline(*broker, directory, "hung",
+      start_script(coordinator.sql, pipeline(*broker, directory, "hung",
                                  "workers = '" + hung.address() + "," + healthy.address() + "', "));
   await_first_commit(query);
   hung.pause();
   add_events(1000);
   await_all_processed(query);
-  BOOST_TEST(restarts->any_contains("worker " + hung.address() +
+  BOOST_TEST(coordinator.restarts->any_contains("worker " + hung.address() +
                                     " did not answer a heartbeat within 5 s"));
   bool named = false;
   for (const auto& warning : query.warnings())
@@ -265,12 +270,9 @@ BOOST_FIXTURE_TEST_CASE(a_worker_that_comes_back_gets_its_partitions_again, Scal
   const std::string address = worker->address();
   const std::string port = worker->port();
   add_events(2000);
-  Session session;
-  auto restarts = std::make_shared<RestartLog>();
-  session.streams().add_listener(restarts);
-  SqlContext sql(session);
+  LoggedSession coordinator;
   StreamingQuery query =
-      start_script(sql, pipeline(*broker, directory, "back", "workers = '" + address + "', "));
+      start_script(coordinator.sql, pipeline(*broker, directory, "back", "workers = '" + address + "', "));
   await_first_commit(query);
   worker->kill();
   await_all_processed(query);  // in process now
@@ -278,9 +280,9 @@ BOOST_FIXTURE_TEST_CASE(a_worker_that_comes_back_gets_its_partitions_again, Scal
   worker = std::make_unique<SluiceWorker>(port);  // the same address again
   const std::string reason = "worker " + address + " (option workers) answers again";
   const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (!restarts->any_contains(reason) && std::chrono::steady_clock::now() < deadline)
+  while (!coordinator.restarts->any_contains(reason) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(10ms);
-  BOOST_REQUIRE_MESSAGE(restarts->any_contains(reason), "the query did not take the worker back");
+  BOOST_REQUIRE_MESSAGE(coordinator.restarts->any_contains(reason), "the query did not take the worker back");
   await_all_processed(query);
   const actors::RemoteTraffic before = actors::remote_traffic();
   add_events(1000);
