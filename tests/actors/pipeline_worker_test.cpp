@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "actors/remote_partition.hpp"
+#include "sql/sql_context.hpp"
 #include "tests/actors/scale_out_support.hpp"
 
 using namespace sluice;
@@ -155,6 +156,38 @@ BOOST_AUTO_TEST_CASE(pipeline_options_reach_the_function_and_bad_ones_are_named)
   BOOST_TEST(query.status().message().find("building pipeline 'windowed_counts': pipeline needs "
                                            "option 'table'") != std::string::npos,
              query.status().to_string());
+}
+
+// A program's worker builds its registered pipelines only: a SQL query placed on it fails
+// saying which worker SQL needs.
+BOOST_FIXTURE_TEST_CASE(a_program_worker_refuses_sql_queries_naming_sluice_worker, ScaleOutFixture) {
+  SelfWorker worker;
+  add_events(10);
+  Session session;
+  SqlContext sql(session);
+  auto results = sql.execute(
+      "CREATE SOURCE events WITH (connector = 'kafka', \"kafka.bootstrap.servers\" = '" +
+      broker->bootstrap_servers() +
+      "', subscribe = 'events', \"startingOffsets\" = 'earliest');\n"
+      "CREATE SINK counts WITH (connector = 'memory', output_mode = 'complete', workers = '" +
+      worker.address() + "', \"restart.strategy\" = 'none') AS SELECT key, count(*) AS n FROM "
+      "events GROUP BY key;\n");
+  BOOST_REQUIRE_MESSAGE(results.ok(), results.status().to_string());
+  StreamingQuery query = *results->back().query;
+  BOOST_REQUIRE_MESSAGE(query.await_termination(30s), "the query did not fail within 30 s");
+  BOOST_REQUIRE(query.exception().has_value());
+  BOOST_TEST(query.exception()->message().find(
+                 "this worker runs registered C++ pipelines only: start SQL queries' workers with "
+                 "`sluice worker`") != std::string::npos,
+             query.exception()->to_string());
+}
+
+BOOST_AUTO_TEST_CASE(a_malformed_worker_address_stops_the_program_with_exit_code_2) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--sluice-worker", "nowhere"}, {"--sluice-worker"}}) {
+    const pid_t child = testing::spawn_child("/proc/self/exe", args);
+    BOOST_TEST(testing::wait_child(child) == 2);
+  }
 }
 
 bool init_unit_test() {
