@@ -9,8 +9,17 @@ namespace sluice {
 
 namespace {
 
-// A definition is this header, the name, then each option as "key-length:key value-length:value".
+// A definition is this header, the name and a line break, then entries: 'o' (a pipeline
+// option) or 's' (a session option of the coordinator), then "key-length:key value-length:value".
 constexpr std::string_view kHeader = "sluice-pipeline 1\n";
+
+// What a worker builds a pipeline from: its name, its options and the coordinator's session
+// options (which planning reads too: ansi, shuffle_partitions, watermark policies, ...).
+struct PipelineDefinition {
+  std::string name;
+  PipelineOptions options;
+  std::map<std::string, std::string> session_options;
+};
 
 struct Registry {
   std::mutex mutex;
@@ -36,11 +45,17 @@ Result<PipelineFunction> find_pipeline(const std::string& name) {
       "\", ...) in main() of the program the workers run");
 }
 
-std::string encode_definition(const std::string& name, const PipelineOptions& options) {
+std::string encode_definition(const PipelineDefinition& definition) {
   std::string text(kHeader);
-  text += name + "\n";
-  for (const auto& [key, value] : options)
-    text += std::to_string(key.size()) + ":" + key + std::to_string(value.size()) + ":" + value;
+  text += definition.name + "\n";
+  auto add = [&](char kind, const std::map<std::string, std::string>& entries) {
+    for (const auto& [key, value] : entries) {
+      text += kind + std::to_string(key.size()) + ":" + key + std::to_string(value.size()) + ":" +
+              value;
+    }
+  };
+  add('o', definition.options);
+  add('s', definition.session_options);
   return text;
 }
 
@@ -59,7 +74,7 @@ Result<std::string> take_counted(std::string_view& text) {
   return value;
 }
 
-Result<std::pair<std::string, PipelineOptions>> decode_definition(std::string_view text) {
+Result<PipelineDefinition> decode_definition(std::string_view text) {
   auto context = [](const Status& status) {
     return status.with_context("the coordinator's pipeline definition");
   };
@@ -67,17 +82,20 @@ Result<std::pair<std::string, PipelineOptions>> decode_definition(std::string_vi
   text.remove_prefix(kHeader.size());
   const size_t end_of_name = text.find('\n');
   if (end_of_name == std::string_view::npos) return context(Status::corrupt("missing name"));
-  std::string name(text.substr(0, end_of_name));
+  PipelineDefinition definition;
+  definition.name = std::string(text.substr(0, end_of_name));
   text.remove_prefix(end_of_name + 1);
-  PipelineOptions options;
   while (!text.empty()) {
+    const char kind = text.front();
+    if (kind != 'o' && kind != 's') return context(Status::corrupt("unknown entry kind"));
+    text.remove_prefix(1);
     auto key = take_counted(text);
     if (!key.ok()) return context(key.status());
     auto value = take_counted(text);
     if (!value.ok()) return context(value.status());
-    options[*key] = *value;
+    (kind == 'o' ? definition.options : definition.session_options)[*key] = *value;
   }
-  return std::make_pair(std::move(name), std::move(options));
+  return definition;
 }
 
 }  // namespace
@@ -101,7 +119,8 @@ Result<StreamingQuery> start_pipeline(SessionContext& session, const std::string
   SLUICE_ASSIGN_OR_RETURN(PipelineFunction build, find_pipeline(name));
   auto writer = build(session, options);
   if (!writer.ok()) return writer.status().with_context("building pipeline '" + name + "'");
-  auto query = writer->definition(encode_definition(name, options)).start();
+  PipelineDefinition definition{name, options, session.state()->all_conf()};
+  auto query = writer->definition(encode_definition(definition)).start();
   if (!query.ok()) return query.status().with_context("starting pipeline '" + name + "'");
   return query;
 }
@@ -111,11 +130,16 @@ bool is_pipeline_definition(std::string_view definition) {
 }
 
 Result<QuerySpec> plan_pipeline(std::string_view definition, std::string_view plan_fingerprint) {
-  SLUICE_ASSIGN_OR_RETURN(auto named, decode_definition(definition));
-  const std::string& name = named.first;
+  SLUICE_ASSIGN_OR_RETURN(PipelineDefinition decoded, decode_definition(definition));
+  const std::string& name = decoded.name;
   SLUICE_ASSIGN_OR_RETURN(PipelineFunction build, find_pipeline(name));
   PlanningSession session;
-  auto writer = build(session, named.second);
+  for (const auto& [key, value] : decoded.session_options) {
+    if (key == "workers") continue;  // placement is the coordinator's
+    Status set = session.set_conf(key, value);
+    if (!set.is_ok()) return set.with_context("the coordinator's session option '" + key + "'");
+  }
+  auto writer = build(session, decoded.options);
   if (!writer.ok()) return writer.status().with_context("building pipeline '" + name + "'");
   auto started = writer->definition(std::string(definition)).start();
   if (!started.ok()) return started.status().with_context("planning pipeline '" + name + "'");

@@ -147,6 +147,22 @@ inline std::vector<Row> table_rows(const std::string& path) {
   return out;
 }
 
+inline std::string to_text(const Row& row) {
+  return "(" + std::to_string(std::get<0>(row)) + ", " + std::get<1>(row) + ", " +
+         std::to_string(std::get<2>(row)) + ", " + std::to_string(std::get<3>(row)) + ")";
+}
+
+// Checks that the table equals the reference, naming the first row that differs.
+inline void check_exactly_once(const std::vector<Row>& table, const std::vector<Row>& expected) {
+  auto [in_table, in_expected] = std::mismatch(table.begin(), table.end(), expected.begin(), expected.end());
+  BOOST_TEST((in_table == table.end() && in_expected == expected.end()),
+             "the table (" << table.size() << " rows) differs from the reference ("
+                           << expected.size() << " rows) first at table row "
+                           << (in_table == table.end() ? "(none)" : to_text(*in_table))
+                           << ", reference row "
+                           << (in_expected == expected.end() ? "(none)" : to_text(*in_expected)));
+}
+
 // Waits until the query committed every record available now, across its restarts.
 inline void await_all_processed(StreamingQuery& query) {
   const auto deadline = std::chrono::steady_clock::now() + 60s;

@@ -140,8 +140,7 @@ BOOST_FIXTURE_TEST_CASE(a_worker_killed_mid_run_leaves_the_result_exactly_once, 
 
   const std::vector<Row> expected = reference(events);
   const std::vector<Row> scaled = table_rows(directory.file("scaled"));
-  BOOST_TEST(scaled.size() == expected.size());
-  BOOST_TEST((scaled == expected), "the scaled-out table differs from the reference");
+  check_exactly_once(scaled, expected);
 
   // The same pipeline in one process, uninterrupted.
   Session local_session;
@@ -236,7 +235,7 @@ BOOST_FIXTURE_TEST_CASE(a_hung_worker_is_left_out_after_the_heartbeat_timeout, S
   BOOST_TEST(named, "no warning names the hung worker");
   BOOST_REQUIRE(query.stop().is_ok());
   hung.kill();
-  BOOST_TEST((table_rows(directory.file("hung")) == reference(events)));
+  check_exactly_once(table_rows(directory.file("hung")), reference(events));
 }
 
 // With its only worker gone, the query restarts and runs the partitions in this process, from
@@ -259,7 +258,7 @@ BOOST_FIXTURE_TEST_CASE(with_every_worker_gone_the_partitions_run_in_process, Sc
   // Nothing crossed to a worker since: every partition ran here.
   BOOST_TEST(actors::remote_traffic().bytes_sent == after_fallback.bytes_sent);
   BOOST_REQUIRE(query.stop().is_ok());
-  BOOST_TEST((table_rows(directory.file("alone")) == reference(events)));
+  check_exactly_once(table_rows(directory.file("alone")), reference(events));
 }
 
 // A worker that comes back (a new process on the same address) gets its partitions again
@@ -291,5 +290,5 @@ BOOST_FIXTURE_TEST_CASE(a_worker_that_comes_back_gets_its_partitions_again, Scal
   BOOST_TEST(query.last_progress()->num_restarts >= 2);
   BOOST_REQUIRE(query.stop().is_ok());
   BOOST_TEST(worker->stop() == 0);
-  BOOST_TEST((table_rows(directory.file("back")) == reference(events)));
+  check_exactly_once(table_rows(directory.file("back")), reference(events));
 }
