@@ -853,11 +853,6 @@ std::map<std::string, std::string> SessionState::restart_conf() const {
   return restart;
 }
 
-std::map<std::string, std::string> SessionState::all_conf() const {
-  std::lock_guard lock(mutex_);
-  return conf_;
-}
-
 std::string SessionState::conf(const std::string& key) const {
   std::lock_guard lock(mutex_);
   auto it = conf_.find(key);

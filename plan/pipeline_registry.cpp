@@ -98,6 +98,16 @@ Result<PipelineDefinition> decode_definition(std::string_view text) {
   return definition;
 }
 
+// The session options planning reads, which the worker's planning session must share.
+std::map<std::string, std::string> planning_options(const SessionContext& session) {
+  std::map<std::string, std::string> options;
+  for (const char* key : {"ansi", "shuffle_partitions", "multipleWatermarkPolicy",
+                          "watermarkIdleTimeout", "stateCacheSize"}) {
+    if (std::string value = session.conf(key); !value.empty()) options[key] = value;
+  }
+  return options;
+}
+
 }  // namespace
 
 Status register_pipeline(const std::string& name, PipelineFunction build) {
@@ -119,7 +129,7 @@ Result<StreamingQuery> start_pipeline(SessionContext& session, const std::string
   SLUICE_ASSIGN_OR_RETURN(PipelineFunction build, find_pipeline(name));
   auto writer = build(session, options);
   if (!writer.ok()) return writer.status().with_context("building pipeline '" + name + "'");
-  PipelineDefinition definition{name, options, session.state()->all_conf()};
+  PipelineDefinition definition{name, options, planning_options(session)};
   auto query = writer->definition(encode_definition(definition)).start();
   if (!query.ok()) return query.status().with_context("starting pipeline '" + name + "'");
   return query;
@@ -135,7 +145,6 @@ Result<QuerySpec> plan_pipeline(std::string_view definition, std::string_view pl
   SLUICE_ASSIGN_OR_RETURN(PipelineFunction build, find_pipeline(name));
   PlanningSession session;
   for (const auto& [key, value] : decoded.session_options) {
-    if (key == "workers") continue;  // placement is the coordinator's
     Status set = session.set_conf(key, value);
     if (!set.is_ok()) return set.with_context("the coordinator's session option '" + key + "'");
   }

@@ -76,8 +76,6 @@ class SessionState {
   std::string conf(const std::string& key) const;
   /// Returns the session's restart options (restart.*), for the queries it starts.
   std::map<std::string, std::string> restart_conf() const;
-  /// Returns every session option set, e.g. for a worker to plan a query as this session does.
-  std::map<std::string, std::string> all_conf() const;
   EvalOptions eval_options() const;
 
   StreamingQueryManager& streams() { return streams_; }

@@ -225,8 +225,14 @@ BOOST_FIXTURE_TEST_CASE(a_hung_worker_is_left_out_after_the_heartbeat_timeout, S
                                  "workers = '" + hung.address() + "," + healthy.address() + "', "));
   await_first_commit(query);
   hung.pause();
+  const auto paused = std::chrono::steady_clock::now();
   add_events(1000);
   await_all_processed(query);
+  BOOST_TEST_MESSAGE("the query went on without the hung worker "
+                     << std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - paused)
+                            .count()
+                     << " ms after SIGSTOP");
   BOOST_TEST(coordinator.restarts->any_contains("worker " + hung.address() +
                                     " did not answer a heartbeat within 5 s"));
   bool named = false;
@@ -276,12 +282,18 @@ BOOST_FIXTURE_TEST_CASE(a_worker_that_comes_back_gets_its_partitions_again, Scal
   worker->kill();
   await_all_processed(query);  // in process now
 
+  const auto restarted = std::chrono::steady_clock::now();
   worker = std::make_unique<SluiceWorker>(port);  // the same address again
   const std::string reason = "worker " + address + " (option workers) answers again";
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (!coordinator.restarts->any_contains(reason) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(10ms);
   BOOST_REQUIRE_MESSAGE(coordinator.restarts->any_contains(reason), "the query did not take the worker back");
+  BOOST_TEST_MESSAGE("the query took the worker back "
+                     << std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - restarted)
+                            .count()
+                     << " ms after it started again");
   await_all_processed(query);
   const actors::RemoteTraffic before = actors::remote_traffic();
   add_events(1000);
