@@ -90,7 +90,8 @@ StreamingQuery start_on(SessionContext& session, const PipelineOptions& options)
 // The coordinator and two workers are this same program: the workers build the pipeline by
 // name, and partition p runs on worker p mod 2. One worker is SIGKILLed mid-run; the query
 // rolls back and goes on with the other, and the table equals the reference.
-BOOST_FIXTURE_TEST_CASE(a_registered_pipeline_runs_on_workers_of_the_same_program_exactly_once, ScaleOutFixture) {
+BOOST_FIXTURE_TEST_CASE(a_registered_pipeline_runs_on_workers_of_the_same_program_exactly_once,
+                        ScaleOutFixture) {
   SelfWorker first;
   SelfWorker second;
   add_events(3000);
@@ -160,7 +161,8 @@ BOOST_AUTO_TEST_CASE(pipeline_options_reach_the_function_and_bad_ones_are_named)
 
 // A program's worker builds its registered pipelines only: a SQL query placed on it fails
 // saying which worker SQL needs.
-BOOST_FIXTURE_TEST_CASE(a_program_worker_refuses_sql_queries_naming_sluice_worker, ScaleOutFixture) {
+BOOST_FIXTURE_TEST_CASE(a_program_worker_refuses_sql_queries_naming_sluice_worker,
+                        ScaleOutFixture) {
   SelfWorker worker;
   add_events(10);
   Session session;
@@ -170,7 +172,8 @@ BOOST_FIXTURE_TEST_CASE(a_program_worker_refuses_sql_queries_naming_sluice_worke
       broker->bootstrap_servers() +
       "', subscribe = 'events', \"startingOffsets\" = 'earliest');\n"
       "CREATE SINK counts WITH (connector = 'memory', output_mode = 'complete', workers = '" +
-      worker.address() + "', \"restart.strategy\" = 'none') AS SELECT key, count(*) AS n FROM "
+      worker.address() +
+      "', \"restart.strategy\" = 'none') AS SELECT key, count(*) AS n FROM "
       "events GROUP BY key;\n");
   BOOST_REQUIRE_MESSAGE(results.ok(), results.status().to_string());
   StreamingQuery query = *results->back().query;

@@ -154,7 +154,8 @@ inline std::string to_text(const Row& row) {
 
 // Checks that the table equals the reference, naming the first row that differs.
 inline void check_exactly_once(const std::vector<Row>& table, const std::vector<Row>& expected) {
-  auto [in_table, in_expected] = std::mismatch(table.begin(), table.end(), expected.begin(), expected.end());
+  auto [in_table, in_expected] =
+      std::mismatch(table.begin(), table.end(), expected.begin(), expected.end());
   BOOST_TEST((in_table == table.end() && in_expected == expected.end()),
              "the table (" << table.size() << " rows) differs from the reference ("
                            << expected.size() << " rows) first at table row "

@@ -220,9 +220,9 @@ BOOST_FIXTURE_TEST_CASE(a_hung_worker_is_left_out_after_the_heartbeat_timeout, S
   SluiceWorker healthy;
   add_events(2000);
   LoggedSession coordinator;
-  StreamingQuery query =
-      start_script(coordinator.sql, pipeline(*broker, directory, "hung",
-                                 "workers = '" + hung.address() + "," + healthy.address() + "', "));
+  StreamingQuery query = start_script(
+      coordinator.sql, pipeline(*broker, directory, "hung",
+                                "workers = '" + hung.address() + "," + healthy.address() + "', "));
   await_first_commit(query);
   hung.pause();
   const auto paused = std::chrono::steady_clock::now();
@@ -234,7 +234,7 @@ BOOST_FIXTURE_TEST_CASE(a_hung_worker_is_left_out_after_the_heartbeat_timeout, S
                             .count()
                      << " ms after SIGSTOP");
   BOOST_TEST(coordinator.restarts->any_contains("worker " + hung.address() +
-                                    " did not answer a heartbeat within 5 s"));
+                                                " did not answer a heartbeat within 5 s"));
   bool named = false;
   for (const auto& warning : query.warnings())
     named = named || warning.find("cannot reach worker " + hung.address()) != std::string::npos;
@@ -276,8 +276,8 @@ BOOST_FIXTURE_TEST_CASE(a_worker_that_comes_back_gets_its_partitions_again, Scal
   const std::string port = worker->port();
   add_events(2000);
   LoggedSession coordinator;
-  StreamingQuery query =
-      start_script(coordinator.sql, pipeline(*broker, directory, "back", "workers = '" + address + "', "));
+  StreamingQuery query = start_script(
+      coordinator.sql, pipeline(*broker, directory, "back", "workers = '" + address + "', "));
   await_first_commit(query);
   worker->kill();
   await_all_processed(query);  // in process now
@@ -288,7 +288,8 @@ BOOST_FIXTURE_TEST_CASE(a_worker_that_comes_back_gets_its_partitions_again, Scal
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (!coordinator.restarts->any_contains(reason) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(10ms);
-  BOOST_REQUIRE_MESSAGE(coordinator.restarts->any_contains(reason), "the query did not take the worker back");
+  BOOST_REQUIRE_MESSAGE(coordinator.restarts->any_contains(reason),
+                        "the query did not take the worker back");
   BOOST_TEST_MESSAGE("the query took the worker back "
                      << std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::steady_clock::now() - restarted)
