@@ -5,6 +5,7 @@
 #include <future>
 
 #include "actors/messages.hpp"
+#include "actors/remote_partition.hpp"
 #include "actors/state_reader.hpp"
 
 #include <caf/io/all.hpp>
@@ -16,6 +17,9 @@
 namespace sluice::actors {
 
 namespace {
+
+// How long a worker may take to answer CAF's handshake when a run starts.
+constexpr auto kWorkerConnectTimeout = std::chrono::milliseconds(3000);
 
 std::string random_uuid() {
   static std::mutex mutex;
@@ -81,16 +85,19 @@ Status QueryRuntime::connect_workers(caf::actor_system& system, QueryRuntime& ru
         "sluice::actors::configure_remote(config) before building the host's actor_system");
   }
   for (const auto& address : spec.workers) {
-    auto worker = system.middleman().remote_actor(address.host, address.port);
-    if (worker) {
+    auto worker = connect_worker(system, address, kWorkerConnectTimeout);
+    if (worker.ok()) {
       recovery.workers.push_back({address, *worker});
       continue;
     }
-    const std::string error = "cannot reach worker " + address.to_string() + " (option workers): " +
-                              system.render(worker.error());
-    // A first start refuses a wrong address; a restart after a worker died goes on without it.
+    const std::string error = "cannot reach worker " + address.to_string() +
+                              " (option workers): " + worker.status().message();
+    // A first start refuses a wrong address; a restart after a worker died goes on without it
+    // (the supervisor probes it and restarts the query once it answers again).
     if (runtime.run_.restarts == 0) return Status::io_error(error);
-    runtime.warnings_.push_back(error + "; its partitions run on the other workers");
+    runtime.warnings_.push_back(
+        error + "; its partitions run on the other workers, or in this process when none is left");
+    runtime.absent_workers_.push_back(address);
   }
   return Status::ok();
 }

@@ -49,6 +49,9 @@ class QueryRuntime final : public QueryHandle, public std::enable_shared_from_th
   std::vector<StreamingQueryProgress> recent_progress() const override;
   std::string explain() const override { return spec_.explain; }
   std::vector<std::string> warnings() const override { return warnings_; }
+  /// Returns the workers of option `workers` this run could not reach at its start (their
+  /// partitions run elsewhere). Thread-safe (fixed before the run starts).
+  const std::vector<WorkerAddress>& absent_workers() const { return absent_workers_; }
 
   /// Tells the query its manual clock moved; returns once the epoch this triggers (if any)
   /// is committed, or the query ended.
@@ -78,6 +81,7 @@ class QueryRuntime final : public QueryHandle, public std::enable_shared_from_th
   std::optional<Status> error_;
   std::deque<StreamingQueryProgress> progress_;
   std::vector<std::string> warnings_;  // written before the coordinator starts, then read-only
+  std::vector<WorkerAddress> absent_workers_;  // likewise
   RunOptions run_;
 };
 

@@ -1,6 +1,9 @@
 #include "actors/remote_partition.hpp"
 
+#include <algorithm>
 #include <atomic>
+
+#include <caf/io/all.hpp>
 
 #include "actors/router.hpp"
 #include "core/wire.hpp"
@@ -190,6 +193,42 @@ caf::actor spawn_remote_partition(caf::actor_system& system, caf::actor coordina
                                   HostPartition request, std::string name) {
   return system.spawn(remote_partition_behavior, std::move(coordinator), std::move(downstream),
                       std::move(address), std::move(worker), std::move(request), std::move(name));
+}
+
+Result<caf::actor> connect_worker(caf::actor_system& system, const WorkerAddress& address,
+                                  std::chrono::milliseconds timeout) {
+  if (!system.has_middleman())
+    return Status::invalid_argument("the actor system has no io middleman");
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto describe = [&](const caf::error& error, const char* what) {
+    return Status::io_error(error == caf::sec::request_timeout
+                                ? std::string("no ") + what + " within " +
+                                      std::to_string(timeout.count()) +
+                                      " ms (the process is stopped or hangs)"
+                                : system.render(error));
+  };
+  Result<caf::actor> result = Status::internal("no answer");
+  caf::scoped_actor self{system};
+  self->request(system.middleman().actor_handle(), timeout, caf::connect_atom::value, address.host,
+                static_cast<uint16_t>(address.port))
+      .receive(
+          [&](caf::node_id&, caf::strong_actor_ptr& actor, std::set<std::string>&) {
+            if (actor) {
+              result = caf::actor_cast<caf::actor>(std::move(actor));
+            } else {
+              result = Status::io_error("nothing is published at " + address.to_string());
+            }
+          },
+          [&](caf::error& error) { result = describe(error, "handshake"); });
+  if (!result.ok()) return result;
+  // The middleman hands out a known connection from its cache without asking the peer, which
+  // may hang since: the worker must answer a ping too.
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  self->request(*result, std::max(left, std::chrono::milliseconds(1)), ping_atom::value)
+      .receive([](ping_atom) {},
+               [&](caf::error& error) { result = describe(error, "answer to a ping"); });
+  return result;
 }
 
 RemoteTraffic remote_traffic() {

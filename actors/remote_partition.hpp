@@ -2,6 +2,7 @@
 
 // The coordinator's side of a stateful partition that runs in a worker process.
 
+#include <chrono>
 #include <cstdint>
 
 #include "actors/pipeline_actors.hpp"
@@ -20,6 +21,13 @@ namespace sluice::actors {
 caf::actor spawn_remote_partition(caf::actor_system& system, caf::actor coordinator,
                                   Downstream downstream, WorkerAddress address, caf::actor worker,
                                   HostPartition request, std::string name);
+
+/// Connects to the worker at `address` through the system's io middleman, waiting at most
+/// `timeout`: a stopped worker (SIGSTOP, a hung machine) accepts the TCP connection but never
+/// answers CAF's handshake, on which the middleman's own remote_actor would wait forever. Fails
+/// naming the address. Blocks the calling thread: not for actors. Thread-safe.
+Result<caf::actor> connect_worker(caf::actor_system& system, const WorkerAddress& address,
+                                  std::chrono::milliseconds timeout);
 
 /// Bytes and batches that crossed between this process and its workers, for benchmarks.
 struct RemoteTraffic {

@@ -2,7 +2,17 @@
 
 #include <filesystem>
 
+#include "actors/remote_partition.hpp"
+
 namespace sluice::actors {
+
+namespace {
+
+// How often the supervisor tries to reach a run's absent workers, and how long each try waits.
+constexpr auto kProbeInterval = std::chrono::milliseconds(1000);
+constexpr auto kProbeTimeout = std::chrono::milliseconds(2000);
+
+}  // namespace
 
 SupervisedQuery::SupervisedQuery(caf::actor_system& system, QuerySpec spec,
                                  std::shared_ptr<SessionState> session)
@@ -73,7 +83,15 @@ Result<std::shared_ptr<QueryRuntime>> SupervisedQuery::start_run() {
 
 bool SupervisedQuery::on_run_end(const std::optional<Status>& error) {
   std::unique_lock lock(mutex_);
-  if (error && !stopping_ && restarts_ < spec_.restart.attempts &&
+  if (rejoin_ && !stopping_) {
+    restart_for_ = *rejoin_;
+    restart_planned_ = true;
+    rejoin_.reset();
+    lock.unlock();
+    changed_.notify_all();
+    return true;
+  }
+  if (error && !stopping_ && restarts_ - planned_restarts_ < spec_.restart.attempts &&
       spec_.restart.strategy != RestartPolicy::Strategy::none) {
     restart_for_ = *error;
     lock.unlock();
@@ -103,9 +121,19 @@ void SupervisedQuery::end(std::optional<Status> error) {
 void SupervisedQuery::supervise() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    changed_.wait(lock, [&] { return stopping_ || terminated_ || restart_for_; });
+    auto due = [&] { return stopping_ || terminated_ || restart_for_; };
+    if (current_ && !current_->absent_workers().empty() && !rejoin_) {
+      if (!changed_.wait_for(lock, kProbeInterval, due)) {
+        probe_absent_workers(lock);
+        continue;
+      }
+    } else {
+      changed_.wait(lock, due);
+    }
     if (terminated_ || (stopping_ && !restart_for_)) return;
     const Status failure = *restart_for_;
+    const bool planned = restart_planned_;
+    restart_planned_ = false;
     const int64_t restart = restarts_ + 1;
     const std::string failed_run = run_ids_.back();
     if (current_) {
@@ -126,13 +154,14 @@ void SupervisedQuery::supervise() {
       return;
     }
     restarts_ = restart;
+    if (planned) ++planned_restarts_;
     lock.unlock();
     auto runtime = start_run();
     lock.lock();
     if (!runtime.ok()) {
       // A run that cannot even start counts as a failed attempt.
       const Status error = runtime.status().with_context("restart " + std::to_string(restart));
-      if (restarts_ < spec_.restart.attempts && !stopping_) {
+      if (restarts_ - planned_restarts_ < spec_.restart.attempts && !stopping_) {
         restart_for_ = error;
         continue;
       }
@@ -154,6 +183,26 @@ void SupervisedQuery::supervise() {
     session_->streams().query_restarted(id_, run_id, spec_.name);
     lock.lock();
   }
+}
+
+void SupervisedQuery::probe_absent_workers(std::unique_lock<std::mutex>& lock) {
+  std::shared_ptr<QueryRuntime> runtime = current_;
+  lock.unlock();
+  std::optional<WorkerAddress> back;
+  for (const auto& address : runtime->absent_workers()) {
+    if (connect_worker(system_, address, kProbeTimeout).ok()) {
+      back = address;
+      break;
+    }
+  }
+  lock.lock();
+  if (!back || current_ != runtime || stopping_ || terminated_ || restart_for_) return;
+  rejoin_ = Status::aborted("worker " + back->to_string() +
+                            " (option workers) answers again: the query restarts from its last "
+                            "committed epoch to give it its partitions back");
+  lock.unlock();
+  (void)runtime->stop();
+  lock.lock();
 }
 
 const std::string& SupervisedQuery::run_id() const {

@@ -15,7 +15,11 @@ namespace sluice::actors {
 /// A query under a restart policy (spec.restart): runs it, and when a run fails, starts a new
 /// run from the same checkpoint after the policy's delay, until the policy's attempts are
 /// spent; then the query fails with the last error. Listeners hear on_restarting and on_started
-/// for every restart and on_terminated once; progress reports count the restarts.
+/// for every restart and on_terminated once; progress reports count the restarts. While a run
+/// goes on without some of its workers (option `workers`), the supervisor probes them; once one
+/// answers, it stops the run and starts the next from the last committed epoch, so that the
+/// worker gets its partitions back (a planned restart: reported like any restart, with the
+/// reason, and not counted against the policy's attempts).
 /// Implements the QueryHandle behind StreamingQuery. Thread-safe.
 class SupervisedQuery final : public QueryHandle,
                               public std::enable_shared_from_this<SupervisedQuery> {
@@ -48,6 +52,9 @@ class SupervisedQuery final : public QueryHandle,
   SupervisedQuery(caf::actor_system& system, QuerySpec spec, std::shared_ptr<SessionState> session);
   Result<std::shared_ptr<QueryRuntime>> start_run();
   bool on_run_end(const std::optional<Status>& error);
+  // Probes the current run's absent workers (lock held on entry and exit; released while it
+  // connects); stops the run for a planned restart when one answers.
+  void probe_absent_workers(std::unique_lock<std::mutex>& lock);
   void supervise();
   void end(std::optional<Status> error);
 
@@ -63,6 +70,9 @@ class SupervisedQuery final : public QueryHandle,
   std::deque<StreamingQueryProgress> history_;  // reports of earlier runs
   int64_t restarts_ = 0;
   std::optional<Status> restart_for_;  // the failure a restart is due for
+  std::optional<Status> rejoin_;       // why the current run is being stopped for a planned restart
+  bool restart_planned_ = false;       // restart_for_ is a planned restart
+  int64_t planned_restarts_ = 0;       // restarts not counted against the policy's attempts
   bool stopping_ = false;
   bool terminated_ = false;
   std::optional<Status> error_;

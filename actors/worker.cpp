@@ -4,9 +4,13 @@
 // the worker plans the script again (sql/script_plans: nothing starts) and takes the query
 // with that fingerprint. Chosen over shipping operators (they hold compiled expressions and
 // user lambdas, which do not serialize) and over pipelines registered by name (that needs a
-// worker binary per C++ program): a SQL pipeline is self-contained text, the `sluice` binary
-// is its one "jar", and an equal fingerprint proves the worker runs the same operator (same
-// keys, aggregates, types) the checkpoint's state belongs to.
+// worker binary per C++ program) for SQL: a SQL pipeline is self-contained text, the `sluice`
+// binary is its one "jar", and an equal fingerprint proves the worker runs the same operator (same
+// keys, aggregates, types) the checkpoint's state belongs to. A pipeline built in C++ cannot
+// travel as text, so its definition names a function registered in the program
+// (plan/pipeline_registry), and the worker is that same program started with --sluice-worker:
+// the function builds the pipeline again on a planning session and the fingerprint is checked
+// the same way.
 //
 // Per partition, the worker runs the ordinary stateful actor (actors/pipeline_actors) behind a
 // host actor that translates between it and the coordinator's proxy (actors/remote_partition):
@@ -16,7 +20,10 @@
 
 #include "actors/worker.hpp"
 
+#include <signal.h>
+
 #include <algorithm>
+#include <iostream>
 #include <map>
 #include <shared_mutex>
 
@@ -26,6 +33,7 @@
 #include "actors/pipeline_actors.hpp"
 #include "actors/remote_messages.hpp"
 #include "core/wire.hpp"
+#include "plan/pipeline_registry.hpp"
 
 namespace sluice::actors {
 
@@ -205,7 +213,14 @@ Result<std::shared_ptr<PartitionParts>> prepare_partition(worker_actor* self,
   auto key = std::make_pair(request.definition, request.plan_fingerprint);
   auto it = st.plans.find(key);
   if (it == st.plans.end()) {
-    auto spec = st.resolver(request.definition, request.plan_fingerprint);
+    Result<QuerySpec> spec = Status::invalid_argument(
+        "this worker runs registered C++ pipelines only: start SQL queries' workers with "
+        "`sluice worker`");
+    if (is_pipeline_definition(request.definition)) {
+      spec = plan_pipeline(request.definition, request.plan_fingerprint);
+    } else if (st.resolver) {
+      spec = st.resolver(request.definition, request.plan_fingerprint);
+    }
     if (!spec.ok()) return spec.status().with_context("planning the coordinator's query");
     if (st.plans.size() > 16) st.plans.clear();
     it = st.plans.emplace(key, std::make_shared<const QuerySpec>(std::move(*spec))).first;
@@ -300,4 +315,47 @@ Result<std::unique_ptr<Worker>> Worker::start(const WorkerAddress& listen, PlanR
   return std::unique_ptr<Worker>(new Worker(std::move(impl)));
 }
 
+int serve_worker(const WorkerAddress& listen, PlanResolver resolver, const std::string& program) {
+  // Block the stop signals before CAF starts its threads, so that only sigwait receives them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  auto worker = Worker::start(listen, std::move(resolver));
+  if (!worker.ok()) {
+    std::cerr << program << ": error: " << worker.status().message() << std::endl;
+    return 1;
+  }
+  const std::string address = (*worker)->address().to_string();
+  std::cout << address << std::endl;
+  std::cerr << program << " worker listening on " << address
+            << "; queries reach it with option workers = '" << address << "'; Ctrl-C stops it"
+            << std::endl;
+  int signal_number = 0;
+  sigwait(&stop, &signal_number);
+  std::cerr << "stopping the worker" << std::endl;
+  return 0;
+}
+
 }  // namespace sluice::actors
+
+namespace sluice {
+
+std::optional<int> run_worker_if_requested(int argc, char** argv) {
+  if (argc < 2 || std::string_view(argv[1]) != "--sluice-worker") return std::nullopt;
+  const std::string program = argv[0];
+  if (argc != 3) {
+    std::cerr << program << ": error: --sluice-worker takes one HOST:PORT (e.g. 0.0.0.0:7070)"
+              << std::endl;
+    return 2;
+  }
+  auto address = parse_worker_address(argv[2], /*allow_port_zero=*/true);
+  if (!address.ok()) {
+    std::cerr << program << ": error: --sluice-worker " << address.status().message() << std::endl;
+    return 2;
+  }
+  return actors::serve_worker(*address, nullptr, program);
+}
+
+}  // namespace sluice

@@ -583,7 +583,10 @@ Result<StreamingQuery> DataStreamWriter::start() {
     SLUICE_ASSIGN_OR_RETURN(spec.workers, parse_worker_addresses(workers));
     if (definition_.empty()) {
       return Status::invalid_argument(
-          "option workers needs a query the workers can rebuild: start it from SQL (sluice run, "
+          "option workers needs a query the workers can rebuild: register a pipeline built in "
+          "C++ with sluice::register_pipeline(name, function) and start it with "
+          "sluice::start_pipeline(session, name, options) (its workers run the same program, see "
+          "sluice::run_worker_if_requested), or start it from SQL (sluice run, "
           "SqlContext::execute), whose script the workers plan again");
     }
     spec.definition = definition_;

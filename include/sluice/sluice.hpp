@@ -3,6 +3,7 @@
 // The one header a user includes: sessions, DataFrames, expressions, queries.
 #include "actors/session.hpp"
 #include "actors/state_inspector.hpp"
+#include "actors/worker.hpp"
 #include "core/pretty_print.hpp"
 #include "core/record_batch.hpp"
 #include "io/delta_maintenance.hpp"
@@ -12,5 +13,6 @@
 #include "operators/flat_buffer_codec.hpp"
 #include "plan/dataframe.hpp"
 #include "plan/keyed_groups.hpp"
+#include "plan/pipeline_registry.hpp"
 #include "plan/streaming_query.hpp"
 #include "plan/trigger.hpp"

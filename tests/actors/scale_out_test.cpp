@@ -5,141 +5,56 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <map>
-#include <random>
-#include <thread>
-#include <tuple>
-
-#include <sluice/sluice.hpp>
+#include <mutex>
 
 #include "actors/remote_partition.hpp"
-#include "io/kafka_dev_broker.hpp"
-#include "io/table_sink.hpp"
 #include "sql/sql_context.hpp"
-#include "tests/support/child_process.hpp"
-#include "tests/support/kafka_test_support.hpp"
-#include "tests/support/temporary_directory.hpp"
+#include "tests/actors/scale_out_support.hpp"
 
 using namespace sluice;
+using namespace sluice::scale_out_test;
 using namespace std::chrono_literals;
 using sluice::testing::TemporaryDirectory;
 
 namespace {
 
-// A `sluice worker --listen 127.0.0.1:0` child; SIGKILLed when the test is done with it.
-class WorkerProcess {
+// A `sluice worker --listen 127.0.0.1:PORT` child (port 0: any free port).
+class SluiceWorker : public WorkerProcess {
  public:
-  WorkerProcess() {
-    int out = -1;
-    pid_ =
-        testing::spawn_child_with_stdout(SLUICE_PATH, {"worker", "--listen", "127.0.0.1:0"}, out);
-    address_ = testing::read_line(out, 20s);
-    ::close(out);
-    BOOST_REQUIRE_MESSAGE(address_.rfind("127.0.0.1:", 0) == 0,
-                          "worker printed '" + address_ + "'");
+  explicit SluiceWorker(const std::string& port = "0")
+      : WorkerProcess(SLUICE_PATH, {"worker", "--listen", "127.0.0.1:" + port}) {}
+};
+
+// Records why the query restarted, as listeners hear it.
+class RestartLog final : public StreamingQueryListener {
+ public:
+  void on_restarting(const std::string&, const std::string&, int64_t,
+                     const Status& error) override {
+    std::lock_guard lock(mutex_);
+    reasons_.push_back(error.to_string());
   }
-  ~WorkerProcess() { kill(); }
-  const std::string& address() const { return address_; }
-  void kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    testing::wait_child(pid_);
-    pid_ = -1;
+  std::vector<std::string> reasons() const {
+    std::lock_guard lock(mutex_);
+    return reasons_;
   }
-  // Stops the worker with SIGTERM; returns its exit code, or -1 when it took over 10 s.
-  int stop() {
-    ::kill(pid_, SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) return -1;  // the destructor kills it
-      std::this_thread::sleep_for(5ms);
-    }
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  bool any_contains(const std::string& text) const {
+    for (const auto& reason : reasons())
+      if (reason.find(text) != std::string::npos) return true;
+    return false;
   }
 
  private:
-  pid_t pid_ = -1;
-  std::string address_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> reasons_;
 };
 
-using Row = std::tuple<int64_t, std::string, int64_t, int64_t>;  // window_start, k, n, total
-
-constexpr int64_t kBaseMicros = 1704067200LL * 1'000'000;  // 2024-01-01 00:00:00 UTC
-constexpr int64_t kWindowMicros = 10'000'000;
-constexpr int kKeys = 7;
-
-struct Event {
-  std::string k;
-  int64_t v = 0;
-  int64_t ts = 0;  // µs since the epoch
+// The coordinator's session, whose restarts are logged.
+struct LoggedSession {
+  LoggedSession() { session.streams().add_listener(restarts); }
+  Session session;
+  std::shared_ptr<RestartLog> restarts = std::make_shared<RestartLog>();
+  SqlContext sql{session};
 };
-
-// Events i in [first, first + count): key, value and event time drawn from the seed.
-std::vector<Event> make_events(std::mt19937_64& random, int first, int count) {
-  std::vector<Event> events;
-  for (int i = first; i < first + count; ++i) {
-    Event event;
-    event.k = "k" + std::to_string(random() % kKeys);
-    event.v = static_cast<int64_t>(random() % 1000);
-    event.ts =
-        kBaseMicros + static_cast<int64_t>(i) * 37'000 + static_cast<int64_t>(random() % 5'000'000);
-    events.push_back(std::move(event));
-  }
-  return events;
-}
-
-std::string json_of(const Event& event) {
-  const int64_t micros = event.ts - kBaseMicros;
-  const int64_t seconds = micros / 1'000'000;
-  char text[96];
-  std::snprintf(text, sizeof text,
-                "{\"k\":\"%s\",\"v\":%lld,\"ts\":\"2024-01-01 %02lld:%02lld:%02lld.%06lld\"}",
-                event.k.c_str(), static_cast<long long>(event.v),
-                static_cast<long long>(seconds / 3600), static_cast<long long>(seconds / 60 % 60),
-                static_cast<long long>(seconds % 60), static_cast<long long>(micros % 1'000'000));
-  return text;
-}
-
-void produce(const kafka::DevBroker& broker, const std::vector<Event>& events) {
-  std::vector<std::pair<std::string, std::string>> records;
-  for (const auto& event : events)
-    records.emplace_back(event.k, json_of(event));
-  testing::produce_records(broker.bootstrap_servers(), "events", records);
-}
-
-// The windowed count and sum computed directly from the events: the independent reference.
-std::vector<Row> reference(const std::vector<Event>& events) {
-  std::map<std::pair<int64_t, std::string>, std::pair<int64_t, int64_t>> groups;
-  for (const auto& event : events) {
-    auto& group = groups[{event.ts - event.ts % kWindowMicros, event.k}];
-    ++group.first;
-    group.second += event.v;
-  }
-  std::vector<Row> rows;
-  for (const auto& [key, value] : groups)
-    rows.emplace_back(key.first, key.second, value.first, value.second);
-  return rows;
-}
-
-std::vector<Row> table_rows(const std::string& path) {
-  auto snapshot = read_table_sink(path);
-  BOOST_REQUIRE_MESSAGE(snapshot.ok(), snapshot.status().to_string());
-  const RecordBatch& rows = *snapshot->rows;
-  const int window = rows.schema()->find("window_start");
-  const int k = rows.schema()->find("k");
-  const int n = rows.schema()->find("n");
-  const int total = rows.schema()->find("total");
-  std::vector<Row> out;
-  for (int64_t r = 0; r < rows.num_rows(); ++r) {
-    out.emplace_back(
-        rows.column(window)->values<int64_t>()[r], std::string(rows.column(k)->string_at(r)),
-        rows.column(n)->values<int64_t>()[r], rows.column(total)->values<int64_t>()[r]);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 // Kafka → windowed count and sum per key → table, with `placement` (e.g. "workers = '...',")
 // among the sink's options.
@@ -164,30 +79,11 @@ std::string pipeline(const kafka::DevBroker& broker, const TemporaryDirectory& d
          "  FROM TUMBLE(parsed, DESCRIPTOR(ts), INTERVAL '10' SECOND) GROUP BY window_start, k;\n";
 }
 
-StreamingQuery start_pipeline(SqlContext& sql, const std::string& script) {
+StreamingQuery start_script(SqlContext& sql, const std::string& script) {
   auto results = sql.execute(script);
   BOOST_REQUIRE_MESSAGE(results.ok(), results.status().to_string());
   BOOST_REQUIRE(results->back().query.has_value());
   return *results->back().query;
-}
-
-// Waits until the query committed every record available now, across its restarts.
-void await_all_processed(StreamingQuery& query) {
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    Status status = query.process_all_available();
-    if (status.is_ok() && query.is_active()) return;
-    BOOST_REQUIRE_MESSAGE(query.is_active(), "the query ended: " + status.to_string());
-    std::this_thread::sleep_for(20ms);  // a run failed and the supervisor restarts it
-  }
-  BOOST_FAIL("the query did not catch up within 60 s");
-}
-
-std::unique_ptr<kafka::DevBroker> start_broker() {
-  auto broker = kafka::DevBroker::start(1);
-  BOOST_REQUIRE_MESSAGE(broker.ok(), broker.status().to_string());
-  BOOST_REQUIRE((*broker)->create_topic("events", 3).is_ok());
-  return std::move(*broker);
 }
 
 // Returns a loopback port nothing listens on (bound, then released).
@@ -210,28 +106,19 @@ int free_port() {
 // query rolls back to its last committed epoch, goes on with the other worker, and the table
 // ends up equal to the reference and to an uninterrupted single-process run: nothing lost,
 // nothing counted twice.
-BOOST_AUTO_TEST_CASE(a_worker_killed_mid_run_leaves_the_result_exactly_once) {
-  const uint64_t seed = std::random_device{}();
-  BOOST_TEST_MESSAGE("seed " << seed);
-  std::mt19937_64 random(seed);
-  TemporaryDirectory directory;
-  auto broker = start_broker();
-  WorkerProcess first;
-  WorkerProcess second;
+BOOST_FIXTURE_TEST_CASE(a_worker_killed_mid_run_leaves_the_result_exactly_once, ScaleOutFixture) {
+  SluiceWorker first;
+  SluiceWorker second;
 
-  std::vector<Event> events = make_events(random, 0, 4000);
-  produce(*broker, events);
+  add_events(4000);
   Session session;
   SqlContext sql(session);
-  StreamingQuery query = start_pipeline(
-      sql, pipeline(*broker, directory, "scaled",
-                    "workers = '" + first.address() + "," + second.address() + "', "));
+  StreamingQuery query =
+      start_script(sql, pipeline(*broker, directory, "scaled",
+                                 "workers = '" + first.address() + "," + second.address() + "', "));
 
   // Kill the first worker once an epoch has committed and more remain to run.
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (!query.last_progress() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(1ms);
-  BOOST_REQUIRE_MESSAGE(query.last_progress().has_value(), "no epoch committed within 30 s");
+  await_first_commit(query);
   // A moment drawn from the seed: before, during or after the next epoch's prepare.
   std::this_thread::sleep_for(std::chrono::microseconds(random() % 20'000));
   const actors::RemoteTraffic before_kill = actors::remote_traffic();
@@ -239,9 +126,7 @@ BOOST_AUTO_TEST_CASE(a_worker_killed_mid_run_leaves_the_result_exactly_once) {
   const int64_t epoch_at_kill = query.last_progress()->batch_id;
   first.kill();
 
-  std::vector<Event> more = make_events(random, 4000, 2000);
-  produce(*broker, more);
-  events.insert(events.end(), more.begin(), more.end());
+  add_events(2000);
   await_all_processed(query);
   BOOST_TEST(query.last_progress()->num_restarts >= 1);
   BOOST_TEST_MESSAGE("killed a worker after epoch "
@@ -255,13 +140,12 @@ BOOST_AUTO_TEST_CASE(a_worker_killed_mid_run_leaves_the_result_exactly_once) {
 
   const std::vector<Row> expected = reference(events);
   const std::vector<Row> scaled = table_rows(directory.file("scaled"));
-  BOOST_TEST(scaled.size() == expected.size());
-  BOOST_TEST((scaled == expected), "the scaled-out table differs from the reference");
+  check_exactly_once(scaled, expected);
 
   // The same pipeline in one process, uninterrupted.
   Session local_session;
   SqlContext local_sql(local_session);
-  StreamingQuery local = start_pipeline(local_sql, pipeline(*broker, directory, "local", ""));
+  StreamingQuery local = start_script(local_sql, pipeline(*broker, directory, "local", ""));
   await_all_processed(local);
   BOOST_REQUIRE(local.stop().is_ok());
   BOOST_TEST((table_rows(directory.file("local")) == scaled));
@@ -322,4 +206,102 @@ BOOST_AUTO_TEST_CASE(a_query_built_in_cpp_cannot_use_workers) {
   BOOST_TEST(query.status().message().find(
                  "option workers needs a query the workers can rebuild") != std::string::npos,
              query.status().to_string());
+  BOOST_TEST(query.status().message().find("sluice::register_pipeline(name, function)") !=
+                 std::string::npos,
+             query.status().to_string());
+}
+
+// A worker that hangs (SIGSTOP: its connections stay open, so no down message comes) misses
+// its heartbeats; after 5 s the epoch fails, the query restarts from its last commit, leaves
+// the hung worker out (it does not answer CAF's handshake either) and goes on with the other,
+// exactly once.
+BOOST_FIXTURE_TEST_CASE(a_hung_worker_is_left_out_after_the_heartbeat_timeout, ScaleOutFixture) {
+  SluiceWorker hung;
+  SluiceWorker healthy;
+  add_events(2000);
+  LoggedSession coordinator;
+  StreamingQuery query = start_script(
+      coordinator.sql, pipeline(*broker, directory, "hung",
+                                "workers = '" + hung.address() + "," + healthy.address() + "', "));
+  await_first_commit(query);
+  hung.pause();
+  const auto paused = std::chrono::steady_clock::now();
+  add_events(1000);
+  await_all_processed(query);
+  BOOST_TEST_MESSAGE("the query went on without the hung worker "
+                     << std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - paused)
+                            .count()
+                     << " ms after SIGSTOP");
+  BOOST_TEST(coordinator.restarts->any_contains("worker " + hung.address() +
+                                                " did not answer a heartbeat within 5 s"));
+  bool named = false;
+  for (const auto& warning : query.warnings())
+    named = named || warning.find("cannot reach worker " + hung.address()) != std::string::npos;
+  BOOST_TEST(named, "no warning names the hung worker");
+  BOOST_REQUIRE(query.stop().is_ok());
+  hung.kill();
+  check_exactly_once(table_rows(directory.file("hung")), reference(events));
+}
+
+// With its only worker gone, the query restarts and runs the partitions in this process, from
+// the state the checkpoint committed, exactly once.
+BOOST_FIXTURE_TEST_CASE(with_every_worker_gone_the_partitions_run_in_process, ScaleOutFixture) {
+  SluiceWorker only;
+  add_events(2000);
+  Session session;
+  SqlContext sql(session);
+  StreamingQuery query = start_script(
+      sql, pipeline(*broker, directory, "alone", "workers = '" + only.address() + "', "));
+  await_first_commit(query);
+  std::this_thread::sleep_for(std::chrono::microseconds(random() % 20'000));
+  only.kill();
+  await_all_processed(query);
+  const actors::RemoteTraffic after_fallback = actors::remote_traffic();
+  add_events(1000);
+  await_all_processed(query);
+  BOOST_TEST(query.last_progress()->num_restarts >= 1);
+  // Nothing crossed to a worker since: every partition ran here.
+  BOOST_TEST(actors::remote_traffic().bytes_sent == after_fallback.bytes_sent);
+  BOOST_REQUIRE(query.stop().is_ok());
+  check_exactly_once(table_rows(directory.file("alone")), reference(events));
+}
+
+// A worker that comes back (a new process on the same address) gets its partitions again
+// without anyone restarting the query: the supervisor probes it, and once it answers the
+// query restarts from its last commit with it (a planned restart, reported with the reason).
+BOOST_FIXTURE_TEST_CASE(a_worker_that_comes_back_gets_its_partitions_again, ScaleOutFixture) {
+  auto worker = std::make_unique<SluiceWorker>();
+  const std::string address = worker->address();
+  const std::string port = worker->port();
+  add_events(2000);
+  LoggedSession coordinator;
+  StreamingQuery query = start_script(
+      coordinator.sql, pipeline(*broker, directory, "back", "workers = '" + address + "', "));
+  await_first_commit(query);
+  worker->kill();
+  await_all_processed(query);  // in process now
+
+  const auto restarted = std::chrono::steady_clock::now();
+  worker = std::make_unique<SluiceWorker>(port);  // the same address again
+  const std::string reason = "worker " + address + " (option workers) answers again";
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!coordinator.restarts->any_contains(reason) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  BOOST_REQUIRE_MESSAGE(coordinator.restarts->any_contains(reason),
+                        "the query did not take the worker back");
+  BOOST_TEST_MESSAGE("the query took the worker back "
+                     << std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - restarted)
+                            .count()
+                     << " ms after it started again");
+  await_all_processed(query);
+  const actors::RemoteTraffic before = actors::remote_traffic();
+  add_events(1000);
+  await_all_processed(query);
+  BOOST_TEST(actors::remote_traffic().bytes_sent > before.bytes_sent);  // the worker runs them
+  BOOST_TEST(query.last_progress()->num_restarts >= 2);
+  BOOST_REQUIRE(query.stop().is_ok());
+  BOOST_TEST(worker->stop() == 0);
+  check_exactly_once(table_rows(directory.file("back")), reference(events));
 }
