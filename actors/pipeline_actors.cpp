@@ -295,8 +295,10 @@ struct StatefulState {
   caf::actor coordinator;
   Router router;
   EdgeSequences sequences;
-  std::map<int64_t, EpochContext> contexts;
+  std::map<int64_t, EpochContext> contexts;  // from EpochStart, until the epoch finishes
   std::map<int64_t, int> barriers;
+  // Batches not yet given to the operator, per epoch, in arrival order (see drain_epochs).
+  std::map<int64_t, std::vector<std::pair<int, RecordBatchPtr>>> held;
   int num_senders = 0;
   int stage = 0;
   int partition = 0;
@@ -309,6 +311,67 @@ using stateful_actor = caf::stateful_actor<StatefulState>;
 void stateful_fail(stateful_actor* self, const Status& status) {
   self->state.failed = true;
   self->send(self->state.coordinator, Failure{status.with_context(self->state.name)});
+}
+
+void finish_stateful_epoch(stateful_actor* self, int64_t epoch);
+
+// Gives the operator its input one epoch at a time, so that epoch e's state delta and output
+// hold exactly e's rows. Epochs overlap: a sender that passed its barrier of e sends e+1's rows
+// while another sender still sends e's, and a batch may come before the coordinator's
+// EpochStart (which carries the epoch's watermark). The oldest epoch the actor knows of (by a
+// held batch, a barrier or its EpochStart) is the one in progress: no sender sends e+1 before
+// its barrier of e, so an epoch with a held batch or a barrier is never older than one still
+// to come. Its held batches go to the operator once its EpochStart came, and it finishes once
+// every sender's barrier came; then the next epoch's turn comes.
+void drain_epochs(stateful_actor* self) {
+  auto& st = self->state;
+  while (!st.failed) {
+    std::optional<int64_t> oldest;
+    auto consider = [&](int64_t epoch) {
+      if (!oldest || epoch < *oldest) oldest = epoch;
+    };
+    if (!st.held.empty()) consider(st.held.begin()->first);
+    if (!st.barriers.empty()) consider(st.barriers.begin()->first);
+    if (!st.contexts.empty()) consider(st.contexts.begin()->first);
+    if (!oldest) return;
+    auto context = st.contexts.find(*oldest);
+    if (context == st.contexts.end()) return;  // its EpochStart is on its way
+    if (auto batches = st.held.find(*oldest); batches != st.held.end()) {
+      for (const auto& [input, batch] : batches->second) {
+        Status status = guarded(st.name, [&] { return st.state->add_input(input, batch, context->second); });
+        if (!status.is_ok()) return stateful_fail(self, status);
+      }
+      st.held.erase(batches);
+    }
+    auto barriers = st.barriers.find(*oldest);
+    if (barriers == st.barriers.end() || barriers->second < st.num_senders) return;
+    finish_stateful_epoch(self, *oldest);
+  }
+}
+
+// Finishes `epoch` once its input is in and every sender's barrier came: the operator's output
+// goes downstream with the barrier and its state delta to the coordinator.
+void finish_stateful_epoch(stateful_actor* self, int64_t epoch) {
+  auto& st = self->state;
+  st.barriers.erase(epoch);
+  EpochContext context = st.contexts[epoch];
+  st.contexts.erase(epoch);
+  std::vector<RecordBatchPtr> output;
+  auto delta = std::make_shared<StateDelta>();
+  Status status = guarded(st.name, [&] { return st.state->finish_epoch(context, output, *delta); });
+  if (!status.is_ok()) return stateful_fail(self, status);
+  for (const auto& batch : output) {
+    Result<RecordBatchPtr> processed = RecordBatchPtr();
+    status = guarded(st.name, [&] {
+      StageObservation ignored;
+      processed = st.post->process(batch, ignored, epoch);
+      return processed.status();
+    });
+    if (!status.is_ok()) return stateful_fail(self, status);
+    if ((*processed)->num_rows() > 0) st.router.route(epoch, *processed);
+  }
+  st.router.send_barrier(epoch);
+  self->send(st.coordinator, StateDone{epoch, st.stage, st.partition, delta, st.state->metrics()});
 }
 
 caf::behavior stateful_behavior(stateful_actor* self, caf::actor coordinator, Downstream downstream,
@@ -333,48 +396,25 @@ caf::behavior stateful_behavior(stateful_actor* self, caf::actor coordinator, Do
         context.processing_time = start.processing_time;
         context.mode = start.mode;
         self->state.contexts[start.epoch] = context;
+        drain_epochs(self);
       },
       [=](BatchMessage& message) {
         auto& st = self->state;
         auto sender = caf::actor_cast<caf::actor>(self->current_sender());
         if (!st.failed) {
           if (!accept_in_order(self, message)) return;
-          // A sender's first batch of an epoch may come before the coordinator's EpochStart:
-          // the context then names the epoch at least (its watermark follows with EpochStart).
-          auto [context, inserted] = st.contexts.try_emplace(message.epoch);
-          if (inserted) context->second.epoch = message.epoch;
-          Status status = guarded(st.name, [&] {
-            return st.state->add_input(message.input, message.batch, context->second);
-          });
-          if (!status.is_ok()) stateful_fail(self, status);
+          st.held[message.epoch].emplace_back(message.input, std::move(message.batch));
+          drain_epochs(self);
         }
-        // Input is consumed into state at once, so its credit goes straight back.
+        // Held input is bounded by the epochs in flight, so its credit goes straight back.
         if (sender) self->send(sender, CreditMessage{1});
       },
       [=](BarrierMessage barrier) {
         auto& st = self->state;
         if (st.failed) return;
         if (!accept_in_order(self, barrier)) return;
-        if (++st.barriers[barrier.epoch] < st.num_senders) return;
-        st.barriers.erase(barrier.epoch);
-        EpochContext context = st.contexts[barrier.epoch];
-        st.contexts.erase(barrier.epoch);
-        std::vector<RecordBatchPtr> output;
-        auto delta = std::make_shared<StateDelta>();
-        Status status = guarded(st.name, [&] { return st.state->finish_epoch(context, output, *delta); });
-        if (!status.is_ok()) return stateful_fail(self, status);
-        for (const auto& batch : output) {
-          Result<RecordBatchPtr> processed = RecordBatchPtr();
-          status = guarded(st.name, [&] {
-            StageObservation ignored;
-            processed = st.post->process(batch, ignored, barrier.epoch);
-            return processed.status();
-          });
-          if (!status.is_ok()) return stateful_fail(self, status);
-          if ((*processed)->num_rows() > 0) st.router.route(barrier.epoch, *processed);
-        }
-        st.router.send_barrier(barrier.epoch);
-        self->send(st.coordinator, StateDone{barrier.epoch, st.stage, st.partition, delta, st.state->metrics()});
+        ++st.barriers[barrier.epoch];
+        drain_epochs(self);
       },
       [=](EpochCommitted committed) { self->state.state->epoch_committed(committed.epoch); },
       [=](CreditMessage credit) {
