@@ -234,9 +234,10 @@ BOOST_AUTO_TEST_CASE(progress_reports_the_latest_offsets_and_how_far_each_partit
 namespace {
 
 // Starts a query that copies value, topic and partition of every record into memory table
-// `name`, restarting itself once from its checkpoint when an epoch fails.
+// `name`; with `restarts`, it restarts itself from its checkpoint when an epoch fails.
 StreamingQuery start_copy(Session& session, const std::map<std::string, std::string>& options,
-                          const std::string& checkpoint, const std::string& name) {
+                          const std::string& checkpoint, const std::string& name,
+                          bool restarts = true) {
   auto query = session.read_stream()
                    .format("kafka")
                    .options(options)
@@ -246,7 +247,7 @@ StreamingQuery start_copy(Session& session, const std::map<std::string, std::str
                    .format("memory")
                    .query_name(name)
                    .option("checkpointLocation", checkpoint)
-                   .option("restart.strategy", "fixed-delay")
+                   .option("restart.strategy", restarts ? "fixed-delay" : "none")
                    .option("restart.attempts", "2")
                    .option("restart.delay", "10 ms")
                    .start();
@@ -346,49 +347,41 @@ BOOST_AUTO_TEST_CASE(
     BOOST_TEST_CONTEXT("failOnDataLoss=" << fail_on_data_loss) {
       TemporaryDirectory checkpoint;
       Session session;
-      auto query = session.read_stream()
-                       .format("kafka")
-                       .options({{"kafka.bootstrap.servers", broker->bootstrap_servers()},
-                                 {"subscribe", "keep,gone"},
-                                 {"startingOffsets", "latest"},
-                                 {"partitionDiscoveryInterval", "0 seconds"},
-                                 {"failOnDataLoss", fail_on_data_loss ? "true" : "false"}})
-                       .load()
-                       .select(col("value"))
-                       .write_stream()
-                       .format("memory")
-                       .query_name("copy")
-                       .option("checkpointLocation", checkpoint.path())
-                       .start();
-      BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+      StreamingQuery query = start_copy(session,
+                                        {{"kafka.bootstrap.servers", broker->bootstrap_servers()},
+                                         {"subscribe", "keep,gone"},
+                                         {"startingOffsets", "latest"},
+                                         {"partitionDiscoveryInterval", "0 seconds"},
+                                         {"failOnDataLoss", fail_on_data_loss ? "true" : "false"}},
+                                        checkpoint.path(), "copy", false);
       std::vector<std::string> expected;
       produce(*broker, "keep", "k", 5, expected);
       produce(*broker, "gone", "g", 6, expected);
-      BOOST_REQUIRE(query->process_all_available().is_ok());
+      BOOST_REQUIRE(query.process_all_available().is_ok());
       BOOST_TEST(values_in(session, "copy").size() == 11u);
       // The mock cannot delete a topic; an error on it in every metadata answer is how a
       // deleted topic looks to a client (it is no longer listed).
       rd_kafka_mock_topic_set_error(broker->cluster(), "gone",
                                     RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
       if (fail_on_data_loss) {
-        BOOST_REQUIRE(query->await_termination(std::chrono::seconds(30)));
-        BOOST_REQUIRE(query->exception().has_value());
-        BOOST_TEST(query->exception()->message().find(
+        BOOST_REQUIRE(query.await_termination(std::chrono::seconds(30)));
+        BOOST_REQUIRE(query.exception().has_value());
+        BOOST_TEST(query.exception()->message().find(
                        "Kafka topic gone was deleted while the query read it") != std::string::npos,
-                   query->exception()->to_string());
-        BOOST_TEST(query->exception()->message().find("failOnDataLoss=false") != std::string::npos);
+                   query.exception()->to_string());
+        BOOST_TEST(query.exception()->message().find("failOnDataLoss=false") != std::string::npos);
       } else {
         produce(*broker, "keep", "k-after-", 4, expected);
-        BOOST_REQUIRE(query->process_all_available().is_ok());
+        BOOST_REQUIRE(query.process_all_available().is_ok());
         auto seen = values_in(session, "copy");
         std::sort(seen.begin(), seen.end());
         std::sort(expected.begin(), expected.end());
         BOOST_TEST(seen == expected);
-        const auto& metrics = query->last_progress()->sources[0].metrics;
+        const auto& metrics = query.last_progress()->sources[0].metrics;
         BOOST_TEST((std::find(metrics.begin(), metrics.end(),
                               std::pair<std::string, std::string>{"deletedTopics", "gone"}) !=
                     metrics.end()));
-        BOOST_TEST(query->stop().is_ok());
+        BOOST_TEST(query.stop().is_ok());
       }
       rd_kafka_mock_topic_set_error(broker->cluster(), "gone", RD_KAFKA_RESP_ERR_NO_ERROR);
     }
