@@ -287,6 +287,15 @@ void start_epoch(coordinator_actor* self, const std::vector<SourceOffset>& end,
   InFlight flight = new_flight(self, trigger_start);
   if (watermark) flight.watermark = *watermark;  // a replay runs with its logged watermark
   if (processing_time) flight.processing_time = *processing_time;  // and its logged clock
+  // A partition the source found since the last epoch starts at its initial offset; the range
+  // is logged below like every other, so a replay reads it again exactly.
+  for (size_t s = 0; s < flight.start.size() && s < end.size(); ++s) {
+    if (flight.start[s].size() >= end[s].size()) continue;
+    const SourceOffset initial = st.recovery->sources[s]->initial_offset();
+    for (size_t p = flight.start[s].size(); p < end[s].size(); ++p) {
+      flight.start[s].push_back(p < initial.size() ? initial[p] : end[s][p]);
+    }
+  }
   flight.end = end;
   flight.latest = latest;
   flight.latest_offset_ms = latest_offset_ms;
@@ -296,10 +305,22 @@ void start_epoch(coordinator_actor* self, const std::vector<SourceOffset>& end,
   self->send(st.sink_actor, OffsetsLogged{flight.epoch});
   send_epoch_start(self, flight);
   for (size_t s = 0; s < st.source_actors.size(); ++s) {
-    for (size_t p = 0; p < st.source_actors[s].size(); ++p) {
+    const size_t actors = st.source_actors[s].size();
+    std::vector<EpochRange> ranges(actors, EpochRange{flight.epoch, 0, 0, {}});
+    for (size_t p = 0; p < flight.end[s].size() || p < actors; ++p) {
       const int64_t from = p < flight.start[s].size() ? flight.start[s][p] : 0;
       const int64_t to = p < flight.end[s].size() ? flight.end[s][p] : from;
-      self->send(st.source_actors[s][p], EpochRange{flight.epoch, from, to});
+      if (p < actors) {
+        ranges[p].start = from;
+        ranges[p].end = to;
+      } else if (actors > 0 && from < to) {
+        // Partitions found while running have no actor of their own: the existing ones read
+        // them too, round robin, before their barrier.
+        ranges[p % actors].added.push_back(PartitionRange{static_cast<int>(p), from, to});
+      }
+    }
+    for (size_t p = 0; p < actors; ++p) {
+      self->send(st.source_actors[s][p], std::move(ranges[p]));
       ++flight.pending_sources;
     }
   }
@@ -418,10 +439,15 @@ void on_tick(coordinator_actor* self) {
   }
   std::vector<SourceOffset> end = *latest;
   if (st.stop_target) {
-    // Never read past what was available at start, even if more arrived since.
+    // Never read past what was available at start, even if more arrived since (nor partitions
+    // found since).
     for (size_t s = 0; s < end.size(); ++s) {
-      for (size_t p = 0; p < end[s].size() && p < (*st.stop_target)[s].size(); ++p) {
-        end[s][p] = std::min(end[s][p], (*st.stop_target)[s][p]);
+      const SourceOffset& target = (*st.stop_target)[s];
+      if (end[s].size() > std::max(target.size(), st.planned[s].size())) {
+        end[s].resize(std::max(target.size(), st.planned[s].size()));
+      }
+      for (size_t p = 0; p < end[s].size() && p < target.size(); ++p) {
+        end[s][p] = std::min(end[s][p], target[p]);
       }
     }
   }
@@ -886,6 +912,15 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         auto latest = latest_offsets(self, true);
         if (!latest.ok()) return request.done->set_value(latest.status());
         Waiter waiter{*latest, request.done};
+        if (st.runtime->spec().trigger.kind == Trigger::Kind::continuous) {
+          // Continuous epochs read only the partitions that have actors (found ones wait for
+          // a restart): waiting for the others would never end.
+          for (size_t s = 0; s < waiter.target.size() && s < st.source_actors.size(); ++s) {
+            if (waiter.target[s].size() > st.source_actors[s].size()) {
+              waiter.target[s].resize(st.source_actors[s].size());
+            }
+          }
+        }
         if (reached(st.committed, waiter.target) && st.recovery->replays.empty() &&
             st.flights.empty() && !processing_timeout_due(self)) {
           return waiter.done->set_value(Status::ok());

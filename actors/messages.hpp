@@ -21,11 +21,21 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;
 /// The coordinator's own reminder to check that epochs in flight make progress (epochTimeout).
 using watchdog_atom = caf::atom_constant<caf::atom("watchdog")>;
 
-/// Coordinator → source actor: read [start, end) of this actor's partition as epoch `epoch`.
+/// [start, end) of source partition `partition`.
+struct PartitionRange {
+  int partition = 0;
+  int64_t start = 0;
+  int64_t end = 0;
+};
+
+/// Coordinator → source actor: read [start, end) of this actor's partition as epoch `epoch`,
+/// then the `added` ranges (partitions the source found after its actors were spawned), and
+/// only then close the epoch with one barrier.
 struct EpochRange {
   int64_t epoch = 0;
   int64_t start = 0;
   int64_t end = 0;
+  std::vector<PartitionRange> added;
 };
 
 /// Rows of one epoch moving along an edge. The batch is shared, never copied.

@@ -43,6 +43,7 @@ struct SourceState {
   OutputLink out;
   std::deque<EpochRange> ranges;
   std::unique_ptr<PartitionReader> reader;
+  size_t added_read = 0;  // how many of the front range's `added` ranges are read
   bool read_scheduled = false;
   int64_t rows = 0;
   int pipeline = 0;
@@ -85,10 +86,12 @@ void read_step(source_actor* self) {
   if (!st.reader) {
     if (st.ranges.empty()) return;
     const EpochRange& range = st.ranges.front();
-    auto reader = st.source->open_reader(st.partition, range.start, range.end);
+    if (st.added_read == 0) st.rows = 0;
+    PartitionRange part{st.partition, range.start, range.end};
+    if (st.added_read > 0) part = range.added[st.added_read - 1];
+    auto reader = st.source->open_reader(part.partition, part.start, part.end);
     if (!reader.ok()) return fail(self, reader.status());
     st.reader = std::move(*reader);
-    st.rows = 0;
   }
   if (!st.out.has_credit()) return;  // resumed by the next credit
   RecordBatchPtr batch;
@@ -105,7 +108,11 @@ void read_step(source_actor* self) {
     }
     st.rows += batch->num_rows();
     st.out.send_batch(epoch, std::move(batch));
+  } else if (st.added_read < st.ranges.front().added.size()) {
+    ++st.added_read;  // the next partition of the same epoch
+    st.reader.reset();
   } else {
+    st.added_read = 0;
     st.out.send_barrier(epoch);
     self->send(st.coordinator, SourceDone{epoch, st.pipeline, st.rows});
     st.reader.reset();

@@ -24,9 +24,12 @@ using BenchClock = std::chrono::steady_clock;
 namespace {
 
 // librdkafka's mock keeps about 5 MB per partition (older records are deleted, as retention
-// would), so the topic is spread over enough partitions to hold every record of the run.
-constexpr int kPartitions = 64;
+// would), so the source topic is spread over enough partitions to hold every record of the
+// run: at most kRecordsPerPartition each (about 2 MB), and never fewer than kMinPartitions.
+constexpr int kMinPartitions = 64;
+constexpr int64_t kRecordsPerPartition = 20'000;
 constexpr size_t kRecordBytes = 100;
+int g_partitions = kMinPartitions;  // of every topic the run produces into, set by main
 
 double seconds_since(BenchClock::time_point start) {
   return std::chrono::duration<double>(BenchClock::now() - start).count();
@@ -65,8 +68,15 @@ double produce_plain(const std::string& bootstrap, const std::string& topic, int
   for (int64_t i = 0; i < count; ++i) {
     std::snprintf(value.data(), value.size(), "%012lld", static_cast<long long>(i));
     value[12] = ' ';
-    while (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_VALUE(value.data(), value.size()),
-                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+    // Consecutive runs of count / partitions records per partition: librdkafka's sticky
+    // partitioner would put ~10 ms of records at a time into a random partition, overflowing
+    // some partitions of the mock while others stay half empty.
+    const auto partition = static_cast<int32_t>(i * g_partitions / count);
+    while (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()),
+                             RD_KAFKA_V_PARTITION(partition),
+                             RD_KAFKA_V_VALUE(value.data(), value.size()),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(producer, 10);
     }
   }
@@ -77,7 +87,7 @@ double produce_plain(const std::string& bootstrap, const std::string& topic, int
   const double seconds = seconds_since(start);
   if (stored != nullptr) {
     *stored = 0;
-    for (int p = 0; p < kPartitions; ++p) {
+    for (int p = 0; p < g_partitions; ++p) {
       int64_t low = 0;
       int64_t high = 0;
       rd_kafka_query_watermark_offsets(producer, topic.c_str(), p, &low, &high, 10'000);
@@ -97,7 +107,8 @@ double consume_plain(const std::string& bootstrap, const std::string& topic, int
   rd_kafka_topic_t* handle = rd_kafka_topic_new(consumer, topic.c_str(), nullptr);
   rd_kafka_queue_t* queue = rd_kafka_queue_new(consumer);
   const auto start = BenchClock::now();
-  for (int p = 0; p < kPartitions; ++p) rd_kafka_consume_start_queue(handle, p, RD_KAFKA_OFFSET_BEGINNING, queue);
+  for (int p = 0; p < g_partitions; ++p)
+    rd_kafka_consume_start_queue(handle, p, RD_KAFKA_OFFSET_BEGINNING, queue);
   int64_t got = 0;
   size_t bytes = 0;
   rd_kafka_message_t* messages[1024];
@@ -112,7 +123,8 @@ double consume_plain(const std::string& bootstrap, const std::string& topic, int
     }
   }
   const double seconds = seconds_since(start);
-  for (int p = 0; p < kPartitions; ++p) rd_kafka_consume_stop(handle, p);
+  for (int p = 0; p < g_partitions; ++p)
+    rd_kafka_consume_stop(handle, p);
   rd_kafka_queue_destroy(queue);
   rd_kafka_topic_destroy(handle);
   rd_kafka_destroy(consumer);
@@ -303,8 +315,10 @@ std::pair<double, double> latency(const std::string& bootstrap, const std::strin
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  // 1M records (100 MB) is what 32 partitions of the mock hold; 10M needs a real cluster.
-  const int64_t records = argc > 2 ? std::atoll(argv[2]) : quick ? 300'000 : 1'000'000;
+  // 10M records (1 GB) fit the mock over 500 partitions of about 2 MB each.
+  const int64_t records = argc > 2 ? std::atoll(argv[2]) : quick ? 300'000 : 10'000'000;
+  g_partitions = static_cast<int>(std::max<int64_t>(
+      kMinPartitions, (records + kRecordsPerPartition - 1) / kRecordsPerPartition));
   auto broker = kafka::DevBroker::start(1);
   if (!broker.ok()) {
     std::fprintf(stderr, "%s\n", broker.status().to_string().c_str());
@@ -312,8 +326,9 @@ int main(int argc, char** argv) {
   }
   const std::string bootstrap = (*broker)->bootstrap_servers();
   for (const char* topic : {"source", "sink-plain", "sink-txn", "lat-in", "lat-out", "lat-in2", "lat-out2", "lat-in3", "lat-out3"}) {
-    (void)(*broker)->create_topic(topic, std::string(topic).starts_with("lat") ? 1 : kPartitions);
+    (void)(*broker)->create_topic(topic, std::string(topic).starts_with("lat") ? 1 : g_partitions);
   }
+  std::fprintf(stderr, "topics of %d partitions\n", g_partitions);
 
   std::fprintf(stderr, "producing %lld records\n", static_cast<long long>(records));
   int64_t held = 0;
@@ -327,7 +342,8 @@ int main(int argc, char** argv) {
   std::printf("bench kafka_source_plain_loop_records %.0f records/s\n", held / plain_read);
   std::printf("bench kafka_source_ratio %.2f ratio\n", plain_read / sluice_read);
 
-  const int64_t sink_records = records / 2;
+  // The sink figures are rates over several 1 s epochs: two million records are enough.
+  const int64_t sink_records = std::min<int64_t>(records / 2, 2'000'000);
   const double plain_write = produce_plain(bootstrap, "sink-plain", sink_records);
   const double sluice_write = produce_sluice(bootstrap, "sink-txn", sink_records, true);
   std::printf("bench kafka_sink_transactional_records %.0f records/s\n", sink_records / sluice_write);

@@ -101,6 +101,7 @@ Result<std::pair<int64_t, int64_t>> query_watermarks(rd_kafka_t* client, const T
 
 Result<std::vector<int64_t>> query_offsets(rd_kafka_t* client, const std::vector<TopicPartition>& partitions,
                                            bool latest, int timeout_ms) {
+  if (partitions.empty()) return std::vector<int64_t>();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (int attempt = 0;; ++attempt) {
     // ListOffsets with the special timestamps -1 (latest) and -2 (earliest).

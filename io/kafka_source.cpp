@@ -173,6 +173,9 @@ Result<KafkaSourceOptions> KafkaSourceOptions::parse(const std::map<std::string,
   SLUICE_ASSIGN_OR_RETURN(parsed.include_headers, options.take_bool("includeHeaders", false));
   SLUICE_ASSIGN_OR_RETURN(parsed.commit_offsets, options.take_bool("commitOffsetsToGroup", true));
   SLUICE_ASSIGN_OR_RETURN(parsed.poll_timeout_ms, options.take_int("kafkaConsumer.pollTimeoutMs", 120'000, 1));
+  SLUICE_ASSIGN_OR_RETURN(
+      parsed.discovery_interval_micros,
+      options.take_duration("partitionDiscoveryInterval", parsed.discovery_interval_micros));
   SLUICE_RETURN_NOT_OK(options.check_all_used());
   return parsed;
 }
@@ -444,6 +447,13 @@ KafkaSource::KafkaSource(KafkaSourceOptions options)
 KafkaSource::~KafkaSource() {
   // Fetch queues before the client that owns them.
   consumers_.clear();
+  if (saw_deleted_topic_) {
+    // librdkafka 2.0.2 never returns from rd_kafka_destroy of a client that read a partition of
+    // a topic deleted since (its broker thread waits for that partition forever; reproduced on
+    // the mock cluster even after rd_kafka_consume_stop): the client is left behind rather than
+    // hanging the thread that stops the query.
+    (void)client_.release();
+  }
 }
 
 Result<std::shared_ptr<KafkaSource>> KafkaSource::make(KafkaSourceOptions options) {
@@ -473,9 +483,28 @@ Result<std::shared_ptr<KafkaSource>> KafkaSource::make(KafkaSourceOptions option
   return source;
 }
 
+int KafkaSource::num_partitions() const {
+  std::lock_guard lock(partitions_mutex_);
+  return static_cast<int>(partitions_.size());
+}
+
+SourceOffset KafkaSource::initial_offset() const {
+  std::lock_guard lock(partitions_mutex_);
+  return initial_;
+}
+
+kafka::TopicPartition KafkaSource::topic_partition(int partition) const {
+  std::lock_guard lock(partitions_mutex_);
+  return partitions_.at(static_cast<size_t>(partition));
+}
+
 std::string KafkaSource::description() const {
   std::set<std::string> topics;
-  for (const auto& tp : partitions_) topics.insert(tp.topic);
+  {
+    std::lock_guard lock(partitions_mutex_);
+    for (const auto& tp : partitions_)
+      topics.insert(tp.topic);
+  }
   std::string text = "KafkaV2[";
   if (!options_.subscribe_pattern.empty()) {
     text += "SubscribePattern[" + options_.subscribe_pattern + "]";
@@ -526,6 +555,62 @@ Result<std::vector<TopicPartition>> KafkaSource::resolve_partitions() {
   return partitions;
 }
 
+Status KafkaSource::discover_partitions(bool now) {
+  // Assigned partitions are fixed; a bounded read (endingOffsets) reads what it started with.
+  if (!options_.assign.empty() || options_.ending) return Status::ok();
+  const auto started = std::chrono::steady_clock::now();
+  if (!now &&
+      started - last_discovery_ < std::chrono::microseconds(options_.discovery_interval_micros)) {
+    return Status::ok();
+  }
+  last_discovery_ = started;
+  SLUICE_ASSIGN_OR_RETURN(auto topics, kafka::list_topics(client_.get(), kMetadataTimeoutMs));
+  std::set<TopicPartition> known;
+  std::set<std::string> known_topics;
+  {
+    std::lock_guard lock(partitions_mutex_);
+    known.insert(partitions_.begin(), partitions_.end());
+    for (const auto& tp : partitions_)
+      known_topics.insert(tp.topic);
+  }
+  std::set<std::string> deleted;
+  for (const auto& topic : known_topics) {
+    if (topics.count(topic)) continue;
+    saw_deleted_topic_ = true;
+    if (options_.fail_on_data_loss) {
+      return Status::io_error("Kafka topic " + topic +
+                              " was deleted while the query read it (the cluster at " +
+                              options_.properties.at("bootstrap.servers") +
+                              " no longer lists it); set failOnDataLoss=false to go on without it");
+    }
+    deleted.insert(topic);
+  }
+  std::vector<TopicPartition> found;
+  std::regex pattern(options_.subscribe_pattern.empty() ? std::string(".*")
+                                                        : options_.subscribe_pattern);
+  for (const auto& [name, count] : topics) {
+    const bool subscribed = options_.subscribe_pattern.empty()
+                                ? std::find(options_.subscribe.begin(), options_.subscribe.end(),
+                                            name) != options_.subscribe.end()
+                                : std::regex_match(name, pattern);
+    if (!subscribed) continue;
+    for (int32_t p = 0; p < count; ++p) {
+      if (!known.count({name, p})) found.push_back({name, p});
+    }
+  }
+  SourceOffset earliest;
+  if (!found.empty()) {
+    // Partitions that appear while the query runs are read from their start, as Spark does.
+    SLUICE_ASSIGN_OR_RETURN(earliest,
+                            kafka::query_offsets(client_.get(), found, false, kMetadataTimeoutMs));
+  }
+  std::lock_guard lock(partitions_mutex_);
+  deleted_topics_ = std::move(deleted);
+  partitions_.insert(partitions_.end(), found.begin(), found.end());
+  initial_.insert(initial_.end(), earliest.begin(), earliest.end());
+  return Status::ok();
+}
+
 Result<int64_t> KafkaSource::resolve_offset(const KafkaOffsetSpec& spec, const TopicPartition& tp, bool starting) {
   SLUICE_ASSIGN_OR_RETURN(auto marks, kafka::query_watermarks(client_.get(), tp, kMetadataTimeoutMs));
   if (starting && options_.starting_timestamp_ms) {
@@ -573,19 +658,42 @@ Result<SourceOffset> KafkaSource::ending_offsets() {
 }
 
 Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const ReadLimit& limit) {
-  SourceOffset latest(partitions_.size(), 0);
+  SLUICE_RETURN_NOT_OK(discover_partitions(limit.everything));
+  std::vector<TopicPartition> partitions;
+  SourceOffset initial;
+  std::set<std::string> deleted;
+  {
+    std::lock_guard lock(partitions_mutex_);
+    partitions = partitions_;
+    initial = initial_;
+    deleted = deleted_topics_;
+  }
+  SourceOffset latest(partitions.size(), 0);
   std::optional<SourceOffset> ending;
   if (options_.ending) {
     SLUICE_ASSIGN_OR_RETURN(ending, ending_offsets());
   }
   int64_t available = 0;
+  // Partitions of deleted topics (failOnDataLoss=false) stay where they are.
+  std::vector<TopicPartition> present;
+  for (const auto& tp : partitions) {
+    if (!deleted.count(tp.topic)) present.push_back(tp);
+  }
   // Two requests per leader broker, whatever the number of partitions.
-  SLUICE_ASSIGN_OR_RETURN(auto lows, kafka::query_offsets(client_.get(), partitions_, false, kMetadataTimeoutMs));
-  SLUICE_ASSIGN_OR_RETURN(auto highs, kafka::query_offsets(client_.get(), partitions_, true, kMetadataTimeoutMs));
-  for (size_t p = 0; p < partitions_.size(); ++p) {
-    const TopicPartition& tp = partitions_[p];
-    const std::pair<int64_t, int64_t> marks{lows[p], highs[p]};
-    const int64_t from = p < start.size() ? start[p] : initial_[p];
+  SLUICE_ASSIGN_OR_RETURN(auto lows,
+                          kafka::query_offsets(client_.get(), present, false, kMetadataTimeoutMs));
+  SLUICE_ASSIGN_OR_RETURN(auto highs,
+                          kafka::query_offsets(client_.get(), present, true, kMetadataTimeoutMs));
+  size_t asked = 0;
+  for (size_t p = 0; p < partitions.size(); ++p) {
+    const TopicPartition& tp = partitions[p];
+    const int64_t from = p < start.size() ? start[p] : initial[p];
+    if (deleted.count(tp.topic)) {
+      latest[p] = from;
+      continue;
+    }
+    const std::pair<int64_t, int64_t> marks{lows[asked], highs[asked]};
+    ++asked;
     if (marks.second < from) {
       if (options_.fail_on_data_loss) {
         return Status::io_error(describe(tp) + " now ends at offset " + std::to_string(marks.second) +
@@ -611,8 +719,9 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
   auto now = std::chrono::steady_clock::now();
   if (options_.min_offsets_per_trigger > 0 && available < options_.min_offsets_per_trigger &&
       now - last_trigger_ < std::chrono::microseconds(options_.max_trigger_delay_micros)) {
-    SourceOffset unchanged(partitions_.size());
-    for (size_t p = 0; p < partitions_.size(); ++p) unchanged[p] = p < start.size() ? start[p] : initial_[p];
+    SourceOffset unchanged(partitions.size());
+    for (size_t p = 0; p < partitions.size(); ++p)
+      unchanged[p] = p < start.size() ? start[p] : initial[p];
     return unchanged;
   }
   const int64_t cap = limit.max_rows >= 0 ? limit.max_rows : options_.max_offsets_per_trigger;
@@ -621,13 +730,13 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
     // rounding leftovers go one each to partitions that still have records waiting.
     const SourceOffset full = latest;
     int64_t given = 0;
-    for (size_t p = 0; p < partitions_.size(); ++p) {
-      const int64_t from = p < start.size() ? start[p] : initial_[p];
+    for (size_t p = 0; p < partitions.size(); ++p) {
+      const int64_t from = p < start.size() ? start[p] : initial[p];
       const int64_t share = static_cast<int64_t>(static_cast<__int128>(full[p] - from) * cap / available);
       latest[p] = from + share;
       given += share;
     }
-    for (size_t p = 0; p < partitions_.size() && given < cap; ++p) {
+    for (size_t p = 0; p < partitions.size() && given < cap; ++p) {
       if (latest[p] < full[p]) {
         ++latest[p];
         ++given;
@@ -653,9 +762,19 @@ std::vector<std::pair<std::string, std::string>> KafkaSource::progress_metrics(c
   }
   char average[32];
   std::snprintf(average, sizeof average, "%.1f", total / static_cast<double>(end.size()));
-  return {{"avgOffsetsBehindLatest", average},
-          {"maxOffsetsBehindLatest", std::to_string(most)},
-          {"minOffsetsBehindLatest", std::to_string(least)}};
+  std::vector<std::pair<std::string, std::string>> metrics = {
+      {"avgOffsetsBehindLatest", average},
+      {"maxOffsetsBehindLatest", std::to_string(most)},
+      {"minOffsetsBehindLatest", std::to_string(least)}};
+  std::lock_guard lock(partitions_mutex_);
+  if (!deleted_topics_.empty()) {
+    // The warning of failOnDataLoss=false: these topics are gone and no longer read.
+    std::string names;
+    for (const auto& topic : deleted_topics_)
+      names += (names.empty() ? "" : ",") + topic;
+    metrics.emplace_back("deletedTopics", names);
+  }
+  return metrics;
 }
 
 std::optional<SourceOffset> KafkaSource::last_available() const {
@@ -663,12 +782,11 @@ std::optional<SourceOffset> KafkaSource::last_available() const {
   return available_;
 }
 
-KafkaSource::PartitionConsumer& KafkaSource::consumer_for(int partition) {
+KafkaSource::PartitionConsumer& KafkaSource::consumer_for(int partition, const TopicPartition& tp) {
   std::lock_guard lock(consumers_mutex_);
   auto& consumer = consumers_[partition];
   if (!consumer) {
     consumer = std::make_unique<PartitionConsumer>();
-    const TopicPartition& tp = partitions_[static_cast<size_t>(partition)];
     consumer->topic = rd_kafka_topic_new(client_.get(), tp.topic.c_str(), nullptr);
     consumer->partition = tp.partition;
   }
@@ -676,11 +794,15 @@ KafkaSource::PartitionConsumer& KafkaSource::consumer_for(int partition) {
 }
 
 Result<std::unique_ptr<PartitionReader>> KafkaSource::open_reader(int partition, int64_t start, int64_t end) {
-  if (partition < 0 || partition >= num_partitions()) {
-    return Status::out_of_range("the kafka source has no partition " + std::to_string(partition));
+  TopicPartition tp;
+  {
+    std::lock_guard lock(partitions_mutex_);
+    if (partition < 0 || static_cast<size_t>(partition) >= partitions_.size()) {
+      return Status::out_of_range("the kafka source has no partition " + std::to_string(partition));
+    }
+    tp = partitions_[static_cast<size_t>(partition)];
   }
-  const TopicPartition& tp = partitions_[static_cast<size_t>(partition)];
-  PartitionConsumer& consumer = consumer_for(partition);
+  PartitionConsumer& consumer = consumer_for(partition, tp);
   if (consumer.topic == nullptr) {
     return Status::io_error("cannot open " + describe(tp) + ": " + kafka::error_text(rd_kafka_last_error()));
   }
@@ -700,16 +822,27 @@ Status KafkaSource::attach(const ConnectorContext& context) {
 }
 
 Status KafkaSource::commit(const SourceOffset& end) {
-  if (!options_.commit_offsets || group_id_.empty() || partitions_.empty()) return Status::ok();
+  std::vector<TopicPartition> partitions;
+  std::set<std::string> deleted;
+  {
+    std::lock_guard lock(partitions_mutex_);
+    partitions = partitions_;
+    deleted = deleted_topics_;
+  }
+  if (!options_.commit_offsets || group_id_.empty() || partitions.empty()) return Status::ok();
   if (!committer_) {
     std::map<std::string, std::string> properties = options_.properties;
     properties["group.id"] = group_id_;
     properties["enable.auto.commit"] = "false";
     SLUICE_ASSIGN_OR_RETURN(committer_, kafka::make_client(RD_KAFKA_CONSUMER, properties));
   }
-  kafka::TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
-  for (size_t p = 0; p < partitions_.size() && p < end.size(); ++p) {
-    rd_kafka_topic_partition_list_add(list.get(), partitions_[p].topic.c_str(), partitions_[p].partition)->offset = end[p];
+  kafka::TopicPartitionList list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (size_t p = 0; p < partitions.size() && p < end.size(); ++p) {
+    if (deleted.count(partitions[p].topic)) continue;
+    rd_kafka_topic_partition_list_add(list.get(), partitions[p].topic.c_str(),
+                                      partitions[p].partition)
+        ->offset = end[p];
   }
   // Advisory (lag tools only), so asynchronous; results are served and dropped by the poll.
   rd_kafka_commit(committer_.get(), list.get(), 1);
@@ -718,6 +851,7 @@ Status KafkaSource::commit(const SourceOffset& end) {
 }
 
 std::string KafkaSource::save_metadata() const {
+  std::lock_guard lock(partitions_mutex_);
   std::string text = "[";
   for (size_t p = 0; p < partitions_.size(); ++p) {
     if (p > 0) text += ',';
@@ -752,29 +886,33 @@ Status KafkaSource::restore_metadata(std::string_view saved) {
     }
     restored.push_back({std::string(topic), static_cast<int32_t>(partition)});
   }
-  // The checkpoint's order stays (its offsets are in that order); partitions that appeared
-  // since are read from their earliest offset, as Spark does.
-  std::map<TopicPartition, int64_t> initial;
-  for (size_t p = 0; p < partitions_.size(); ++p) initial[partitions_[p]] = initial_[p];
+  // The checkpoint's order stays (its offsets are in that order), then partitions that
+  // appeared since. Every partition the checkpoint's offsets do not cover starts at its
+  // earliest offset, as Spark does: it appeared after the query started (partitions present at
+  // the first start are in every offsets entry, whatever startingOffsets said).
   std::vector<TopicPartition> order = restored;
   std::set<TopicPartition> known(restored.begin(), restored.end());
+  std::set<TopicPartition> present(partitions_.begin(), partitions_.end());
   for (const auto& tp : partitions_) {
     if (!known.count(tp)) order.push_back(tp);
   }
-  SourceOffset offsets;
+  std::vector<TopicPartition> asked;
   for (const auto& tp : order) {
-    auto it = initial.find(tp);
-    if (it != initial.end() && known.count(tp) == 0) {
-      SLUICE_ASSIGN_OR_RETURN(auto marks, kafka::query_watermarks(client_.get(), tp, kMetadataTimeoutMs));
-      offsets.push_back(marks.first);
-    } else {
-      offsets.push_back(it != initial.end() ? it->second : 0);
-    }
+    if (present.count(tp)) asked.push_back(tp);
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto earliest,
+                          kafka::query_offsets(client_.get(), asked, false, kMetadataTimeoutMs));
+  SourceOffset offsets;
+  size_t next = 0;
+  for (const auto& tp : order) {
+    // A partition of a topic gone since is never read again: discovery reports the topic.
+    offsets.push_back(present.count(tp) ? earliest[next++] : 0);
   }
   {
     std::lock_guard lock(consumers_mutex_);
     consumers_.clear();
   }
+  std::lock_guard lock(partitions_mutex_);
   partitions_ = std::move(order);
   initial_ = std::move(offsets);
   ending_.reset();

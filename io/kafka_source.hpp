@@ -1,10 +1,12 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,9 @@ struct KafkaSourceOptions {
   /// Commits each committed epoch's end offsets to the consumer group, for lag tools.
   bool commit_offsets = true;
   int64_t poll_timeout_ms = 120'000;  ///< kafkaConsumer.pollTimeoutMs
+  /// How often the subscription is resolved again while the query runs, to find partitions
+  /// added to its topics and new topics matching subscribePattern (partitionDiscoveryInterval).
+  int64_t discovery_interval_micros = 1'000'000;
 
   /// Checks and converts the options; names the bad option on failure.
   static Result<KafkaSourceOptions> parse(const std::map<std::string, std::string>& options);
@@ -54,6 +59,14 @@ SchemaPtr kafka_source_schema(bool include_headers);
 /// is read, so a replay reads exactly the same records. Consumer-group offsets are not used
 /// for correctness: they are committed after each epoch commit only so that lag tools see the
 /// query's progress.
+///
+/// With subscribe or subscribePattern, latest_offset resolves the subscription again every
+/// partitionDiscoveryInterval (and whenever it is asked for everything available): partitions
+/// added to a topic and topics newly matching the pattern are appended to the partitions, from
+/// their earliest offset (as Spark does), and their partition list is in every offsets-log
+/// entry (save_metadata), so a restart maps offsets to the same topic partitions. A topic that
+/// disappears stops the query naming it with failOnDataLoss, and is no longer read otherwise
+/// (progress metric `deletedTopics`).
 class KafkaSource final : public Source {
  public:
   /// Connects, resolves the subscription to topic partitions and the starting offsets.
@@ -62,9 +75,9 @@ class KafkaSource final : public Source {
 
   const SchemaPtr& schema() const override { return schema_; }
   std::string description() const override;
-  int num_partitions() const override { return static_cast<int>(partitions_.size()); }
+  int num_partitions() const override;
   bool replayable() const override { return true; }
-  SourceOffset initial_offset() const override { return initial_; }
+  SourceOffset initial_offset() const override;
   Result<SourceOffset> latest_offset(const SourceOffset& start, const ReadLimit& limit) override;
   std::optional<SourceOffset> last_available() const override;
   /// Spark's Kafka metrics: min, max and average offsets behind latest over the partitions.
@@ -77,10 +90,8 @@ class KafkaSource final : public Source {
   Status attach(const ConnectorContext& context) override;
   bool prune_columns(const std::vector<std::string>& columns) override;
 
-  /// The topic partition behind a Sluice partition.
-  const kafka::TopicPartition& topic_partition(int partition) const {
-    return partitions_[static_cast<size_t>(partition)];
-  }
+  /// Returns the topic partition behind a Sluice partition. Thread-safe.
+  kafka::TopicPartition topic_partition(int partition) const;
 
   struct PartitionConsumer;
 
@@ -89,7 +100,10 @@ class KafkaSource final : public Source {
   Result<std::vector<kafka::TopicPartition>> resolve_partitions();
   Result<int64_t> resolve_offset(const KafkaOffsetSpec& spec, const kafka::TopicPartition& tp, bool starting);
   Result<SourceOffset> ending_offsets();
-  PartitionConsumer& consumer_for(int partition);
+  /// Resolves the subscription again (when the interval has passed, or `now`) and appends the
+  /// partitions found; fails naming a topic that disappeared, with failOnDataLoss.
+  Status discover_partitions(bool now);
+  PartitionConsumer& consumer_for(int partition, const kafka::TopicPartition& tp);
 
   KafkaSourceOptions options_;
   SchemaPtr full_schema_;
@@ -97,8 +111,12 @@ class KafkaSource final : public Source {
   kafka::Client client_;     ///< reads records and offsets (no consumer group)
   kafka::Client committer_;  ///< commits offsets to the query's consumer group, made on first use
   std::string group_id_;
-  std::vector<kafka::TopicPartition> partitions_;
+  mutable std::mutex partitions_mutex_;  ///< guards partitions_, initial_ and deleted_topics_
+  std::vector<kafka::TopicPartition> partitions_;  ///< only grows while the query runs
   SourceOffset initial_;
+  std::set<std::string> deleted_topics_;  ///< read before, gone now (failOnDataLoss=false)
+  std::chrono::steady_clock::time_point last_discovery_;
+  std::atomic<bool> saw_deleted_topic_{false};
   std::optional<SourceOffset> ending_;
   mutable std::mutex planning_mutex_;  ///< latest_offset runs on the coordinator and, continuous, on source actors
   std::chrono::steady_clock::time_point last_trigger_;

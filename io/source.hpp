@@ -85,6 +85,12 @@ class Source {
   virtual const SchemaPtr& schema() const = 0;
   /// Describes the source in progress reports and explain output, e.g. "MemoryStream[id,v]".
   virtual std::string description() const = 0;
+  /// Returns the number of partitions now. A source may gain partitions while the query runs
+  /// (a Kafka topic grows): `latest_offset` then returns a longer offset and `initial_offset`
+  /// grows alike, giving where each new partition starts. The runtime logs the new ranges with
+  /// the epoch that first reads them and reads them through the partitions' actors it already
+  /// has (`open_reader` with the new index); a restart gives them actors of their own. With the
+  /// continuous trigger, new partitions are read after a restart. Partitions never go away.
   virtual int num_partitions() const = 0;
   /// Returns true when replaying a logged range yields the same rows (exactly-once capable).
   virtual bool replayable() const = 0;

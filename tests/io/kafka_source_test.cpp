@@ -2,6 +2,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include <sluice/sluice.hpp>
+#include <sluice/testing.hpp>
+
+#include <cstdlib>
+#include <random>
 
 #include "io/kafka_dev_broker.hpp"
 #include "io/kafka_source.hpp"
@@ -225,4 +229,229 @@ BOOST_AUTO_TEST_CASE(progress_reports_the_latest_offsets_and_how_far_each_partit
   BOOST_TEST((first.metrics == behind));
   BOOST_TEST(reports[0].json().find("\"metrics\":{\"avgOffsetsBehindLatest\":\"30.0\"") != std::string::npos);
   BOOST_TEST(reports[2].sources[0].metrics[1].second == "0");  // caught up
+}
+
+namespace {
+
+// Starts a query that copies value, topic and partition of every record into memory table
+// `name`; with `restarts`, it restarts itself from its checkpoint when an epoch fails.
+StreamingQuery start_copy(Session& session, const std::map<std::string, std::string>& options,
+                          const std::string& checkpoint, const std::string& name,
+                          bool restarts = true) {
+  auto query = session.read_stream()
+                   .format("kafka")
+                   .options(options)
+                   .load()
+                   .select(col("value"), col("topic"), col("partition"))
+                   .write_stream()
+                   .format("memory")
+                   .query_name(name)
+                   .option("checkpointLocation", checkpoint)
+                   .option("restart.strategy", restarts ? "fixed-delay" : "none")
+                   .option("restart.attempts", "2")
+                   .option("restart.delay", "10 ms")
+                   .start();
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  return std::move(*query);
+}
+
+std::vector<std::string> values_in(Session& session, const std::string& name) {
+  std::vector<std::string> values;
+  for (const auto& row : session.memory_table(name)->rows())
+    values.push_back(row[0].as_string());
+  return values;
+}
+
+void produce(const kafka::DevBroker& broker, const std::string& topic, const std::string& prefix,
+             int count, std::vector<std::string>& expected) {
+  auto records = numbered(prefix, 0, count);
+  testing::produce_records(broker.bootstrap_servers(), topic, records);
+  for (const auto& record : records)
+    expected.push_back(record.second);
+}
+
+}  // namespace
+
+// librdkafka 2.0.2's mock cluster cannot add partitions to a topic (it answers no
+// CreatePartitions request), so new topics matching the pattern stand for new partitions here:
+// both are partitions the subscription gains while the query runs. A real broker
+// (SLUICE_TEST_KAFKA) shows partitions added to a topic in the next test.
+BOOST_AUTO_TEST_CASE(
+    topics_created_while_running_are_read_from_their_start_once_across_a_failed_epoch_and_a_restart) {
+  auto broker = start_broker();
+  BOOST_REQUIRE(broker->create_topic("events-a", 2).is_ok());
+  std::vector<std::string> skipped;
+  produce(*broker, "events-a", "before-start-", 10, skipped);  // startingOffsets=latest skips these
+  TemporaryDirectory checkpoint;
+  const std::map<std::string, std::string> options = {
+      {"kafka.bootstrap.servers", broker->bootstrap_servers()},
+      {"subscribePattern", "events-.*"},
+      {"startingOffsets", "latest"},
+      {"partitionDiscoveryInterval", "0 seconds"}};
+  std::vector<std::string> expected;
+  std::vector<std::string> seen;
+  {
+    Session session;
+    StreamingQuery query = start_copy(session, options, checkpoint.path(), "events");
+    produce(*broker, "events-a", "a", 20, expected);
+    BOOST_REQUIRE(query.process_all_available().is_ok());
+    BOOST_REQUIRE(broker->create_topic("events-b", 3).is_ok());
+    BOOST_REQUIRE(broker->create_topic("other", 1).is_ok());  // does not match: never read
+    std::vector<std::string> ignored;
+    produce(*broker, "other", "other", 5, ignored);
+    produce(*broker, "events-b", "b", 30, expected);
+    BOOST_REQUIRE(query.process_all_available().is_ok());
+    BOOST_TEST(values_in(session, "events").size() == 50u);
+    {
+      // The epoch that first reads events-c logs its ranges, fails before its commit and is
+      // replayed from the offsets log after the restart: the same records, once.
+      ScopedFault fault(
+          FaultRule{FaultPoint::before_commit, FaultTrigger::nth_hit(1), FaultAction::fail(), 1});
+      BOOST_REQUIRE(broker->create_topic("events-c", 2).is_ok());
+      produce(*broker, "events-c", "c", 12, expected);
+      Status done = query.process_all_available();
+      BOOST_REQUIRE_MESSAGE(done.is_ok(), done.to_string());
+      BOOST_TEST(fault.fired() == 1);
+    }
+    BOOST_TEST(query.last_progress()->num_restarts == 1);
+    // Seven partitions now: events-a's two, events-b's three, events-c's two.
+    const std::string end = query.last_progress()->sources[0].end_offset;
+    BOOST_TEST(std::count(end.begin(), end.end(), ',') == 6, end);
+    BOOST_TEST(query.stop().is_ok());
+    seen = values_in(session, "events");
+  }
+  // A topic created while the query is stopped, and more records in one found while running.
+  BOOST_REQUIRE(broker->create_topic("events-d", 1).is_ok());
+  produce(*broker, "events-d", "d", 7, expected);
+  produce(*broker, "events-b", "b-again-", 9, expected);
+  {
+    Session session;
+    StreamingQuery query = start_copy(session, options, checkpoint.path(), "events");
+    BOOST_REQUIRE(query.process_all_available().is_ok());
+    BOOST_TEST(query.stop().is_ok());
+    auto second = values_in(session, "events");
+    BOOST_TEST(second.size() == 16u);
+    seen.insert(seen.end(), second.begin(), second.end());
+  }
+  std::sort(seen.begin(), seen.end());
+  std::sort(expected.begin(), expected.end());
+  BOOST_TEST(seen == expected);
+}
+
+BOOST_AUTO_TEST_CASE(
+    a_topic_deleted_while_running_stops_the_query_naming_it_or_is_skipped_without_fail_on_data_loss) {
+  auto broker = start_broker();
+  BOOST_REQUIRE(broker->create_topic("keep", 1).is_ok());
+  BOOST_REQUIRE(broker->create_topic("gone", 2).is_ok());
+  for (const bool fail_on_data_loss : {true, false}) {
+    BOOST_TEST_CONTEXT("failOnDataLoss=" << fail_on_data_loss) {
+      TemporaryDirectory checkpoint;
+      Session session;
+      StreamingQuery query = start_copy(session,
+                                        {{"kafka.bootstrap.servers", broker->bootstrap_servers()},
+                                         {"subscribe", "keep,gone"},
+                                         {"startingOffsets", "latest"},
+                                         {"partitionDiscoveryInterval", "0 seconds"},
+                                         {"failOnDataLoss", fail_on_data_loss ? "true" : "false"}},
+                                        checkpoint.path(), "copy", false);
+      std::vector<std::string> expected;
+      produce(*broker, "keep", "k", 5, expected);
+      produce(*broker, "gone", "g", 6, expected);
+      BOOST_REQUIRE(query.process_all_available().is_ok());
+      BOOST_TEST(values_in(session, "copy").size() == 11u);
+      // The mock cannot delete a topic; an error on it in every metadata answer is how a
+      // deleted topic looks to a client (it is no longer listed).
+      rd_kafka_mock_topic_set_error(broker->cluster(), "gone",
+                                    RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+      if (fail_on_data_loss) {
+        BOOST_REQUIRE(query.await_termination(std::chrono::seconds(30)));
+        BOOST_REQUIRE(query.exception().has_value());
+        BOOST_TEST(query.exception()->message().find(
+                       "Kafka topic gone was deleted while the query read it") != std::string::npos,
+                   query.exception()->to_string());
+        BOOST_TEST(query.exception()->message().find("failOnDataLoss=false") != std::string::npos);
+      } else {
+        produce(*broker, "keep", "k-after-", 4, expected);
+        BOOST_REQUIRE(query.process_all_available().is_ok());
+        auto seen = values_in(session, "copy");
+        std::sort(seen.begin(), seen.end());
+        std::sort(expected.begin(), expected.end());
+        BOOST_TEST(seen == expected);
+        const auto& metrics = query.last_progress()->sources[0].metrics;
+        BOOST_TEST((std::find(metrics.begin(), metrics.end(),
+                              std::pair<std::string, std::string>{"deletedTopics", "gone"}) !=
+                    metrics.end()));
+        BOOST_TEST(query.stop().is_ok());
+      }
+      rd_kafka_mock_topic_set_error(broker->cluster(), "gone", RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+  }
+}
+
+namespace {
+
+// Grows `topic` to `total` partitions with the Admin API (CreatePartitions).
+void add_partitions(const std::string& bootstrap, const std::string& topic, int total) {
+  rd_kafka_t* admin =
+      testing::make_test_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}});
+  char error[512];
+  rd_kafka_NewPartitions_t* request =
+      rd_kafka_NewPartitions_new(topic.c_str(), static_cast<size_t>(total), error, sizeof error);
+  BOOST_REQUIRE_MESSAGE(request != nullptr, error);
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(admin);
+  rd_kafka_CreatePartitions(admin, &request, 1, nullptr, queue);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 30'000);
+  BOOST_REQUIRE_MESSAGE(event != nullptr, "no answer to CreatePartitions");
+  BOOST_TEST(rd_kafka_event_error(event) == RD_KAFKA_RESP_ERR_NO_ERROR,
+             rd_kafka_event_error_string(event));
+  size_t count = 0;
+  const rd_kafka_topic_result_t** results = rd_kafka_CreatePartitions_result_topics(
+      rd_kafka_event_CreatePartitions_result(event), &count);
+  BOOST_REQUIRE(count == 1u);
+  BOOST_TEST(rd_kafka_topic_result_error(results[0]) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_event_destroy(event);
+  rd_kafka_NewPartitions_destroy(request);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_destroy(admin);
+}
+
+}  // namespace
+
+// Partitions added to a topic while the query runs are read from their start, once. Runs
+// against a real broker named by SLUICE_TEST_KAFKA (the mock cannot add partitions).
+BOOST_AUTO_TEST_CASE(partitions_added_to_a_topic_while_running_are_read_once) {
+  const char* bootstrap = std::getenv("SLUICE_TEST_KAFKA");
+  if (bootstrap == nullptr) {
+    BOOST_TEST_MESSAGE(
+        "skipped: set SLUICE_TEST_KAFKA=host:port of a real Kafka broker to run this test");
+    return;
+  }
+  const std::string topic = "sluice-grow-" + std::to_string(std::random_device()());
+  std::vector<std::string> expected;
+  auto records = numbered("first", 0, 10);
+  testing::produce_records(bootstrap, topic, records, 0);  // auto-created, one partition here
+  for (const auto& record : records)
+    expected.push_back(record.second);
+  TemporaryDirectory checkpoint;
+  Session session;
+  StreamingQuery query = start_copy(session,
+                                    {{"kafka.bootstrap.servers", bootstrap},
+                                     {"subscribe", topic},
+                                     {"startingOffsets", "earliest"},
+                                     {"partitionDiscoveryInterval", "0 seconds"}},
+                                    checkpoint.path(), "grow");
+  BOOST_REQUIRE(query.process_all_available().is_ok());
+  add_partitions(bootstrap, topic, 3);
+  for (int32_t partition : {1, 2}) {
+    auto more = numbered("p" + std::to_string(partition) + "-", 0, 8);
+    testing::produce_records(bootstrap, topic, more, partition);
+    for (const auto& record : more)
+      expected.push_back(record.second);
+  }
+  BOOST_REQUIRE(query.process_all_available().is_ok());
+  BOOST_TEST(query.stop().is_ok());
+  auto seen = values_in(session, "grow");
+  std::sort(seen.begin(), seen.end());
+  std::sort(expected.begin(), expected.end());
+  BOOST_TEST(seen == expected);
 }
