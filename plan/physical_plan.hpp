@@ -56,6 +56,10 @@ struct PhysicalPlan {
   /// without bound.
   std::vector<std::string> warnings;
 
+  /// Returns the largest StatefulStage::depth (0 without stages): how many epochs the
+  /// deepest stage's watermark lags.
+  [[nodiscard]] int max_depth() const;
+
   /// Returns the number of actors that send rows to input `input` of stage `stage` (stage -1:
   /// the sink), given each pipeline's partition count and the stages' partition count.
   int num_senders(int stage, const std::vector<int>& pipeline_partitions, int stage_partitions) const;
