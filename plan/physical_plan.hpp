@@ -36,9 +36,9 @@ struct StatefulStage {
   bool uses_watermark = false;
   StageTarget target;
   /// 0 when only pipelines feed the stage; else one more than the deepest stage feeding it.
-  /// A stage fed by another runs each epoch with the watermark of the epoch before (Spark
-  /// 3.4's multiple stateful operators): what its upstream emits in epoch e lies at or above
-  /// the watermark of e - 1, so none of it counts as late.
+  /// A stage at depth d runs each epoch e with the watermark of epoch e - d (Spark 3.4's
+  /// multiple stateful operators, one epoch per level): what a stage at depth d - 1 emits in
+  /// e lies at or above the watermark of e - d, so none of it counts as late.
   int depth = 0;
 };
 
