@@ -79,7 +79,7 @@ Streams read_kafka_streams(SessionContext& session, const std::string& bootstrap
     for (const auto& field : schema_of(kind)->fields())
       columns.push_back(col("e." + field.name).alias(field.name));
     if (with_processing_time) {
-      // The clock is read when the session's clock is, row by row: a manual clock in tests.
+      // The session's clock, read per row: a manual clock in tests.
       columns.push_back(udf("proctime", [state = session.state()](Timestamp) -> Timestamp {
                           return Timestamp{state->clock()->now_micros()};
                         })(col("e.date_time")).alias("p_time"));
