@@ -239,7 +239,8 @@ void notify_waiters(coordinator_actor* self) {
 void send_epoch_start(coordinator_actor* self, InFlight& flight) {
   auto& st = self->state;
   flight.depth_watermarks.assign(1, flight.watermark);
-  flight.depth_watermarks.insert(flight.depth_watermarks.end(), st.run_watermarks.begin(), st.run_watermarks.end());
+  flight.depth_watermarks.insert(flight.depth_watermarks.end(), st.run_watermarks.begin(),
+                                 st.run_watermarks.end());
   if (!st.run_watermarks.empty()) {
     st.run_watermarks.pop_back();
     st.run_watermarks.insert(st.run_watermarks.begin(), flight.watermark);
@@ -627,7 +628,8 @@ void try_commit(coordinator_actor* self) {
     // uses it has run with the latest one.
     for (const auto& stage : st.runtime->spec().physical.stages) {
       if (st.continuous || !stage.uses_watermark || !st.watermark) continue;
-      if (flight.depth_watermarks[static_cast<size_t>(stage.depth)] != st.watermark) st.watermark_epoch_due = true;
+      if (flight.depth_watermarks[static_cast<size_t>(stage.depth)] != st.watermark)
+        st.watermark_epoch_due = true;
     }
     if (!flight.state_metrics.empty()) {
       // The partitions' earliest timer after this epoch replaces the one it fired.

@@ -284,7 +284,8 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
     recovery->previous_watermarks.push_back(entry.watermark);
     // Deeper stages run with older watermarks: those of the epochs before, from their offsets.
     const int max_depth = runtime->spec_.physical.max_depth();
-    for (int64_t epoch = *last_committed - 1; static_cast<int>(recovery->previous_watermarks.size()) < max_depth; --epoch) {
+    for (int64_t epoch = *last_committed - 1;
+         static_cast<int>(recovery->previous_watermarks.size()) < max_depth; --epoch) {
       // Before epoch 0 there was none; an entry purged by retention counts as none too (a
       // stage without a watermark drops nothing as late).
       std::optional<int64_t> watermark;

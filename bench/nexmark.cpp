@@ -186,11 +186,10 @@ Result<RunResult> run(const Query& query, const RunOptions& options) {
   }
   const bool rss_reset = reset_peak_rss();
   std::map<EventKind, std::shared_ptr<NexmarkSource>> sources;
-  Streams streams =
-      options.kafka_servers.empty()
-          ? read_streams(session, source_options, query.processing_time, &sources)
-          : read_kafka_streams(session, options.kafka_servers, kKafkaTopic, options.events_per_epoch,
-                               query.processing_time);
+  Streams streams = options.kafka_servers.empty()
+                        ? read_streams(session, source_options, query.processing_time, &sources)
+                        : read_kafka_streams(session, options.kafka_servers, kKafkaTopic,
+                                             options.events_per_epoch, query.processing_time);
   auto sink = std::make_shared<TimingSink>();
   auto listener = std::make_shared<RangeListener>();
   session.streams().add_listener(listener);
@@ -389,7 +388,8 @@ int main(int argc, char** argv) {
       kafka = std::strcmp(argv[++i], "kafka") == 0;
     } else {
       std::fprintf(stderr,
-                   "usage: bench_nexmark [--quick] [--throughput] [--events N] [--query qN]... [--source generator|kafka "
+                   "usage: bench_nexmark [--quick] [--throughput] [--events N] [--query qN]... "
+                   "[--source generator|kafka "
                    "[--bootstrap-servers HOST:PORT (a topic 'nexmark' of 50 partitions per 500 K "
                    "events)]]\n");
       return 2;

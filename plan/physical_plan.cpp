@@ -630,7 +630,8 @@ Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
 
 int PhysicalPlan::max_depth() const {
   int deepest = 0;
-  for (const auto& stage : stages) deepest = std::max(deepest, stage.depth);
+  for (const auto& stage : stages)
+    deepest = std::max(deepest, stage.depth);
   return deepest;
 }
 

@@ -80,9 +80,11 @@ Streams read_kafka_streams(SessionContext& session, const std::string& bootstrap
       columns.push_back(col("e." + field.name).alias(field.name));
     if (with_processing_time) {
       // The session's clock, read per row: a manual clock in tests.
-      columns.push_back(udf("proctime", [state = session.state()](Timestamp) -> Timestamp {
-                          return Timestamp{state->clock()->now_micros()};
-                        })(col("e.date_time")).alias("p_time"));
+      columns.push_back(udf("proctime",
+                            [state = session.state()](Timestamp) -> Timestamp {
+                              return Timestamp{state->clock()->now_micros()};
+                            })(col("e.date_time"))
+                            .alias("p_time"));
     }
     const DataFrame rows = reader.load()
                                .select(from_json(col("value"), json_record_schema()).alias("e"))
@@ -91,8 +93,10 @@ Streams read_kafka_streams(SessionContext& session, const std::string& bootstrap
     return with_processing_time ? rows.with_watermark("p_time", "0 seconds")
                                 : rows.with_watermark(event_time, "4 seconds");
   };
-  return Streams{read(EventKind::person, "date_time", false), read(EventKind::auction, "date_time", false),
-                 read(EventKind::bid, "date_time", processing_time), read(EventKind::auction, "expires", false)};
+  return Streams{read(EventKind::person, "date_time", false),
+                 read(EventKind::auction, "date_time", false),
+                 read(EventKind::bid, "date_time", processing_time),
+                 read(EventKind::auction, "expires", false)};
 }
 
 }  // namespace sluice::nexmark

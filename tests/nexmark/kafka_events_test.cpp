@@ -120,7 +120,9 @@ BOOST_AUTO_TEST_CASE(q12_from_kafka_counts_bids_per_bidder_by_the_time_they_were
   config.seed = 7;
   auto generator = Generator::make(config).value();
   const int64_t first_round = 4000, events = 5000;
-  BOOST_REQUIRE(produce_events(*generator, (*broker)->bootstrap_servers(), "nexmark", 0, first_round).is_ok());
+  BOOST_REQUIRE(
+      produce_events(*generator, (*broker)->bootstrap_servers(), "nexmark", 0, first_round)
+          .is_ok());
 
   Session session;
   constexpr int64_t kStart = 1'800'000'000'000'000;  // µs, a multiple of 10 s
@@ -128,12 +130,18 @@ BOOST_AUTO_TEST_CASE(q12_from_kafka_counts_bids_per_bidder_by_the_time_they_were
   session.state()->set_clock(clock);
   const Query& query = *find_query("q12").value();
   Streams streams = read_kafka_streams(session, (*broker)->bootstrap_servers(), "nexmark", 0, true);
-  auto started = query.dataframe(streams).write_stream().format("memory").query_name("q12")
-                     .output_mode(query.mode).start();
+  auto started = query.dataframe(streams)
+                     .write_stream()
+                     .format("memory")
+                     .query_name("q12")
+                     .output_mode(query.mode)
+                     .start();
   BOOST_REQUIRE_MESSAGE(started.ok(), started.status().to_string());
   BOOST_REQUIRE(started->process_all_available().is_ok());
   clock->advance_micros(10'000'000);
-  BOOST_REQUIRE(produce_events(*generator, (*broker)->bootstrap_servers(), "nexmark", first_round, events).is_ok());
+  BOOST_REQUIRE(
+      produce_events(*generator, (*broker)->bootstrap_servers(), "nexmark", first_round, events)
+          .is_ok());
   BOOST_REQUIRE(started->process_all_available().is_ok());
   BOOST_REQUIRE(started->process_all_available().is_ok());
   BOOST_REQUIRE(started->stop().is_ok());
@@ -141,7 +149,8 @@ BOOST_AUTO_TEST_CASE(q12_from_kafka_counts_bids_per_bidder_by_the_time_they_were
   std::map<int64_t, int64_t> want;  // bidder -> bids of the first round
   const RecordBatchPtr bids = generator->make_batch(EventKind::bid, 0, first_round);
   const int bidder = bids->schema()->find("bidder");
-  for (int64_t r = 0; r < bids->num_rows(); ++r) ++want[bids->column(bidder)->values<int64_t>()[r]];
+  for (int64_t r = 0; r < bids->num_rows(); ++r)
+    ++want[bids->column(bidder)->values<int64_t>()[r]];
   std::map<int64_t, int64_t> actual;
   for (const auto& row : session.memory_table("q12")->rows()) {
     BOOST_TEST(row[2].as_timestamp().micros == kStart);  // the first window only
