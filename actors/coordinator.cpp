@@ -46,7 +46,8 @@ struct InFlight {
   bool sink_done = false;
   int64_t output_rows = 0;
   std::optional<int64_t> watermark;  // in force during this epoch
-  std::optional<int64_t> previous_watermark;  // the epoch before's: stages fed by stages use it
+  // The watermark each stage depth runs with: [0] this epoch's, [d] the one d epochs before.
+  std::vector<std::optional<int64_t>> depth_watermarks;
   int64_t processing_time = 0;                 // the query's clock at the start of the epoch (logged)
   struct PartitionDelta {
     int stage = 0;
@@ -78,8 +79,9 @@ struct CoordinatorState {
   std::vector<caf::actor> stateful_actors;
   std::vector<int> stateful_stage;  // the stage of each stateful actor
   caf::actor sink_actor;
-  // The watermark the last started epoch ran with: the next epoch's previous watermark.
-  std::optional<int64_t> last_run_watermark;
+  // The watermarks the last started epochs ran with, newest first, one per stage depth above
+  // 0: a stage at depth d runs with the watermark of d epochs before.
+  std::vector<std::optional<int64_t>> run_watermarks;
   std::vector<InputTime> inputs;  // per stage actor
   std::optional<int64_t> watermark;
   // The watermark moved past the one the last epoch ran with: run an epoch even without new
@@ -232,16 +234,21 @@ void notify_waiters(coordinator_actor* self) {
 }
 
 // Tells every stateful partition the epoch begins: stages fed only by sources run with the
-// epoch's watermark, stages fed by other stages with the one before (see StatefulStage::depth).
+// epoch's watermark, a stage at depth d with the one of d epochs before (see
+// StatefulStage::depth).
 void send_epoch_start(coordinator_actor* self, InFlight& flight) {
   auto& st = self->state;
-  flight.previous_watermark = st.last_run_watermark;
-  st.last_run_watermark = flight.watermark;
+  flight.depth_watermarks.assign(1, flight.watermark);
+  flight.depth_watermarks.insert(flight.depth_watermarks.end(), st.run_watermarks.begin(),
+                                 st.run_watermarks.end());
+  if (!st.run_watermarks.empty()) {
+    st.run_watermarks.pop_back();
+    st.run_watermarks.insert(st.run_watermarks.begin(), flight.watermark);
+  }
   const auto& stages = st.runtime->spec().physical.stages;
   for (size_t a = 0; a < st.stateful_actors.size(); ++a) {
     const auto& stage = stages[static_cast<size_t>(st.stateful_stage[a])];
-    const bool fed_by_stage = stage.depth > 0;
-    const auto watermark = fed_by_stage ? flight.previous_watermark : flight.watermark;
+    const auto watermark = flight.depth_watermarks[static_cast<size_t>(stage.depth)];
     // A stage feeding another runs in append mode, passing on final rows only; the query's
     // output mode is that of the stage feeding the sink (see check_output_mode).
     const OutputMode mode = stage.target.stage >= 0 ? OutputMode::Append : st.runtime->spec().output_mode;
@@ -643,12 +650,12 @@ void try_commit(coordinator_actor* self) {
       Status released = st.recovery->sources[s]->commit(st.committed[s]);
       if (!released.is_ok()) return finish(self, released);
     }
-    // Stages fed by stages see the watermark one epoch later: they need one more epoch.
+    // A stage at depth d sees a watermark d epochs late: epochs run until every stage that
+    // uses it has run with the latest one.
     for (const auto& stage : st.runtime->spec().physical.stages) {
       if (st.continuous || !stage.uses_watermark || !st.watermark) continue;
-      if (st.watermark != flight.watermark || (stage.depth > 0 && flight.previous_watermark != flight.watermark)) {
+      if (flight.depth_watermarks[static_cast<size_t>(stage.depth)] != st.watermark)
         st.watermark_epoch_due = true;
-      }
     }
     if (!flight.state_metrics.empty()) {
       // The partitions' earliest timer after this epoch replaces the one it fired.
@@ -684,7 +691,8 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
   caf::actor me = caf::actor_cast<caf::actor>(self);
 
   st.watermark = st.recovery->watermark;
-  st.last_run_watermark = st.recovery->previous_watermark;
+  st.run_watermarks = st.recovery->previous_watermarks;
+  st.run_watermarks.resize(static_cast<size_t>(st.runtime->spec().physical.max_depth()));
   // Build the graph: sources -> stages -> stateful stages (each feeding the sink or a later
   // stage) -> sink, every actor reporting to us.
   const PhysicalPlan& physical = spec.physical;

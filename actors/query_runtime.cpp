@@ -288,7 +288,24 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
   if (last_committed) {
     SLUICE_ASSIGN_OR_RETURN(OffsetsEntry entry, restore(*last_committed));
     recovery->committed = entry.end;
-    recovery->previous_watermark = entry.watermark;
+    recovery->previous_watermarks.push_back(entry.watermark);
+    // Deeper stages run with older watermarks: those of the epochs before, from their offsets.
+    const int max_depth = runtime->spec_.physical.max_depth();
+    for (int64_t epoch = *last_committed - 1;
+         static_cast<int>(recovery->previous_watermarks.size()) < max_depth; --epoch) {
+      // Before epoch 0 there was none; an entry purged by retention counts as none too (a
+      // stage without a watermark drops nothing as late).
+      std::optional<int64_t> watermark;
+      if (epoch >= 0) {
+        SLUICE_ASSIGN_OR_RETURN(auto text, checkpoint.read_offsets(epoch));
+        if (text) {
+          auto older = decode_offsets_entry(*text);
+          if (!older.ok()) return older.status().with_context("epoch " + std::to_string(epoch));
+          watermark = older->watermark;
+        }
+      }
+      recovery->previous_watermarks.push_back(watermark);
+    }
     SLUICE_ASSIGN_OR_RETURN(auto commit, checkpoint.read_commit(*last_committed));
     if (commit) {
       auto watermark = decode_commit_watermark(*commit);

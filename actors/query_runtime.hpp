@@ -92,9 +92,10 @@ struct Recovery {
   std::shared_ptr<CheckpointStore> checkpoint;
   /// The watermark in force after the last committed epoch, if any.
   std::optional<int64_t> watermark;
-  /// The watermark the last committed epoch ran with (stages fed by other stages run with the
-  /// watermark of the epoch before).
-  std::optional<int64_t> previous_watermark;
+  /// The watermarks the last committed epochs ran with, newest first, one per stage depth
+  /// above 0 (a stage at depth d runs with the watermark of d epochs before); nullopt before
+  /// the first epoch.
+  std::vector<std::optional<int64_t>> previous_watermarks;
   std::vector<std::shared_ptr<Source>> sources;     ///< one per pipeline
   std::vector<SourceOffset> committed;              ///< end offsets of the last committed epoch
   int64_t next_epoch = 0;

@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "bench/nexmark/kafka_events.hpp"
 #include "bench/nexmark/nexmark_source.hpp"
@@ -103,10 +104,21 @@ class TimingSink final : public Sink {
   std::atomic<int64_t> rows_{0};
 };
 
-// Records, per epoch, which event numbers it read (the bid source's offsets).
+// Records, per epoch, which event numbers it read (the bid source's offsets), and the largest
+// state the stateful operators reported after an epoch.
 class RangeListener final : public StreamingQueryListener {
  public:
   void on_progress(const StreamingQueryProgress& progress) override {
+    int64_t rows = 0, bytes = 0;
+    for (const auto& state : progress.state_operators) {
+      rows += state.num_rows_total;
+      bytes += state.memory_used_bytes;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      max_state_rows_ = std::max(max_state_rows_, rows);
+      max_state_bytes_ = std::max(max_state_bytes_, bytes);
+    }
     if (progress.sources.empty()) return;
     auto start = offset_from_json(progress.sources[0].start_offset);
     auto end = offset_from_json(progress.sources[0].end_offset);
@@ -124,11 +136,17 @@ class RangeListener final : public StreamingQueryListener {
     std::lock_guard lock(mutex_);
     return last_end_;
   }
+  std::pair<int64_t, int64_t> max_state() const {
+    std::lock_guard lock(mutex_);
+    return {max_state_rows_, max_state_bytes_};
+  }
 
  private:
   mutable std::mutex mutex_;
   std::map<int64_t, std::pair<int64_t, int64_t>> ranges_;
   int64_t last_end_ = 0;
+  int64_t max_state_rows_ = 0;
+  int64_t max_state_bytes_ = 0;
 };
 
 struct RunOptions {
@@ -147,6 +165,8 @@ struct RunResult {
   double cpu = 0;
   double rss_mb = 0;
   int64_t rows = 0;
+  int64_t state_rows = 0;   // the most the stateful operators held after an epoch
+  int64_t state_bytes = 0;  // their own estimate of the memory it took
   std::vector<std::pair<double, double>> latencies_ms;  // (latency, weight)
 };
 
@@ -166,10 +186,10 @@ Result<RunResult> run(const Query& query, const RunOptions& options) {
   }
   const bool rss_reset = reset_peak_rss();
   std::map<EventKind, std::shared_ptr<NexmarkSource>> sources;
-  Streams streams =
-      options.kafka_servers.empty()
-          ? read_streams(session, source_options, query.processing_time, &sources)
-          : read_kafka_streams(session, options.kafka_servers, kKafkaTopic, options.events_per_epoch);
+  Streams streams = options.kafka_servers.empty()
+                        ? read_streams(session, source_options, query.processing_time, &sources)
+                        : read_kafka_streams(session, options.kafka_servers, kKafkaTopic,
+                                             options.events_per_epoch, query.processing_time);
   auto sink = std::make_shared<TimingSink>();
   auto listener = std::make_shared<RangeListener>();
   session.streams().add_listener(listener);
@@ -191,6 +211,7 @@ Result<RunResult> run(const Query& query, const RunOptions& options) {
   SLUICE_RETURN_NOT_OK(started.stop());
   result.rss_mb = rss_reset ? peak_rss_mb() : -1;
   result.rows = sink->rows();
+  std::tie(result.state_rows, result.state_bytes) = listener->max_state();
   if (rate > 0) {
     // Every stream paces the same event numbers from its start; the first input's is the clock.
     const std::shared_ptr<NexmarkSource>& paced = sources.at(query.inputs.front());
@@ -294,11 +315,9 @@ int run_kafka(bool quick, int64_t events_wanted, const std::vector<std::string>&
     if (!only.empty() && std::find(only.begin(), only.end(), query.name) == only.end()) continue;
     const Reference& reference = kReferences.at(query.name);
     char line[512];
-    if (query.processing_time || !query.pending.empty()) {
+    if (!query.pending.empty()) {
       std::snprintf(line, sizeof line, "%-4s | %-44s | %10s", query.name.c_str(),
-                    query.processing_time ? "not run: reads p_time, which JSON records lack"
-                                          : ("pending: " + query.pending).substr(0, 44).c_str(),
-                    reference.risingwave);
+                    ("pending: " + query.pending).substr(0, 44).c_str(), reference.risingwave);
       table.push_back(line);
       continue;
     }
@@ -344,12 +363,15 @@ int run_kafka(bool quick, int64_t events_wanted, const std::vector<std::string>&
 int main(int argc, char** argv) {
   bool quick = false;
   bool kafka = false;
+  bool throughput_only = false;  // --throughput: no latency and checkpoint runs
   std::string servers;
   int64_t events_wanted = 0;  // 0: 20 M, or 1 M with --quick
   std::vector<std::string> only;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       quick = true;
+    } else if (std::strcmp(argv[i], "--throughput") == 0) {
+      throughput_only = true;
     } else if (std::strcmp(argv[i], "--query") == 0 && i + 1 < argc) {
       only.push_back(argv[++i]);
     } else if (std::strcmp(argv[i], "--events") == 0 && i + 1 < argc) {
@@ -366,7 +388,8 @@ int main(int argc, char** argv) {
       kafka = std::strcmp(argv[++i], "kafka") == 0;
     } else {
       std::fprintf(stderr,
-                   "usage: bench_nexmark [--quick] [--events N] [--query qN]... [--source generator|kafka "
+                   "usage: bench_nexmark [--quick] [--throughput] [--events N] [--query qN]... "
+                   "[--source generator|kafka "
                    "[--bootstrap-servers HOST:PORT (a topic 'nexmark' of 50 partitions per 500 K "
                    "events)]]\n");
       return 2;
@@ -411,32 +434,34 @@ int main(int argc, char** argv) {
     const double rate_two = static_cast<double>(events) / two->seconds;
     const double per_cpu = static_cast<double>(events) / one->cpu;
     const int64_t half_rate = static_cast<int64_t>(std::max(rate_one, rate_two) / 2);
-    auto paced = run(query, {.threads = 2,
-                             .events = static_cast<int64_t>(half_rate * latency_seconds),
-                             .events_per_second = half_rate,
-                             .events_per_epoch = half_rate * 10});
-    if (!paced.ok()) fail(query.name + " paced", paced.status());
-    const double p50 = percentile(paced->latencies_ms, 0.5);
-    const double p99 = percentile(paced->latencies_ms, 0.99);
-    // Ten epochs, each committed durably to a checkpoint on disk, against one epoch; the best
-    // of two alternating runs of each, since the machine may be shared.
-    double with_seconds = 1e9, without_seconds = 1e9;
-    for (int repeat = 0; repeat < 2; ++repeat) {
+    double p50 = -1, p99 = -1, checkpoint_ratio = -1, commit_interval = -1;
+    if (!throughput_only) {
+      auto paced = run(query, {.threads = 2,
+                               .events = static_cast<int64_t>(half_rate * latency_seconds),
+                               .events_per_second = half_rate,
+                               .events_per_epoch = half_rate * 10});
+      if (!paced.ok()) fail(query.name + " paced", paced.status());
+      p50 = percentile(paced->latencies_ms, 0.5);
+      p99 = percentile(paced->latencies_ms, 0.99);
+      // Ten epochs, each committed durably to a checkpoint on disk, against one epoch; the best
+      // of two alternating runs of each, since the machine may be shared.
+      double with_seconds = 1e9, without_seconds = 1e9;
+      for (int repeat = 0; repeat < 2; ++repeat) {
+        std::filesystem::remove_all(checkpoint_root);
+        auto with = run(query, {.threads = 1,
+                                .events = events,
+                                .events_per_epoch = events / 10,
+                                .checkpoint = checkpoint_root + "/" + query.name});
+        if (!with.ok()) fail(query.name + " with checkpoints", with.status());
+        auto without = run(query, {.threads = 1, .events = events, .events_per_epoch = events});
+        if (!without.ok()) fail(query.name + " in one epoch", without.status());
+        with_seconds = std::min(with_seconds, with->seconds);
+        without_seconds = std::min(without_seconds, without->seconds);
+      }
       std::filesystem::remove_all(checkpoint_root);
-      auto with = run(query, {.threads = 1,
-                              .events = events,
-                              .events_per_epoch = events / 10,
-                              .checkpoint = checkpoint_root + "/" + query.name});
-      if (!with.ok()) fail(query.name + " with checkpoints", with.status());
-      auto without = run(query, {.threads = 1, .events = events, .events_per_epoch = events});
-      if (!without.ok()) fail(query.name + " in one epoch", without.status());
-      with_seconds = std::min(with_seconds, with->seconds);
-      without_seconds = std::min(without_seconds, without->seconds);
+      checkpoint_ratio = without_seconds / with_seconds;
+      commit_interval = with_seconds / 10;
     }
-    std::filesystem::remove_all(checkpoint_root);
-    const double checkpoint_ratio = without_seconds / with_seconds;
-    const double commit_interval = with_seconds / 10;
-
     std::printf("bench nexmark_%s_events_per_s_1_thread %.0f events/s\n", query.name.c_str(),
                 rate_one);
     std::printf("bench nexmark_%s_events_per_s_2_threads %.0f events/s\n", query.name.c_str(),
@@ -445,11 +470,17 @@ int main(int argc, char** argv) {
                 per_cpu);
     std::printf("bench nexmark_%s_vs_generator_alone %.3f ratio\n", query.name.c_str(),
                 rate_one / generator_rate);
-    std::printf("bench nexmark_%s_latency_p50 %.1f ms\n", query.name.c_str(), p50);
-    std::printf("bench nexmark_%s_latency_p99 %.1f ms\n", query.name.c_str(), p99);
     std::printf("bench nexmark_%s_peak_rss %.0f MB\n", query.name.c_str(), one->rss_mb);
-    std::printf("bench nexmark_%s_checkpoint_throughput_ratio %.3f ratio\n", query.name.c_str(),
-                checkpoint_ratio);
+    std::printf("bench nexmark_%s_state_rows %lld rows\n", query.name.c_str(),
+                static_cast<long long>(one->state_rows));
+    std::printf("bench nexmark_%s_state_memory %.0f MB\n", query.name.c_str(),
+                static_cast<double>(one->state_bytes) / (1 << 20));
+    if (!throughput_only) {
+      std::printf("bench nexmark_%s_latency_p50 %.1f ms\n", query.name.c_str(), p50);
+      std::printf("bench nexmark_%s_latency_p99 %.1f ms\n", query.name.c_str(), p99);
+      std::printf("bench nexmark_%s_checkpoint_throughput_ratio %.3f ratio\n", query.name.c_str(),
+                  checkpoint_ratio);
+    }
     std::fflush(stdout);
     std::snprintf(
         line, sizeof line,

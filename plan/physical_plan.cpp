@@ -630,6 +630,13 @@ Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
   return check_group_state_mode(plan, mode);
 }
 
+int PhysicalPlan::max_depth() const {
+  int deepest = 0;
+  for (const auto& stage : stages)
+    deepest = std::max(deepest, stage.depth);
+  return deepest;
+}
+
 int PhysicalPlan::num_senders(int stage, const std::vector<int>& pipeline_partitions, int stage_partitions) const {
   int senders = 0;
   for (size_t p = 0; p < pipelines.size(); ++p) {

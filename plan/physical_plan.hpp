@@ -37,9 +37,9 @@ struct StatefulStage {
   bool uses_watermark = false;
   StageTarget target;
   /// 0 when only pipelines feed the stage; else one more than the deepest stage feeding it.
-  /// A stage fed by another runs each epoch with the watermark of the epoch before (Spark
-  /// 3.4's multiple stateful operators): what its upstream emits in epoch e lies at or above
-  /// the watermark of e - 1, so none of it counts as late.
+  /// A stage at depth d runs each epoch e with the watermark of epoch e - d (Spark 3.4's
+  /// multiple stateful operators, one epoch per level): what a stage at depth d - 1 emits in
+  /// e lies at or above the watermark of e - d, so none of it counts as late.
   int depth = 0;
 };
 
@@ -56,6 +56,10 @@ struct PhysicalPlan {
   /// What the planner warns the user about (StreamingQuery::warnings), e.g. state that grows
   /// without bound.
   std::vector<std::string> warnings;
+
+  /// Returns the largest StatefulStage::depth (0 without stages): how many epochs the
+  /// deepest stage's watermark lags.
+  [[nodiscard]] int max_depth() const;
 
   /// Returns the number of actors that send rows to input `input` of stage `stage` (stage -1:
   /// the sink), given each pipeline's partition count and the stages' partition count.

@@ -64,8 +64,9 @@ Status produce_events(const Generator& generator, const std::string& bootstrap_s
 }
 
 Streams read_kafka_streams(SessionContext& session, const std::string& bootstrap_servers,
-                           const std::string& topic, int64_t max_offsets_per_trigger) {
-  auto read = [&](EventKind kind, const char* event_time) {
+                           const std::string& topic, int64_t max_offsets_per_trigger,
+                           bool processing_time) {
+  auto read = [&](EventKind kind, const char* event_time, bool with_processing_time) {
     DataStreamReader reader(session.state());
     reader.format("kafka")
         .option("kafka.bootstrap.servers", bootstrap_servers)
@@ -77,14 +78,25 @@ Streams read_kafka_streams(SessionContext& session, const std::string& bootstrap
     std::vector<Expr> columns;
     for (const auto& field : schema_of(kind)->fields())
       columns.push_back(col("e." + field.name).alias(field.name));
-    return reader.load()
-        .select(from_json(col("value"), json_record_schema()).alias("e"))
-        .filter(col("e.event_type") == static_cast<int64_t>(kind))
-        .select(columns)
-        .with_watermark(event_time, "4 seconds");
+    if (with_processing_time) {
+      // The session's clock, read per row: a manual clock in tests.
+      columns.push_back(udf("proctime",
+                            [state = session.state()](Timestamp) -> Timestamp {
+                              return Timestamp{state->clock()->now_micros()};
+                            })(col("e.date_time"))
+                            .alias("p_time"));
+    }
+    const DataFrame rows = reader.load()
+                               .select(from_json(col("value"), json_record_schema()).alias("e"))
+                               .filter(col("e.event_type") == static_cast<int64_t>(kind))
+                               .select(columns);
+    return with_processing_time ? rows.with_watermark("p_time", "0 seconds")
+                                : rows.with_watermark(event_time, "4 seconds");
   };
-  return Streams{read(EventKind::person, "date_time"), read(EventKind::auction, "date_time"),
-                 read(EventKind::bid, "date_time"), read(EventKind::auction, "expires")};
+  return Streams{read(EventKind::person, "date_time", false),
+                 read(EventKind::auction, "date_time", false),
+                 read(EventKind::bid, "date_time", processing_time),
+                 read(EventKind::auction, "expires", false)};
 }
 
 }  // namespace sluice::nexmark

@@ -22,8 +22,11 @@ std::string json_record_schema();
 /// published setup: a Kafka source and a JSON parser in front of every query): each stream
 /// reads the topic, parses it with from_json, keeps its event_type and has the columns and
 /// watermarks of read_streams. At most `max_offsets_per_trigger` records per epoch and stream
-/// (0: no limit).
+/// (0: no limit). With `processing_time`, the bid stream gets `p_time`, the session clock's
+/// time when the query reads the record (Flink's PROCTIME(); not replayed the same after a
+/// restart), with its watermark instead of date_time's.
 Streams read_kafka_streams(SessionContext& session, const std::string& bootstrap_servers,
-                           const std::string& topic, int64_t max_offsets_per_trigger = 0);
+                           const std::string& topic, int64_t max_offsets_per_trigger = 0,
+                           bool processing_time = false);
 
 }  // namespace sluice::nexmark

@@ -10,6 +10,7 @@
 
 #include "tests/operators/stateful_fixture.hpp"
 #include "tests/support/join_reference.hpp"
+#include "tests/support/temporary_directory.hpp"
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -131,4 +132,105 @@ BOOST_AUTO_TEST_CASE(update_mode_is_refused_when_the_last_operator_of_a_chain_is
   BOOST_REQUIRE(!query.ok());
   BOOST_TEST(query.status().to_string().find("only a last aggregation or flat_map_groups_with_state") !=
              std::string::npos, query.status().to_string());
+}
+
+// Nexmark q5's shape and one more stage: per-key counts in 10 s windows (depth 0), each
+// window's maximum (depth 1), the counts joined with their window's maximum on the window's
+// end (depth 2), and the hot keys counted per 30 s (depth 3). Each depth runs with a watermark
+// one more epoch behind, so none of its input is late; a restart midway reads those
+// watermarks back. Random epochs, rows out of order within the watermark delay.
+BOOST_AUTO_TEST_CASE(
+    a_four_deep_chain_equals_a_batch_computation_over_random_epochs_and_a_restart) {
+  std::mt19937_64 random(test_seed());
+  for (int partitions : {1, 3}) {
+    Session session;
+    BOOST_REQUIRE(session.set_conf("shuffle_partitions", std::to_string(partitions)).is_ok());
+    auto schema = Schema::make({{"k", Type::Int64}, {"ts", Type::Timestamp}}).value();
+    MemoryStream events(session, schema);
+    const DataFrame counts = events.to_df()
+                                 .with_watermark("ts", "2 seconds")
+                                 .group_by(window(col("ts"), "10 seconds"), col("k"))
+                                 .agg(count().alias("n"))
+                                 .select(col("k"), col("n"), col("window.end").alias("wend"));
+    const DataFrame maxima = counts.group_by(col("wend")).agg(max(col("n")).alias("most"));
+    const DataFrame hot = counts.join(maxima, {"wend"}, "inner", col("n") >= col("most"));
+    const DataFrame df = hot.group_by(window(col("wend"), "30 seconds"))
+                             .agg(count().alias("hot_keys"), sum(col("n")).alias("hot_rows"));
+    TemporaryDirectory checkpoint;
+    const std::string name = "four_deep" + std::to_string(partitions);
+    auto start = [&] {
+      return df.write_stream()
+          .format("memory")
+          .query_name(name)
+          .output_mode(OutputMode::Append)
+          .option("checkpointLocation", checkpoint.path())
+          .start();
+    };
+    auto query = start();
+    BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+
+    // Whole-second event times, arriving up to 1 s late: never behind the 2 s watermark delay.
+    struct Event {
+      int64_t k, ts, arrival;
+    };
+    std::vector<Event> arriving;
+    std::uniform_int_distribution<int64_t> second(0, 150), key(0, 3), jitter(0, kJoinSecond);
+    for (int i = 0; i < 600; ++i) {
+      const int64_t ts = second(random) * kJoinSecond;
+      arriving.push_back({key(random), ts, ts + jitter(random)});
+    }
+    std::sort(arriving.begin(), arriving.end(),
+              [](const Event& a, const Event& b) { return a.arrival < b.arrival; });
+    std::uniform_int_distribution<size_t> cut(1, 40);
+    bool restarted = false;
+    for (size_t next = 0; next < arriving.size();) {
+      const size_t end = std::min(arriving.size(), next + cut(random));
+      std::vector<std::vector<Value>> rows;
+      for (size_t i = next; i < end; ++i)
+        rows.push_back({Value(arriving[i].k), Value(Timestamp{arriving[i].ts})});
+      BOOST_REQUIRE(events.add_data(rows).is_ok());
+      const Status processed = query->process_all_available();
+      BOOST_REQUIRE_MESSAGE(processed.is_ok(), processed.to_string());
+      next = end;
+      if (!restarted && next > arriving.size() / 2) {
+        restarted = true;
+        BOOST_REQUIRE(query->stop().is_ok());
+        query = start();
+        BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+      }
+    }
+    BOOST_REQUIRE(
+        events.add_data({{Value(int64_t{9}), Value(Timestamp{1000 * kJoinSecond})}}).is_ok());
+    BOOST_REQUIRE(query->process_all_available().is_ok());
+
+    // The same stages as a batch over every row.
+    std::map<std::pair<int64_t, int64_t>, int64_t> per_key;  // (window end, k) -> rows
+    for (const Event& e : arriving)
+      ++per_key[{e.ts - e.ts % (10 * kJoinSecond) + 10 * kJoinSecond, e.k}];
+    std::map<int64_t, int64_t> most;  // window end -> the largest count
+    for (const auto& [window_key, n] : per_key)
+      most[window_key.first] = std::max(most[window_key.first], n);
+    std::map<int64_t, std::pair<int64_t, int64_t>>
+        outer;  // 30 s window start -> (hot keys, their rows)
+    for (const auto& [window_key, n] : per_key) {
+      if (n < most[window_key.first]) continue;
+      auto& [keys, rows] = outer[window_key.first - window_key.first % (30 * kJoinSecond)];
+      ++keys;
+      rows += n;
+    }
+    Rows want;
+    for (const auto& [start_us, totals] : outer) {
+      want.push_back({Value(Timestamp{start_us}), Value(Timestamp{start_us + 30 * kJoinSecond}),
+                      Value(totals.first), Value(totals.second)});
+    }
+    Rows actual = session.memory_table(name)->rows();
+    std::sort(actual.begin(), actual.end());
+    BOOST_TEST(want.size() >= 5u);
+    BOOST_CHECK_MESSAGE(actual == want, partitions << " partitions: " << actual.size()
+                                                   << " windows, expected " << want.size());
+    auto progress = query->last_progress();
+    BOOST_REQUIRE(progress);
+    BOOST_TEST(progress->state_operators.size() == 5u);  // the counts twice: the plan is a tree
+    BOOST_REQUIRE(query->stop().is_ok());
+  }
 }
