@@ -259,22 +259,13 @@ class StreamJoinState final : public StatefulOperatorState {
       return Status::internal("a join has inputs 0 and 1, not " + std::to_string(input));
     }
     if (batch->num_rows() == 0) return Status::ok();
-    // Joined only when the epoch finishes: an upstream partition may send the next epoch's rows
-    // while a sibling still sends this one's, and those rows must reach neither this epoch's
-    // output nor its state delta (a replay of the next epoch would add them a second time).
-    inputs_[context.epoch].push_back({input, batch});
-    return Status::ok();
+    // The runtime gives an operator one epoch's input at a time (the next epoch's rows wait in
+    // the partition actor until this one finished), so a batch joins as it arrives.
+    return join_batch(input, batch, context);
   }
 
   Status finish_epoch(const EpochContext& context, std::vector<RecordBatchPtr>& out,
                       StateDelta& delta) override {
-    // Earlier epochs first (none in order; kept for safety), then this one, in arrival order.
-    while (!inputs_.empty() && inputs_.begin()->first <= context.epoch) {
-      auto node = inputs_.extract(inputs_.begin());
-      for (const EpochInput& input : node.mapped()) {
-        SLUICE_RETURN_NOT_OK(join_batch(input.side, input.batch, context));
-      }
-    }
     return finish_joined_epoch(context, out, delta);
   }
 
@@ -288,12 +279,6 @@ class StreamJoinState final : public StatefulOperatorState {
   StateOperatorMetrics metrics() const override { return metrics_; }
 
  private:
-  // Rows of one input batch waiting for their epoch's end.
-  struct EpochInput {
-    int side;
-    RecordBatchPtr batch;
-  };
-
   // Buffers a batch of one side and emits its matches with the other side's buffered rows;
   // rows below the epoch's watermark are late.
   Status join_batch(int side, const RecordBatchPtr& batch, const EpochContext& context) {
@@ -819,7 +804,6 @@ class StreamJoinState final : public StatefulOperatorState {
   std::vector<int32_t> unmatched_now_;
   std::vector<int32_t> selection_;
   std::vector<RecordBatchPtr> pending_;
-  std::map<int64_t, std::vector<EpochInput>> inputs_;  // input batches by epoch, not yet joined
   std::vector<uint8_t> flags_;
   // gather's scratch: where each pair's rows are, and each chunk's column.
   struct Location {
