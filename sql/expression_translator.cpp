@@ -30,7 +30,7 @@ const std::vector<std::string>& scalar_function_names() {
       "substr",   "concat",   "trim",    "btrim",       "to_timestamp",     "date_trunc",
       "year",     "month",    "day",     "hour",        "minute",           "second",
       "hash",     "coalesce", "extract", "date_part",   "starts_with",      "from_json",
-      "from_csv", "to_json",  "to_csv",  "named_struct"};
+      "from_csv", "to_json",  "to_csv",  "named_struct", "unix_micros", "timestamp_micros"};
   return names;
 }
 
@@ -968,7 +968,8 @@ Result<Expr> ExpressionTranslator::translate_function(const ParseNode& body,
   Expr result;
   if (name == "lower" || name == "upper" || name == "length" || name == "char_length" ||
       name == "character_length" || name == "trim" || name == "btrim" || name == "year" ||
-      name == "month" || name == "day" || name == "hour" || name == "minute" || name == "second") {
+      name == "month" || name == "day" || name == "hour" || name == "minute" || name == "second" ||
+      name == "unix_micros" || name == "timestamp_micros") {
     SLUICE_RETURN_NOT_OK(arity(1, 1));
     SLUICE_ASSIGN_OR_RETURN(Expr e, argument(0));
     if (name == "lower") result = lower(e);
@@ -981,6 +982,8 @@ Result<Expr> ExpressionTranslator::translate_function(const ParseNode& body,
     if (name == "hour") result = hour(e);
     if (name == "minute") result = minute(e);
     if (name == "second") result = second(e);
+    if (name == "unix_micros") result = unix_micros(e);
+    if (name == "timestamp_micros") result = timestamp_micros(e);
   } else if (name == "hash" || name == "concat" || name == "coalesce") {
     SLUICE_RETURN_NOT_OK(arity(1, kMany));
     std::vector<Expr> args;
