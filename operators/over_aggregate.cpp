@@ -64,8 +64,8 @@ void fold(const CallConfig& call, const ArgumentValue& value, Accumulator& acc) 
   if (!value.valid) return;
   if (call.argument == Argument::integer) {
     const auto v = static_cast<int64_t>(value.bits);
-    acc.sum = static_cast<uint64_t>(static_cast<int64_t>(acc.sum) + static_cast<int64_t>(
-                                                                         static_cast<uint64_t>(v)));
+    acc.sum = static_cast<uint64_t>(static_cast<int64_t>(acc.sum) +
+                                    static_cast<int64_t>(static_cast<uint64_t>(v)));
     if (acc.count == 0 || v < static_cast<int64_t>(acc.min)) acc.min = value.bits;
     if (acc.count == 0 || v > static_cast<int64_t>(acc.max)) acc.max = value.bits;
   } else if (call.argument == Argument::real) {
@@ -80,8 +80,11 @@ void fold(const CallConfig& call, const ArgumentValue& value, Accumulator& acc) 
 void append_result(const CallConfig& call, const Accumulator& acc, ColumnBuilder& out) {
   switch (call.kind) {
     case AggregateKind::count_all:
-    case AggregateKind::count: out.append_int64(acc.count); return;
-    default: break;
+    case AggregateKind::count:
+      out.append_int64(acc.count);
+      return;
+    default:
+      break;
   }
   if (acc.count == 0) {
     out.append_null();
@@ -162,19 +165,18 @@ class OverAggregateState final : public StatefulOperatorState {
     const Config& config = *config_;
     const OverAggregateOptions& options = config.options;
     const Column& order = *batch->column(options.order_columns.front());
-    const Column* event = options.event_time_column >= 0
-                              ? batch->column(options.event_time_column).get()
-                              : nullptr;
+    const Column* event =
+        options.event_time_column >= 0 ? batch->column(options.event_time_column).get() : nullptr;
     const bool has_watermark = context.watermark != EpochContext::kNoWatermark;
     const int64_t order_bound = release_bound(context.watermark);
     config.key_encoder->encode_flat(*batch, keys_);
     config.row_encoder->encode_flat(*batch, rows_);
     const size_t num_calls = config.calls.size();
     for (int64_t r = 0; r < n; ++r) {
-      const bool late =
-          !order.is_valid(r) || (event != nullptr && !event->is_valid(r)) ||
-          (has_watermark && (order.values<int64_t>()[r] < order_bound ||
-                             (event != nullptr && event->values<int64_t>()[r] < context.watermark)));
+      const bool late = !order.is_valid(r) || (event != nullptr && !event->is_valid(r)) ||
+                        (has_watermark &&
+                         (order.values<int64_t>()[r] < order_bound ||
+                          (event != nullptr && event->values<int64_t>()[r] < context.watermark)));
       if (late) {
         ++epoch_dropped_;
         continue;
@@ -215,7 +217,8 @@ class OverAggregateState final : public StatefulOperatorState {
     RecordBatchBuilder output(config.output);
     const int num_inputs = config.input->num_fields();
     std::vector<ColumnBuilder*> builders(config.options.order_columns.size(), nullptr);
-    for (int i = 0; i < num_inputs; ++i) builders.push_back(&output.column(i));
+    for (int i = 0; i < num_inputs; ++i)
+      builders.push_back(&output.column(i));
     int64_t emitted = 0;
     if (context.watermark != EpochContext::kNoWatermark) {
       const int64_t bound = release_bound(context.watermark);
@@ -260,7 +263,8 @@ class OverAggregateState final : public StatefulOperatorState {
     metrics_.num_rows_total = static_cast<int64_t>(partitions_.size());
     metrics_.memory_used_bytes = memory_bytes();
     int64_t waiting = 0;
-    for (const auto& key : waiting_keys_) waiting += static_cast<int64_t>(partitions_.at(key).waiting.size());
+    for (const auto& key : waiting_keys_)
+      waiting += static_cast<int64_t>(partitions_.at(key).waiting.size());
     metrics_.custom_metrics["numRowsWaiting"] = waiting;
     return Status::ok();
   }
@@ -292,13 +296,15 @@ class OverAggregateState final : public StatefulOperatorState {
         continue;
       }
       Accumulator acc;
-      for (const auto& previous : entry.frame) fold(call, previous[c], acc);
+      for (const auto& previous : entry.frame)
+        fold(call, previous[c], acc);
       fold(call, row.arguments[c], acc);
       append_result(call, acc, builder);
     }
     if (!unbounded && config.options.preceding > 0) {
       entry.frame.push_back(row.arguments);
-      if (static_cast<int64_t>(entry.frame.size()) > config.options.preceding) entry.frame.pop_front();
+      if (static_cast<int64_t>(entry.frame.size()) > config.options.preceding)
+        entry.frame.pop_front();
     }
   }
 
@@ -311,7 +317,8 @@ class OverAggregateState final : public StatefulOperatorState {
     se::put_byte(out, se::kFormatVersion);
     se::put_varint(out, entry.frame.size());
     for (const auto& row : entry.frame) {
-      for (size_t c = 0; c < num_calls; ++c) put_value(row[c]);
+      for (size_t c = 0; c < num_calls; ++c)
+        put_value(row[c]);
     }
     se::put_varint(out, entry.totals.size());
     for (const auto& total : entry.totals) {
@@ -323,13 +330,16 @@ class OverAggregateState final : public StatefulOperatorState {
     se::put_varint(out, entry.waiting.size());
     for (const auto& row : entry.waiting) {
       se::put_bytes(out, row.row);
-      for (size_t c = 0; c < num_calls; ++c) put_value(row.arguments[c]);
+      for (size_t c = 0; c < num_calls; ++c)
+        put_value(row.arguments[c]);
     }
   }
 
   Status decode(std::string_view in, Partition& entry) const {
     const size_t num_calls = config_->calls.size();
-    auto corrupt = [](const char* what) { return Status::corrupt(std::string("OVER state: ") + what); };
+    auto corrupt = [](const char* what) {
+      return Status::corrupt(std::string("OVER state: ") + what);
+    };
     auto get_value = [&](ArgumentValue& value) {
       uint8_t valid;
       if (!se::get_byte(in, valid) || valid > 1) return false;
@@ -337,7 +347,8 @@ class OverAggregateState final : public StatefulOperatorState {
       return !value.valid || se::get_fixed64(in, value.bits);
     };
     uint8_t version;
-    if (!se::get_byte(in, version) || version != se::kFormatVersion) return corrupt("unknown format version");
+    if (!se::get_byte(in, version) || version != se::kFormatVersion)
+      return corrupt("unknown format version");
     uint64_t count;
     if (!se::get_varint(in, count) || count > in.size()) return corrupt("truncated frame");
     entry.frame.resize(static_cast<size_t>(count));
@@ -347,7 +358,8 @@ class OverAggregateState final : public StatefulOperatorState {
         if (!get_value(value)) return corrupt("truncated frame value");
       }
     }
-    if (!se::get_varint(in, count) || (count != 0 && count != num_calls)) return corrupt("bad totals");
+    if (!se::get_varint(in, count) || (count != 0 && count != num_calls))
+      return corrupt("bad totals");
     entry.totals.resize(static_cast<size_t>(count));
     for (auto& total : entry.totals) {
       if (!se::get_zigzag(in, total.count) || !se::get_fixed64(in, total.sum) ||
@@ -376,7 +388,8 @@ class OverAggregateState final : public StatefulOperatorState {
     for (const auto& [key, entry] : partitions_) {
       bytes += static_cast<int64_t>(key.size() + sizeof(Partition)) +
                static_cast<int64_t>(entry.frame.size()) * per_value;
-      for (const auto& row : entry.waiting) bytes += static_cast<int64_t>(row.row.size()) + per_value;
+      for (const auto& row : entry.waiting)
+        bytes += static_cast<int64_t>(row.row.size()) + per_value;
     }
     return bytes;
   }
@@ -401,7 +414,8 @@ Result<Type> over_result_type(AggregateKind kind, Type input) {
   const bool numeric = input == Type::Int64 || input == Type::Double;
   switch (kind) {
     case AggregateKind::count_all:
-    case AggregateKind::count: return Type::Int64;
+    case AggregateKind::count:
+      return Type::Int64;
     case AggregateKind::avg:
       if (numeric) return Type::Double;
       break;
@@ -413,8 +427,8 @@ Result<Type> over_result_type(AggregateKind kind, Type input) {
       if (numeric || input == Type::Timestamp) return input;
       break;
     default:
-      return Status::invalid_argument(aggregate_name(kind) +
-                                      " is not supported OVER a window (count, sum, avg, min, max are)");
+      return Status::invalid_argument(
+          aggregate_name(kind) + " is not supported OVER a window (count, sum, avg, min, max are)");
   }
   return Status::type_error(aggregate_name(kind) + " OVER a window does not take " +
                             std::string(type_name(input)));
@@ -431,22 +445,28 @@ Result<std::shared_ptr<const StatefulOperator>> make_over_aggregate(SchemaPtr in
     }
     return Status::ok();
   };
-  for (int column : options.partition_columns) SLUICE_RETURN_NOT_OK(check_column(column, "PARTITION BY"));
-  if (options.order_columns.empty()) return Status::invalid_argument("OVER needs an ORDER BY column");
-  for (int column : options.order_columns) SLUICE_RETURN_NOT_OK(check_column(column, "ORDER BY"));
+  for (int column : options.partition_columns)
+    SLUICE_RETURN_NOT_OK(check_column(column, "PARTITION BY"));
+  if (options.order_columns.empty())
+    return Status::invalid_argument("OVER needs an ORDER BY column");
+  for (int column : options.order_columns)
+    SLUICE_RETURN_NOT_OK(check_column(column, "ORDER BY"));
   if (input->field(options.order_columns.front()).type != Type::Timestamp) {
-    return Status::type_error("OVER ... ORDER BY " + input->field(options.order_columns.front()).name +
-                              ": the first ORDER BY column must be a TIMESTAMP, not " +
-                              std::string(type_name(input->field(options.order_columns.front()).type)));
+    return Status::type_error(
+        "OVER ... ORDER BY " + input->field(options.order_columns.front()).name +
+        ": the first ORDER BY column must be a TIMESTAMP, not " +
+        std::string(type_name(input->field(options.order_columns.front()).type)));
   }
   if (options.event_time_column >= 0) {
     SLUICE_RETURN_NOT_OK(check_column(options.event_time_column, "event-time"));
     if (input->field(options.event_time_column).type != Type::Timestamp) {
-      return Status::type_error("OVER event-time column " + input->field(options.event_time_column).name +
+      return Status::type_error("OVER event-time column " +
+                                input->field(options.event_time_column).name +
                                 " must be a TIMESTAMP");
     }
   }
-  if (options.order_lag_micros < 0) return Status::invalid_argument("OVER order lag must not be negative");
+  if (options.order_lag_micros < 0)
+    return Status::invalid_argument("OVER order lag must not be negative");
   if (options.preceding < OverAggregateOptions::kUnboundedPreceding) {
     return Status::invalid_argument("OVER ROWS BETWEEN " + std::to_string(options.preceding) +
                                     " PRECEDING: the offset must not be negative");
@@ -477,18 +497,21 @@ Result<std::shared_ptr<const StatefulOperator>> make_over_aggregate(SchemaPtr in
   SLUICE_ASSIGN_OR_RETURN(config->output, Schema::make(std::move(fields)));
   SLUICE_ASSIGN_OR_RETURN(KeyEncoder keys, KeyEncoder::make(*input, options.partition_columns));
   std::vector<int> row_columns = options.order_columns;
-  for (int i = 0; i < input->num_fields(); ++i) row_columns.push_back(i);
+  for (int i = 0; i < input->num_fields(); ++i)
+    row_columns.push_back(i);
   SLUICE_ASSIGN_OR_RETURN(KeyEncoder rows, KeyEncoder::make(*input, row_columns));
   config->key_encoder = std::make_shared<const KeyEncoder>(std::move(keys));
   config->row_encoder = std::make_shared<const KeyEncoder>(std::move(rows));
   config->fingerprint =
       "over keys=[" + key_columns_text(*input, options.partition_columns) + "] order=[" +
       key_columns_text(*input, options.order_columns) + "] rows=" +
-      (options.preceding < 0 ? std::string("unbounded") : std::to_string(options.preceding)) + " calls=[" +
-      calls_text + "] input=[" + input->to_string() + "] format=" + std::to_string(se::kFormatVersion);
+      (options.preceding < 0 ? std::string("unbounded") : std::to_string(options.preceding)) +
+      " calls=[" + calls_text + "] input=[" + input->to_string() +
+      "] format=" + std::to_string(se::kFormatVersion);
   config->options = std::move(options);
   return std::shared_ptr<const StatefulOperator>(
-      std::make_shared<PartitionedOperator<OverAggregateState, Config>>("over aggregate", config, config->output));
+      std::make_shared<PartitionedOperator<OverAggregateState, Config>>("over aggregate", config,
+                                                                        config->output));
 }
 
 }  // namespace sluice

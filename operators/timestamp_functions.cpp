@@ -471,8 +471,8 @@ class MicrosNode final : public BoundNode {
 
   Result<ColumnPtr> evaluate(const EvalContext& ctx) const override {
     SLUICE_ASSIGN_OR_RETURN(ColumnPtr input, children[0]->evaluate(ctx));
-    return Column::make_unchecked(type, input->length(), input->values_buffer(), input->validity_buffer(),
-                                  nullptr, input->offset());
+    return Column::make_unchecked(type, input->length(), input->values_buffer(),
+                                  input->validity_buffer(), nullptr, input->offset());
   }
 };
 

@@ -120,10 +120,10 @@ DataFrame DataFrame::select(std::vector<SelectItem> items) const {
       const auto* call = std::get_if<OverCall>(&item);
       if (!call) continue;
       if (window && window->to_string() != call->window().to_string()) {
-        return Status::invalid_argument("OVER (" + call->window().to_string() + ") and OVER (" +
-                                        window->to_string() +
-                                        ") in one select: several different windows are not supported; "
-                                        "compute one window per select");
+        return Status::invalid_argument(
+            "OVER (" + call->window().to_string() + ") and OVER (" + window->to_string() +
+            ") in one select: several different windows are not supported; "
+            "compute one window per select");
       }
       window = &call->window();
       calls.push_back(call->call());
@@ -132,7 +132,8 @@ DataFrame DataFrame::select(std::vector<SelectItem> items) const {
     }
     if (!window) {
       std::vector<Expr> exprs;
-      for (const auto& item : items) exprs.push_back(std::get<Expr>(item));
+      for (const auto& item : items)
+        exprs.push_back(std::get<Expr>(item));
       return LogicalPlan::make_project(plan, exprs);
     }
     SLUICE_ASSIGN_OR_RETURN(OverWindow over, make_over_window(*window, calls, names));

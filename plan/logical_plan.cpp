@@ -24,7 +24,8 @@ std::ostream& operator<<(std::ostream& out, PlanKind kind) {
     case PlanKind::join: return out << "join";
     case PlanKind::group_state:
       return out << "group_state";
-    case PlanKind::over: return out << "over";
+    case PlanKind::over:
+      return out << "over";
   }
   return out << "unknown";
 }
@@ -276,16 +277,19 @@ namespace {
 
 // Collects the filters under an OVER whose columns reach it unchanged (through filters and
 // projections that pass them on by name): a conjunct there may bound its order column.
-void collect_order_bounds(const PlanPtr& node, std::set<std::string> visible, std::vector<Expr>& out) {
+void collect_order_bounds(const PlanPtr& node, std::set<std::string> visible,
+                          std::vector<Expr>& out) {
   if (node->kind() == PlanKind::filter) {
     bool all_visible = true;
-    for (const auto& name : node->condition().referenced_columns()) all_visible &= visible.count(name) > 0;
+    for (const auto& name : node->condition().referenced_columns())
+      all_visible &= visible.count(name) > 0;
     if (all_visible) out.push_back(node->condition());
     collect_order_bounds(node->child(), std::move(visible), out);
   } else if (node->kind() == PlanKind::project) {
     std::set<std::string> passed;
     for (const auto& expr : node->exprs()) {
-      if (expr.kind() == ExprKind::column && visible.count(expr.column_name())) passed.insert(expr.column_name());
+      if (expr.kind() == ExprKind::column && visible.count(expr.column_name()))
+        passed.insert(expr.column_name());
     }
     if (!passed.empty()) collect_order_bounds(node->child(), std::move(passed), out);
   }
@@ -300,14 +304,18 @@ Result<PlanPtr> LogicalPlan::make_over(PlanPtr child, OverWindow window) {
     if (!index.ok()) return index.status().with_context("OVER (" + window.text + ") " + clause);
     return *index;
   };
-  for (const auto& name : window.partition_by) SLUICE_RETURN_NOT_OK(find(name, "PARTITION BY").status());
-  for (const auto& name : window.order_by) SLUICE_RETURN_NOT_OK(find(name, "ORDER BY").status());
-  if (window.order_by.empty()) return Status::invalid_argument("OVER (" + window.text + ") needs ORDER BY");
+  for (const auto& name : window.partition_by)
+    SLUICE_RETURN_NOT_OK(find(name, "PARTITION BY").status());
+  for (const auto& name : window.order_by)
+    SLUICE_RETURN_NOT_OK(find(name, "ORDER BY").status());
+  if (window.order_by.empty())
+    return Status::invalid_argument("OVER (" + window.text + ") needs ORDER BY");
   SLUICE_ASSIGN_OR_RETURN(int time, find(window.order_by.front(), "ORDER BY"));
   if (input.field(time).type != Type::Timestamp) {
-    return Status::type_error("OVER (" + window.text + "): ORDER BY " + window.order_by.front() + " is " +
-                              std::string(type_name(input.field(time).type)) +
-                              "; the first ORDER BY column must be the stream's event-time column (TIMESTAMP)");
+    return Status::type_error(
+        "OVER (" + window.text + "): ORDER BY " + window.order_by.front() + " is " +
+        std::string(type_name(input.field(time).type)) +
+        "; the first ORDER BY column must be the stream's event-time column (TIMESTAMP)");
   }
   std::vector<Field> fields = input.fields();
   for (const auto& call : window.calls) {
@@ -322,7 +330,8 @@ Result<PlanPtr> LogicalPlan::make_over(PlanPtr child, OverWindow window) {
   }
   SLUICE_ASSIGN_OR_RETURN(SchemaPtr schema, Schema::make(std::move(fields)));
   std::set<std::string> visible;
-  for (const auto& field : input.fields()) visible.insert(field.name);
+  for (const auto& field : input.fields())
+    visible.insert(field.name);
   window.order_bounds.clear();
   collect_order_bounds(child, std::move(visible), window.order_bounds);
   std::shared_ptr<LogicalPlan> node(new LogicalPlan());
@@ -395,8 +404,10 @@ std::vector<std::string> LogicalPlan::referenced_columns() const {
       for (const auto& key : sort_keys_) add(key.expr);
       break;
     case PlanKind::over:
-      for (const auto& column : over_window_->partition_by) add(col(column));
-      for (const auto& column : over_window_->order_by) add(col(column));
+      for (const auto& column : over_window_->partition_by)
+        add(col(column));
+      for (const auto& column : over_window_->order_by)
+        add(col(column));
       for (const auto& call : over_window_->calls) {
         if (call.argument) add(col(*call.argument));
       }
@@ -536,8 +547,8 @@ std::string LogicalPlan::node_string() const {
     case PlanKind::over: {
       std::string calls;
       for (const auto& call : over_window_->calls) {
-        calls += (calls.empty() ? "" : ", ") + aggregate_name(call.kind) + "(" + call.argument.value_or("*") +
-                 ") AS " + call.output_name;
+        calls += (calls.empty() ? "" : ", ") + aggregate_name(call.kind) + "(" +
+                 call.argument.value_or("*") + ") AS " + call.output_name;
       }
       return "Window [" + calls + "], " + over_window_->text;
     }

@@ -9,8 +9,8 @@
 
 #include "io/source.hpp"
 #include "operators/expression.hpp"
-#include "operators/stream_join.hpp"
 #include "operators/flat_map_groups_with_state.hpp"
+#include "operators/stream_join.hpp"
 #include "plan/aggregation.hpp"
 #include "plan/over_window.hpp"
 
@@ -123,8 +123,8 @@ class LogicalPlan {
   /// group_state, over, a join of two streams; a stream-static join keeps none).
   bool is_stateful() const {
     if (kind_ == PlanKind::join) return !children_[0]->reads_only_static() && !children_[1]->reads_only_static();
-    return kind_ == PlanKind::aggregate || kind_ == PlanKind::deduplicate || kind_ == PlanKind::group_state ||
-           kind_ == PlanKind::over;
+    return kind_ == PlanKind::aggregate || kind_ == PlanKind::deduplicate ||
+           kind_ == PlanKind::group_state || kind_ == PlanKind::over;
   }
   /// Returns true when every source under this node is a static table (session.read()).
   bool reads_only_static() const;

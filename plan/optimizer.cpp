@@ -205,7 +205,8 @@ Result<PlanPtr> prune(const PlanPtr& node, const std::set<std::string>& required
       for (const auto& field : node->child()->schema()->fields()) {
         if (required.count(field.name)) child_required.insert(field.name);
       }
-      for (const auto& name : node->referenced_columns()) child_required.insert(name);
+      for (const auto& name : node->referenced_columns())
+        child_required.insert(name);
       if (const LogicalPlan* watermark = find_watermark_below(node->child())) {
         if (node->child()->schema()->find(watermark->watermark_column()) >= 0) {
           child_required.insert(watermark->watermark_column());
@@ -370,13 +371,16 @@ Result<PlanPtr> PushDownFilters::apply(const PlanPtr& plan) const {
       split_conjuncts(node->condition(), parts);
       for (const auto& part : parts) {
         const auto columns = part.referenced_columns();
-        const bool on_partition = !columns.empty() && std::all_of(columns.begin(), columns.end(), [&](const std::string& name) {
-          return std::find(partition.begin(), partition.end(), name) != partition.end();
-        });
+        const bool on_partition =
+            !columns.empty() &&
+            std::all_of(columns.begin(), columns.end(), [&](const std::string& name) {
+              return std::find(partition.begin(), partition.end(), name) != partition.end();
+            });
         (on_partition ? pushed : kept).push_back(part);
       }
       if (pushed.empty()) return node;
-      SLUICE_ASSIGN_OR_RETURN(PlanPtr filtered, LogicalPlan::make_filter(child->child(), conjunction(pushed)));
+      SLUICE_ASSIGN_OR_RETURN(PlanPtr filtered,
+                              LogicalPlan::make_filter(child->child(), conjunction(pushed)));
       SLUICE_ASSIGN_OR_RETURN(PlanPtr over, child->with_children({filtered}));
       if (kept.empty()) return over;
       return LogicalPlan::make_filter(over, conjunction(kept));

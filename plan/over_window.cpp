@@ -6,7 +6,8 @@ namespace {
 
 std::string column_list(const std::vector<Expr>& columns) {
   std::string text;
-  for (const auto& column : columns) text += (text.empty() ? "" : ", ") + column.to_string();
+  for (const auto& column : columns)
+    text += (text.empty() ? "" : ", ") + column.to_string();
   return text;
 }
 
@@ -14,7 +15,8 @@ std::string bound_text(int64_t offset) {
   if (offset == Window::unbounded_preceding) return "UNBOUNDED PRECEDING";
   if (offset == Window::unbounded_following) return "UNBOUNDED FOLLOWING";
   if (offset == 0) return "CURRENT ROW";
-  return offset < 0 ? std::to_string(-offset) + " PRECEDING" : std::to_string(offset) + " FOLLOWING";
+  return offset < 0 ? std::to_string(-offset) + " PRECEDING"
+                    : std::to_string(offset) + " FOLLOWING";
 }
 
 // Returns the column an OVER clause names, or an error naming the clause.
@@ -29,7 +31,9 @@ Result<std::string> column_of(const Expr& expr, const std::string& clause) {
 
 }  // namespace
 
-OverCall AggregateCall::over(const WindowSpec& window) const { return OverCall(*this, window); }
+OverCall AggregateCall::over(const WindowSpec& window) const {
+  return OverCall(*this, window);
+}
 
 WindowSpec WindowSpec::partition_by(std::vector<Expr> columns) const {
   WindowSpec copy = *this;
@@ -52,10 +56,11 @@ WindowSpec WindowSpec::rows_between(int64_t start, int64_t end) const {
 std::string WindowSpec::to_string() const {
   std::string text;
   if (!partition_.empty()) text += "PARTITION BY " + column_list(partition_);
-  if (!order_.empty()) text += (text.empty() ? "" : " ") + std::string("ORDER BY ") + column_list(order_);
+  if (!order_.empty())
+    text += (text.empty() ? "" : " ") + std::string("ORDER BY ") + column_list(order_);
   if (frame_) {
-    text += (text.empty() ? "" : " ") + std::string("ROWS BETWEEN ") + bound_text(frame_->first) + " AND " +
-            bound_text(frame_->second);
+    text += (text.empty() ? "" : " ") + std::string("ROWS BETWEEN ") + bound_text(frame_->first) +
+            " AND " + bound_text(frame_->second);
   }
   return text;
 }
@@ -65,7 +70,8 @@ std::string OverCall::output_name() const {
   return call_.output_name() + " OVER (" + window_.to_string() + ")";
 }
 
-Result<OverWindow> make_over_window(const WindowSpec& window, const std::vector<AggregateCall>& calls,
+Result<OverWindow> make_over_window(const WindowSpec& window,
+                                    const std::vector<AggregateCall>& calls,
                                     const std::vector<std::string>& output_names) {
   OverWindow over;
   over.text = window.to_string();
@@ -74,26 +80,30 @@ Result<OverWindow> make_over_window(const WindowSpec& window, const std::vector<
     over.partition_by.push_back(std::move(name));
   }
   if (window.order_columns().empty()) {
-    return Status::invalid_argument("OVER (" + over.text +
-                                    ") needs ORDER BY the stream's event-time column (rule: a streaming "
-                                    "OVER orders rows by event time)");
+    return Status::invalid_argument(
+        "OVER (" + over.text +
+        ") needs ORDER BY the stream's event-time column (rule: a streaming "
+        "OVER orders rows by event time)");
   }
   for (const auto& expr : window.order_columns()) {
     SLUICE_ASSIGN_OR_RETURN(std::string name, column_of(expr, "ORDER BY"));
     over.order_by.push_back(std::move(name));
   }
   if (!window.frame()) {
-    return Status::invalid_argument("OVER (" + over.text +
-                                    ") needs a ROWS frame: ROWS BETWEEN n PRECEDING AND CURRENT ROW or "
-                                    "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW (rows_between)");
+    return Status::invalid_argument(
+        "OVER (" + over.text +
+        ") needs a ROWS frame: ROWS BETWEEN n PRECEDING AND CURRENT ROW or "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW (rows_between)");
   }
   const auto [start, end] = *window.frame();
   if (end != 0) {
-    return Status::invalid_argument("OVER (" + over.text + "): the frame must end at CURRENT ROW, not " +
-                                    bound_text(end) + " (rule: a row is emitted once, when it is final)");
+    return Status::invalid_argument("OVER (" + over.text +
+                                    "): the frame must end at CURRENT ROW, not " + bound_text(end) +
+                                    " (rule: a row is emitted once, when it is final)");
   }
   if (start > 0) {
-    return Status::invalid_argument("OVER (" + over.text + "): the frame must start at or before CURRENT ROW");
+    return Status::invalid_argument("OVER (" + over.text +
+                                    "): the frame must start at or before CURRENT ROW");
   }
   over.preceding = start == Window::unbounded_preceding ? OverWindow::kUnboundedPreceding : -start;
   for (size_t i = 0; i < calls.size(); ++i) {
@@ -104,10 +114,12 @@ Result<OverWindow> make_over_window(const WindowSpec& window, const std::vector<
       case AggregateKind::sum:
       case AggregateKind::avg:
       case AggregateKind::min:
-      case AggregateKind::max: break;
+      case AggregateKind::max:
+        break;
       default:
-        return Status::invalid_argument(call.to_string() + " OVER (" + over.text +
-                                        "): only count, sum, avg, min and max are supported OVER a window");
+        return Status::invalid_argument(
+            call.to_string() + " OVER (" + over.text +
+            "): only count, sum, avg, min and max are supported OVER a window");
     }
     OverWindow::Call analyzed;
     analyzed.kind = call.kind();

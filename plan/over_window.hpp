@@ -71,7 +71,8 @@ struct Window {
 /// and with_column. An immutable value.
 class OverCall {
  public:
-  OverCall(AggregateCall call, WindowSpec window) : call_(std::move(call)), window_(std::move(window)) {}
+  OverCall(AggregateCall call, WindowSpec window)
+      : call_(std::move(call)), window_(std::move(window)) {}
   /// Names the output column.
   OverCall alias(std::string name) const {
     OverCall copy = *this;
@@ -113,7 +114,8 @@ struct OverWindow {
 /// are named `output_names`; fails naming the clause it does not support: an expression that
 /// is not a column in PARTITION BY, ORDER BY or an argument, a missing ORDER BY or frame, a
 /// FOLLOWING bound, or a function other than count, sum, avg, min, max.
-Result<OverWindow> make_over_window(const WindowSpec& window, const std::vector<AggregateCall>& calls,
+Result<OverWindow> make_over_window(const WindowSpec& window,
+                                    const std::vector<AggregateCall>& calls,
                                     const std::vector<std::string>& output_names);
 
 }  // namespace sluice

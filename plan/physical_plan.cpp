@@ -174,7 +174,8 @@ struct Planner {
       case PlanKind::aggregate:
       case PlanKind::deduplicate:
       case PlanKind::group_state:
-      case PlanKind::over: return collect_stateful(node, std::move(above), target);
+      case PlanKind::over:
+        return collect_stateful(node, std::move(above), target);
       case PlanKind::join: return collect_join(node, std::move(above), target);
       case PlanKind::sort:
       case PlanKind::limit:
@@ -439,19 +440,22 @@ struct Planner {
   // Plans an OVER: rows are released once the watermark passes their order time, so the first
   // ORDER BY column must be the event time, or trail it by a bound a filter below states
   // (`order >= time - INTERVAL ...`, which then holds for every row that reaches the OVER).
-  Status plan_over(const LogicalPlan& node, const std::optional<EventTime>& watermark, StatefulStage& stage) {
+  Status plan_over(const LogicalPlan& node, const std::optional<EventTime>& watermark,
+                   StatefulStage& stage) {
     const OverWindow& window = *node.over_window();
     const SchemaPtr& input = node.child()->schema();
     const std::string& order = window.order_by.front();
     const std::string clause = "OVER (" + window.text + ")";
     if (!watermark) {
-      return Status::invalid_argument(clause + ": ORDER BY " + order +
-                                      " has no watermark (rule: a streaming OVER orders rows by the stream's "
-                                      "event-time column; declare it with with_watermark or WATERMARK FOR)");
+      return Status::invalid_argument(
+          clause + ": ORDER BY " + order +
+          " has no watermark (rule: a streaming OVER orders rows by the stream's "
+          "event-time column; declare it with with_watermark or WATERMARK FOR)");
     }
     const int time = input->find(watermark->column);
     if (time < 0) {
-      return Status::invalid_argument(clause + ": its input lacks the event-time column '" + watermark->column +
+      return Status::invalid_argument(clause + ": its input lacks the event-time column '" +
+                                      watermark->column +
                                       "'; keep it in the columns below the OVER");
     }
     OverAggregateOptions options;
@@ -461,22 +465,28 @@ struct Planner {
       std::optional<int64_t> lag;
       for (const auto& bound : window.order_bounds) {
         const TimeBounds bounds = time_bounds_of(bound, watermark->column, order);
-        if (bounds.lower) lag = std::min(lag.value_or(std::numeric_limits<int64_t>::max()), std::max<int64_t>(0, -*bounds.lower));
+        if (bounds.lower)
+          lag = std::min(lag.value_or(std::numeric_limits<int64_t>::max()),
+                         std::max<int64_t>(0, -*bounds.lower));
       }
       if (!lag) {
         return Status::invalid_argument(
-            clause + ": ORDER BY " + order + " is not the stream's event-time column '" + watermark->column +
+            clause + ": ORDER BY " + order + " is not the stream's event-time column '" +
+            watermark->column +
             "' (rule: rows are final once the watermark passes their order time; order by '" +
-            watermark->column + "', or bound " + order + " below it with a filter such as " + order +
-            " >= " + watermark->column + " - INTERVAL '1' MINUTE)");
+            watermark->column + "', or bound " + order + " below it with a filter such as " +
+            order + " >= " + watermark->column + " - INTERVAL '1' MINUTE)");
       }
       options.order_lag_micros = *lag;
     }
-    for (const auto& column : window.partition_by) options.partition_columns.push_back(input->find(column));
-    for (const auto& column : window.order_by) options.order_columns.push_back(input->find(column));
+    for (const auto& column : window.partition_by)
+      options.partition_columns.push_back(input->find(column));
+    for (const auto& column : window.order_by)
+      options.order_columns.push_back(input->find(column));
     options.preceding = window.preceding;
     for (const auto& call : window.calls) {
-      options.calls.push_back({call.kind, call.argument ? input->find(*call.argument) : -1, call.output_name});
+      options.calls.push_back(
+          {call.kind, call.argument ? input->find(*call.argument) : -1, call.output_name});
     }
     stage.uses_watermark = true;
     SLUICE_ASSIGN_OR_RETURN(stage.op, make_over_aggregate(input, std::move(options)));
@@ -636,8 +646,9 @@ Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
   visit(plan);
   const std::string mode_name(output_mode_name(mode));
   if (over && mode != OutputMode::Append) {
-    return Status::invalid_argument("output mode " + mode_name + " is not supported for " + over->node_string() +
-                                    " (rule: an OVER aggregation emits each row once, in append mode)");
+    return Status::invalid_argument(
+        "output mode " + mode_name + " is not supported for " + over->node_string() +
+        " (rule: an OVER aggregation emits each row once, in append mode)");
   }
   if (mode == OutputMode::Complete && !aggregate) {
     return Status::invalid_argument(

@@ -26,11 +26,11 @@ constexpr int64_t kSecondField = 1 << 12;
 
 const std::vector<std::string>& scalar_function_names() {
   static const std::vector<std::string> names = {
-      "lower",    "upper",    "length",  "char_length", "character_length", "substring",
-      "substr",   "concat",   "trim",    "btrim",       "to_timestamp",     "date_trunc",
-      "year",     "month",    "day",     "hour",        "minute",           "second",
-      "hash",     "coalesce", "extract", "date_part",   "starts_with",      "from_json",
-      "from_csv", "to_json",  "to_csv",  "named_struct", "unix_micros", "timestamp_micros"};
+      "lower",    "upper",    "length",  "char_length",  "character_length", "substring",
+      "substr",   "concat",   "trim",    "btrim",        "to_timestamp",     "date_trunc",
+      "year",     "month",    "day",     "hour",         "minute",           "second",
+      "hash",     "coalesce", "extract", "date_part",    "starts_with",      "from_json",
+      "from_csv", "to_json",  "to_csv",  "named_struct", "unix_micros",      "timestamp_micros"};
   return names;
 }
 
@@ -198,8 +198,9 @@ Result<Expr> ExpressionTranslator::translate(const ParseNode& node, const Expres
     if (auto bound = over_columns_.find(&body); bound != over_columns_.end()) return bound->second;
     if (is_over_call(node)) {
       return error(node, StatusCode::invalid_argument,
-                   function_name(node) + "(...) OVER (...) is supported only in the SELECT list of a "
-                   "query without GROUP BY (compute it in a subquery to filter on it)");
+                   function_name(node) +
+                       "(...) OVER (...) is supported only in the SELECT list of a "
+                       "query without GROUP BY (compute it in a subquery to filter on it)");
     }
     if (is_aggregate_call(node)) return translate_aggregate(node, scope, "");
     return translate_function(body, scope);
@@ -762,7 +763,8 @@ constexpr int64_t kFrameExclude = 0x8000 | 0x10000 | 0x20000;
 
 }  // namespace
 
-Result<OverCall> ExpressionTranslator::translate_over(const ParseNode& node, const ExpressionScope& scope) {
+Result<OverCall> ExpressionTranslator::translate_over(const ParseNode& node,
+                                                      const ExpressionScope& scope) {
   const ParseNode& body = node.body();
   const ParseNode& over = body.get("over")->body();
   const std::string name = function_name(node);
@@ -770,24 +772,30 @@ Result<OverCall> ExpressionTranslator::translate_over(const ParseNode& node, con
   const size_t over_at = offset(over, at);
   const std::string call_text = name + "(...) OVER (...)";
   if (name != "count" && name != "sum" && name != "avg" && name != "min" && name != "max") {
-    return source_.error_at(at, StatusCode::invalid_argument,
-                            call_text + ": only count, sum, avg, min and max are supported OVER a window");
+    return source_.error_at(
+        at, StatusCode::invalid_argument,
+        call_text + ": only count, sum, avg, min and max are supported OVER a window");
   }
   if (!over.string_field("refname").empty() || !over.string_field("name").empty()) {
-    return source_.error_at(over_at, StatusCode::invalid_argument,
-                            call_text + ": named windows (OVER w, WINDOW w AS ...) are not supported; write "
-                            "the window in the OVER clause");
+    return source_.error_at(
+        over_at, StatusCode::invalid_argument,
+        call_text +
+            ": named windows (OVER w, WINDOW w AS ...) are not supported; write "
+            "the window in the OVER clause");
   }
-  if (body.get("agg_filter") != nullptr || body.bool_field("agg_distinct") || body.get("agg_order") != nullptr) {
-    return source_.error_at(at, StatusCode::invalid_argument,
-                            call_text + ": FILTER, DISTINCT and ORDER BY inside the call are not supported");
+  if (body.get("agg_filter") != nullptr || body.bool_field("agg_distinct") ||
+      body.get("agg_order") != nullptr) {
+    return source_.error_at(
+        at, StatusCode::invalid_argument,
+        call_text + ": FILTER, DISTINCT and ORDER BY inside the call are not supported");
   }
   std::optional<Expr> argument;
   const auto args = body.list("args");
   if (!body.bool_field("agg_star")) {
     if (args.size() != 1) {
-      return source_.error_at(at, StatusCode::invalid_argument,
-                              call_text + " takes one argument, got " + std::to_string(args.size()));
+      return source_.error_at(
+          at, StatusCode::invalid_argument,
+          call_text + " takes one argument, got " + std::to_string(args.size()));
     }
     SLUICE_ASSIGN_OR_RETURN(Expr translated, translate(*args[0], scope));
     argument = std::move(translated);
@@ -810,12 +818,14 @@ Result<OverCall> ExpressionTranslator::translate_over(const ParseNode& node, con
     const std::string direction = sort.string_field("sortby_dir");
     if (direction == "SORTBY_DESC" || direction == "SORTBY_USING") {
       return error(*item, StatusCode::invalid_argument,
-                   call_text + ": ORDER BY ... DESC is not supported (rule: a streaming OVER runs in "
-                   "ascending event-time order)");
+                   call_text +
+                       ": ORDER BY ... DESC is not supported (rule: a streaming OVER runs in "
+                       "ascending event-time order)");
     }
     const std::string nulls = sort.string_field("sortby_nulls");
     if (!nulls.empty() && nulls != "SORTBY_NULLS_DEFAULT") {
-      return error(*item, StatusCode::invalid_argument, call_text + ": NULLS FIRST/LAST in ORDER BY is not supported");
+      return error(*item, StatusCode::invalid_argument,
+                   call_text + ": NULLS FIRST/LAST in ORDER BY is not supported");
     }
     SLUICE_ASSIGN_OR_RETURN(Expr expr, translate(*sort.get("node"), scope));
     order.push_back(std::move(expr));
@@ -825,16 +835,22 @@ Result<OverCall> ExpressionTranslator::translate_over(const ParseNode& node, con
     return source_.error_at(over_at, StatusCode::invalid_argument, call_text + ": " + what);
   };
   if ((frame & kFrameNonDefault) == 0) {
-    return refuse("without a frame the window is RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW, which is "
-                  "not supported; write ROWS BETWEEN n PRECEDING AND CURRENT ROW");
+    return refuse(
+        "without a frame the window is RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW, which is "
+        "not supported; write ROWS BETWEEN n PRECEDING AND CURRENT ROW");
   }
-  if (frame & kFrameRange) return refuse("RANGE frames are not supported; write ROWS BETWEEN n PRECEDING AND CURRENT ROW");
-  if (frame & kFrameGroups) return refuse("GROUPS frames are not supported; write ROWS BETWEEN n PRECEDING AND CURRENT ROW");
+  if (frame & kFrameRange)
+    return refuse("RANGE frames are not supported; write ROWS BETWEEN n PRECEDING AND CURRENT ROW");
+  if (frame & kFrameGroups)
+    return refuse(
+        "GROUPS frames are not supported; write ROWS BETWEEN n PRECEDING AND CURRENT ROW");
   if (frame & kFrameExclude) return refuse("EXCLUDE in a frame is not supported");
-  if (frame & (kFrameStartOffsetFollowing | kFrameStartUnboundedFollowing | kFrameEndOffsetFollowing |
-               kFrameEndUnboundedFollowing)) {
-    return refuse("FOLLOWING is not supported (rule: a streaming OVER emits each row once, when no row before "
-                  "it can still come; the frame ends at CURRENT ROW)");
+  if (frame & (kFrameStartOffsetFollowing | kFrameStartUnboundedFollowing |
+               kFrameEndOffsetFollowing | kFrameEndUnboundedFollowing)) {
+    return refuse(
+        "FOLLOWING is not supported (rule: a streaming OVER emits each row once, when no row "
+        "before "
+        "it can still come; the frame ends at CURRENT ROW)");
   }
   if (frame & kFrameEndOffsetPreceding) return refuse("the frame must end at CURRENT ROW");
   if ((frame & kFrameEndCurrentRow) == 0) return refuse("the frame must end at CURRENT ROW");
@@ -850,7 +866,10 @@ Result<OverCall> ExpressionTranslator::translate_over(const ParseNode& node, con
   } else if ((frame & kFrameStartCurrentRow) == 0) {
     return refuse("unsupported frame start");
   }
-  WindowSpec window = WindowSpec().partition_by(std::move(partition)).order_by(std::move(order)).rows_between(start, 0);
+  WindowSpec window = WindowSpec()
+                          .partition_by(std::move(partition))
+                          .order_by(std::move(order))
+                          .rows_between(start, 0);
   return call.over(window);
 }
 
@@ -869,9 +888,11 @@ Result<Expr> ExpressionTranslator::translate_aggregate(const ParseNode& node,
                             "aggregate function calls cannot be nested");
   }
   if (body.get("over") != nullptr) {
-    return source_.error_at(at, StatusCode::invalid_argument,
-                            name + "(...) OVER (...) in a query with GROUP BY is not supported; aggregate "
-                            "in a subquery and put the OVER in the query around it");
+    return source_.error_at(
+        at, StatusCode::invalid_argument,
+        name +
+            "(...) OVER (...) in a query with GROUP BY is not supported; aggregate "
+            "in a subquery and put the OVER in the query around it");
   }
   if (body.get("agg_filter") != nullptr) {
     return source_.error_at(at, StatusCode::invalid_argument,
@@ -933,9 +954,11 @@ Result<Expr> ExpressionTranslator::translate_function(const ParseNode& body,
   const std::string name = name_of_function(body);
   const size_t at = offset(body);
   if (body.get("over") != nullptr) {
-    return source_.error_at(at, StatusCode::invalid_argument,
-                            name + "(...) OVER (...): only count, sum, avg, min and max are supported OVER a "
-                            "window");
+    return source_.error_at(
+        at, StatusCode::invalid_argument,
+        name +
+            "(...) OVER (...): only count, sum, avg, min and max are supported OVER a "
+            "window");
   }
   if (body.bool_field("agg_star") || body.bool_field("agg_distinct")) {
     return source_.error_at(at, StatusCode::invalid_argument,

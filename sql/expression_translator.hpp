@@ -100,7 +100,9 @@ class ExpressionTranslator {
   Result<OverCall> translate_over(const ParseNode& node, const ExpressionScope& scope);
   /// Makes `translate` return `column` for this OVER call (the column its OVER node computes);
   /// until clear_over_columns.
-  void bind_over_column(const ParseNode& node, Expr column) { over_columns_[&node.body()] = std::move(column); }
+  void bind_over_column(const ParseNode& node, Expr column) {
+    over_columns_[&node.body()] = std::move(column);
+  }
   void clear_over_columns() { over_columns_.clear(); }
   /// Returns the lower-case name of a function call (without pg_catalog), or "".
   static std::string function_name(const ParseNode& node);

@@ -439,18 +439,22 @@ std::vector<Query> make_queries() {
       // multiple of 2^32 below 2^63); the filter states what the join's
       // condition implies (a bid at most a minute before the expiry), which lets the OVER
       // order by the winning bid's time rather than the expiry the watermark follows.
-      .sql = std::string("SELECT seller, avg(final) OVER (PARTITION BY seller ORDER BY win_time, auction"
-                         " ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) AS average FROM"
-                         " (SELECT auction, seller, expires, CAST((rank - rank % 4294967296) / 4294967296 AS BIGINT) AS final,"
-                         " timestamp_micros(unix_micros(opened) + 4294967295 - rank % 4294967296) AS win_time"
-                         " FROM (SELECT auction, seller, expires, opened, max(price * 4294967296 + 4294967295"
-                         " - (unix_micros(date_time) - unix_micros(opened))) AS rank FROM ") +
-             kBidsOfOpenAuctionsSql +
-             " GROUP BY auction, seller, expires, opened) R) W"
-             " WHERE win_time >= expires - INTERVAL '1' MINUTE",
+      .sql =
+          std::string(
+              "SELECT seller, avg(final) OVER (PARTITION BY seller ORDER BY win_time, auction"
+              " ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) AS average FROM"
+              " (SELECT auction, seller, expires, CAST((rank - rank % 4294967296) / 4294967296 AS "
+              "BIGINT) AS final,"
+              " timestamp_micros(unix_micros(opened) + 4294967295 - rank % 4294967296) AS win_time"
+              " FROM (SELECT auction, seller, expires, opened, max(price * 4294967296 + 4294967295"
+              " - (unix_micros(date_time) - unix_micros(opened))) AS rank FROM ") +
+          kBidsOfOpenAuctionsSql +
+          " GROUP BY auction, seller, expires, opened) R) W"
+          " WHERE win_time >= expires - INTERVAL '1' MINUTE",
       .sql_mode = OutputMode::Append,
       .duckdb_sql = q6_duckdb(""),
-      .sql_duckdb_sql = q6_duckdb(std::string(" AND date_time < ") + kAuctionWatermark + " - INTERVAL 1 MINUTE"),
+      .sql_duckdb_sql =
+          q6_duckdb(std::string(" AND date_time < ") + kAuctionWatermark + " - INTERVAL 1 MINUTE"),
   });
   all.push_back(Query{
       .name = "q7",

@@ -148,7 +148,8 @@ const std::map<std::string, Rows>& duckdb_references(const std::string& dir) {
   return references;
 }
 
-Rows duckdb_rows(const Query& query, const std::string& dir, int64_t closed_before, bool of_sql = false) {
+Rows duckdb_rows(const Query& query, const std::string& dir, int64_t closed_before,
+                 bool of_sql = false) {
   Rows rows;
   const bool own = of_sql && !query.sql_duckdb_sql.empty();
   for (const auto& row : duckdb_references(dir).at(own ? query.name + "/sql" : query.name)) {
@@ -238,7 +239,8 @@ void check_query(const std::string& name) {
     const Rows actual = run_sluice(query, use_sql);
     const Rows expected = duckdb_rows(query, dir.path(), closed_before, use_sql);
     if (use_sql && !query.sql_duckdb_sql.empty()) {
-      BOOST_TEST_MESSAGE(name << ": DuckDB gives " << expected.size() << " rows for what the SQL form emits");
+      BOOST_TEST_MESSAGE(name << ": DuckDB gives " << expected.size()
+                              << " rows for what the SQL form emits");
     }
     BOOST_TEST_CONTEXT(name << (use_sql ? " (SQL)" : " (DataFrame)")) {
       BOOST_TEST(actual.size() == expected.size());

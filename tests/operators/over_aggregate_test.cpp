@@ -26,12 +26,9 @@ OverAggregateOptions options(int64_t preceding) {
   options.order_columns = {1, 2};
   options.event_time_column = 1;
   options.preceding = preceding;
-  options.calls = {{AggregateKind::count_all, -1, "n"},
-                   {AggregateKind::count, 3, "nv"},
-                   {AggregateKind::sum, 3, "sv"},
-                   {AggregateKind::avg, 3, "av"},
-                   {AggregateKind::min, 3, "minv"},
-                   {AggregateKind::max, 4, "maxd"},
+  options.calls = {{AggregateKind::count_all, -1, "n"}, {AggregateKind::count, 3, "nv"},
+                   {AggregateKind::sum, 3, "sv"},       {AggregateKind::avg, 3, "av"},
+                   {AggregateKind::min, 3, "minv"},     {AggregateKind::max, 4, "maxd"},
                    {AggregateKind::sum, 4, "sd"}};
   return options;
 }
@@ -40,7 +37,8 @@ OverAggregateOptions options(int64_t preceding) {
 // before it in its key, ordered by (ts, id), computed straight from the definition.
 Rows reference(const Rows& accepted, int64_t preceding) {
   std::map<int64_t, Rows> by_key;
-  for (const auto& row : accepted) by_key[row[0].as_int64()].push_back(row);
+  for (const auto& row : accepted)
+    by_key[row[0].as_int64()].push_back(row);
   Rows out;
   for (auto& [key, rows] : by_key) {
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
@@ -48,7 +46,9 @@ Rows reference(const Rows& accepted, int64_t preceding) {
              std::make_pair(b[1].as_timestamp().micros, b[2].as_int64());
     });
     for (size_t i = 0; i < rows.size(); ++i) {
-      const size_t first = preceding < 0 || static_cast<int64_t>(i) < preceding ? 0 : i - static_cast<size_t>(preceding);
+      const size_t first = preceding < 0 || static_cast<int64_t>(i) < preceding
+                               ? 0
+                               : i - static_cast<size_t>(preceding);
       int64_t n = 0, nv = 0, sv = 0, minv = 0;
       double maxd = 0, sd = 0;
       for (size_t j = first; j <= i; ++j) {
@@ -107,7 +107,8 @@ void check_random_run(int64_t preceding) {
     const int num_rows = last ? 0 : static_cast<int>(random() % 60);
     for (int r = 0; r < num_rows; ++r) {
       // Times run forward with jitter: some rows fall behind the watermark (late).
-      const int64_t time = std::max<int64_t>(0, max_time + static_cast<int64_t>(random() % 4'000) - 3'000);
+      const int64_t time =
+          std::max<int64_t>(0, max_time + static_cast<int64_t>(random() % 4'000) - 3'000);
       Row row{Value(static_cast<int64_t>(random() % 5)), Value(Timestamp{time}), Value(id++),
               random() % 5 == 0 ? Value() : Value(static_cast<int64_t>(random() % 100) - 20),
               Value(static_cast<double>(random() % 1000) / 8.0)};
@@ -133,28 +134,33 @@ void check_random_run(int64_t preceding) {
       runner.run_epoch(batches, context, false);  // dies before the commit
       runner.restart(1 + static_cast<int>(random() % 3));
     }
-    for (auto& row : runner.run_epoch(batches, context)) output.push_back(std::move(row));
+    for (auto& row : runner.run_epoch(batches, context))
+      output.push_back(std::move(row));
     if (!last) {
       BOOST_TEST(runner.metrics().num_rows_dropped_by_watermark >= 0);
       watermark = max_time - delay;
     }
   }
-  check_same_rows(output, reference(accepted, preceding), "OVER rows, seed " + std::to_string(seed));
+  check_same_rows(output, reference(accepted, preceding),
+                  "OVER rows, seed " + std::to_string(seed));
   (void)dropped;
 }
 
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(bounded_rows_over_random_epochs_with_a_crash_equal_the_reference) {
-  for (int run = 0; run < 20; ++run) check_random_run(3);
+  for (int run = 0; run < 20; ++run)
+    check_random_run(3);
 }
 
 BOOST_AUTO_TEST_CASE(unbounded_preceding_over_random_epochs_with_a_crash_equals_the_reference) {
-  for (int run = 0; run < 10; ++run) check_random_run(OverAggregateOptions::kUnboundedPreceding);
+  for (int run = 0; run < 10; ++run)
+    check_random_run(OverAggregateOptions::kUnboundedPreceding);
 }
 
 BOOST_AUTO_TEST_CASE(current_row_only_frame_equals_the_reference) {
-  for (int run = 0; run < 5; ++run) check_random_run(0);
+  for (int run = 0; run < 5; ++run)
+    check_random_run(0);
 }
 
 BOOST_AUTO_TEST_CASE(rows_wait_for_the_watermark_and_late_rows_are_dropped_and_counted) {
@@ -194,8 +200,8 @@ BOOST_AUTO_TEST_CASE(order_time_trailing_the_event_time_is_released_after_the_la
   auto op = make_over_aggregate(input_schema(), with_lag);
   BOOST_REQUIRE(op.ok());
   StatefulRunner runner(*op, 1);
-  Rows out = runner.run_epoch({batch_of({Row{Value(int64_t{1}), Value(Timestamp{100}), Value(int64_t{1}),
-                                             Value(int64_t{1}), Value(1.0)}})},
+  Rows out = runner.run_epoch({batch_of({Row{Value(int64_t{1}), Value(Timestamp{100}),
+                                             Value(int64_t{1}), Value(int64_t{1}), Value(1.0)}})},
                               epoch_context(0, 105, OutputMode::Append));
   BOOST_TEST(out.empty());  // 100 >= 105 - 10
   out = runner.run_epoch({}, epoch_context(1, 111, OutputMode::Append));
@@ -207,16 +213,19 @@ BOOST_AUTO_TEST_CASE(unsupported_functions_and_types_are_refused_naming_them) {
   bad.calls = {{AggregateKind::avg, 1, "a"}};
   auto op = make_over_aggregate(input_schema(), bad);
   BOOST_REQUIRE(!op.ok());
-  BOOST_TEST(op.status().to_string().find("avg OVER a window does not take TIMESTAMP") != std::string::npos,
+  BOOST_TEST(op.status().to_string().find("avg OVER a window does not take TIMESTAMP") !=
+                 std::string::npos,
              op.status().to_string());
   bad.calls = {{AggregateKind::first, 3, "f"}};
   op = make_over_aggregate(input_schema(), bad);
   BOOST_REQUIRE(!op.ok());
-  BOOST_TEST(op.status().to_string().find("first is not supported OVER a window") != std::string::npos,
-             op.status().to_string());
+  BOOST_TEST(
+      op.status().to_string().find("first is not supported OVER a window") != std::string::npos,
+      op.status().to_string());
   bad = options(1);
   bad.order_columns = {2};
   op = make_over_aggregate(input_schema(), bad);
   BOOST_REQUIRE(!op.ok());
-  BOOST_TEST(op.status().to_string().find("ORDER BY id") != std::string::npos, op.status().to_string());
+  BOOST_TEST(op.status().to_string().find("ORDER BY id") != std::string::npos,
+             op.status().to_string());
 }

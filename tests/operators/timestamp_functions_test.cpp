@@ -180,6 +180,7 @@ BOOST_AUTO_TEST_CASE(unix_micros_and_timestamp_micros_convert_both_ways_and_keep
   const int64_t micros = 1'704'153'600'123'456;
   BOOST_TEST(evaluate_scalar(unix_micros(lit(Value(Timestamp{micros})))) == Value(micros));
   BOOST_TEST(evaluate_scalar(timestamp_micros(lit(Value(micros)))) == Value(Timestamp{micros}));
-  BOOST_TEST(evaluate_scalar(unix_micros(timestamp_micros(lit(Value(int64_t{-5}))))) == Value(int64_t{-5}));
+  BOOST_TEST(evaluate_scalar(unix_micros(timestamp_micros(lit(Value(int64_t{-5}))))) ==
+             Value(int64_t{-5}));
   BOOST_TEST(evaluate_scalar(unix_micros(lit_null(Type::Timestamp))).is_null());
 }

@@ -18,7 +18,8 @@ namespace {
 constexpr int64_t kSecond = 1'000'000;
 
 SchemaPtr events_schema() {
-  return Schema::make({{"k", Type::Int64}, {"ts", Type::Timestamp}, {"id", Type::Int64}, {"v", Type::Int64}})
+  return Schema::make(
+             {{"k", Type::Int64}, {"ts", Type::Timestamp}, {"id", Type::Int64}, {"v", Type::Int64}})
       .value();
 }
 
@@ -36,7 +37,8 @@ struct Collected {
   Rows rows() {
     std::lock_guard lock(mutex);
     Rows all;
-    for (auto& [epoch, rows] : by_epoch) all.insert(all.end(), rows.begin(), rows.end());
+    for (auto& [epoch, rows] : by_epoch)
+      all.insert(all.end(), rows.begin(), rows.end());
     return all;
   }
 };
@@ -45,7 +47,8 @@ struct Collected {
 // in its k, in (ts, id) order, straight from the definition.
 Rows reference(const Rows& input, int64_t preceding) {
   std::map<int64_t, Rows> by_key;
-  for (const auto& row : input) by_key[row[0].as_int64()].push_back(row);
+  for (const auto& row : input)
+    by_key[row[0].as_int64()].push_back(row);
   Rows out;
   for (auto& [key, rows] : by_key) {
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
@@ -53,7 +56,8 @@ Rows reference(const Rows& input, int64_t preceding) {
              std::make_pair(b[1].as_timestamp().micros, b[2].as_int64());
     });
     for (size_t i = 0; i < rows.size(); ++i) {
-      const size_t first = static_cast<int64_t>(i) < preceding ? 0 : i - static_cast<size_t>(preceding);
+      const size_t first =
+          static_cast<int64_t>(i) < preceding ? 0 : i - static_cast<size_t>(preceding);
       int64_t sum = 0, valid = 0;
       for (size_t j = first; j <= i; ++j) {
         if (rows[j][3].is_null()) continue;
@@ -61,7 +65,8 @@ Rows reference(const Rows& input, int64_t preceding) {
         ++valid;
       }
       Row row = rows[i];
-      row.push_back(valid == 0 ? Value() : Value(static_cast<double>(sum) / static_cast<double>(valid)));
+      row.push_back(valid == 0 ? Value()
+                               : Value(static_cast<double>(sum) / static_cast<double>(valid)));
       row.push_back(Value(static_cast<int64_t>(i - first + 1)));
       out.push_back(std::move(row));
     }
@@ -70,7 +75,8 @@ Rows reference(const Rows& input, int64_t preceding) {
 }
 
 DataFrame over_query(MemoryStream& events) {
-  const WindowSpec w = Window::partition_by("k").order_by("ts", "id").rows_between(-3, Window::current_row);
+  const WindowSpec w =
+      Window::partition_by("k").order_by("ts", "id").rows_between(-3, Window::current_row);
   return events.to_df()
       .with_watermark("ts", "5 seconds")
       .select(col("k"), col("ts"), col("id"), col("v"), avg(col("v")).over(w).alias("a"),
@@ -91,8 +97,12 @@ BOOST_AUTO_TEST_CASE(over_rows_through_the_runtime_with_a_restart_equal_the_refe
   TemporaryDirectory checkpoint;
   Collected collected;
   auto start = [&] {
-    auto query = over_query(events).write_stream().output_mode(OutputMode::Append)
-                     .option("checkpointLocation", checkpoint.path()).foreach_batch(collected.writer()).start();
+    auto query = over_query(events)
+                     .write_stream()
+                     .output_mode(OutputMode::Append)
+                     .option("checkpointLocation", checkpoint.path())
+                     .foreach_batch(collected.writer())
+                     .start();
     BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
     return std::move(*query);
   };
@@ -105,8 +115,10 @@ BOOST_AUTO_TEST_CASE(over_rows_through_the_runtime_with_a_restart_equal_the_refe
     Rows rows;
     const int num_rows = 1 + static_cast<int>(random() % 40);
     for (int r = 0; r < num_rows; ++r) {
-      const int64_t time = std::max<int64_t>(0, max_time - static_cast<int64_t>(random() % (4 * kSecond)));
-      rows.push_back({Value(static_cast<int64_t>(random() % 4)), Value(Timestamp{time}), Value(id++),
+      const int64_t time =
+          std::max<int64_t>(0, max_time - static_cast<int64_t>(random() % (4 * kSecond)));
+      rows.push_back({Value(static_cast<int64_t>(random() % 4)), Value(Timestamp{time}),
+                      Value(id++),
                       random() % 6 == 0 ? Value() : Value(static_cast<int64_t>(random() % 1000))});
     }
     max_time += static_cast<int64_t>(random() % (2 * kSecond));
@@ -119,11 +131,14 @@ BOOST_AUTO_TEST_CASE(over_rows_through_the_runtime_with_a_restart_equal_the_refe
     }
   }
   // A far-future row of another key moves the watermark past every row above.
-  BOOST_REQUIRE(events.add_data({{Value(int64_t{99}), Value(Timestamp{1000 * kSecond}), Value(id++), Value(int64_t{0})}})
+  BOOST_REQUIRE(events
+                    .add_data({{Value(int64_t{99}), Value(Timestamp{1000 * kSecond}), Value(id++),
+                                Value(int64_t{0})}})
                     .is_ok());
   BOOST_REQUIRE(query.process_all_available().is_ok());
   BOOST_REQUIRE(query.process_all_available().is_ok());
-  check_same_rows(collected.rows(), reference(input, 3), "OVER through the runtime, seed " + std::to_string(seed));
+  check_same_rows(collected.rows(), reference(input, 3),
+                  "OVER through the runtime, seed " + std::to_string(seed));
   BOOST_REQUIRE(query.stop().is_ok());
 }
 
@@ -131,14 +146,21 @@ BOOST_AUTO_TEST_CASE(late_rows_are_dropped_and_counted_in_progress) {
   Session session;
   MemoryStream events(session, events_schema());
   Collected collected;
-  auto query = over_query(events).write_stream().output_mode(OutputMode::Append)
-                   .foreach_batch(collected.writer()).start();
+  auto query = over_query(events)
+                   .write_stream()
+                   .output_mode(OutputMode::Append)
+                   .foreach_batch(collected.writer())
+                   .start();
   BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
-  BOOST_REQUIRE(events.add_data({{Value(int64_t{1}), Value(Timestamp{100 * kSecond}), Value(int64_t{1}), Value(int64_t{1})}})
+  BOOST_REQUIRE(events
+                    .add_data({{Value(int64_t{1}), Value(Timestamp{100 * kSecond}),
+                                Value(int64_t{1}), Value(int64_t{1})}})
                     .is_ok());
   BOOST_REQUIRE(query->process_all_available().is_ok());
   // The watermark is now 95 s: a row at 10 s is late.
-  BOOST_REQUIRE(events.add_data({{Value(int64_t{1}), Value(Timestamp{10 * kSecond}), Value(int64_t{2}), Value(int64_t{5})}})
+  BOOST_REQUIRE(events
+                    .add_data({{Value(int64_t{1}), Value(Timestamp{10 * kSecond}),
+                                Value(int64_t{2}), Value(int64_t{5})}})
                     .is_ok());
   BOOST_REQUIRE(query->process_all_available().is_ok());
   const auto progress = query->last_progress();
@@ -155,42 +177,54 @@ BOOST_AUTO_TEST_CASE(refused_windows_name_their_clause) {
   const DataFrame df = events.to_df().with_watermark("ts", "5 seconds");
   auto message = [](const DataFrame& frame) { return frame.status().to_string(); };
   const WindowSpec ordered = Window::partition_by("k").order_by("ts");
-  BOOST_TEST(message(df.with_column("a", avg(col("v")).over(ordered))).find("needs a ROWS frame") != std::string::npos);
+  BOOST_TEST(message(df.with_column("a", avg(col("v")).over(ordered))).find("needs a ROWS frame") !=
+             std::string::npos);
   BOOST_TEST(message(df.with_column("a", avg(col("v")).over(ordered.rows_between(-2, 1))))
                  .find("must end at CURRENT ROW, not 1 FOLLOWING") != std::string::npos);
   BOOST_TEST(message(df.with_column("a", first(col("v")).over(ordered.rows_between(-2, 0))))
                  .find("only count, sum, avg, min and max") != std::string::npos);
-  BOOST_TEST(message(df.with_column("a", avg(col("v")).over(Window::partition_by("k").rows_between(-2, 0))))
+  BOOST_TEST(message(df.with_column(
+                         "a", avg(col("v")).over(Window::partition_by("k").rows_between(-2, 0))))
                  .find("needs ORDER BY") != std::string::npos);
   BOOST_TEST(message(df.select(col("k"), avg(col("v")).over(ordered.rows_between(-2, 0)),
                                avg(col("v")).over(ordered.rows_between(-3, 0))))
                  .find("several different windows") != std::string::npos);
   // ORDER BY a column without a watermark fails when the query starts.
-  auto by_id = df.with_column("a", avg(col("v")).over(Window::partition_by("k").order_by("ts").rows_between(-2, 0)))
-                   .with_column("t2", col("ts"))
-                   .with_column("b", avg(col("v")).over(Window::partition_by("k").order_by("t2").rows_between(-2, 0)));
+  auto by_id =
+      df.with_column(
+            "a", avg(col("v")).over(Window::partition_by("k").order_by("ts").rows_between(-2, 0)))
+          .with_column("t2", col("ts"))
+          .with_column("b", avg(col("v")).over(
+                                Window::partition_by("k").order_by("t2").rows_between(-2, 0)));
   auto query = by_id.write_stream().output_mode(OutputMode::Append).format("noop").start();
   BOOST_REQUIRE(!query.ok());
-  BOOST_TEST(query.status().to_string().find("ORDER BY t2 is not the stream's event-time column 'ts'") !=
-                 std::string::npos,
+  BOOST_TEST(query.status().to_string().find(
+                 "ORDER BY t2 is not the stream's event-time column 'ts'") != std::string::npos,
              query.status().to_string());
-  auto unwatermarked = events.to_df().with_column("a", avg(col("v")).over(ordered.rows_between(-2, 0)));
+  auto unwatermarked =
+      events.to_df().with_column("a", avg(col("v")).over(ordered.rows_between(-2, 0)));
   query = unwatermarked.write_stream().output_mode(OutputMode::Append).format("noop").start();
   BOOST_REQUIRE(!query.ok());
   BOOST_TEST(query.status().to_string().find("ORDER BY ts has no watermark") != std::string::npos,
              query.status().to_string());
   query = df.with_column("a", avg(col("v")).over(ordered.rows_between(-2, 0)))
-              .write_stream().output_mode(OutputMode::Update).format("noop").start();
+              .write_stream()
+              .output_mode(OutputMode::Update)
+              .format("noop")
+              .start();
   BOOST_REQUIRE(!query.ok());
-  BOOST_TEST(query.status().to_string().find("emits each row once, in append mode") != std::string::npos,
-             query.status().to_string());
+  BOOST_TEST(
+      query.status().to_string().find("emits each row once, in append mode") != std::string::npos,
+      query.status().to_string());
 }
 
 BOOST_AUTO_TEST_CASE(only_filters_on_partition_columns_move_below_the_over) {
   Session session;
   MemoryStream events(session, events_schema());
   const WindowSpec w = Window::partition_by("k").order_by("ts").rows_between(-2, 0);
-  const DataFrame df = events.to_df().with_watermark("ts", "5 seconds").with_column("a", avg(col("v")).over(w))
+  const DataFrame df = events.to_df()
+                           .with_watermark("ts", "5 seconds")
+                           .with_column("a", avg(col("v")).over(w))
                            .filter(col("k") == lit(int64_t{1}) && col("v") > lit(int64_t{3}));
   const std::string plan = df.explain(true);
   const auto optimized = plan.find("== Optimized Logical Plan ==");
@@ -212,18 +246,26 @@ BOOST_AUTO_TEST_CASE(an_order_column_bounded_below_the_event_time_by_a_filter_is
   Session session;
   MemoryStream events(session, events_schema());
   Collected collected;
-  const DataFrame df = events.to_df()
-                           .with_watermark("ts", "1 second")
-                           .with_column("earlier", col("ts") - interval("3 seconds"))
-                           .filter(col("earlier") >= col("ts") - interval("10 seconds"))
-                           .with_column("n", count().over(Window::partition_by("k").order_by("earlier").rows_between(-1, 0)));
-  auto query = df.write_stream().output_mode(OutputMode::Append).foreach_batch(collected.writer()).start();
+  const DataFrame df =
+      events.to_df()
+          .with_watermark("ts", "1 second")
+          .with_column("earlier", col("ts") - interval("3 seconds"))
+          .filter(col("earlier") >= col("ts") - interval("10 seconds"))
+          .with_column(
+              "n", count().over(Window::partition_by("k").order_by("earlier").rows_between(-1, 0)));
+  auto query =
+      df.write_stream().output_mode(OutputMode::Append).foreach_batch(collected.writer()).start();
   BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
-  BOOST_REQUIRE(events.add_data({{Value(int64_t{1}), Value(Timestamp{100 * kSecond}), Value(int64_t{1}), Value(int64_t{1})},
-                                 {Value(int64_t{1}), Value(Timestamp{101 * kSecond}), Value(int64_t{2}), Value(int64_t{1})}})
+  BOOST_REQUIRE(events
+                    .add_data({{Value(int64_t{1}), Value(Timestamp{100 * kSecond}),
+                                Value(int64_t{1}), Value(int64_t{1})},
+                               {Value(int64_t{1}), Value(Timestamp{101 * kSecond}),
+                                Value(int64_t{2}), Value(int64_t{1})}})
                     .is_ok());
   BOOST_REQUIRE(query->process_all_available().is_ok());
-  BOOST_REQUIRE(events.add_data({{Value(int64_t{2}), Value(Timestamp{200 * kSecond}), Value(int64_t{3}), Value(int64_t{1})}})
+  BOOST_REQUIRE(events
+                    .add_data({{Value(int64_t{2}), Value(Timestamp{200 * kSecond}),
+                                Value(int64_t{3}), Value(int64_t{1})}})
                     .is_ok());
   BOOST_REQUIRE(query->process_all_available().is_ok());
   BOOST_REQUIRE(query->process_all_available().is_ok());

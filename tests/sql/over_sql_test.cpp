@@ -40,7 +40,8 @@ SchemaPtr events_schema() {
 // round(x * 1000), null as null.
 std::string canonical(const Column& column, int64_t row) {
   if (column.is_null(row)) return "null";
-  if (column.type() == Type::Double) return std::to_string(std::llround(column.values<double>()[row] * 1000));
+  if (column.type() == Type::Double)
+    return std::to_string(std::llround(column.values<double>()[row] * 1000));
   return std::to_string(column.values<int64_t>()[row]);
 }
 
@@ -56,17 +57,20 @@ void check_against_duckdb(const std::string& select, const std::string& duckdb_s
   BOOST_REQUIRE(session.set_conf("shuffle_partitions", "2").is_ok());
   MemoryStream events(session, events_schema());
   SqlContext context(session);
-  BOOST_REQUIRE(context.register_view("events", events.to_df().with_watermark("ts", "5 seconds")).is_ok());
+  BOOST_REQUIRE(
+      context.register_view("events", events.to_df().with_watermark("ts", "5 seconds")).is_ok());
   auto frame = context.sql(select);
   BOOST_REQUIRE_MESSAGE(frame.ok(), frame.status().to_string());
   std::mutex mutex;
   Strings actual;
-  auto query = frame->write_stream().output_mode(OutputMode::Append)
+  auto query = frame->write_stream()
+                   .output_mode(OutputMode::Append)
                    .foreach_batch([&](const RecordBatchPtr& batch, int64_t) {
                      std::lock_guard lock(mutex);
                      for (int64_t r = 0; r < batch->num_rows(); ++r) {
                        std::vector<std::string> row;
-                       for (int c = 0; c < batch->num_columns(); ++c) row.push_back(canonical(*batch->column(c), r));
+                       for (int c = 0; c < batch->num_columns(); ++c)
+                         row.push_back(canonical(*batch->column(c), r));
                        actual.push_back(std::move(row));
                      }
                    })
@@ -82,13 +86,16 @@ void check_against_duckdb(const std::string& select, const std::string& duckdb_s
     const int num_rows = 1 + static_cast<int>(random() % 200);
     for (int r = 0; r < num_rows; ++r) {
       // Out of order by less than the watermark delay: no row is late.
-      const int64_t time = std::max<int64_t>(0, max_time - static_cast<int64_t>(random() % (4 * kSecond)));
+      const int64_t time =
+          std::max<int64_t>(0, max_time - static_cast<int64_t>(random() % (4 * kSecond)));
       const int64_t k = static_cast<int64_t>(random() % 7);
       const bool null_v = random() % 8 == 0;
       const int64_t v = static_cast<int64_t>(random() % 10'000) - 2'000;
       const double d = static_cast<double>(random() % 100'000) / 16.0;
-      rows.push_back({Value(k), Value(Timestamp{time}), Value(id), null_v ? Value() : Value(v), Value(d)});
-      csv << k << ',' << time << ',' << id << ',' << (null_v ? "" : std::to_string(v)) << ',' << std::to_string(d) << '\n';
+      rows.push_back(
+          {Value(k), Value(Timestamp{time}), Value(id), null_v ? Value() : Value(v), Value(d)});
+      csv << k << ',' << time << ',' << id << ',' << (null_v ? "" : std::to_string(v)) << ','
+          << std::to_string(d) << '\n';
       ++id;
     }
     max_time += static_cast<int64_t>(random() % (3 * kSecond));
@@ -97,18 +104,21 @@ void check_against_duckdb(const std::string& select, const std::string& duckdb_s
   }
   csv.close();
   // A far-future row of another key moves the watermark past every row above.
-  BOOST_REQUIRE(events.add_data({{Value(int64_t{-1}), Value(Timestamp{1'000'000 * kSecond}), Value(id), Value(), Value(0.0)}})
+  BOOST_REQUIRE(events
+                    .add_data({{Value(int64_t{-1}), Value(Timestamp{1'000'000 * kSecond}),
+                                Value(id), Value(), Value(0.0)}})
                     .is_ok());
   BOOST_REQUIRE(query->process_all_available().is_ok());
   BOOST_REQUIRE(query->process_all_available().is_ok());
   BOOST_REQUIRE(query->stop().is_ok());
 
-  auto output = sluice::testing::run_duckdb(
-      {"CREATE VIEW events AS SELECT * FROM read_csv('" + dir.path() +
-           "/events.csv', header = false, columns = {'k': 'BIGINT', 'ts': 'BIGINT', 'id': 'BIGINT', 'v': "
-           "'BIGINT', 'd': 'DOUBLE'})",
-       duckdb_select},
-      dir.path());
+  auto output =
+      sluice::testing::run_duckdb({"CREATE VIEW events AS SELECT * FROM read_csv('" + dir.path() +
+                                       "/events.csv', header = false, columns = {'k': 'BIGINT', "
+                                       "'ts': 'BIGINT', 'id': 'BIGINT', 'v': "
+                                       "'BIGINT', 'd': 'DOUBLE'})",
+                                   duckdb_select},
+                                  dir.path());
   BOOST_REQUIRE_MESSAGE(output.ok(), output.status().to_string());
   Strings expected;
   for (auto row : output->results.at(1)) {
@@ -123,9 +133,13 @@ void check_against_duckdb(const std::string& select, const std::string& duckdb_s
   BOOST_TEST_REQUIRE(actual.size() == expected.size(), "seed " << seed);
   for (size_t i = 0; i < actual.size(); ++i) {
     std::string actual_text, expected_text;
-    for (const auto& value : actual[i]) actual_text += value + " ";
-    for (const auto& value : expected[i]) expected_text += value + " ";
-    BOOST_TEST_REQUIRE(actual_text == expected_text, "seed " << seed << ", row " << i << ": " << actual_text << " vs DuckDB " << expected_text);
+    for (const auto& value : actual[i])
+      actual_text += value + " ";
+    for (const auto& value : expected[i])
+      expected_text += value + " ";
+    BOOST_TEST_REQUIRE(actual_text == expected_text, "seed " << seed << ", row " << i << ": "
+                                                             << actual_text << " vs DuckDB "
+                                                             << expected_text);
   }
 }
 
@@ -134,7 +148,8 @@ std::string error_of(const std::string& select) {
   Session session;
   MemoryStream events(session, events_schema());
   SqlContext context(session);
-  BOOST_REQUIRE(context.register_view("events", events.to_df().with_watermark("ts", "5 seconds")).is_ok());
+  BOOST_REQUIRE(
+      context.register_view("events", events.to_df().with_watermark("ts", "5 seconds")).is_ok());
   BOOST_REQUIRE(context.register_stream("raw", events).is_ok());
   auto frame = context.sql(select);
   if (!frame.ok()) return frame.status().to_string();
@@ -147,21 +162,25 @@ std::string error_of(const std::string& select) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(rows_preceding_equals_duckdb_window_functions) {
-  const std::string window = "(PARTITION BY k ORDER BY ts, id ROWS BETWEEN 4 PRECEDING AND CURRENT ROW)";
+  const std::string window =
+      "(PARTITION BY k ORDER BY ts, id ROWS BETWEEN 4 PRECEDING AND CURRENT ROW)";
   check_against_duckdb(
-      "SELECT k, ts, id, v, count(*) OVER " + window + " AS n, count(v) OVER " + window + " AS nv, sum(v) OVER " +
-          window + " AS s, avg(v) OVER " + window + " AS a, min(v) OVER " + window + " AS lo, max(d) OVER " +
-          window + " AS hi FROM events",
-      "SELECT k, ts, id, v, count(*) OVER w, count(v) OVER w, sum(v) OVER w, CAST(round(avg(v) OVER w * 1000) "
+      "SELECT k, ts, id, v, count(*) OVER " + window + " AS n, count(v) OVER " + window +
+          " AS nv, sum(v) OVER " + window + " AS s, avg(v) OVER " + window + " AS a, min(v) OVER " +
+          window + " AS lo, max(d) OVER " + window + " AS hi FROM events",
+      "SELECT k, ts, id, v, count(*) OVER w, count(v) OVER w, sum(v) OVER w, CAST(round(avg(v) "
+      "OVER w * 1000) "
       "AS BIGINT), min(v) OVER w, CAST(round(max(d) OVER w * 1000) AS BIGINT) FROM events "
       "WINDOW w AS (PARTITION BY k ORDER BY ts, id ROWS BETWEEN 4 PRECEDING AND CURRENT ROW)");
 }
 
 BOOST_AUTO_TEST_CASE(rows_unbounded_preceding_equals_duckdb_window_functions) {
   check_against_duckdb(
-      "SELECT id, sum(d) OVER (PARTITION BY k ORDER BY ts, id ROWS UNBOUNDED PRECEDING) AS running FROM events "
+      "SELECT id, sum(d) OVER (PARTITION BY k ORDER BY ts, id ROWS UNBOUNDED PRECEDING) AS running "
+      "FROM events "
       "WHERE k <> 3",
-      "SELECT id, CAST(round(sum(d) OVER (PARTITION BY k ORDER BY ts, id ROWS UNBOUNDED PRECEDING) * 1000) AS "
+      "SELECT id, CAST(round(sum(d) OVER (PARTITION BY k ORDER BY ts, id ROWS UNBOUNDED PRECEDING) "
+      "* 1000) AS "
       "BIGINT) FROM events WHERE k <> 3");
 }
 
@@ -170,25 +189,35 @@ BOOST_AUTO_TEST_CASE(refused_over_clauses_are_named) {
     const std::string message = error_of(select);
     BOOST_TEST(message.find(expected) != std::string::npos, select << " -> " << message);
   };
-  refused("SELECT avg(v) OVER (PARTITION BY k ORDER BY ts RANGE BETWEEN INTERVAL '1' SECOND PRECEDING AND "
-          "CURRENT ROW) FROM events",
-          "RANGE frames are not supported");
-  refused("SELECT avg(v) OVER (PARTITION BY k ORDER BY ts ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM events",
-          "FOLLOWING is not supported");
-  refused("SELECT avg(v) OVER (PARTITION BY k ORDER BY ts) FROM events", "without a frame the window is RANGE");
+  refused(
+      "SELECT avg(v) OVER (PARTITION BY k ORDER BY ts RANGE BETWEEN INTERVAL '1' SECOND PRECEDING "
+      "AND "
+      "CURRENT ROW) FROM events",
+      "RANGE frames are not supported");
+  refused(
+      "SELECT avg(v) OVER (PARTITION BY k ORDER BY ts ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) "
+      "FROM events",
+      "FOLLOWING is not supported");
+  refused("SELECT avg(v) OVER (PARTITION BY k ORDER BY ts) FROM events",
+          "without a frame the window is RANGE");
   refused("SELECT avg(v) OVER (PARTITION BY k ORDER BY ts DESC ROWS 2 PRECEDING) FROM events",
           "ORDER BY ... DESC is not supported");
   refused("SELECT row_number() OVER (PARTITION BY k ORDER BY ts ROWS 2 PRECEDING) FROM events",
           "only count, sum, avg, min and max");
-  refused("SELECT avg(v) OVER (PARTITION BY k ORDER BY ts ROWS 2 PRECEDING), sum(v) OVER (PARTITION BY k "
-          "ORDER BY ts ROWS 3 PRECEDING) FROM events",
-          "several different windows are not supported");
-  refused("SELECT k, avg(v) OVER (PARTITION BY k ORDER BY ts ROWS 2 PRECEDING) FROM events GROUP BY k",
-          "with GROUP BY or aggregates is not supported");
+  refused(
+      "SELECT avg(v) OVER (PARTITION BY k ORDER BY ts ROWS 2 PRECEDING), sum(v) OVER (PARTITION BY "
+      "k "
+      "ORDER BY ts ROWS 3 PRECEDING) FROM events",
+      "several different windows are not supported");
+  refused(
+      "SELECT k, avg(v) OVER (PARTITION BY k ORDER BY ts ROWS 2 PRECEDING) FROM events GROUP BY k",
+      "with GROUP BY or aggregates is not supported");
   refused("SELECT avg(v) OVER (PARTITION BY k ORDER BY id ROWS 2 PRECEDING) FROM events",
           "ORDER BY id is BIGINT");
-  refused("SELECT avg(v) OVER (PARTITION BY k ORDER BY ts ROWS 2 PRECEDING) FROM raw", "ORDER BY ts has no watermark");
-  refused("SELECT 1 + avg(v) OVER (PARTITION BY k ORDER BY ts ROWS 2 PRECEDING) AS x FROM events WHERE "
-          "avg(v) OVER (PARTITION BY k ORDER BY ts ROWS 2 PRECEDING) > 0",
-          "OVER (...) is supported only in the SELECT list");
+  refused("SELECT avg(v) OVER (PARTITION BY k ORDER BY ts ROWS 2 PRECEDING) FROM raw",
+          "ORDER BY ts has no watermark");
+  refused(
+      "SELECT 1 + avg(v) OVER (PARTITION BY k ORDER BY ts ROWS 2 PRECEDING) AS x FROM events WHERE "
+      "avg(v) OVER (PARTITION BY k ORDER BY ts ROWS 2 PRECEDING) > 0",
+      "OVER (...) is supported only in the SELECT list");
 }

@@ -67,7 +67,8 @@ std::string stateful(const std::string& kind) {
 std::string over_aggregation(const std::string& kind) {
   return std::string(kSource) + "CREATE SINK averages WITH (" + sink_clause(kind) +
          ", output_mode = 'append') AS\n"
-         "  SELECT id, k, ts, avg(v) OVER (PARTITION BY k ORDER BY ts, id ROWS BETWEEN 3 PRECEDING AND "
+         "  SELECT id, k, ts, avg(v) OVER (PARTITION BY k ORDER BY ts, id ROWS BETWEEN 3 PRECEDING "
+         "AND "
          "CURRENT ROW) AS average FROM events;\n";
 }
 
