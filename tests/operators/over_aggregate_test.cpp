@@ -3,6 +3,7 @@
 
 #include "operators/over_aggregate.hpp"
 #include "tests/operators/stateful_fixture.hpp"
+#include "tests/support/over_frames.hpp"
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -33,46 +34,32 @@ OverAggregateOptions options(int64_t preceding) {
   return options;
 }
 
-// The reference: each accepted row with the aggregates over itself and the `preceding` rows
-// before it in its key, ordered by (ts, id), computed straight from the definition.
+// The reference: each accepted row with the aggregates over its frame.
 Rows reference(const Rows& accepted, int64_t preceding) {
-  std::map<int64_t, Rows> by_key;
-  for (const auto& row : accepted)
-    by_key[row[0].as_int64()].push_back(row);
   Rows out;
-  for (auto& [key, rows] : by_key) {
-    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-      return std::make_pair(a[1].as_timestamp().micros, a[2].as_int64()) <
-             std::make_pair(b[1].as_timestamp().micros, b[2].as_int64());
-    });
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const size_t first = preceding < 0 || static_cast<int64_t>(i) < preceding
-                               ? 0
-                               : i - static_cast<size_t>(preceding);
-      int64_t n = 0, nv = 0, sv = 0, minv = 0;
-      double maxd = 0, sd = 0;
-      for (size_t j = first; j <= i; ++j) {
-        ++n;
-        if (!rows[j][3].is_null()) {
-          const int64_t v = rows[j][3].as_int64();
-          minv = nv == 0 ? v : std::min(minv, v);
-          sv += v;
-          ++nv;
-        }
-        const double d = rows[j][4].as_double();
-        maxd = j == first ? d : std::max(maxd, d);
-        sd = j == first ? d : sd + d;
+  for (const auto& [current, frame] : over_frames(accepted, preceding)) {
+    int64_t nv = 0, sv = 0, minv = 0;
+    double maxd = 0, sd = 0;
+    for (size_t j = 0; j < frame.size(); ++j) {
+      if (!frame[j][3].is_null()) {
+        const int64_t v = frame[j][3].as_int64();
+        minv = nv == 0 ? v : std::min(minv, v);
+        sv += v;
+        ++nv;
       }
-      Row row = rows[i];
-      row.push_back(Value(n));
-      row.push_back(Value(nv));
-      row.push_back(nv == 0 ? Value() : Value(sv));
-      row.push_back(nv == 0 ? Value() : Value(static_cast<double>(sv) / static_cast<double>(nv)));
-      row.push_back(nv == 0 ? Value() : Value(minv));
-      row.push_back(Value(maxd));
-      row.push_back(Value(sd));
-      out.push_back(std::move(row));
+      const double d = frame[j][4].as_double();
+      maxd = j == 0 ? d : std::max(maxd, d);
+      sd = j == 0 ? d : sd + d;
     }
+    Row row = current;
+    row.push_back(Value(static_cast<int64_t>(frame.size())));
+    row.push_back(Value(nv));
+    row.push_back(nv == 0 ? Value() : Value(sv));
+    row.push_back(nv == 0 ? Value() : Value(static_cast<double>(sv) / static_cast<double>(nv)));
+    row.push_back(nv == 0 ? Value() : Value(minv));
+    row.push_back(Value(maxd));
+    row.push_back(Value(sd));
+    out.push_back(std::move(row));
   }
   return out;
 }

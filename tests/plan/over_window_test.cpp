@@ -8,6 +8,7 @@
 #include <random>
 
 #include "tests/operators/stateful_fixture.hpp"
+#include "tests/support/over_frames.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 using namespace sluice;
@@ -43,33 +44,20 @@ struct Collected {
   }
 };
 
-// Computes k, ts, id, v, avg(v), count(*) over the `preceding` rows before each row and itself
-// in its k, in (ts, id) order, straight from the definition.
+// Computes k, ts, id, v, avg(v), count(*) over each row's frame.
 Rows reference(const Rows& input, int64_t preceding) {
-  std::map<int64_t, Rows> by_key;
-  for (const auto& row : input)
-    by_key[row[0].as_int64()].push_back(row);
   Rows out;
-  for (auto& [key, rows] : by_key) {
-    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-      return std::make_pair(a[1].as_timestamp().micros, a[2].as_int64()) <
-             std::make_pair(b[1].as_timestamp().micros, b[2].as_int64());
-    });
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const size_t first =
-          static_cast<int64_t>(i) < preceding ? 0 : i - static_cast<size_t>(preceding);
-      int64_t sum = 0, valid = 0;
-      for (size_t j = first; j <= i; ++j) {
-        if (rows[j][3].is_null()) continue;
-        sum += rows[j][3].as_int64();
-        ++valid;
-      }
-      Row row = rows[i];
-      row.push_back(valid == 0 ? Value()
-                               : Value(static_cast<double>(sum) / static_cast<double>(valid)));
-      row.push_back(Value(static_cast<int64_t>(i - first + 1)));
-      out.push_back(std::move(row));
+  for (const auto& [current, frame] : over_frames(input, preceding)) {
+    int64_t sum = 0, valid = 0;
+    for (const auto& row : frame) {
+      if (row[3].is_null()) continue;
+      sum += row[3].as_int64();
+      ++valid;
     }
+    Row row = current;
+    row.push_back(valid == 0 ? Value() : Value(static_cast<double>(sum) / static_cast<double>(valid)));
+    row.push_back(Value(static_cast<int64_t>(frame.size())));
+    out.push_back(std::move(row));
   }
   return out;
 }

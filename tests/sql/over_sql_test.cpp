@@ -9,6 +9,7 @@
 #include <random>
 
 #include "sql/sql_context.hpp"
+#include "tests/operators/stateful_fixture.hpp"
 #include "tests/parquet/duckdb_process.hpp"
 #include "tests/support/temporary_directory.hpp"
 
@@ -18,14 +19,6 @@ using Strings = std::vector<std::vector<std::string>>;
 namespace {
 
 constexpr int64_t kSecond = 1'000'000;
-
-uint64_t seed_of_test() {
-  const char* forced = std::getenv("SLUICE_TEST_SEED");
-  const uint64_t seed = forced ? std::strtoull(forced, nullptr, 10) : std::random_device{}();
-  std::cout << boost::unit_test::framework::current_test_case().p_name << ": seed " << seed
-            << " (set SLUICE_TEST_SEED to replay)\n";
-  return seed;
-}
 
 SchemaPtr events_schema() {
   return Schema::make({{"k", Type::Int64},
@@ -51,7 +44,7 @@ std::string canonical(const Column& column, int64_t row) {
 void check_against_duckdb(const std::string& select, const std::string& duckdb_select) {
   const std::string missing = sluice::testing::duckdb_missing_reason();
   BOOST_REQUIRE_MESSAGE(missing.empty(), missing);
-  const uint64_t seed = seed_of_test();
+  const uint64_t seed = sluice::testing::test_seed();
   std::mt19937_64 random(seed);
   Session session;
   BOOST_REQUIRE(session.set_conf("shuffle_partitions", "2").is_ok());
