@@ -125,10 +125,25 @@ struct WaitingRow {
 
 // The state of one partition key.
 struct Partition {
-  std::deque<std::vector<ArgumentValue>> frame;  // the last `preceding` emitted rows (bounded)
+  // The argument values of the last `preceding` emitted rows (bounded), one call after the
+  // other per row: flat, so that moving a row into the frame allocates nothing.
+  std::deque<ArgumentValue> frame;
   std::vector<Accumulator> totals;               // running totals (unbounded)
   std::vector<WaitingRow> waiting;
+  const std::string* key = nullptr;  // the map's own key (nodes never move)
+  bool listed_waiting = false;       // in waiting_
+  bool dirty = false;                // in dirty_: changed since the last delta
 };
+
+// Looks keys up by string_view, so that a row's encoded key is not copied to be found.
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+};
+
+using PartitionMap = std::unordered_map<std::string, Partition, KeyHash, std::equal_to<>>;
+
+bool by_key(const Partition* a, const Partition* b) { return *a->key < *b->key; }
 
 class OverAggregateState final : public StatefulOperatorState {
  public:
@@ -146,14 +161,14 @@ class OverAggregateState final : public StatefulOperatorState {
     SLUICE_RETURN_NOT_OK(
         committed_->scan("", "", [&](std::string_view key, std::string_view value) {
           if (num_partitions_ > 1 && key_partition(key, num_partitions_) != partition_) return true;
-          Partition& entry = partitions_[std::string(key)];
+          Partition& entry = find_or_add(key);
           status = decode(value, entry);
           if (!status.is_ok()) {
             status = status.with_context("OVER state of a partition key of " +
                                          std::to_string(key.size()) + " bytes");
             return false;
           }
-          if (!entry.waiting.empty()) waiting_keys_.insert(std::string(key));
+          if (!entry.waiting.empty()) mark_waiting(entry);
           return true;
         }));
     return status;
@@ -181,14 +196,7 @@ class OverAggregateState final : public StatefulOperatorState {
         ++epoch_dropped_;
         continue;
       }
-      const std::string_view key = keys_.key(r);
-      auto it = partitions_.find(std::string(key));
-      if (it == partitions_.end()) {
-        it = partitions_.emplace(std::string(key), Partition{}).first;
-        if (options.preceding == OverAggregateOptions::kUnboundedPreceding) {
-          it->second.totals.resize(num_calls);
-        }
-      }
+      Partition& entry = find_or_add(keys_.key(r));
       WaitingRow waiting;
       waiting.row.assign(rows_.key(r));
       waiting.arguments.resize(num_calls);
@@ -204,9 +212,9 @@ class OverAggregateState final : public StatefulOperatorState {
           waiting.arguments[c].bits = std::bit_cast<uint64_t>(column.values<double>()[r]);
         }
       }
-      it->second.waiting.push_back(std::move(waiting));
-      waiting_keys_.insert(it->first);
-      dirty_.insert(it->first);
+      entry.waiting.push_back(std::move(waiting));
+      mark_waiting(entry);
+      mark_dirty(entry);
     }
     return Status::ok();
   }
@@ -222,8 +230,11 @@ class OverAggregateState final : public StatefulOperatorState {
     int64_t emitted = 0;
     if (context.watermark != EpochContext::kNoWatermark) {
       const int64_t bound = release_bound(context.watermark);
-      for (auto key = waiting_keys_.begin(); key != waiting_keys_.end();) {
-        Partition& entry = partitions_.at(*key);
+      // In key order: the output does not depend on hashing.
+      std::sort(waiting_.begin(), waiting_.end(), by_key);
+      size_t kept = 0;
+      for (Partition* partition : waiting_) {
+        Partition& entry = *partition;
         std::sort(entry.waiting.begin(), entry.waiting.end(),
                   [](const WaitingRow& a, const WaitingRow& b) { return a.row < b.row; });
         size_t released = 0;
@@ -239,20 +250,23 @@ class OverAggregateState final : public StatefulOperatorState {
         if (released > 0) {
           entry.waiting.erase(entry.waiting.begin(),
                               entry.waiting.begin() + static_cast<std::ptrdiff_t>(released));
-          dirty_.insert(*key);
+          mark_dirty(entry);
         }
-        key = entry.waiting.empty() ? waiting_keys_.erase(key) : std::next(key);
+        entry.listed_waiting = !entry.waiting.empty();
+        if (entry.listed_waiting) waiting_[kept++] = partition;
       }
+      waiting_.resize(kept);
     }
     if (emitted > 0) {
       SLUICE_ASSIGN_OR_RETURN(RecordBatchPtr batch, output.finish());
       out.push_back(std::move(batch));
     }
     delta_.clear();
-    for (const auto& key : dirty_) {
-      std::string& value = delta_.begin_written(key);
-      encode(partitions_.at(key), value);
+    for (Partition* partition : dirty_) {
+      std::string& value = delta_.begin_written(*partition->key);
+      encode(*partition, value);
       delta_.end_written();
+      partition->dirty = false;
     }
     delta_.write(delta);
     metrics_.num_rows_updated = static_cast<int64_t>(dirty_.size());
@@ -263,8 +277,8 @@ class OverAggregateState final : public StatefulOperatorState {
     metrics_.num_rows_total = static_cast<int64_t>(partitions_.size());
     metrics_.memory_used_bytes = memory_bytes();
     int64_t waiting = 0;
-    for (const auto& key : waiting_keys_)
-      waiting += static_cast<int64_t>(partitions_.at(key).waiting.size());
+    for (const Partition* partition : waiting_)
+      waiting += static_cast<int64_t>(partition->waiting.size());
     metrics_.custom_metrics["numRowsWaiting"] = waiting;
     return Status::ok();
   }
@@ -274,6 +288,30 @@ class OverAggregateState final : public StatefulOperatorState {
   StateOperatorMetrics metrics() const override { return metrics_; }
 
  private:
+  Partition& find_or_add(std::string_view key) {
+    auto it = partitions_.find(key);
+    if (it == partitions_.end()) {
+      it = partitions_.emplace(std::string(key), Partition{}).first;
+      it->second.key = &it->first;
+      if (config_->options.preceding == OverAggregateOptions::kUnboundedPreceding) {
+        it->second.totals.resize(config_->calls.size());
+      }
+    }
+    return it->second;
+  }
+
+  void mark_waiting(Partition& entry) {
+    if (entry.listed_waiting) return;
+    entry.listed_waiting = true;
+    waiting_.push_back(&entry);
+  }
+
+  void mark_dirty(Partition& entry) {
+    if (entry.dirty) return;
+    entry.dirty = true;
+    dirty_.push_back(&entry);
+  }
+
   int64_t release_bound(int64_t watermark) const {
     if (watermark == EpochContext::kNoWatermark) return std::numeric_limits<int64_t>::min();
     int64_t bound;
@@ -296,15 +334,16 @@ class OverAggregateState final : public StatefulOperatorState {
         continue;
       }
       Accumulator acc;
-      for (const auto& previous : entry.frame)
-        fold(call, previous[c], acc);
+      for (size_t i = c; i < entry.frame.size(); i += config.calls.size())
+        fold(call, entry.frame[i], acc);
       fold(call, row.arguments[c], acc);
       append_result(call, acc, builder);
     }
     if (!unbounded && config.options.preceding > 0) {
-      entry.frame.push_back(row.arguments);
-      if (static_cast<int64_t>(entry.frame.size()) > config.options.preceding)
-        entry.frame.pop_front();
+      entry.frame.insert(entry.frame.end(), row.arguments.begin(), row.arguments.end());
+      if (static_cast<int64_t>(entry.frame.size() / config.calls.size()) > config.options.preceding)
+        entry.frame.erase(entry.frame.begin(),
+                          entry.frame.begin() + static_cast<std::ptrdiff_t>(config.calls.size()));
     }
   }
 
@@ -315,11 +354,9 @@ class OverAggregateState final : public StatefulOperatorState {
       if (value.valid) se::put_fixed64(out, value.bits);
     };
     se::put_byte(out, se::kFormatVersion);
-    se::put_varint(out, entry.frame.size());
-    for (const auto& row : entry.frame) {
-      for (size_t c = 0; c < num_calls; ++c)
-        put_value(row[c]);
-    }
+    se::put_varint(out, entry.frame.size() / num_calls);
+    for (const auto& value : entry.frame)
+      put_value(value);
     se::put_varint(out, entry.totals.size());
     for (const auto& total : entry.totals) {
       se::put_zigzag(out, total.count);
@@ -351,12 +388,9 @@ class OverAggregateState final : public StatefulOperatorState {
       return corrupt("unknown format version");
     uint64_t count;
     if (!se::get_varint(in, count) || count > in.size()) return corrupt("truncated frame");
-    entry.frame.resize(static_cast<size_t>(count));
-    for (auto& row : entry.frame) {
-      row.resize(num_calls);
-      for (auto& value : row) {
-        if (!get_value(value)) return corrupt("truncated frame value");
-      }
+    entry.frame.resize(static_cast<size_t>(count) * num_calls);
+    for (auto& value : entry.frame) {
+      if (!get_value(value)) return corrupt("truncated frame value");
     }
     if (!se::get_varint(in, count) || (count != 0 && count != num_calls))
       return corrupt("bad totals");
@@ -387,7 +421,7 @@ class OverAggregateState final : public StatefulOperatorState {
     const int64_t per_value = static_cast<int64_t>(sizeof(ArgumentValue) * config_->calls.size());
     for (const auto& [key, entry] : partitions_) {
       bytes += static_cast<int64_t>(key.size() + sizeof(Partition)) +
-               static_cast<int64_t>(entry.frame.size()) * per_value;
+               static_cast<int64_t>(entry.frame.size() * sizeof(ArgumentValue));
       for (const auto& row : entry.waiting)
         bytes += static_cast<int64_t>(row.row.size()) + per_value;
     }
@@ -398,9 +432,9 @@ class OverAggregateState final : public StatefulOperatorState {
   int partition_;
   int num_partitions_;
   std::shared_ptr<const StateReader> committed_;
-  std::unordered_map<std::string, Partition> partitions_;
-  std::set<std::string> waiting_keys_;  // sorted: output and deltas do not depend on hashing
-  std::set<std::string> dirty_;
+  PartitionMap partitions_;
+  std::vector<Partition*> waiting_;  // the partitions with rows waiting for the watermark
+  std::vector<Partition*> dirty_;    // the partitions changed since the last delta
   EncodedKeys keys_;
   EncodedKeys rows_;
   DeltaBuilder delta_;
