@@ -46,7 +46,8 @@ Events make_events(int64_t n) {
   std::mt19937_64 random(42);
   for (int64_t i = 0; i < n; ++i) {
     events.key.push_back(static_cast<int64_t>(random() % kKeys));
-    events.time.push_back(i * kSecond / kEventsPerSecond + static_cast<int64_t>(random() % kSecond));
+    events.time.push_back(i * kSecond / kEventsPerSecond +
+                          static_cast<int64_t>(random() % kSecond));
     events.id.push_back(i);
     events.value.push_back(static_cast<int64_t>(random() % 1'000'000));
   }
@@ -68,7 +69,8 @@ int64_t watermark_before(const Events& events, int64_t begin) {
 
 Totals run_operator(const Events& events) {
   const SchemaPtr schema =
-      Schema::make({{"k", Type::Int64}, {"ts", Type::Timestamp}, {"id", Type::Int64}, {"v", Type::Int64}})
+      Schema::make(
+          {{"k", Type::Int64}, {"ts", Type::Timestamp}, {"id", Type::Int64}, {"v", Type::Int64}})
           .value();
   OverAggregateOptions options;
   options.partition_columns = {0};
@@ -84,16 +86,20 @@ Totals run_operator(const Events& events) {
   for (int64_t epoch_begin = 0, epoch = 0; epoch_begin <= n; epoch_begin += kEpochEvents, ++epoch) {
     EpochContext context;
     context.epoch = epoch;
-    context.watermark = epoch_begin >= n ? std::numeric_limits<int64_t>::max() : watermark_before(events, epoch_begin);
-    for (int64_t begin = epoch_begin; begin < std::min(n, epoch_begin + kEpochEvents); begin += kBatchEvents) {
+    context.watermark = epoch_begin >= n ? std::numeric_limits<int64_t>::max()
+                                         : watermark_before(events, epoch_begin);
+    for (int64_t begin = epoch_begin; begin < std::min(n, epoch_begin + kEpochEvents);
+         begin += kBatchEvents) {
       const int64_t rows = std::min(kBatchEvents, n - begin);
       std::vector<ColumnPtr> columns;
       for (const auto* source : {&events.key, &events.time, &events.id, &events.value}) {
         ColumnBuilder builder(source == &events.time ? Type::Timestamp : Type::Int64);
-        for (int64_t r = begin; r < begin + rows; ++r) builder.append_int64((*source)[static_cast<size_t>(r)]);
+        for (int64_t r = begin; r < begin + rows; ++r)
+          builder.append_int64((*source)[static_cast<size_t>(r)]);
         columns.push_back(builder.finish());
       }
-      if (!state->add_input(RecordBatch::make_unchecked(schema, std::move(columns), rows), context).is_ok()) {
+      if (!state->add_input(RecordBatch::make_unchecked(schema, std::move(columns), rows), context)
+               .is_ok()) {
         std::fprintf(stderr, "add_input failed\n");
         std::exit(1);
       }
@@ -124,7 +130,9 @@ Totals run_operator(const Events& events) {
 Totals run_loop(const Events& events) {
   struct Waiting {
     int64_t time, id, value;
-    bool operator<(const Waiting& other) const { return std::tie(time, id) < std::tie(other.time, other.id); }
+    bool operator<(const Waiting& other) const {
+      return std::tie(time, id) < std::tie(other.time, other.id);
+    }
   };
   struct Key {
     std::vector<Waiting> waiting;
@@ -134,8 +142,8 @@ Totals run_loop(const Events& events) {
   Totals totals;
   const int64_t n = static_cast<int64_t>(events.key.size());
   for (int64_t epoch_begin = 0; epoch_begin <= n; epoch_begin += kEpochEvents) {
-    const int64_t watermark =
-        epoch_begin >= n ? std::numeric_limits<int64_t>::max() : watermark_before(events, epoch_begin);
+    const int64_t watermark = epoch_begin >= n ? std::numeric_limits<int64_t>::max()
+                                               : watermark_before(events, epoch_begin);
     for (int64_t i = epoch_begin; i < std::min(n, epoch_begin + kEpochEvents); ++i) {
       const auto s = static_cast<size_t>(i);
       if (watermark != EpochContext::kNoWatermark && events.time[s] < watermark) continue;
@@ -145,9 +153,11 @@ Totals run_loop(const Events& events) {
     for (auto& [key, state] : keys) {
       std::sort(state.waiting.begin(), state.waiting.end());
       size_t released = 0;
-      for (; released < state.waiting.size() && state.waiting[released].time < watermark; ++released) {
+      for (; released < state.waiting.size() && state.waiting[released].time < watermark;
+           ++released) {
         int64_t sum = state.waiting[released].value;
-        for (int64_t value : state.last) sum += value;
+        for (int64_t value : state.last)
+          sum += value;
         const int64_t count = static_cast<int64_t>(state.last.size()) + 1;
         ++totals.rows;
         totals.average_sum += static_cast<double>(sum) / static_cast<double>(count);
@@ -155,7 +165,8 @@ Totals run_loop(const Events& events) {
         state.last.push_back(state.waiting[released].value);
         if (static_cast<int64_t>(state.last.size()) > kPreceding) state.last.pop_front();
       }
-      state.waiting.erase(state.waiting.begin(), state.waiting.begin() + static_cast<std::ptrdiff_t>(released));
+      state.waiting.erase(state.waiting.begin(),
+                          state.waiting.begin() + static_cast<std::ptrdiff_t>(released));
     }
   }
   return totals;
@@ -167,7 +178,8 @@ double best_seconds(F&& run, Totals& totals) {
   for (int i = 0; i < 3; ++i) {
     const auto start = std::chrono::steady_clock::now();
     totals = run();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    best = std::min(
+        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   return best;
 }
@@ -183,12 +195,14 @@ int main(int argc, char** argv) {
   const double loop_seconds = best_seconds([&] { return run_loop(events); }, loop);
   if (over.rows != loop.rows || over.count_sum != loop.count_sum ||
       std::abs(over.average_sum - loop.average_sum) > 1e-6 * std::abs(loop.average_sum)) {
-    std::fprintf(stderr, "the operator and the loop disagree: %lld vs %lld rows\n", static_cast<long long>(over.rows),
-                 static_cast<long long>(loop.rows));
+    std::fprintf(stderr, "the operator and the loop disagree: %lld vs %lld rows\n",
+                 static_cast<long long>(over.rows), static_cast<long long>(loop.rows));
     return 1;
   }
-  std::printf("bench over_events_per_second %.0f events/s\n", static_cast<double>(n) / over_seconds);
-  std::printf("bench over_loop_events_per_second %.0f events/s\n", static_cast<double>(n) / loop_seconds);
+  std::printf("bench over_events_per_second %.0f events/s\n",
+              static_cast<double>(n) / over_seconds);
+  std::printf("bench over_loop_events_per_second %.0f events/s\n",
+              static_cast<double>(n) / loop_seconds);
   std::printf("bench over_ratio_to_loop %.2f ratio\n", loop_seconds / over_seconds);
   return 0;
 }

@@ -128,7 +128,7 @@ struct Partition {
   // The argument values of the last `preceding` emitted rows (bounded), one call after the
   // other per row: flat, so that moving a row into the frame allocates nothing.
   std::deque<ArgumentValue> frame;
-  std::vector<Accumulator> totals;               // running totals (unbounded)
+  std::vector<Accumulator> totals;  // running totals (unbounded)
   std::vector<WaitingRow> waiting;
   const std::string* key = nullptr;  // the map's own key (nodes never move)
   bool listed_waiting = false;       // in waiting_
@@ -143,7 +143,9 @@ struct KeyHash {
 
 using PartitionMap = std::unordered_map<std::string, Partition, KeyHash, std::equal_to<>>;
 
-bool by_key(const Partition* a, const Partition* b) { return *a->key < *b->key; }
+bool by_key(const Partition* a, const Partition* b) {
+  return *a->key < *b->key;
+}
 
 class OverAggregateState final : public StatefulOperatorState {
  public:

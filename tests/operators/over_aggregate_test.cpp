@@ -10,15 +10,8 @@ using namespace sluice::testing;
 
 namespace {
 
-// Input: partition key k, event time ts, a unique id (the tie-breaker), a nullable BIGINT v
-// and a DOUBLE d.
 SchemaPtr input_schema() {
-  return Schema::make({{"k", Type::Int64},
-                       {"ts", Type::Timestamp},
-                       {"id", Type::Int64},
-                       {"v", Type::Int64},
-                       {"d", Type::Double}})
-      .value();
+  return over_events_schema();
 }
 
 OverAggregateOptions options(int64_t preceding) {

@@ -55,7 +55,8 @@ Rows reference(const Rows& input, int64_t preceding) {
       ++valid;
     }
     Row row = current;
-    row.push_back(valid == 0 ? Value() : Value(static_cast<double>(sum) / static_cast<double>(valid)));
+    row.push_back(valid == 0 ? Value()
+                             : Value(static_cast<double>(sum) / static_cast<double>(valid)));
     row.push_back(Value(static_cast<int64_t>(frame.size())));
     out.push_back(std::move(row));
   }

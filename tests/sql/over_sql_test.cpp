@@ -11,6 +11,7 @@
 #include "sql/sql_context.hpp"
 #include "tests/operators/stateful_fixture.hpp"
 #include "tests/parquet/duckdb_process.hpp"
+#include "tests/support/over_frames.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 using namespace sluice;
@@ -19,15 +20,6 @@ using Strings = std::vector<std::vector<std::string>>;
 namespace {
 
 constexpr int64_t kSecond = 1'000'000;
-
-SchemaPtr events_schema() {
-  return Schema::make({{"k", Type::Int64},
-                       {"ts", Type::Timestamp},
-                       {"id", Type::Int64},
-                       {"v", Type::Int64},
-                       {"d", Type::Double}})
-      .value();
-}
 
 // Renders a value as the DuckDB side does: integers and timestamps (µs) in decimal, doubles as
 // round(x * 1000), null as null.
@@ -48,7 +40,7 @@ void check_against_duckdb(const std::string& select, const std::string& duckdb_s
   std::mt19937_64 random(seed);
   Session session;
   BOOST_REQUIRE(session.set_conf("shuffle_partitions", "2").is_ok());
-  MemoryStream events(session, events_schema());
+  MemoryStream events(session, sluice::testing::over_events_schema());
   SqlContext context(session);
   BOOST_REQUIRE(
       context.register_view("events", events.to_df().with_watermark("ts", "5 seconds")).is_ok());
@@ -139,7 +131,7 @@ void check_against_duckdb(const std::string& select, const std::string& duckdb_s
 // Returns the error of translating and starting `select` over the watermarked `events`.
 std::string error_of(const std::string& select) {
   Session session;
-  MemoryStream events(session, events_schema());
+  MemoryStream events(session, sluice::testing::over_events_schema());
   SqlContext context(session);
   BOOST_REQUIRE(
       context.register_view("events", events.to_df().with_watermark("ts", "5 seconds")).is_ok());

@@ -1,6 +1,7 @@
 #pragma once
 
-// The reference of the OVER tests: each row's frame, computed straight from the definition.
+// The rows and the reference of the OVER tests: each row's frame, computed straight from the
+// definition.
 
 #include <algorithm>
 #include <cstdint>
@@ -8,9 +9,21 @@
 #include <utility>
 #include <vector>
 
+#include "core/schema.hpp"
 #include "core/value.hpp"
 
 namespace sluice::testing {
+
+/// Returns the schema of the OVER tests' rows: partition key k, event time ts, a unique id (the
+/// tie-breaker), a nullable BIGINT v and a DOUBLE d.
+inline SchemaPtr over_events_schema() {
+  return Schema::make({{"k", Type::Int64},
+                       {"ts", Type::Timestamp},
+                       {"id", Type::Int64},
+                       {"v", Type::Int64},
+                       {"d", Type::Double}})
+      .value();
+}
 
 /// Returns, for every row of `rows` (columns k BIGINT, ts TIMESTAMP, id BIGINT, ...), the row
 /// and its frame: the rows of its k ordered by (ts, id), from `preceding` rows before it (all
