@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <set>
@@ -116,12 +117,26 @@ void append_result(const CallConfig& call, const Accumulator& acc, ColumnBuilder
   }
 }
 
-// A row waiting for the watermark: its encoding (order columns, then all columns) and the
-// values its calls read.
-struct WaitingRow {
-  std::string row;
-  std::vector<ArgumentValue> arguments;
-};
+// A row waiting for the watermark: its encoding (order columns, then all columns), then the
+// value each call reads (a validity byte and 8 bytes). One string per row: comparing two
+// compares their encodings (self-delimiting, so an equal prefix means equal rows), the frame
+// order.
+using WaitingRow = std::string;
+constexpr size_t kArgumentBytes = 9;
+
+// Returns the encoding of the row's columns without the calls' values.
+std::string_view encoded_columns(const WaitingRow& row, size_t num_calls) {
+  return std::string_view(row).substr(0, row.size() - num_calls * kArgumentBytes);
+}
+
+// Returns the value call `c` reads.
+ArgumentValue argument_of(const WaitingRow& row, size_t num_calls, size_t c) {
+  const char* at = row.data() + row.size() - (num_calls - c) * kArgumentBytes;
+  ArgumentValue value;
+  value.valid = at[0] != 0;
+  std::memcpy(&value.bits, at + 1, 8);
+  return value;
+}
 
 // The state of one partition key.
 struct Partition {
@@ -199,22 +214,25 @@ class OverAggregateState final : public StatefulOperatorState {
         continue;
       }
       Partition& entry = find_or_add(keys_.key(r));
-      WaitingRow waiting;
-      waiting.row.assign(rows_.key(r));
-      waiting.arguments.resize(num_calls);
-      for (size_t c = 0; c < num_calls; ++c) {
+      const std::string_view columns = rows_.key(r);
+      WaitingRow& waiting = entry.waiting.emplace_back();
+      waiting.resize(columns.size() + num_calls * kArgumentBytes);
+      std::memcpy(waiting.data(), columns.data(), columns.size());
+      char* arguments = waiting.data() + columns.size();
+      for (size_t c = 0; c < num_calls; ++c, arguments += kArgumentBytes) {
         const CallConfig& call = config.calls[c];
-        if (call.argument == Argument::none) continue;
-        const Column& column = *batch->column(call.input_column);
-        if (!column.is_valid(r)) continue;
-        waiting.arguments[c].valid = true;
-        if (call.argument == Argument::integer) {
-          waiting.arguments[c].bits = static_cast<uint64_t>(column.values<int64_t>()[r]);
-        } else if (call.argument == Argument::real) {
-          waiting.arguments[c].bits = std::bit_cast<uint64_t>(column.values<double>()[r]);
+        uint64_t bits = 0;
+        const Column* column =
+            call.argument == Argument::none ? nullptr : batch->column(call.input_column).get();
+        const bool valid = column != nullptr && column->is_valid(r);
+        if (valid && call.argument == Argument::integer) {
+          bits = static_cast<uint64_t>(column->values<int64_t>()[r]);
+        } else if (valid && call.argument == Argument::real) {
+          bits = std::bit_cast<uint64_t>(column->values<double>()[r]);
         }
+        arguments[0] = valid ? 1 : 0;
+        std::memcpy(arguments + 1, &bits, 8);
       }
-      entry.waiting.push_back(std::move(waiting));
       mark_waiting(entry);
       mark_dirty(entry);
     }
@@ -237,15 +255,15 @@ class OverAggregateState final : public StatefulOperatorState {
       size_t kept = 0;
       for (Partition* partition : waiting_) {
         Partition& entry = *partition;
-        std::sort(entry.waiting.begin(), entry.waiting.end(),
-                  [](const WaitingRow& a, const WaitingRow& b) { return a.row < b.row; });
+        std::sort(entry.waiting.begin(), entry.waiting.end());
         size_t released = 0;
         for (; released < entry.waiting.size(); ++released) {
           const WaitingRow& row = entry.waiting[released];
           // The order time leads the encoding (marker 1, then the ordered int64).
-          const int64_t time = read_encoded_int64(reinterpret_cast<const uint8_t*>(row.row.data()));
+          const int64_t time = read_encoded_int64(reinterpret_cast<const uint8_t*>(row.data()));
           if (time >= bound) break;
-          SLUICE_RETURN_NOT_OK(config.row_encoder->decode_into(row.row, builders.data()));
+          SLUICE_RETURN_NOT_OK(config.row_encoder->decode_into(
+              encoded_columns(row, config.calls.size()), builders.data()));
           emit(entry, row, output, num_inputs);
           ++emitted;
         }
@@ -326,23 +344,26 @@ class OverAggregateState final : public StatefulOperatorState {
   // Appends the calls' results for `row`, then moves it into the frame.
   void emit(Partition& entry, const WaitingRow& row, RecordBatchBuilder& output, int num_inputs) {
     const Config& config = *config_;
+    arguments_.resize(config.calls.size());
+    for (size_t c = 0; c < config.calls.size(); ++c)
+      arguments_[c] = argument_of(row, config.calls.size(), c);
     const bool unbounded = config.options.preceding == OverAggregateOptions::kUnboundedPreceding;
     for (size_t c = 0; c < config.calls.size(); ++c) {
       const CallConfig& call = config.calls[c];
       ColumnBuilder& builder = output.column(num_inputs + static_cast<int>(c));
       if (unbounded) {
-        fold(call, row.arguments[c], entry.totals[c]);
+        fold(call, arguments_[c], entry.totals[c]);
         append_result(call, entry.totals[c], builder);
         continue;
       }
       Accumulator acc;
       for (size_t i = c; i < entry.frame.size(); i += config.calls.size())
         fold(call, entry.frame[i], acc);
-      fold(call, row.arguments[c], acc);
+      fold(call, arguments_[c], acc);
       append_result(call, acc, builder);
     }
     if (!unbounded && config.options.preceding > 0) {
-      entry.frame.insert(entry.frame.end(), row.arguments.begin(), row.arguments.end());
+      entry.frame.insert(entry.frame.end(), arguments_.begin(), arguments_.end());
       if (static_cast<int64_t>(entry.frame.size() / config.calls.size()) > config.options.preceding)
         entry.frame.erase(entry.frame.begin(),
                           entry.frame.begin() + static_cast<std::ptrdiff_t>(config.calls.size()));
@@ -367,11 +388,8 @@ class OverAggregateState final : public StatefulOperatorState {
       se::put_fixed64(out, total.max);
     }
     se::put_varint(out, entry.waiting.size());
-    for (const auto& row : entry.waiting) {
-      se::put_bytes(out, row.row);
-      for (size_t c = 0; c < num_calls; ++c)
-        put_value(row.arguments[c]);
-    }
+    for (const auto& row : entry.waiting)
+      se::put_bytes(out, row);
   }
 
   Status decode(std::string_view in, Partition& entry) const {
@@ -407,12 +425,10 @@ class OverAggregateState final : public StatefulOperatorState {
     entry.waiting.resize(static_cast<size_t>(count));
     for (auto& row : entry.waiting) {
       std::string_view bytes;
-      if (!se::get_bytes(in, bytes) || bytes.size() < 9) return corrupt("truncated waiting row");
-      row.row.assign(bytes);
-      row.arguments.resize(num_calls);
-      for (auto& value : row.arguments) {
-        if (!get_value(value)) return corrupt("truncated waiting row value");
+      if (!se::get_bytes(in, bytes) || bytes.size() < 9 + num_calls * kArgumentBytes) {
+        return corrupt("truncated waiting row");
       }
+      row.assign(bytes);
     }
     if (!in.empty()) return corrupt("trailing bytes");
     return Status::ok();
@@ -420,12 +436,11 @@ class OverAggregateState final : public StatefulOperatorState {
 
   int64_t memory_bytes() const {
     int64_t bytes = static_cast<int64_t>(keys_.bytes.capacity() + rows_.bytes.capacity());
-    const int64_t per_value = static_cast<int64_t>(sizeof(ArgumentValue) * config_->calls.size());
     for (const auto& [key, entry] : partitions_) {
       bytes += static_cast<int64_t>(key.size() + sizeof(Partition)) +
                static_cast<int64_t>(entry.frame.size() * sizeof(ArgumentValue));
       for (const auto& row : entry.waiting)
-        bytes += static_cast<int64_t>(row.row.size()) + per_value;
+        bytes += static_cast<int64_t>(row.size());
     }
     return bytes;
   }
@@ -439,6 +454,7 @@ class OverAggregateState final : public StatefulOperatorState {
   std::vector<Partition*> dirty_;    // the partitions changed since the last delta
   EncodedKeys keys_;
   EncodedKeys rows_;
+  std::vector<ArgumentValue> arguments_;  // the values of the row being emitted
   DeltaBuilder delta_;
   int64_t epoch_dropped_ = 0;
   StateOperatorMetrics metrics_;
