@@ -1,8 +1,8 @@
 // Measures the OVER aggregation avg(v), count(*) OVER (PARTITION BY k ORDER BY ts, id ROWS
 // BETWEEN 10 PRECEDING AND CURRENT ROW) over 2 million events (--quick: 500,000) with 10,000
 // keys: event times rise 100,000 events per second with up to 1 s of disorder, the watermark
-// trails the latest event time by 2 s, epochs hold 100,000 events in batches of 10,000. The
-// measured path is what a stateful partition runs: add_input, finish_epoch and the commit of
+// trails the latest event time by 2 s, epochs hold 100,000 events in batches of 10,000 (made
+// before the clock starts). The measured path is what a stateful partition runs: add_input, finish_epoch and the commit of
 // every epoch's delta to an in-memory committed state (a std::map). The baseline is a
 // hand-written loop over the same events: per key a vector of waiting (ts, id, v) sorted when
 // the watermark passes them and a ring of the last 10 values. Prints events per second for
@@ -37,9 +37,19 @@ constexpr int64_t kEpochEvents = 100'000;
 constexpr int64_t kBatchEvents = 10'000;
 constexpr int64_t kPreceding = 10;
 
+// The events, the batches the operator reads and each epoch's watermark, all made before the
+// clock starts.
 struct Events {
   std::vector<int64_t> key, time, id, value;
+  std::vector<RecordBatchPtr> batches;
+  std::vector<int64_t> watermarks;  // per epoch of kEpochEvents, and one more that closes all
 };
+
+SchemaPtr input_schema() {
+  return Schema::make(
+             {{"k", Type::Int64}, {"ts", Type::Timestamp}, {"id", Type::Int64}, {"v", Type::Int64}})
+      .value();
+}
 
 Events make_events(int64_t n) {
   Events events;
@@ -51,6 +61,24 @@ Events make_events(int64_t n) {
     events.id.push_back(i);
     events.value.push_back(static_cast<int64_t>(random() % 1'000'000));
   }
+  for (int64_t begin = 0; begin < n; begin += kBatchEvents) {
+    const int64_t rows = std::min(kBatchEvents, n - begin);
+    std::vector<ColumnPtr> columns;
+    for (const auto* source : {&events.key, &events.time, &events.id, &events.value}) {
+      ColumnBuilder builder(source == &events.time ? Type::Timestamp : Type::Int64);
+      for (int64_t r = begin; r < begin + rows; ++r)
+        builder.append_int64((*source)[static_cast<size_t>(r)]);
+      columns.push_back(builder.finish());
+    }
+    events.batches.push_back(RecordBatch::make_unchecked(input_schema(), std::move(columns), rows));
+  }
+  int64_t latest = std::numeric_limits<int64_t>::min();
+  for (int64_t begin = 0; begin < n; begin += kEpochEvents) {
+    events.watermarks.push_back(begin == 0 ? EpochContext::kNoWatermark : latest - kDelay);
+    for (int64_t i = begin; i < std::min(n, begin + kEpochEvents); ++i)
+      latest = std::max(latest, events.time[static_cast<size_t>(i)]);
+  }
+  events.watermarks.push_back(std::numeric_limits<int64_t>::max());
   return events;
 }
 
@@ -61,17 +89,8 @@ struct Totals {
   int64_t count_sum = 0;
 };
 
-// Returns the watermark in force for the epoch that starts at event `begin`.
-int64_t watermark_before(const Events& events, int64_t begin) {
-  if (begin == 0) return EpochContext::kNoWatermark;
-  return *std::max_element(events.time.begin(), events.time.begin() + begin) - kDelay;
-}
-
 Totals run_operator(const Events& events) {
-  const SchemaPtr schema =
-      Schema::make(
-          {{"k", Type::Int64}, {"ts", Type::Timestamp}, {"id", Type::Int64}, {"v", Type::Int64}})
-          .value();
+  const SchemaPtr schema = input_schema();
   OverAggregateOptions options;
   options.partition_columns = {0};
   options.order_columns = {1, 2};
@@ -86,19 +105,10 @@ Totals run_operator(const Events& events) {
   for (int64_t epoch_begin = 0, epoch = 0; epoch_begin <= n; epoch_begin += kEpochEvents, ++epoch) {
     EpochContext context;
     context.epoch = epoch;
-    context.watermark = epoch_begin >= n ? std::numeric_limits<int64_t>::max()
-                                         : watermark_before(events, epoch_begin);
+    context.watermark = events.watermarks[static_cast<size_t>(epoch)];
     for (int64_t begin = epoch_begin; begin < std::min(n, epoch_begin + kEpochEvents);
          begin += kBatchEvents) {
-      const int64_t rows = std::min(kBatchEvents, n - begin);
-      std::vector<ColumnPtr> columns;
-      for (const auto* source : {&events.key, &events.time, &events.id, &events.value}) {
-        ColumnBuilder builder(source == &events.time ? Type::Timestamp : Type::Int64);
-        for (int64_t r = begin; r < begin + rows; ++r)
-          builder.append_int64((*source)[static_cast<size_t>(r)]);
-        columns.push_back(builder.finish());
-      }
-      if (!state->add_input(RecordBatch::make_unchecked(schema, std::move(columns), rows), context)
+      if (!state->add_input(events.batches[static_cast<size_t>(begin / kBatchEvents)], context)
                .is_ok()) {
         std::fprintf(stderr, "add_input failed\n");
         std::exit(1);
@@ -141,9 +151,8 @@ Totals run_loop(const Events& events) {
   std::unordered_map<int64_t, Key> keys;
   Totals totals;
   const int64_t n = static_cast<int64_t>(events.key.size());
-  for (int64_t epoch_begin = 0; epoch_begin <= n; epoch_begin += kEpochEvents) {
-    const int64_t watermark = epoch_begin >= n ? std::numeric_limits<int64_t>::max()
-                                               : watermark_before(events, epoch_begin);
+  for (int64_t epoch_begin = 0, epoch = 0; epoch_begin <= n; epoch_begin += kEpochEvents, ++epoch) {
+    const int64_t watermark = events.watermarks[static_cast<size_t>(epoch)];
     for (int64_t i = epoch_begin; i < std::min(n, epoch_begin + kEpochEvents); ++i) {
       const auto s = static_cast<size_t>(i);
       if (watermark != EpochContext::kNoWatermark && events.time[s] < watermark) continue;
