@@ -430,6 +430,16 @@ class Binder {
       SLUICE_ASSIGN_OR_RETURN(Value format, literal_argument(e, 1, Type::String));
       return make_to_timestamp_node(std::move(child), format.as_string(), e);
     }
+    if (name == "unix_micros") {
+      SLUICE_RETURN_NOT_OK(expect(1));
+      SLUICE_ASSIGN_OR_RETURN(BoundNodePtr child, bind_timestamp(e, args[0]));
+      return make_micros_node(Type::Int64, std::move(child), e);
+    }
+    if (name == "timestamp_micros") {
+      SLUICE_RETURN_NOT_OK(expect(1));
+      SLUICE_ASSIGN_OR_RETURN(BoundNodePtr child, bind_typed(e, args[0], Type::Int64, name));
+      return make_micros_node(Type::Timestamp, std::move(child), e);
+    }
     if (name == "date_trunc") {
       SLUICE_RETURN_NOT_OK(expect(2));
       SLUICE_ASSIGN_OR_RETURN(Value unit, literal_argument(e, 0, Type::String));

@@ -161,6 +161,8 @@ Result<BoundNodePtr> make_to_timestamp_node(BoundNodePtr child, const std::strin
                                             Expr expr);
 Result<BoundNodePtr> make_date_trunc_node(const std::string& unit, BoundNodePtr child, Expr expr);
 BoundNodePtr make_extract_node(TimestampField field, BoundNodePtr child, Expr expr);
+/// Reads a TIMESTAMP as BIGINT microseconds or back (`to`): the same buffers, retyped.
+BoundNodePtr make_micros_node(Type to, BoundNodePtr child, Expr expr);
 
 BoundNodePtr make_hash_node(std::vector<BoundNodePtr> args, Expr expr);
 

@@ -457,6 +457,12 @@ Expr minute(Expr e) {
 Expr second(Expr e) {
   return function("second", {std::move(e)});
 }
+Expr unix_micros(Expr e) {
+  return function("unix_micros", {std::move(e)});
+}
+Expr timestamp_micros(Expr e) {
+  return function("timestamp_micros", {std::move(e)});
+}
 
 Expr interval(std::string text) {
   ExprNode node;

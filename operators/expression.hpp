@@ -192,6 +192,10 @@ Expr day(Expr e);
 Expr hour(Expr e);
 Expr minute(Expr e);
 Expr second(Expr e);
+/// Returns a timestamp as BIGINT microseconds since the Unix epoch (Spark's unix_micros).
+Expr unix_micros(Expr e);
+/// Returns the timestamp of BIGINT microseconds since the Unix epoch (Spark's timestamp_micros).
+Expr timestamp_micros(Expr e);
 /// Builds a fixed-length interval literal ("10 seconds", "1 hour", "500 milliseconds",
 /// "2 minutes 3 seconds"; units microsecond(s), millisecond(s), second(s), minute(s), hour(s),
 /// day(s), week(s)) usable as timestamp +/- interval. Text that does not parse fails at bind.

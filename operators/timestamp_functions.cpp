@@ -461,4 +461,25 @@ BoundNodePtr make_extract_node(TimestampField field, BoundNodePtr child, Expr ex
   return std::make_shared<ExtractNode>(field, std::move(child), std::move(expr));
 }
 
+namespace {
+
+// unix_micros / timestamp_micros: both types hold int64 microseconds, so only the type changes.
+class MicrosNode final : public BoundNode {
+ public:
+  MicrosNode(Type to, BoundNodePtr child, Expr expr)
+      : BoundNode(to, child->nullable, std::move(expr), {child}) {}
+
+  Result<ColumnPtr> evaluate(const EvalContext& ctx) const override {
+    SLUICE_ASSIGN_OR_RETURN(ColumnPtr input, children[0]->evaluate(ctx));
+    return Column::make_unchecked(type, input->length(), input->values_buffer(),
+                                  input->validity_buffer(), nullptr, input->offset());
+  }
+};
+
+}  // namespace
+
+BoundNodePtr make_micros_node(Type to, BoundNodePtr child, Expr expr) {
+  return std::make_shared<MicrosNode>(to, std::move(child), std::move(expr));
+}
+
 }  // namespace sluice

@@ -10,6 +10,9 @@
 
 namespace sluice {
 
+class OverCall;
+class WindowSpec;
+
 /// One aggregate in `agg(...)`: a function over an expression (none for count()), with the
 /// output name Spark would give it unless aliased. An immutable value.
 class AggregateCall {
@@ -22,6 +25,8 @@ class AggregateCall {
     copy.alias_ = std::move(name);
     return copy;
   }
+  /// Returns this aggregate over a window (Spark's Column.over; include plan/over_window.hpp).
+  OverCall over(const WindowSpec& window) const;
   AggregateKind kind() const { return kind_; }
   const std::optional<Expr>& argument() const { return argument_; }
   /// Returns the alias, or Spark's default name: count(1), sum(v), count(DISTINCT v), ...

@@ -111,6 +111,62 @@ DataFrame DataFrame::select(std::vector<Expr> exprs) const {
   return derive([&](const PlanPtr& plan) { return LogicalPlan::make_project(plan, exprs); });
 }
 
+DataFrame DataFrame::select(std::vector<SelectItem> items) const {
+  return derive([&](const PlanPtr& plan) -> Result<PlanPtr> {
+    std::vector<AggregateCall> calls;
+    std::vector<std::string> names;
+    const WindowSpec* window = nullptr;
+    for (const auto& item : items) {
+      const auto* call = std::get_if<OverCall>(&item);
+      if (!call) continue;
+      if (window && window->to_string() != call->window().to_string()) {
+        return Status::invalid_argument(
+            "OVER (" + call->window().to_string() + ") and OVER (" + window->to_string() +
+            ") in one select: several different windows are not supported; "
+            "compute one window per select");
+      }
+      window = &call->window();
+      calls.push_back(call->call());
+      // Internal names, so that an OVER column never collides with an input column.
+      names.push_back("__over_" + std::to_string(names.size()));
+    }
+    if (!window) {
+      std::vector<Expr> exprs;
+      for (const auto& item : items)
+        exprs.push_back(std::get<Expr>(item));
+      return LogicalPlan::make_project(plan, exprs);
+    }
+    SLUICE_ASSIGN_OR_RETURN(OverWindow over, make_over_window(*window, calls, names));
+    SLUICE_ASSIGN_OR_RETURN(PlanPtr node, LogicalPlan::make_over(plan, std::move(over)));
+    std::vector<Expr> exprs;
+    size_t next = 0;
+    for (const auto& item : items) {
+      if (const auto* call = std::get_if<OverCall>(&item)) {
+        exprs.push_back(col(names[next++]).alias(call->output_name()));
+      } else {
+        exprs.push_back(std::get<Expr>(item));
+      }
+    }
+    return LogicalPlan::make_project(node, exprs);
+  });
+}
+
+DataFrame DataFrame::with_column(const std::string& name, const OverCall& call) const {
+  if (!plan_.ok()) return *this;
+  std::vector<SelectItem> items;
+  bool replaced = false;
+  for (const auto& field : (*plan_)->schema()->fields()) {
+    if (field.name == name) {
+      items.emplace_back(call.alias(name));
+      replaced = true;
+    } else {
+      items.emplace_back(col(field.name));
+    }
+  }
+  if (!replaced) items.emplace_back(call.alias(name));
+  return select(std::move(items));
+}
+
 DataFrame DataFrame::filter(const Expr& condition) const {
   return derive([&](const PlanPtr& plan) { return LogicalPlan::make_filter(plan, condition); });
 }

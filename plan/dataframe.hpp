@@ -4,10 +4,12 @@
 #include <map>
 #include <string>
 #include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "io/memory_source.hpp"
 #include "operators/record_format.hpp"
+#include "plan/over_window.hpp"
 #include "plan/session_context.hpp"
 
 namespace sluice {
@@ -25,17 +27,30 @@ class DataFrame {
   DataFrame(std::shared_ptr<SessionState> session, Result<PlanPtr> plan)
       : session_(std::move(session)), plan_(std::move(plan)) {}
 
+  /// One item of select: an expression, or an aggregate over a window.
+  using SelectItem = std::variant<Expr, OverCall>;
   /// Computes the given expressions (or column names) as the new columns.
   DataFrame select(std::vector<Expr> exprs) const;
+  /// Computes expressions and aggregates over a window (`avg(col("x")).over(w)`: the row's
+  /// columns and the aggregate over its frame; all OVER items of one select share one window).
+  DataFrame select(std::vector<SelectItem> items) const;
   template <typename... Args>
   DataFrame select(Args&&... args) const {
-    return select(std::vector<Expr>{to_expr(std::forward<Args>(args))...});
+    if constexpr ((std::is_same_v<std::decay_t<Args>, OverCall> || ...)) {
+      return select(std::vector<SelectItem>{to_item(std::forward<Args>(args))...});
+    } else {
+      return select(std::vector<Expr>{to_expr(std::forward<Args>(args))...});
+    }
   }
   /// Keeps the rows for which condition is true (NULL counts as false).
   DataFrame filter(const Expr& condition) const;
   DataFrame where(const Expr& condition) const { return filter(condition); }
   /// Adds a column, or replaces the column of that name in place.
   DataFrame with_column(const std::string& name, const Expr& expr) const;
+  /// Adds (or replaces) a column computed over a window: each row with the aggregate over its
+  /// frame (Spark's withColumn(name, avg(...).over(w))). The query runs in append mode, each row
+  /// emitted once the watermark passes its event time.
+  DataFrame with_column(const std::string& name, const OverCall& call) const;
   /// Renames a column; a missing column is not an error (as in Spark).
   DataFrame with_column_renamed(const std::string& existing, const std::string& renamed) const;
   /// Removes columns; missing names are ignored (as in Spark).
@@ -101,6 +116,14 @@ class DataFrame {
   static Expr to_expr(const Expr& expr) { return expr; }
   static Expr to_expr(const std::string& name) { return col(name); }
   static Expr to_expr(const char* name) { return col(name); }
+  template <typename T>
+  static SelectItem to_item(T&& item) {
+    if constexpr (std::is_same_v<std::decay_t<T>, OverCall>) {
+      return SelectItem(std::forward<T>(item));
+    } else {
+      return to_expr(std::forward<T>(item));
+    }
+  }
   DataFrame derive(const std::function<Result<PlanPtr>(const PlanPtr&)>& fn) const;
 
   std::shared_ptr<SessionState> session_;

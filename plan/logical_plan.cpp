@@ -1,5 +1,6 @@
 #include "plan/logical_plan.hpp"
 
+#include "operators/over_aggregate.hpp"
 #include "operators/record_format.hpp"
 #include "operators/window_assigner.hpp"
 
@@ -23,6 +24,8 @@ std::ostream& operator<<(std::ostream& out, PlanKind kind) {
     case PlanKind::join: return out << "join";
     case PlanKind::group_state:
       return out << "group_state";
+    case PlanKind::over:
+      return out << "over";
   }
   return out << "unknown";
 }
@@ -270,6 +273,75 @@ Result<PlanPtr> LogicalPlan::make_group_state(PlanPtr child, std::vector<std::st
   return PlanPtr(node);
 }
 
+namespace {
+
+// Collects the filters under an OVER whose columns reach it unchanged (through filters and
+// projections that pass them on by name): a conjunct there may bound its order column.
+void collect_order_bounds(const PlanPtr& node, std::set<std::string> visible,
+                          std::vector<Expr>& out) {
+  if (node->kind() == PlanKind::filter) {
+    bool all_visible = true;
+    for (const auto& name : node->condition().referenced_columns())
+      all_visible &= visible.count(name) > 0;
+    if (all_visible) out.push_back(node->condition());
+    collect_order_bounds(node->child(), std::move(visible), out);
+  } else if (node->kind() == PlanKind::project) {
+    std::set<std::string> passed;
+    for (const auto& expr : node->exprs()) {
+      if (expr.kind() == ExprKind::column && visible.count(expr.column_name()))
+        passed.insert(expr.column_name());
+    }
+    if (!passed.empty()) collect_order_bounds(node->child(), std::move(passed), out);
+  }
+}
+
+}  // namespace
+
+Result<PlanPtr> LogicalPlan::make_over(PlanPtr child, OverWindow window) {
+  const Schema& input = *child->schema();
+  auto find = [&](const std::string& name, const std::string& clause) -> Result<int> {
+    auto index = input.index_of(name);
+    if (!index.ok()) return index.status().with_context("OVER (" + window.text + ") " + clause);
+    return *index;
+  };
+  for (const auto& name : window.partition_by)
+    SLUICE_RETURN_NOT_OK(find(name, "PARTITION BY").status());
+  for (const auto& name : window.order_by)
+    SLUICE_RETURN_NOT_OK(find(name, "ORDER BY").status());
+  if (window.order_by.empty())
+    return Status::invalid_argument("OVER (" + window.text + ") needs ORDER BY");
+  SLUICE_ASSIGN_OR_RETURN(int time, find(window.order_by.front(), "ORDER BY"));
+  if (input.field(time).type != Type::Timestamp) {
+    return Status::type_error(
+        "OVER (" + window.text + "): ORDER BY " + window.order_by.front() + " is " +
+        std::string(type_name(input.field(time).type)) +
+        "; the first ORDER BY column must be the stream's event-time column (TIMESTAMP)");
+  }
+  std::vector<Field> fields = input.fields();
+  for (const auto& call : window.calls) {
+    Type type = Type::Int64;
+    if (call.argument) {
+      SLUICE_ASSIGN_OR_RETURN(int argument, find(*call.argument, aggregate_name(call.kind)));
+      auto result = over_result_type(call.kind, input.field(argument).type);
+      if (!result.ok()) return result.status().with_context("OVER (" + window.text + ")");
+      type = *result;
+    }
+    fields.push_back({call.output_name, type, true});
+  }
+  SLUICE_ASSIGN_OR_RETURN(SchemaPtr schema, Schema::make(std::move(fields)));
+  std::set<std::string> visible;
+  for (const auto& field : input.fields())
+    visible.insert(field.name);
+  window.order_bounds.clear();
+  collect_order_bounds(child, std::move(visible), window.order_bounds);
+  std::shared_ptr<LogicalPlan> node(new LogicalPlan());
+  node->kind_ = PlanKind::over;
+  node->schema_ = std::move(schema);
+  node->children_ = {std::move(child)};
+  node->over_window_ = std::make_shared<const OverWindow>(std::move(window));
+  return PlanPtr(node);
+}
+
 Result<PlanPtr> LogicalPlan::make_sort(PlanPtr child, std::vector<SortKey> keys) {
   if (keys.empty()) return Status::invalid_argument("order_by needs at least one key");
   for (const auto& key : keys) SLUICE_RETURN_NOT_OK(infer_type(key.expr, *child->schema()).status());
@@ -331,6 +403,15 @@ std::vector<std::string> LogicalPlan::referenced_columns() const {
     case PlanKind::sort:
       for (const auto& key : sort_keys_) add(key.expr);
       break;
+    case PlanKind::over:
+      for (const auto& column : over_window_->partition_by)
+        add(col(column));
+      for (const auto& column : over_window_->order_by)
+        add(col(column));
+      for (const auto& call : over_window_->calls) {
+        if (call.argument) add(col(*call.argument));
+      }
+      break;
     case PlanKind::join:
       for (const auto& key : join_keys_) add(col(key));
       if (join_condition_) add(*join_condition_);
@@ -378,6 +459,14 @@ Result<PlanPtr> LogicalPlan::with_children(std::vector<PlanPtr> children) const 
       return make_join(std::move(children.at(0)), std::move(children.at(1)), join_keys_, join_type_, join_condition_);
     case PlanKind::group_state:
       return make_group_state(std::move(children.at(0)), dedup_columns_, group_state_);
+    case PlanKind::over: {
+      // The bounds found at construction stay: the optimizer's rewrites below keep every row
+      // the filters let through, but may move and rewrite the filters themselves.
+      SLUICE_ASSIGN_OR_RETURN(PlanPtr node, make_over(std::move(children.at(0)), *over_window_));
+      std::shared_ptr<LogicalPlan> copy(new LogicalPlan(*node));
+      copy->over_window_ = over_window_;
+      return PlanPtr(copy);
+    }
   }
   return Status::internal("unknown plan node");
 }
@@ -454,6 +543,14 @@ std::string LogicalPlan::node_string() const {
       return std::string(group_state_->is_map ? "MapGroupsWithState" : "FlatMapGroupsWithState") +
              " [" + keys + "], " + std::string(output_mode_name(group_state_->mode)) + ", " +
              std::string(group_state_timeout_name(group_state_->timeout));
+    }
+    case PlanKind::over: {
+      std::string calls;
+      for (const auto& call : over_window_->calls) {
+        calls += (calls.empty() ? "" : ", ") + aggregate_name(call.kind) + "(" +
+                 call.argument.value_or("*") + ") AS " + call.output_name;
+      }
+      return "Window [" + calls + "], " + over_window_->text;
     }
   }
   return "?";

@@ -9,9 +9,10 @@
 
 #include "io/source.hpp"
 #include "operators/expression.hpp"
-#include "operators/stream_join.hpp"
 #include "operators/flat_map_groups_with_state.hpp"
+#include "operators/stream_join.hpp"
 #include "plan/aggregation.hpp"
+#include "plan/over_window.hpp"
 
 namespace sluice {
 
@@ -43,7 +44,8 @@ enum class PlanKind {
   sort,
   limit,
   join,
-  group_state
+  group_state,
+  over
 };
 
 /// Prints a node kind's name (for logs and test frameworks).
@@ -86,6 +88,11 @@ class LogicalPlan {
   /// (map_groups_with_state / flat_map_groups_with_state); the node's schema is the spec's output.
   static Result<PlanPtr> make_group_state(PlanPtr child, std::vector<std::string> keys,
                                           std::shared_ptr<const GroupStateSpec> spec);
+  /// Computes aggregates over a window per row (OVER ... ROWS): the child's columns, then one
+  /// column per call. Fails naming a column the window or a call reads that the child lacks, a
+  /// first ORDER BY column that is not a TIMESTAMP, or a function the type does not support.
+  /// Records the filters below it that bound the order column (OverWindow::order_bounds).
+  static Result<PlanPtr> make_over(PlanPtr child, OverWindow window);
   static Result<PlanPtr> make_sort(PlanPtr child, std::vector<SortKey> keys);
   static Result<PlanPtr> make_limit(PlanPtr child, int64_t limit);
 
@@ -110,11 +117,14 @@ class LogicalPlan {
   const std::optional<Expr>& join_condition() const { return join_condition_; }
   /// For group_state: the grouping columns (in dedup_columns()) and the user's declaration.
   const std::shared_ptr<const GroupStateSpec>& group_state() const { return group_state_; }
+  /// For over: the analyzed window and calls.
+  const std::shared_ptr<const OverWindow>& over_window() const { return over_window_; }
   /// Returns true for nodes that keep state across epochs (aggregate, deduplicate,
-  /// group_state, a join of two streams; a stream-static join keeps none).
+  /// group_state, over, a join of two streams; a stream-static join keeps none).
   bool is_stateful() const {
     if (kind_ == PlanKind::join) return !children_[0]->reads_only_static() && !children_[1]->reads_only_static();
-    return kind_ == PlanKind::aggregate || kind_ == PlanKind::deduplicate || kind_ == PlanKind::group_state;
+    return kind_ == PlanKind::aggregate || kind_ == PlanKind::deduplicate ||
+           kind_ == PlanKind::group_state || kind_ == PlanKind::over;
   }
   /// Returns true when every source under this node is a static table (session.read()).
   bool reads_only_static() const;
@@ -162,6 +172,7 @@ class LogicalPlan {
   std::vector<std::string> join_keys_;
   std::optional<Expr> join_condition_;
   std::shared_ptr<const GroupStateSpec> group_state_;
+  std::shared_ptr<const OverWindow> over_window_;
 };
 
 }  // namespace sluice

@@ -198,6 +198,28 @@ Result<PlanPtr> prune(const PlanPtr& node, const std::set<std::string>& required
       if (child == node->child() && kept.size() == node->exprs().size()) return node;
       return LogicalPlan::make_project(child, kept);
     }
+    case PlanKind::over: {
+      // An OVER passes its input's columns on: the child keeps what the parent reads of them,
+      // what the window reads, and the event-time column its rows are released by.
+      std::set<std::string> child_required;
+      for (const auto& field : node->child()->schema()->fields()) {
+        if (required.count(field.name)) child_required.insert(field.name);
+      }
+      for (const auto& name : node->referenced_columns())
+        child_required.insert(name);
+      if (const LogicalPlan* watermark = find_watermark_below(node->child())) {
+        if (node->child()->schema()->find(watermark->watermark_column()) >= 0) {
+          child_required.insert(watermark->watermark_column());
+        }
+      }
+      for (const auto& bound : node->over_window()->order_bounds) {
+        for (const auto& name : bound.referenced_columns()) {
+          if (node->child()->schema()->find(name) >= 0) child_required.insert(name);
+        }
+      }
+      SLUICE_ASSIGN_OR_RETURN(PlanPtr child, prune(node->child(), child_required));
+      return child == node->child() ? node : node->with_children({child});
+    }
     case PlanKind::group_state:
     case PlanKind::watermark:
     case PlanKind::deduplicate:
@@ -340,6 +362,28 @@ Result<PlanPtr> PushDownFilters::apply(const PlanPtr& plan) const {
                                                      : node->condition();
       return LogicalPlan::make_join(child->children()[0], child->children()[1], child->join_keys(),
                                     JoinType::inner, condition);
+    }
+    if (child->kind() == PlanKind::over && node->condition().is_deterministic()) {
+      // Only conjuncts on partition columns alone may go below an OVER: they drop whole
+      // partitions, and so never change another row's frame.
+      const auto& partition = child->over_window()->partition_by;
+      std::vector<Expr> parts, pushed, kept;
+      split_conjuncts(node->condition(), parts);
+      for (const auto& part : parts) {
+        const auto columns = part.referenced_columns();
+        const bool on_partition =
+            !columns.empty() &&
+            std::all_of(columns.begin(), columns.end(), [&](const std::string& name) {
+              return std::find(partition.begin(), partition.end(), name) != partition.end();
+            });
+        (on_partition ? pushed : kept).push_back(part);
+      }
+      if (pushed.empty()) return node;
+      SLUICE_ASSIGN_OR_RETURN(PlanPtr filtered,
+                              LogicalPlan::make_filter(child->child(), conjunction(pushed)));
+      SLUICE_ASSIGN_OR_RETURN(PlanPtr over, child->with_children({filtered}));
+      if (kept.empty()) return over;
+      return LogicalPlan::make_filter(over, conjunction(kept));
     }
     if (child->kind() == PlanKind::union_all) {
       std::vector<PlanPtr> inputs;

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 
 #include "operators/deduplicate.hpp"
 #include "operators/flat_map_groups_with_state.hpp"
 #include "operators/hash_aggregate.hpp"
+#include "operators/over_aggregate.hpp"
 #include "operators/session_window_aggregate.hpp"
 #include "operators/stream_join.hpp"
 
@@ -171,7 +173,9 @@ struct Planner {
       case PlanKind::union_all: return collect_union(node, std::move(above), target);
       case PlanKind::aggregate:
       case PlanKind::deduplicate:
-      case PlanKind::group_state: return collect_stateful(node, std::move(above), target);
+      case PlanKind::group_state:
+      case PlanKind::over:
+        return collect_stateful(node, std::move(above), target);
       case PlanKind::join: return collect_join(node, std::move(above), target);
       case PlanKind::sort:
       case PlanKind::limit:
@@ -223,6 +227,8 @@ struct Planner {
       SLUICE_RETURN_NOT_OK(plan_aggregate(*node, watermark, pre, stage));
     } else if (node->kind() == PlanKind::group_state) {
       SLUICE_RETURN_NOT_OK(plan_group_state(*node, watermark, stage));
+    } else if (node->kind() == PlanKind::over) {
+      SLUICE_RETURN_NOT_OK(plan_over(*node, watermark, stage));
     } else {
       SLUICE_RETURN_NOT_OK(plan_deduplicate(*node, watermark, stage));
     }
@@ -431,6 +437,62 @@ struct Planner {
     return Status::ok();
   }
 
+  // Plans an OVER: rows are released once the watermark passes their order time, so the first
+  // ORDER BY column must be the event time, or trail it by a bound a filter below states
+  // (`order >= time - INTERVAL ...`, which then holds for every row that reaches the OVER).
+  Status plan_over(const LogicalPlan& node, const std::optional<EventTime>& watermark,
+                   StatefulStage& stage) {
+    const OverWindow& window = *node.over_window();
+    const SchemaPtr& input = node.child()->schema();
+    const std::string& order = window.order_by.front();
+    const std::string clause = "OVER (" + window.text + ")";
+    if (!watermark) {
+      return Status::invalid_argument(
+          clause + ": ORDER BY " + order +
+          " has no watermark (rule: a streaming OVER orders rows by the stream's "
+          "event-time column; declare it with with_watermark or WATERMARK FOR)");
+    }
+    const int time = input->find(watermark->column);
+    if (time < 0) {
+      return Status::invalid_argument(clause + ": its input lacks the event-time column '" +
+                                      watermark->column +
+                                      "'; keep it in the columns below the OVER");
+    }
+    OverAggregateOptions options;
+    options.event_time_column = time;
+    options.cache_bytes = this->options.state_cache_bytes;
+    if (order != watermark->column) {
+      std::optional<int64_t> lag;
+      for (const auto& bound : window.order_bounds) {
+        const TimeBounds bounds = time_bounds_of(bound, watermark->column, order);
+        if (bounds.lower)
+          lag = std::min(lag.value_or(std::numeric_limits<int64_t>::max()),
+                         std::max<int64_t>(0, -*bounds.lower));
+      }
+      if (!lag) {
+        return Status::invalid_argument(
+            clause + ": ORDER BY " + order + " is not the stream's event-time column '" +
+            watermark->column +
+            "' (rule: rows are final once the watermark passes their order time; order by '" +
+            watermark->column + "', or bound " + order + " below it with a filter such as " +
+            order + " >= " + watermark->column + " - INTERVAL '1' MINUTE)");
+      }
+      options.order_lag_micros = *lag;
+    }
+    for (const auto& column : window.partition_by)
+      options.partition_columns.push_back(input->find(column));
+    for (const auto& column : window.order_by)
+      options.order_columns.push_back(input->find(column));
+    options.preceding = window.preceding;
+    for (const auto& call : window.calls) {
+      options.calls.push_back(
+          {call.kind, call.argument ? input->find(*call.argument) : -1, call.output_name});
+    }
+    stage.uses_watermark = true;
+    SLUICE_ASSIGN_OR_RETURN(stage.op, make_over_aggregate(input, std::move(options)));
+    return Status::ok();
+  }
+
   Status plan_deduplicate(const LogicalPlan& node, const std::optional<EventTime>& watermark, StatefulStage& stage) {
     const SchemaPtr& input = node.child()->schema();
     std::vector<int> keys;
@@ -565,6 +627,7 @@ Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
   int stateful = 0;
   const LogicalPlan* aggregate = nullptr;
   const LogicalPlan* deduplicate = nullptr;
+  const LogicalPlan* over = nullptr;
   bool ordered = false;
   const LogicalPlan* join = nullptr;
   std::vector<const LogicalPlan*> aggregates;
@@ -576,11 +639,17 @@ Status check_output_mode(const PlanPtr& plan, OutputMode mode) {
       aggregates.push_back(node.get());
     }
     if (node->kind() == PlanKind::deduplicate) deduplicate = node.get();
+    if (node->kind() == PlanKind::over) over = node.get();
     if (node->kind() == PlanKind::sort || node->kind() == PlanKind::limit) ordered = true;
     for (const auto& child : node->children()) visit(child);
   };
   visit(plan);
   const std::string mode_name(output_mode_name(mode));
+  if (over && mode != OutputMode::Append) {
+    return Status::invalid_argument(
+        "output mode " + mode_name + " is not supported for " + over->node_string() +
+        " (rule: an OVER aggregation emits each row once, in append mode)");
+  }
   if (mode == OutputMode::Complete && !aggregate) {
     return Status::invalid_argument(
         "output mode Complete is not supported when there are no streaming aggregations "

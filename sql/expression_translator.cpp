@@ -26,11 +26,11 @@ constexpr int64_t kSecondField = 1 << 12;
 
 const std::vector<std::string>& scalar_function_names() {
   static const std::vector<std::string> names = {
-      "lower",    "upper",    "length",  "char_length", "character_length", "substring",
-      "substr",   "concat",   "trim",    "btrim",       "to_timestamp",     "date_trunc",
-      "year",     "month",    "day",     "hour",        "minute",           "second",
-      "hash",     "coalesce", "extract", "date_part",   "starts_with",      "from_json",
-      "from_csv", "to_json",  "to_csv",  "named_struct"};
+      "lower",    "upper",    "length",  "char_length",  "character_length", "substring",
+      "substr",   "concat",   "trim",    "btrim",        "to_timestamp",     "date_trunc",
+      "year",     "month",    "day",     "hour",         "minute",           "second",
+      "hash",     "coalesce", "extract", "date_part",    "starts_with",      "from_json",
+      "from_csv", "to_json",  "to_csv",  "named_struct", "unix_micros",      "timestamp_micros"};
   return names;
 }
 
@@ -195,6 +195,13 @@ Result<Expr> ExpressionTranslator::translate(const ParseNode& node, const Expres
   if (type == "CaseExpr") return translate_case(body, scope);
   if (type == "TypeCast") return translate_cast(body, scope);
   if (type == "FuncCall") {
+    if (auto bound = over_columns_.find(&body); bound != over_columns_.end()) return bound->second;
+    if (is_over_call(node)) {
+      return error(node, StatusCode::invalid_argument,
+                   function_name(node) +
+                       "(...) OVER (...) is supported only in the SELECT list of a "
+                       "query without GROUP BY (compute it in a subquery to filter on it)");
+    }
     if (is_aggregate_call(node)) return translate_aggregate(node, scope, "");
     return translate_function(body, scope);
   }
@@ -733,6 +740,139 @@ Result<int64_t> ExpressionTranslator::integer_argument(const ParseNode& node,
   return value->as_int64();
 }
 
+bool ExpressionTranslator::is_over_call(const ParseNode& node) {
+  return node.node_type() == "FuncCall" && node.body().get("over") != nullptr;
+}
+
+namespace {
+
+// PostgreSQL's frame option bits (nodes/parsenodes.h, PostgreSQL 11 and later).
+constexpr int64_t kFrameNonDefault = 0x1;
+constexpr int64_t kFrameRange = 0x2;
+constexpr int64_t kFrameGroups = 0x8;
+constexpr int64_t kFrameStartUnboundedPreceding = 0x20;
+constexpr int64_t kFrameStartUnboundedFollowing = 0x80;
+constexpr int64_t kFrameEndUnboundedFollowing = 0x100;
+constexpr int64_t kFrameStartCurrentRow = 0x200;
+constexpr int64_t kFrameEndCurrentRow = 0x400;
+constexpr int64_t kFrameStartOffsetPreceding = 0x800;
+constexpr int64_t kFrameEndOffsetPreceding = 0x1000;
+constexpr int64_t kFrameStartOffsetFollowing = 0x2000;
+constexpr int64_t kFrameEndOffsetFollowing = 0x4000;
+constexpr int64_t kFrameExclude = 0x8000 | 0x10000 | 0x20000;
+
+}  // namespace
+
+Result<OverCall> ExpressionTranslator::translate_over(const ParseNode& node,
+                                                      const ExpressionScope& scope) {
+  const ParseNode& body = node.body();
+  const ParseNode& over = body.get("over")->body();
+  const std::string name = function_name(node);
+  const size_t at = offset(body);
+  const size_t over_at = offset(over, at);
+  const std::string call_text = name + "(...) OVER (...)";
+  if (name != "count" && name != "sum" && name != "avg" && name != "min" && name != "max") {
+    return source_.error_at(
+        at, StatusCode::invalid_argument,
+        call_text + ": only count, sum, avg, min and max are supported OVER a window");
+  }
+  if (!over.string_field("refname").empty() || !over.string_field("name").empty()) {
+    return source_.error_at(
+        over_at, StatusCode::invalid_argument,
+        call_text +
+            ": named windows (OVER w, WINDOW w AS ...) are not supported; write "
+            "the window in the OVER clause");
+  }
+  if (body.get("agg_filter") != nullptr || body.bool_field("agg_distinct") ||
+      body.get("agg_order") != nullptr) {
+    return source_.error_at(
+        at, StatusCode::invalid_argument,
+        call_text + ": FILTER, DISTINCT and ORDER BY inside the call are not supported");
+  }
+  std::optional<Expr> argument;
+  const auto args = body.list("args");
+  if (!body.bool_field("agg_star")) {
+    if (args.size() != 1) {
+      return source_.error_at(
+          at, StatusCode::invalid_argument,
+          call_text + " takes one argument, got " + std::to_string(args.size()));
+    }
+    SLUICE_ASSIGN_OR_RETURN(Expr translated, translate(*args[0], scope));
+    argument = std::move(translated);
+  } else if (name != "count") {
+    return source_.error_at(at, StatusCode::invalid_argument, "only count takes *");
+  }
+  AggregateCall call = argument ? AggregateCall(AggregateKind::count, argument) : count();
+  if (name == "sum") call = sum(*argument);
+  if (name == "avg") call = avg(*argument);
+  if (name == "min") call = min(*argument);
+  if (name == "max") call = max(*argument);
+  std::vector<Expr> partition;
+  for (const ParseNode* item : over.list("partitionClause")) {
+    SLUICE_ASSIGN_OR_RETURN(Expr expr, translate(*item, scope));
+    partition.push_back(std::move(expr));
+  }
+  std::vector<Expr> order;
+  for (const ParseNode* item : over.list("orderClause")) {
+    const ParseNode& sort = item->body();
+    const std::string direction = sort.string_field("sortby_dir");
+    if (direction == "SORTBY_DESC" || direction == "SORTBY_USING") {
+      return error(*item, StatusCode::invalid_argument,
+                   call_text +
+                       ": ORDER BY ... DESC is not supported (rule: a streaming OVER runs in "
+                       "ascending event-time order)");
+    }
+    const std::string nulls = sort.string_field("sortby_nulls");
+    if (!nulls.empty() && nulls != "SORTBY_NULLS_DEFAULT") {
+      return error(*item, StatusCode::invalid_argument,
+                   call_text + ": NULLS FIRST/LAST in ORDER BY is not supported");
+    }
+    SLUICE_ASSIGN_OR_RETURN(Expr expr, translate(*sort.get("node"), scope));
+    order.push_back(std::move(expr));
+  }
+  const int64_t frame = over.int_field("frameOptions");
+  auto refuse = [&](const std::string& what) {
+    return source_.error_at(over_at, StatusCode::invalid_argument, call_text + ": " + what);
+  };
+  if ((frame & kFrameNonDefault) == 0) {
+    return refuse(
+        "without a frame the window is RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW, which is "
+        "not supported; write ROWS BETWEEN n PRECEDING AND CURRENT ROW");
+  }
+  if (frame & kFrameRange)
+    return refuse("RANGE frames are not supported; write ROWS BETWEEN n PRECEDING AND CURRENT ROW");
+  if (frame & kFrameGroups)
+    return refuse(
+        "GROUPS frames are not supported; write ROWS BETWEEN n PRECEDING AND CURRENT ROW");
+  if (frame & kFrameExclude) return refuse("EXCLUDE in a frame is not supported");
+  if (frame & (kFrameStartOffsetFollowing | kFrameStartUnboundedFollowing |
+               kFrameEndOffsetFollowing | kFrameEndUnboundedFollowing)) {
+    return refuse(
+        "FOLLOWING is not supported (rule: a streaming OVER emits each row once, when no row "
+        "before "
+        "it can still come; the frame ends at CURRENT ROW)");
+  }
+  if (frame & kFrameEndOffsetPreceding) return refuse("the frame must end at CURRENT ROW");
+  if ((frame & kFrameEndCurrentRow) == 0) return refuse("the frame must end at CURRENT ROW");
+  int64_t start = 0;
+  if (frame & kFrameStartUnboundedPreceding) {
+    start = Window::unbounded_preceding;
+  } else if (frame & kFrameStartOffsetPreceding) {
+    const ParseNode* offset_node = over.get("startOffset");
+    if (offset_node == nullptr) return refuse("ROWS n PRECEDING without n");
+    SLUICE_ASSIGN_OR_RETURN(int64_t rows, integer_argument(*offset_node, "ROWS n PRECEDING's n"));
+    if (rows < 0) return refuse("ROWS n PRECEDING needs n >= 0");
+    start = -rows;
+  } else if ((frame & kFrameStartCurrentRow) == 0) {
+    return refuse("unsupported frame start");
+  }
+  WindowSpec window = WindowSpec()
+                          .partition_by(std::move(partition))
+                          .order_by(std::move(order))
+                          .rows_between(start, 0);
+  return call.over(window);
+}
+
 Result<Expr> ExpressionTranslator::translate_aggregate(const ParseNode& node,
                                                        const ExpressionScope& scope,
                                                        const std::string& alias) {
@@ -748,9 +888,11 @@ Result<Expr> ExpressionTranslator::translate_aggregate(const ParseNode& node,
                             "aggregate function calls cannot be nested");
   }
   if (body.get("over") != nullptr) {
-    return source_.error_at(at, StatusCode::invalid_argument,
-                            "window functions (OVER ...) are not supported; group by "
-                            "\"window\"(...) or read from TUMBLE(...)/HOP(...)");
+    return source_.error_at(
+        at, StatusCode::invalid_argument,
+        name +
+            "(...) OVER (...) in a query with GROUP BY is not supported; aggregate "
+            "in a subquery and put the OVER in the query around it");
   }
   if (body.get("agg_filter") != nullptr) {
     return source_.error_at(at, StatusCode::invalid_argument,
@@ -812,8 +954,11 @@ Result<Expr> ExpressionTranslator::translate_function(const ParseNode& body,
   const std::string name = name_of_function(body);
   const size_t at = offset(body);
   if (body.get("over") != nullptr) {
-    return source_.error_at(at, StatusCode::invalid_argument,
-                            "window functions (OVER ...) are not supported");
+    return source_.error_at(
+        at, StatusCode::invalid_argument,
+        name +
+            "(...) OVER (...): only count, sum, avg, min and max are supported OVER a "
+            "window");
   }
   if (body.bool_field("agg_star") || body.bool_field("agg_distinct")) {
     return source_.error_at(at, StatusCode::invalid_argument,
@@ -846,7 +991,8 @@ Result<Expr> ExpressionTranslator::translate_function(const ParseNode& body,
   Expr result;
   if (name == "lower" || name == "upper" || name == "length" || name == "char_length" ||
       name == "character_length" || name == "trim" || name == "btrim" || name == "year" ||
-      name == "month" || name == "day" || name == "hour" || name == "minute" || name == "second") {
+      name == "month" || name == "day" || name == "hour" || name == "minute" || name == "second" ||
+      name == "unix_micros" || name == "timestamp_micros") {
     SLUICE_RETURN_NOT_OK(arity(1, 1));
     SLUICE_ASSIGN_OR_RETURN(Expr e, argument(0));
     if (name == "lower") result = lower(e);
@@ -859,6 +1005,8 @@ Result<Expr> ExpressionTranslator::translate_function(const ParseNode& body,
     if (name == "hour") result = hour(e);
     if (name == "minute") result = minute(e);
     if (name == "second") result = second(e);
+    if (name == "unix_micros") result = unix_micros(e);
+    if (name == "timestamp_micros") result = timestamp_micros(e);
   } else if (name == "hash" || name == "concat" || name == "coalesce") {
     SLUICE_RETURN_NOT_OK(arity(1, kMany));
     std::vector<Expr> args;

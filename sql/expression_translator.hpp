@@ -9,6 +9,7 @@
 
 #include "operators/expression.hpp"
 #include "plan/aggregation.hpp"
+#include "plan/over_window.hpp"
 #include "sql/parse_tree.hpp"
 #include "sql/source_text.hpp"
 
@@ -90,6 +91,19 @@ class ExpressionTranslator {
                                    const std::string& alias);
   /// Returns true for a call of count, sum, avg, min, max, first, last, approx_count_distinct.
   static bool is_aggregate_call(const ParseNode& node);
+  /// Returns true for a function call with an OVER clause.
+  static bool is_over_call(const ParseNode& node);
+  /// Translates `agg(x) OVER (PARTITION BY ... ORDER BY ... ROWS BETWEEN n PRECEDING AND
+  /// CURRENT ROW)` (the node must be an OVER call); fails at the clause it does not support:
+  /// another function, a named window, DESC or NULLS in ORDER BY, a default, RANGE or GROUPS
+  /// frame, FOLLOWING, EXCLUDE.
+  Result<OverCall> translate_over(const ParseNode& node, const ExpressionScope& scope);
+  /// Makes `translate` return `column` for this OVER call (the column its OVER node computes);
+  /// until clear_over_columns.
+  void bind_over_column(const ParseNode& node, Expr column) {
+    over_columns_[&node.body()] = std::move(column);
+  }
+  void clear_over_columns() { over_columns_.clear(); }
   /// Returns the lower-case name of a function call (without pg_catalog), or "".
   static std::string function_name(const ParseNode& node);
 
@@ -148,6 +162,7 @@ class ExpressionTranslator {
   bool ansi_;
   int aggregate_depth_ = 0;
   std::map<const void*, size_t> column_offsets_;
+  std::map<const void*, Expr> over_columns_;
 };
 
 }  // namespace sluice

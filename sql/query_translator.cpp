@@ -125,6 +125,7 @@ size_t QueryTranslator::distinct_keyword_offset(size_t first_target) const {
 
 bool QueryTranslator::contains_aggregate(const ParseNode& node) {
   if (node.node_type() == "SubLink") return false;
+  if (ExpressionTranslator::is_over_call(node)) return false;
   if (node.node_type() == "FuncCall" && ExpressionTranslator::is_aggregate_call(node)) return true;
   for (const auto& item : node.items()) {
     if (contains_aggregate(item)) return true;
@@ -221,8 +222,66 @@ Result<DataFrame> QueryTranslator::translate_select_body(const ParseNode& select
   for (const ParseNode* target : select.list("targetList")) {
     if (const ParseNode* value = target->body().get("val")) grouped |= contains_aggregate(*value);
   }
-  if (grouped) return translate_grouped(select, frame, relation);
-  return translate_plain(select, frame, relation);
+  std::vector<const ParseNode*> over_calls;
+  for (const ParseNode* target : select.list("targetList")) {
+    if (const ParseNode* value = target->body().get("val")) collect_over_calls(*value, over_calls);
+  }
+  if (over_calls.empty()) {
+    if (grouped) return translate_grouped(select, frame, relation);
+    return translate_plain(select, frame, relation);
+  }
+  if (grouped) {
+    return expressions_.error(
+        *over_calls.front(), StatusCode::invalid_argument,
+        ExpressionTranslator::function_name(*over_calls.front()) +
+            "(...) OVER (...) in a query with GROUP BY or aggregates is not supported; "
+            "aggregate in a subquery and put the OVER in the query around it");
+  }
+  // The OVER calls become one OVER node under the select list, their results columns the
+  // select list reads.
+  ExpressionScope scope = input_scope(frame, relation, "OVER");
+  std::vector<DataFrame::SelectItem> items;
+  for (const auto& field : frame.schema()->fields())
+    items.emplace_back(col(field.name));
+  std::string first_window;
+  for (size_t i = 0; i < over_calls.size(); ++i) {
+    SLUICE_ASSIGN_OR_RETURN(OverCall call, expressions_.translate_over(*over_calls[i], scope));
+    const std::string window = call.window().to_string();
+    if (i == 0) first_window = window;
+    if (window != first_window) {
+      return expressions_.error(
+          *over_calls[i], StatusCode::invalid_argument,
+          "OVER (" + window + ") and OVER (" + first_window +
+              ") in one SELECT: several different windows are not supported; use "
+              "one window per query (nest queries for more)");
+    }
+    items.emplace_back(call.alias(hidden_over_column(i)));
+  }
+  SLUICE_ASSIGN_OR_RETURN(
+      frame, checked(frame.select(std::move(items)), expressions_.offset(*over_calls.front(), at)));
+  for (size_t i = 0; i < over_calls.size(); ++i) {
+    expressions_.bind_over_column(
+        *over_calls[i],
+        col(hidden_over_column(i)).alias(ExpressionTranslator::function_name(*over_calls[i])));
+  }
+  auto result = translate_plain(select, frame, relation);
+  expressions_.clear_over_columns();
+  return result;
+}
+
+std::string QueryTranslator::hidden_over_column(size_t index) {
+  return "__over_" + std::to_string(index);
+}
+
+void QueryTranslator::collect_over_calls(const ParseNode& node,
+                                         std::vector<const ParseNode*>& out) {
+  if (node.node_type() == "SubLink") return;
+  if (ExpressionTranslator::is_over_call(node)) {
+    out.push_back(&node);
+    return;
+  }
+  for (const auto& item : node.items())
+    collect_over_calls(item, out);
 }
 
 ExpressionScope QueryTranslator::input_scope(const DataFrame& frame, const Relation& relation,
@@ -629,8 +688,10 @@ Result<DataFrame> QueryTranslator::translate_plain(const ParseNode& select, Data
         }
         continue;
       }
-      for (const auto& field : frame.schema()->fields())
+      for (const auto& field : frame.schema()->fields()) {
+        if (field.name.starts_with("__over_")) continue;  // an OVER's result, not an input column
         outputs.push_back(col(field.name));
+      }
       continue;
     }
     SLUICE_ASSIGN_OR_RETURN(Expr expr, expressions_.translate(*value, scope));

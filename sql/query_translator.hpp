@@ -87,6 +87,10 @@ class QueryTranslator {
   ExpressionScope input_scope(const DataFrame& frame, const Relation& relation,
                               const std::string& clause) const;
   static bool contains_aggregate(const ParseNode& node);
+  /// Collects the OVER calls of an expression (not inside subqueries).
+  static void collect_over_calls(const ParseNode& node, std::vector<const ParseNode*>& out);
+  /// Names the column holding the result of a query's index-th OVER call.
+  static std::string hidden_over_column(size_t index);
   size_t first_target_offset(const ParseNode& select) const;
   size_t distinct_keyword_offset(size_t first_target) const;
   void note(std::optional<size_t>& slot, size_t at) {

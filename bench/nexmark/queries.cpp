@@ -114,6 +114,22 @@ std::vector<OutputRow> average_of_last_wins(const std::vector<Value>& key,
   return {{key[0], sum / kept.count}};
 }
 
+// q6's DuckDB form: each seller's average over its last 11 wins (ordered by the winning bid's
+// time, then the auction) as of its latest win, among the auctions closed by the final
+// watermark whose winning bid passes `win_condition` too.
+std::string q6_duckdb(const std::string& win_condition) {
+  return std::string(
+             "SELECT seller, CAST(round(avg(price) OVER (PARTITION BY seller ORDER BY"
+             " date_time, id ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) * 1000) AS"
+             " BIGINT) FROM (SELECT A.id, A.seller, B.price, B.date_time, row_number()"
+             " OVER (PARTITION BY A.id, A.seller ORDER BY B.price DESC, B.date_time)"
+             " AS rownum FROM auction A, bid B WHERE A.id = B.auction"
+             " AND B.date_time BETWEEN A.date_time AND A.expires AND A.expires < ") +
+         kAuctionWatermark + ") WHERE rownum <= 1" + win_condition +
+         " QUALIFY row_number() OVER (PARTITION BY seller ORDER BY date_time DESC,"
+         " id DESC) = 1";
+}
+
 // q7's state per 10 s window: the highest price among its own bids and the bids at that
 // price, plus the bids at exactly its end (Flink's BETWEEN matches them too) at a price no
 // lower. A few rows per window, where a join would buffer every bid until its window closes.
@@ -393,9 +409,12 @@ std::vector<Query> make_queries() {
       .name = "q6",
       .description =
           "average selling price per seller over its last 11 winning bids (Flink's ROWS "
-          "BETWEEN 10 PRECEDING AND CURRENT ROW, ordered by the winning bid's time; the winner "
-          "is the highest bid, the earliest of equal ones). DataFrame only: the last 11 per "
-          "seller are custom state (flat_map_groups_with_state), which SQL cannot declare",
+          "BETWEEN 10 PRECEDING AND CURRENT ROW, ordered by the winning bid's time, then the "
+          "auction; the winner is the highest bid, the earliest of equal ones). The SQL form is "
+          "RisingWave's text: an OVER aggregation over the winning bids, emitting every win once "
+          "with its seller's average (append mode; a win is final once the watermark, less the "
+          "minute a winning bid may precede its auction's expiry, passes it); the DataFrame form "
+          "keeps each seller's last 11 wins as custom state and updates its average (update mode)",
       .mode = OutputMode::Update,
       .key_columns = 1,
       .inputs = {EventKind::auction, EventKind::bid},
@@ -415,17 +434,27 @@ std::vector<Query> make_queries() {
             return wins.group_by_key({"seller"}).flat_map_groups_with_state<SellerWins>(
                 average_of_last_wins, output, OutputMode::Update);
           },
-      .duckdb_sql = std::string(
-                        "SELECT seller, CAST(round(avg(price) OVER (PARTITION BY seller ORDER BY"
-                        " date_time, id ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) * 1000) AS"
-                        " BIGINT) FROM (SELECT A.id, A.seller, B.price, B.date_time, row_number()"
-                        " OVER (PARTITION BY A.id, A.seller ORDER BY B.price DESC, B.date_time)"
-                        " AS rownum FROM auction A, bid B WHERE A.id = B.auction"
-                        " AND B.date_time BETWEEN A.date_time AND A.expires AND A.expires < ") +
-                    kAuctionWatermark +
-                    ") WHERE rownum <= 1"
-                    " QUALIFY row_number() OVER (PARTITION BY seller ORDER BY date_time DESC,"
-                    " id DESC) = 1",
+      // The winner packed in one BIGINT as winning_rank does (price · 2^32 + 2^32 - 1 - µs
+      // since the opening), so that max() finds it (`/` divides as DOUBLE, exact for a
+      // multiple of 2^32 below 2^63); the filter states what the join's
+      // condition implies (a bid at most a minute before the expiry), which lets the OVER
+      // order by the winning bid's time rather than the expiry the watermark follows.
+      .sql =
+          std::string(
+              "SELECT seller, avg(final) OVER (PARTITION BY seller ORDER BY win_time, auction"
+              " ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) AS average FROM"
+              " (SELECT auction, seller, expires, CAST((rank - rank % 4294967296) / 4294967296 AS "
+              "BIGINT) AS final,"
+              " timestamp_micros(unix_micros(opened) + 4294967295 - rank % 4294967296) AS win_time"
+              " FROM (SELECT auction, seller, expires, opened, max(price * 4294967296 + 4294967295"
+              " - (unix_micros(date_time) - unix_micros(opened))) AS rank FROM ") +
+          kBidsOfOpenAuctionsSql +
+          " GROUP BY auction, seller, expires, opened) R) W"
+          " WHERE win_time >= expires - INTERVAL '1' MINUTE",
+      .sql_mode = OutputMode::Append,
+      .duckdb_sql = q6_duckdb(""),
+      .sql_duckdb_sql =
+          q6_duckdb(std::string(" AND date_time < ") + kAuctionWatermark + " - INTERVAL 1 MINUTE"),
   });
   all.push_back(Query{
       .name = "q7",

@@ -46,8 +46,15 @@ struct Query {
   std::vector<EventKind> inputs;
   std::function<DataFrame(const Streams&)> dataframe;
   std::string sql;  ///< empty when SQL cannot express the query (the description says why)
+  /// The output mode of the SQL form, when it is not `mode` (q6's OVER emits every win once,
+  /// in append mode; the last row of each key is still the result).
+  std::optional<OutputMode> sql_mode;
   /// Over the same events, only what the stream has closed by its final watermark.
   std::string duckdb_sql;
+  /// The DuckDB form of what the SQL form emits by the final watermark, when that is less than
+  /// duckdb_sql (q6: a win is final for the OVER only once the watermark passes its time by the
+  /// minute a later-closing auction's winning bid may precede it).
+  std::string sql_duckdb_sql;
 };
 
 /// Returns q0-q8, q11, q12 and q17 in order.

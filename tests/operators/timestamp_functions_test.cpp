@@ -175,3 +175,12 @@ BOOST_AUTO_TEST_CASE(timestamp_plus_or_minus_interval_is_a_timestamp) {
   BOOST_TEST(evaluate_scalar(lit("1970-01-01 00:00:00") + interval("1 second")) ==
              Value(Timestamp{kSecond}));
 }
+
+BOOST_AUTO_TEST_CASE(unix_micros_and_timestamp_micros_convert_both_ways_and_keep_nulls) {
+  const int64_t micros = 1'704'153'600'123'456;
+  BOOST_TEST(evaluate_scalar(unix_micros(lit(Value(Timestamp{micros})))) == Value(micros));
+  BOOST_TEST(evaluate_scalar(timestamp_micros(lit(Value(micros)))) == Value(Timestamp{micros}));
+  BOOST_TEST(evaluate_scalar(unix_micros(timestamp_micros(lit(Value(int64_t{-5}))))) ==
+             Value(int64_t{-5}));
+  BOOST_TEST(evaluate_scalar(unix_micros(lit_null(Type::Timestamp))).is_null());
+}

@@ -156,8 +156,9 @@ const BadStatement kBadStatements[] = {
     {"SELECT max(count(*)) FROM bids", StatusCode::invalid_argument,
      "line 1, column 12: aggregate function calls cannot be nested"},
     {"SELECT sum(price) OVER () FROM bids", StatusCode::invalid_argument,
-     "line 1, column 8: window functions (OVER ...) are not supported; group by \"window\"(...) or "
-     "read from TUMBLE(...)/HOP(...)"},
+     "line 1, column 24: sum(...) OVER (...): without a frame the window is RANGE BETWEEN UNBOUNDED "
+     "PRECEDING AND CURRENT ROW, which is not supported; write ROWS BETWEEN n PRECEDING AND "
+     "CURRENT ROW"},
     // Options are checked by the same code as the DataFrame API's.
     {"CREATE SOURCE r WITH (connector = 'rate', rowsPerSecnd = '5')", StatusCode::invalid_argument,
      "line 1, column 43: unknown option 'rowsPerSecnd' for the rate source; did you mean "

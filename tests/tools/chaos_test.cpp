@@ -64,6 +64,14 @@ std::string stateful(const std::string& kind) {
          "window_end, k;\n";
 }
 
+std::string over_aggregation(const std::string& kind) {
+  return std::string(kSource) + "CREATE SINK averages WITH (" + sink_clause(kind) +
+         ", output_mode = 'append') AS\n"
+         "  SELECT id, k, ts, avg(v) OVER (PARTITION BY k ORDER BY ts, id ROWS BETWEEN 3 PRECEDING "
+         "AND "
+         "CURRENT ROW) AS average FROM events;\n";
+}
+
 // A Kafka source on the runner's own cluster ('${kafka}', topic 'events' of CSV lines).
 const char* kKafkaSource =
     "CREATE SOURCE raw WITH (connector = 'kafka', \"kafka.bootstrap.servers\" = '${kafka}',\n"
@@ -125,6 +133,10 @@ BOOST_AUTO_TEST_CASE(a_stateless_query_into_files_survives_every_crash_point_exa
 
 BOOST_AUTO_TEST_CASE(a_windowed_aggregation_into_files_survives_every_crash_point_exactly_once) {
   check_exactly_once("file", stateful("file"), "file sink, stateful");
+}
+
+BOOST_AUTO_TEST_CASE(an_over_aggregation_into_files_survives_every_crash_point_exactly_once) {
+  check_exactly_once("file", over_aggregation("file"), "file sink, OVER");
 }
 
 BOOST_AUTO_TEST_CASE(a_stateless_query_into_delta_survives_every_crash_point_exactly_once) {
