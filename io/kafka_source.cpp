@@ -24,6 +24,8 @@ constexpr int kMetadataTimeoutMs = 10'000;
 constexpr int kConsumeTimeoutMs = 5;
 constexpr int64_t kBatchRows = 16'384;
 constexpr size_t kConsumeBatch = 1024;
+// How long an answer of the broker's offsets serves other callers (continuous source actors).
+constexpr auto kWatermarksReuse = std::chrono::milliseconds(5);
 
 // The columns in their fixed order.
 enum Column { kKey, kValue, kTopic, kPartition, kOffset, kTimestamp, kTimestampType, kHeaders, kNumColumns };
@@ -558,6 +560,13 @@ Result<std::vector<TopicPartition>> KafkaSource::resolve_partitions() {
 Status KafkaSource::discover_partitions(bool now) {
   // Assigned partitions are fixed; a bounded read (endingOffsets) reads what it started with.
   if (!options_.assign.empty() || options_.ending) return Status::ok();
+  // Continuous source actors ask concurrently: one discovers at a time, or two would both append
+  // the same new partitions. Others skip it unless they need it now.
+  std::unique_lock discovering(discovery_mutex_, std::try_to_lock);
+  if (!discovering.owns_lock()) {
+    if (!now) return Status::ok();
+    discovering.lock();
+  }
   const auto started = std::chrono::steady_clock::now();
   if (!now &&
       started - last_discovery_ < std::chrono::microseconds(options_.discovery_interval_micros)) {
@@ -679,11 +688,8 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
   for (const auto& tp : partitions) {
     if (!deleted.count(tp.topic)) present.push_back(tp);
   }
-  // Two requests per leader broker, whatever the number of partitions.
-  SLUICE_ASSIGN_OR_RETURN(auto lows,
-                          kafka::query_offsets(client_.get(), present, false, kMetadataTimeoutMs));
-  SLUICE_ASSIGN_OR_RETURN(auto highs,
-                          kafka::query_offsets(client_.get(), present, true, kMetadataTimeoutMs));
+  SLUICE_ASSIGN_OR_RETURN(auto marks_of_present, watermarks(present, limit.everything));
+  const auto& [lows, highs] = marks_of_present;
   size_t asked = 0;
   for (size_t p = 0; p < partitions.size(); ++p) {
     const TopicPartition& tp = partitions[p];
@@ -746,6 +752,37 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
   }
   if (available > 0) last_trigger_ = now;
   return latest;
+}
+
+Result<std::pair<std::vector<int64_t>, std::vector<int64_t>>> KafkaSource::watermarks(
+    const std::vector<TopicPartition>& partitions, bool fresh) {
+  auto reusable = [&](bool any_age) -> std::optional<std::pair<std::vector<int64_t>, std::vector<int64_t>>> {
+    std::lock_guard lock(watermarks_mutex_);
+    if (watermarks_partitions_ != partitions) return std::nullopt;
+    if (!any_age && std::chrono::steady_clock::now() - watermarks_time_ > kWatermarksReuse) return std::nullopt;
+    return watermarks_;
+  };
+  if (!fresh) {
+    if (auto recent = reusable(false)) return *recent;
+  }
+  std::unique_lock asking(watermarks_query_mutex_, std::try_to_lock);
+  if (!asking.owns_lock()) {
+    if (!fresh) {
+      if (auto last = reusable(true)) return *last;
+    }
+    asking.lock();
+  }
+  const auto asked_at = std::chrono::steady_clock::now();
+  // Two requests per leader broker, whatever the number of partitions.
+  SLUICE_ASSIGN_OR_RETURN(auto lows,
+                          kafka::query_offsets(client_.get(), partitions, false, kMetadataTimeoutMs));
+  SLUICE_ASSIGN_OR_RETURN(auto highs,
+                          kafka::query_offsets(client_.get(), partitions, true, kMetadataTimeoutMs));
+  std::lock_guard lock(watermarks_mutex_);
+  watermarks_time_ = asked_at;
+  watermarks_partitions_ = partitions;
+  watermarks_ = {std::move(lows), std::move(highs)};
+  return watermarks_;
 }
 
 std::vector<std::pair<std::string, std::string>> KafkaSource::progress_metrics(const SourceOffset& end,
