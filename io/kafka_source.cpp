@@ -11,6 +11,7 @@
 
 #include "core/column_builder.hpp"
 #include "operators/record_parsing.hpp"
+#include "io/kafka_partition_discovery.hpp"
 #include "io/option_map.hpp"
 
 namespace sluice {
@@ -574,39 +575,24 @@ Status KafkaSource::discover_partitions(bool now) {
   }
   last_discovery_ = started;
   SLUICE_ASSIGN_OR_RETURN(auto topics, kafka::list_topics(client_.get(), kMetadataTimeoutMs));
-  std::set<TopicPartition> known;
-  std::set<std::string> known_topics;
+  std::vector<TopicPartition> known;
   {
     std::lock_guard lock(partitions_mutex_);
-    known.insert(partitions_.begin(), partitions_.end());
-    for (const auto& tp : partitions_)
-      known_topics.insert(tp.topic);
+    known = partitions_;
   }
-  std::set<std::string> deleted;
-  for (const auto& topic : known_topics) {
-    if (topics.count(topic)) continue;
+  SLUICE_ASSIGN_OR_RETURN(
+      kafka::DiscoveredPartitions discovered,
+      kafka::discover_partitions(known, topics, {options_.subscribe, options_.subscribe_pattern}));
+  if (!discovered.deleted.empty()) {
     saw_deleted_topic_ = true;
     if (options_.fail_on_data_loss) {
-      return Status::io_error("Kafka topic " + topic +
+      return Status::io_error("Kafka topic " + *discovered.deleted.begin() +
                               " was deleted while the query read it (the cluster at " +
                               options_.properties.at("bootstrap.servers") +
                               " no longer lists it); set failOnDataLoss=false to go on without it");
     }
-    deleted.insert(topic);
   }
-  std::vector<TopicPartition> found;
-  std::regex pattern(options_.subscribe_pattern.empty() ? std::string(".*")
-                                                        : options_.subscribe_pattern);
-  for (const auto& [name, count] : topics) {
-    const bool subscribed = options_.subscribe_pattern.empty()
-                                ? std::find(options_.subscribe.begin(), options_.subscribe.end(),
-                                            name) != options_.subscribe.end()
-                                : std::regex_match(name, pattern);
-    if (!subscribed) continue;
-    for (int32_t p = 0; p < count; ++p) {
-      if (!known.count({name, p})) found.push_back({name, p});
-    }
-  }
+  const std::vector<TopicPartition>& found = discovered.found;
   SourceOffset earliest;
   if (!found.empty()) {
     // Partitions that appear while the query runs are read from their start, as Spark does.
@@ -614,7 +600,7 @@ Status KafkaSource::discover_partitions(bool now) {
                             kafka::query_offsets(client_.get(), found, false, kMetadataTimeoutMs));
   }
   std::lock_guard lock(partitions_mutex_);
-  deleted_topics_ = std::move(deleted);
+  deleted_topics_ = std::move(discovered.deleted);
   partitions_.insert(partitions_.end(), found.begin(), found.end());
   initial_.insert(initial_.end(), earliest.begin(), earliest.end());
   return Status::ok();
@@ -678,6 +664,8 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
     deleted = deleted_topics_;
   }
   SourceOffset latest(partitions.size(), 0);
+  // Known partitions go on where the last epoch ended, found ones from their earliest offset.
+  const SourceOffset starts = kafka::next_epoch_start(start, initial);
   std::optional<SourceOffset> ending;
   if (options_.ending) {
     SLUICE_ASSIGN_OR_RETURN(ending, ending_offsets());
@@ -693,7 +681,7 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
   size_t asked = 0;
   for (size_t p = 0; p < partitions.size(); ++p) {
     const TopicPartition& tp = partitions[p];
-    const int64_t from = p < start.size() ? start[p] : initial[p];
+    const int64_t from = starts[p];
     if (deleted.count(tp.topic)) {
       latest[p] = from;
       continue;
@@ -727,7 +715,7 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
       now - last_trigger_ < std::chrono::microseconds(options_.max_trigger_delay_micros)) {
     SourceOffset unchanged(partitions.size());
     for (size_t p = 0; p < partitions.size(); ++p)
-      unchanged[p] = p < start.size() ? start[p] : initial[p];
+      unchanged[p] = starts[p];
     return unchanged;
   }
   const int64_t cap = limit.max_rows >= 0 ? limit.max_rows : options_.max_offsets_per_trigger;
@@ -737,7 +725,7 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
     const SourceOffset full = latest;
     int64_t given = 0;
     for (size_t p = 0; p < partitions.size(); ++p) {
-      const int64_t from = p < start.size() ? start[p] : initial[p];
+      const int64_t from = starts[p];
       const int64_t share = static_cast<int64_t>(static_cast<__int128>(full[p] - from) * cap / available);
       latest[p] = from + share;
       given += share;
@@ -889,50 +877,18 @@ Status KafkaSource::commit(const SourceOffset& end) {
 
 std::string KafkaSource::save_metadata() const {
   std::lock_guard lock(partitions_mutex_);
-  std::string text = "[";
-  for (size_t p = 0; p < partitions_.size(); ++p) {
-    if (p > 0) text += ',';
-    text += '[';
-    append_json_string(partitions_[p].topic, text);
-    text += ',' + std::to_string(partitions_[p].partition) + ']';
-  }
-  return text + "]";
+  return kafka::encode_partition_list(partitions_);
 }
 
 Status KafkaSource::restore_metadata(std::string_view saved) {
   if (saved.empty()) return Status::ok();
-  auto bad = [&](const std::string& why) {
-    return Status::corrupt("the kafka source's partitions in the checkpoint are not readable (" + why + "): " +
-                           std::string(saved.substr(0, 200)));
-  };
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  simdjson::padded_string padded(saved);
-  if (parser.parse(padded).get(root) != simdjson::SUCCESS) return bad("not JSON");
-  simdjson::dom::array list;
-  if (root.get_array().get(list) != simdjson::SUCCESS) return bad("not a list");
-  std::vector<TopicPartition> restored;
-  for (auto entry : list) {
-    simdjson::dom::array pair;
-    std::string_view topic;
-    int64_t partition = 0;
-    if (entry.get_array().get(pair) != simdjson::SUCCESS || pair.size() != 2 ||
-        pair.at(0).get_string().get(topic) != simdjson::SUCCESS ||
-        pair.at(1).get_int64().get(partition) != simdjson::SUCCESS) {
-      return bad("an entry is not [topic, partition]");
-    }
-    restored.push_back({std::string(topic), static_cast<int32_t>(partition)});
-  }
+  SLUICE_ASSIGN_OR_RETURN(auto restored, kafka::decode_partition_list(saved));
   // The checkpoint's order stays (its offsets are in that order), then partitions that
   // appeared since. Every partition the checkpoint's offsets do not cover starts at its
   // earliest offset, as Spark does: it appeared after the query started (partitions present at
   // the first start are in every offsets entry, whatever startingOffsets said).
-  std::vector<TopicPartition> order = restored;
-  std::set<TopicPartition> known(restored.begin(), restored.end());
+  std::vector<TopicPartition> order = kafka::merge_partition_order(restored, partitions_);
   std::set<TopicPartition> present(partitions_.begin(), partitions_.end());
-  for (const auto& tp : partitions_) {
-    if (!known.count(tp)) order.push_back(tp);
-  }
   std::vector<TopicPartition> asked;
   for (const auto& tp : order) {
     if (present.count(tp)) asked.push_back(tp);
