@@ -265,6 +265,15 @@ std::vector<std::string> values_in(Session& session, const std::string& name) {
   return values;
 }
 
+// Options of a source reading every topic matching `pattern`, resolved again at every trigger.
+std::map<std::string, std::string> pattern_options(const kafka::DevBroker& broker, const std::string& pattern,
+                                                   const std::string& starting_offsets) {
+  return {{"kafka.bootstrap.servers", broker.bootstrap_servers()},
+          {"subscribePattern", pattern},
+          {"startingOffsets", starting_offsets},
+          {"partitionDiscoveryInterval", "0 seconds"}};
+}
+
 void produce(const kafka::DevBroker& broker, const std::string& topic, const std::string& prefix,
              int count, std::vector<std::string>& expected) {
   auto records = numbered(prefix, 0, count);
@@ -286,11 +295,7 @@ BOOST_AUTO_TEST_CASE(
   std::vector<std::string> skipped;
   produce(*broker, "events-a", "before-start-", 10, skipped);  // startingOffsets=latest skips these
   TemporaryDirectory checkpoint;
-  const std::map<std::string, std::string> options = {
-      {"kafka.bootstrap.servers", broker->bootstrap_servers()},
-      {"subscribePattern", "events-.*"},
-      {"startingOffsets", "latest"},
-      {"partitionDiscoveryInterval", "0 seconds"}};
+  const auto options = pattern_options(*broker, "events-.*", "latest");
   std::vector<std::string> expected;
   std::vector<std::string> seen;
   {
@@ -411,11 +416,7 @@ BOOST_AUTO_TEST_CASE(a_continuous_query_reads_topics_created_while_running_once_
   auto broker = start_broker();
   BOOST_REQUIRE(broker->create_topic("live-a", 2).is_ok());
   TemporaryDirectory checkpoint;
-  const std::map<std::string, std::string> options = {
-      {"kafka.bootstrap.servers", broker->bootstrap_servers()},
-      {"subscribePattern", "live-.*"},
-      {"startingOffsets", "earliest"},
-      {"partitionDiscoveryInterval", "0 seconds"}};
+  const auto options = pattern_options(*broker, "live-.*", "earliest");
   std::vector<std::string> expected;
   EpochRows delivered;
   delivered.fail_on_topic = "live-c";
