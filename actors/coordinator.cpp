@@ -283,7 +283,8 @@ Status log_offsets(coordinator_actor* self, InFlight& flight) {
   std::string encoded = flight.logged;
   if (encoded.empty()) {
     OffsetsEntry entry{flight.start, flight.end, {}, flight.watermark, flight.processing_time};
-    for (const auto& source : st.recovery->sources) entry.source_metadata.push_back(source->save_metadata());
+    for (const auto& source : st.recovery->sources)
+      entry.source_metadata.push_back(source->save_metadata());
     encoded = encode_offsets_entry(entry);
   }
   Status logged = st.recovery->checkpoint->write_offsets(flight.epoch, encoded);
@@ -377,9 +378,11 @@ void stream_found_partitions(coordinator_actor* self) {
     // Read after the count: the source appends partitions and their offsets together.
     const SourceOffset initial = st.recovery->sources[s]->initial_offset();
     for (int p = st.streamed[s]; p < found; ++p) {
-      const int64_t start = static_cast<size_t>(p) < initial.size() ? initial[static_cast<size_t>(p)] : 0;
+      const int64_t start =
+          static_cast<size_t>(p) < initial.size() ? initial[static_cast<size_t>(p)] : 0;
       st.stream_starts[s][p] = start;
-      self->send(actors[static_cast<size_t>(p) % actors.size()], ContinuousAdd{open.epoch, p, start});
+      self->send(actors[static_cast<size_t>(p) % actors.size()],
+                 ContinuousAdd{open.epoch, p, start});
       ++open.pending_cuts;
       ++open.pending_sources;
     }

@@ -182,7 +182,8 @@ void cut(source_actor* self, int64_t epoch) {
   if (st.failed) return;
   st.out.send_barrier(epoch);
   for (size_t i = 0; i < st.streams.size(); ++i) {
-    const int64_t end = st.reader && i == st.current ? *st.reader->position() : st.streams[i].position;
+    const int64_t end =
+        st.reader && i == st.current ? *st.reader->position() : st.streams[i].position;
     self->send(st.coordinator, SourceCut{epoch, st.pipeline, st.streams[i].partition, end,
                                          i == 0 ? st.epoch_rows : 0});
   }

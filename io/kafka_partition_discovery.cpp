@@ -25,10 +25,10 @@ Result<DiscoveredPartitions> discover_partitions(const std::vector<TopicPartitio
     if (!listing.count(tp.topic)) discovered.deleted.insert(tp.topic);
   }
   for (const auto& [name, count] : listing) {
-    const bool subscribed =
-        subscription.pattern.empty()
-            ? std::find(subscription.topics.begin(), subscription.topics.end(), name) != subscription.topics.end()
-            : std::regex_match(name, pattern);
+    const bool subscribed = subscription.pattern.empty()
+                                ? std::find(subscription.topics.begin(), subscription.topics.end(),
+                                            name) != subscription.topics.end()
+                                : std::regex_match(name, pattern);
     if (!subscribed) continue;
     for (int32_t p = 0; p < count; ++p) {
       if (!have.count({name, p})) discovered.found.push_back({name, p});
@@ -39,7 +39,8 @@ Result<DiscoveredPartitions> discover_partitions(const std::vector<TopicPartitio
 
 SourceOffset next_epoch_start(const SourceOffset& previous_end, const SourceOffset& initial) {
   SourceOffset start = previous_end;
-  for (size_t p = start.size(); p < initial.size(); ++p) start.push_back(initial[p]);
+  for (size_t p = start.size(); p < initial.size(); ++p)
+    start.push_back(initial[p]);
   return start;
 }
 
@@ -66,8 +67,8 @@ std::string encode_partition_list(const std::vector<TopicPartition>& partitions)
 
 Result<std::vector<TopicPartition>> decode_partition_list(std::string_view saved) {
   auto bad = [&](const std::string& why) {
-    return Status::corrupt("the kafka source's partitions in the checkpoint are not readable (" + why + "): " +
-                           std::string(saved.substr(0, 200)));
+    return Status::corrupt("the kafka source's partitions in the checkpoint are not readable (" +
+                           why + "): " + std::string(saved.substr(0, 200)));
   };
   simdjson::dom::parser parser;
   simdjson::dom::element root;

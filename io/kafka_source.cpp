@@ -10,9 +10,9 @@
 #include <set>
 
 #include "core/column_builder.hpp"
-#include "operators/record_parsing.hpp"
 #include "io/kafka_partition_discovery.hpp"
 #include "io/option_map.hpp"
+#include "operators/record_parsing.hpp"
 
 namespace sluice {
 namespace {
@@ -744,10 +744,12 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
 
 Result<std::pair<std::vector<int64_t>, std::vector<int64_t>>> KafkaSource::watermarks(
     const std::vector<TopicPartition>& partitions, bool fresh) {
-  auto reusable = [&](bool any_age) -> std::optional<std::pair<std::vector<int64_t>, std::vector<int64_t>>> {
+  auto reusable =
+      [&](bool any_age) -> std::optional<std::pair<std::vector<int64_t>, std::vector<int64_t>>> {
     std::lock_guard lock(watermarks_mutex_);
     if (watermarks_partitions_ != partitions) return std::nullopt;
-    if (!any_age && std::chrono::steady_clock::now() - watermarks_time_ > kWatermarksReuse) return std::nullopt;
+    if (!any_age && std::chrono::steady_clock::now() - watermarks_time_ > kWatermarksReuse)
+      return std::nullopt;
     return watermarks_;
   };
   if (!fresh) {
@@ -762,10 +764,10 @@ Result<std::pair<std::vector<int64_t>, std::vector<int64_t>>> KafkaSource::water
   }
   const auto asked_at = std::chrono::steady_clock::now();
   // Two requests per leader broker, whatever the number of partitions.
-  SLUICE_ASSIGN_OR_RETURN(auto lows,
-                          kafka::query_offsets(client_.get(), partitions, false, kMetadataTimeoutMs));
-  SLUICE_ASSIGN_OR_RETURN(auto highs,
-                          kafka::query_offsets(client_.get(), partitions, true, kMetadataTimeoutMs));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto lows, kafka::query_offsets(client_.get(), partitions, false, kMetadataTimeoutMs));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto highs, kafka::query_offsets(client_.get(), partitions, true, kMetadataTimeoutMs));
   std::lock_guard lock(watermarks_mutex_);
   watermarks_time_ = asked_at;
   watermarks_partitions_ = partitions;

@@ -119,7 +119,7 @@ class KafkaSource final : public Source {
   std::vector<kafka::TopicPartition> partitions_;  ///< only grows while the query runs
   SourceOffset initial_;
   std::set<std::string> deleted_topics_;  ///< read before, gone now (failOnDataLoss=false)
-  std::mutex discovery_mutex_;  ///< one discovery at a time; guards last_discovery_
+  std::mutex discovery_mutex_;            ///< one discovery at a time; guards last_discovery_
   std::chrono::steady_clock::time_point last_discovery_;
   std::atomic<bool> saw_deleted_topic_{false};
   std::optional<SourceOffset> ending_;

@@ -49,8 +49,8 @@ int main(int argc, char** argv) {
                      {
                        std::ofstream file(name + ".tmp", std::ios::trunc);
                        for (const auto& row : batch->to_rows()) {
-                         file << row[0].to_string() << " " << row[1].to_string() << " " << row[2].to_string()
-                              << " " << row[3].to_string() << "\n";
+                         file << row[0].to_string() << " " << row[1].to_string() << " "
+                              << row[2].to_string() << " " << row[3].to_string() << "\n";
                        }
                        file.flush();
                        if (!file) return Status::io_error("cannot write " + name + ".tmp");

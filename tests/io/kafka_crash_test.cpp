@@ -13,8 +13,8 @@
 #include <map>
 #include <random>
 #include <set>
-#include <tuple>
 #include <thread>
+#include <tuple>
 
 #include "io/kafka_dev_broker.hpp"
 #include "tests/support/kafka_test_support.hpp"
@@ -57,7 +57,8 @@ std::set<std::string> values_written(const std::string& output) {
     std::string partition;
     std::string offset;
     std::string value;
-    while (file >> topic >> partition >> offset >> value) values.insert(value);
+    while (file >> topic >> partition >> offset >> value)
+      values.insert(value);
   }
   return values;
 }
@@ -93,8 +94,9 @@ void check_each_record_once(const std::string& output, const std::set<std::strin
 
 unsigned seed_and_kills(int& kills) {
   kills = std::getenv("SLUICE_CHAOS_KILLS") ? std::atoi(std::getenv("SLUICE_CHAOS_KILLS")) : 8;
-  const unsigned seed = std::getenv("SLUICE_TEST_SEED") ? static_cast<unsigned>(std::atol(std::getenv("SLUICE_TEST_SEED")))
-                                                        : std::random_device()();
+  const unsigned seed = std::getenv("SLUICE_TEST_SEED")
+                            ? static_cast<unsigned>(std::atol(std::getenv("SLUICE_TEST_SEED")))
+                            : std::random_device()();
   BOOST_TEST_MESSAGE("seed " << seed << " (SLUICE_TEST_SEED), " << kills << " kills");
   return seed;
 }
@@ -116,7 +118,8 @@ BOOST_AUTO_TEST_CASE(sigkill_while_consuming_reads_each_record_once) {
   auto produce = [&](int count) {
     std::vector<std::pair<std::string, std::string>> records;
     for (int i = 0; i < count; ++i, ++produced) records.emplace_back("k" + std::to_string(produced % 17), "v" + std::to_string(produced));
-    for (const auto& record : records) values.insert(record.second);
+    for (const auto& record : records)
+      values.insert(record.second);
     sluice::testing::produce_records(bootstrap, "in", records);
   };
   produce(3000);
@@ -159,10 +162,12 @@ BOOST_AUTO_TEST_CASE(sigkill_while_topics_appear_reads_each_record_once) {
         std::map<std::string, std::vector<std::pair<std::string, std::string>>> records;
         for (int i = 0; i < count; ++i, ++produced) {
           const std::string& topic = i % 2 == 0 ? topics.back() : topics[random() % topics.size()];
-          records[topic].emplace_back("k" + std::to_string(produced % 17), topic + ":" + std::to_string(produced));
+          records[topic].emplace_back("k" + std::to_string(produced % 17),
+                                      topic + ":" + std::to_string(produced));
         }
         for (const auto& [topic, list] : records) {
-          for (const auto& record : list) values.insert(record.second);
+          for (const auto& record : list)
+            values.insert(record.second);
           sluice::testing::produce_records(bootstrap, topic, list);
         }
       };
@@ -170,8 +175,9 @@ BOOST_AUTO_TEST_CASE(sigkill_while_topics_appear_reads_each_record_once) {
       produce(1000);
       for (int kill = 0; kill < kills; ++kill) {
         pid_t child = spawn_child({bootstrap, checkpoint.path(), output.path(), "run", mode});
-        std::this_thread::sleep_for(std::chrono::milliseconds(50 + random() % 400));  // a random moment
-        if (kill % 2 == 0) create_topic();  // while the child runs
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(50 + random() % 400));  // a random moment
+        if (kill % 2 == 0) create_topic();                    // while the child runs
         produce(300);
         ::kill(child, SIGKILL);
         BOOST_REQUIRE_EQUAL(wait_exit(child), 128 + SIGKILL);
@@ -182,8 +188,10 @@ BOOST_AUTO_TEST_CASE(sigkill_while_topics_appear_reads_each_record_once) {
       }
       // The killed children read topics that appeared while they ran, not only the last one.
       std::set<std::string> found_topics;
-      for (const auto& value : values_written(output.path())) found_topics.insert(value.substr(0, value.find(':')));
-      BOOST_TEST_MESSAGE(mode << ": the killed children read " << found_topics.size() << " of " << topics.size() << " topics");
+      for (const auto& value : values_written(output.path()))
+        found_topics.insert(value.substr(0, value.find(':')));
+      BOOST_TEST_MESSAGE(mode << ": the killed children read " << found_topics.size() << " of "
+                              << topics.size() << " topics");
       BOOST_TEST(found_topics.size() > 1u);
       pid_t last = spawn_child({bootstrap, checkpoint.path(), output.path(), "finish", mode});
       BOOST_REQUIRE_EQUAL(wait_exit(last), 0);

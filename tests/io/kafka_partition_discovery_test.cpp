@@ -51,13 +51,15 @@ struct SourcePartitions {
     LoggedEpoch epoch;
     epoch.partitions = kafka::encode_partition_list(partitions);
     epoch.start = kafka::next_epoch_start(previous_end, initial);
-    for (const auto& tp : partitions) epoch.end.push_back(cluster.marks.at(tp).second);
+    for (const auto& tp : partitions)
+      epoch.end.push_back(cluster.marks.at(tp).second);
     return epoch;
   }
 };
 
 // The records of an epoch, named by topic partition and offset, as a replay would read them.
-std::vector<std::string> records_of(const LoggedEpoch& epoch, const std::vector<TopicPartition>& partitions) {
+std::vector<std::string> records_of(const LoggedEpoch& epoch,
+                                    const std::vector<TopicPartition>& partitions) {
   std::vector<std::string> records;
   for (size_t p = 0; p < epoch.end.size(); ++p) {
     const int64_t from = p < epoch.start.size() ? epoch.start[p] : epoch.end[p];
@@ -77,11 +79,14 @@ std::vector<TopicPartition> decoded(const std::string& saved) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(a_topic_growing_from_two_to_five_partitions_is_read_once_across_a_replay_and_a_restart) {
+BOOST_AUTO_TEST_CASE(
+    a_topic_growing_from_two_to_five_partitions_is_read_once_across_a_replay_and_a_restart) {
   const unsigned seed = std::random_device()();
   BOOST_TEST_MESSAGE("seed " << seed);
   std::mt19937 random(seed);
-  auto records = [&](int64_t low) { return std::make_pair(low, low + 1 + static_cast<int64_t>(random() % 20)); };
+  auto records = [&](int64_t low) {
+    return std::make_pair(low, low + 1 + static_cast<int64_t>(random() % 20));
+  };
   const kafka::Subscription subscription{{"clicks"}, ""};
   Cluster cluster;
   cluster.listing = {{"clicks", 2}, {"other", 3}};
@@ -95,10 +100,13 @@ BOOST_AUTO_TEST_CASE(a_topic_growing_from_two_to_five_partitions_is_read_once_ac
 
   // The topic grows to five partitions; the third lost its first records to retention already.
   cluster.listing["clicks"] = 5;
-  for (int32_t p : {2, 3, 4}) cluster.marks[{"clicks", p}] = records(p == 3 ? 7 : 0);
-  for (int32_t p : {0, 1}) cluster.marks[{"clicks", p}].second += 5;
+  for (int32_t p : {2, 3, 4})
+    cluster.marks[{"clicks", p}] = records(p == 3 ? 7 : 0);
+  for (int32_t p : {0, 1})
+    cluster.marks[{"clicks", p}].second += 5;
   source.discover(cluster, subscription);
-  const std::vector<TopicPartition> five = {{"clicks", 0}, {"clicks", 1}, {"clicks", 2}, {"clicks", 3}, {"clicks", 4}};
+  const std::vector<TopicPartition> five = {
+      {"clicks", 0}, {"clicks", 1}, {"clicks", 2}, {"clicks", 3}, {"clicks", 4}};
   BOOST_TEST((source.partitions == five));
   const LoggedEpoch second = source.plan(cluster, first.end);
   BOOST_TEST(second.start[0] == first.end[0]);  // known partitions go on where they ended
@@ -115,14 +123,16 @@ BOOST_AUTO_TEST_CASE(a_topic_growing_from_two_to_five_partitions_is_read_once_ac
   cluster.listing["later"] = 1;
   SourcePartitions restarted;
   restarted.discover(cluster, subscription);
-  restarted.partitions = kafka::merge_partition_order(decoded(second.partitions), restarted.partitions);
+  restarted.partitions =
+      kafka::merge_partition_order(decoded(second.partitions), restarted.partitions);
   BOOST_TEST((restarted.partitions == five));
   BOOST_TEST(records_of(second, restarted.partitions) == second_records);
 
   // A restart after a topic grew again while the query was stopped: the logged partitions keep
   // their places (their offsets are in that order) and the new ones follow, from earliest.
   cluster.listing["clicks"] = 7;
-  for (int32_t p : {5, 6}) cluster.marks[{"clicks", p}] = records(0);
+  for (int32_t p : {5, 6})
+    cluster.marks[{"clicks", p}] = records(0);
   SourcePartitions again;
   again.discover(cluster, subscription);
   std::reverse(again.partitions.begin(), again.partitions.end());  // any order the broker gives
@@ -133,7 +143,8 @@ BOOST_AUTO_TEST_CASE(a_topic_growing_from_two_to_five_partitions_is_read_once_ac
   BOOST_TEST((order[6] == TopicPartition{"clicks", 5}));
   SourcePartitions resumed;
   resumed.partitions = order;
-  for (const auto& tp : order) resumed.initial.push_back(cluster.marks.at(tp).first);
+  for (const auto& tp : order)
+    resumed.initial.push_back(cluster.marks.at(tp).first);
   const LoggedEpoch third = resumed.plan(cluster, second.end);
   BOOST_TEST(std::vector<int64_t>(third.start.begin(), third.start.begin() + 5) == second.end);
   const std::vector<std::string> third_records = records_of(third, resumed.partitions);
@@ -143,7 +154,8 @@ BOOST_AUTO_TEST_CASE(a_topic_growing_from_two_to_five_partitions_is_read_once_ac
   std::vector<std::string> expected;
   for (const auto& [tp, marks] : cluster.marks) {
     for (int64_t offset = marks.first; offset < marks.second; ++offset) {
-      expected.push_back(tp.topic + "/" + std::to_string(tp.partition) + "@" + std::to_string(offset));
+      expected.push_back(tp.topic + "/" + std::to_string(tp.partition) + "@" +
+                         std::to_string(offset));
     }
   }
   std::sort(read.begin(), read.end());
@@ -151,7 +163,8 @@ BOOST_AUTO_TEST_CASE(a_topic_growing_from_two_to_five_partitions_is_read_once_ac
   BOOST_TEST(read == expected);
 }
 
-BOOST_AUTO_TEST_CASE(a_pattern_finds_new_topics_and_a_listing_without_a_known_topic_reports_it_deleted) {
+BOOST_AUTO_TEST_CASE(
+    a_pattern_finds_new_topics_and_a_listing_without_a_known_topic_reports_it_deleted) {
   const std::vector<TopicPartition> known = {{"events-a", 0}, {"events-a", 1}, {"events-b", 0}};
   auto discovered = kafka::discover_partitions(
       known, {{"events-a", 2}, {"events-c", 2}, {"audit", 1}}, {{}, "events-.*"});
@@ -171,6 +184,7 @@ BOOST_AUTO_TEST_CASE(the_saved_partition_list_round_trips_and_bad_text_is_named_
   for (const std::string bad : {"", "{}", "[[\"a\"]]", "[[\"a\",-1]]", "[[1,2]]", "[[\"a\",0]"}) {
     auto list = kafka::decode_partition_list(bad);
     BOOST_REQUIRE_MESSAGE(!list.ok(), bad);
-    BOOST_TEST(list.status().message().find("partitions in the checkpoint are not readable") != std::string::npos);
+    BOOST_TEST(list.status().message().find("partitions in the checkpoint are not readable") !=
+               std::string::npos);
   }
 }

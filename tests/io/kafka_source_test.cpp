@@ -266,7 +266,8 @@ std::vector<std::string> values_in(Session& session, const std::string& name) {
 }
 
 // Options of a source reading every topic matching `pattern`, resolved again at every trigger.
-std::map<std::string, std::string> pattern_options(const kafka::DevBroker& broker, const std::string& pattern,
+std::map<std::string, std::string> pattern_options(const kafka::DevBroker& broker,
+                                                   const std::string& pattern,
                                                    const std::string& starting_offsets) {
   return {{"kafka.bootstrap.servers", broker.bootstrap_servers()},
           {"subscribePattern", pattern},
@@ -369,34 +370,35 @@ struct EpochRows {
 StreamingQuery start_continuous_copy(Session& session,
                                      const std::map<std::string, std::string>& options,
                                      const std::string& checkpoint, EpochRows& delivered) {
-  auto query = session.read_stream()
-                   .format("kafka")
-                   .options(options)
-                   .load()
-                   .select(col("value"), col("topic"))
-                   .write_stream()
-                   .foreach_batch([&delivered](const RecordBatchPtr& batch, int64_t epoch) -> Status {
-                     std::vector<std::string> values;
-                     bool fail = false;
-                     for (const auto& row : batch->to_rows()) {
-                       values.push_back(row[0].as_string());
-                       fail = fail || row[1].as_string() == delivered.fail_on_topic;
-                     }
-                     std::lock_guard lock(delivered.mutex);
-                     if (fail && !delivered.failed) {
-                       delivered.failed.emplace(epoch, std::move(values));
-                       return Status::io_error("the test fails the first epoch reading " +
-                                               delivered.fail_on_topic);
-                     }
-                     delivered.by_epoch[epoch] = std::move(values);
-                     return Status::ok();
-                   })
-                   .option("checkpointLocation", checkpoint)
-                   .option("restart.strategy", "fixed-delay")
-                   .option("restart.attempts", "2")
-                   .option("restart.delay", "10 ms")
-                   .trigger(Trigger::Continuous(std::chrono::milliseconds(10)))
-                   .start();
+  auto query =
+      session.read_stream()
+          .format("kafka")
+          .options(options)
+          .load()
+          .select(col("value"), col("topic"))
+          .write_stream()
+          .foreach_batch([&delivered](const RecordBatchPtr& batch, int64_t epoch) -> Status {
+            std::vector<std::string> values;
+            bool fail = false;
+            for (const auto& row : batch->to_rows()) {
+              values.push_back(row[0].as_string());
+              fail = fail || row[1].as_string() == delivered.fail_on_topic;
+            }
+            std::lock_guard lock(delivered.mutex);
+            if (fail && !delivered.failed) {
+              delivered.failed.emplace(epoch, std::move(values));
+              return Status::io_error("the test fails the first epoch reading " +
+                                      delivered.fail_on_topic);
+            }
+            delivered.by_epoch[epoch] = std::move(values);
+            return Status::ok();
+          })
+          .option("checkpointLocation", checkpoint)
+          .option("restart.strategy", "fixed-delay")
+          .option("restart.attempts", "2")
+          .option("restart.delay", "10 ms")
+          .trigger(Trigger::Continuous(std::chrono::milliseconds(10)))
+          .start();
   BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
   return std::move(*query);
 }
@@ -412,7 +414,8 @@ std::vector<std::string> sorted(std::vector<std::string> values) {
 // pattern; the mock cannot grow a topic) with the source actors it has, from their earliest
 // offset, their ranges in the offsets log: an epoch that fails replays exactly what it read,
 // and a restart goes on where the log ends.
-BOOST_AUTO_TEST_CASE(a_continuous_query_reads_topics_created_while_running_once_across_a_failed_epoch_and_a_restart) {
+BOOST_AUTO_TEST_CASE(
+    a_continuous_query_reads_topics_created_while_running_once_across_a_failed_epoch_and_a_restart) {
   auto broker = start_broker();
   BOOST_REQUIRE(broker->create_topic("live-a", 2).is_ok());
   TemporaryDirectory checkpoint;
@@ -447,7 +450,8 @@ BOOST_AUTO_TEST_CASE(a_continuous_query_reads_topics_created_while_running_once_
       std::lock_guard lock(delivered.mutex);
       const auto& [epoch, rows] = *delivered.failed;
       BOOST_REQUIRE(delivered.by_epoch.count(epoch) == 1u);
-      BOOST_TEST(sorted(delivered.by_epoch[epoch]) == sorted(rows), "epoch " << epoch << " replayed");
+      BOOST_TEST(sorted(delivered.by_epoch[epoch]) == sorted(rows),
+                 "epoch " << epoch << " replayed");
     }
     BOOST_TEST(sorted(delivered.all()) == sorted(expected));
     BOOST_TEST(query.stop().is_ok());
