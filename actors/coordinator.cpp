@@ -366,7 +366,7 @@ void open_continuous_epoch(coordinator_actor* self) {
 // Continuous trigger: partitions a source found while running (Kafka topics that grew or newly
 // match subscribePattern) are streamed by the existing source actors, round robin, from their
 // initial offset and from the newest open epoch on. That epoch's logged range starts them
-// there (log_continuous_epoch), so a replay or a restart reads the same records.
+// there (see the SourceCut handler), so a replay or a restart reads the same records.
 void stream_found_partitions(coordinator_actor* self) {
   auto& st = self->state;
   if (!st.continuous || st.flights.empty()) return;
@@ -640,6 +640,11 @@ void check_progress(coordinator_actor* self) {
     int sources = 0;
     for (const auto& partitions : st.source_actors)
       sources += static_cast<int>(partitions.size());
+    if (st.continuous) {
+      // Continuous epochs wait for a cut of every partition streamed, found ones included.
+      sources = 0;
+      for (int partitions : st.streamed) sources += partitions;
+    }
     add(flight.pending_sources, sources, "source partitions");
     add(flight.pending_stages, static_cast<int>(st.stage_actors.size()), "stages (their barrier)");
     add(flight.pending_states, static_cast<int>(st.stateful_actors.size()),
@@ -916,12 +921,16 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         flight.rows[static_cast<size_t>(cut.pipeline)] += cut.rows;
         --flight.pending_sources;
         if (--flight.pending_cuts > 0) return;
-        // A partition first streamed in this epoch starts where it was added.
+        // A partition first streamed in this epoch starts where it was added (every partition
+        // past the previous epoch's end was added while running).
         for (size_t s = 0; s < flight.start.size(); ++s) {
           auto& start = flight.start[s];
+          const SourceOffset initial = st.recovery->sources[s]->initial_offset();
           for (size_t p = start.size(); p < flight.end[s].size(); ++p) {
             auto added = st.stream_starts[s].find(static_cast<int>(p));
-            start.push_back(added != st.stream_starts[s].end() ? added->second : flight.end[s][p]);
+            start.push_back(added != st.stream_starts[s].end() ? added->second
+                            : p < initial.size()               ? initial[p]
+                                                               : flight.end[s][p]);
           }
         }
         // The epoch's range is known only now: log it before the sink may finish the epoch.
