@@ -280,13 +280,12 @@ InFlight new_flight(coordinator_actor* self, Clock::time_point trigger_start) {
 Status log_offsets(coordinator_actor* self, InFlight& flight) {
   auto& st = self->state;
   const auto wal_start = Clock::now();
-  std::string encoded = flight.logged;
-  if (encoded.empty()) {
-    OffsetsEntry entry{flight.start, flight.end, {}, flight.watermark, flight.processing_time};
-    for (const auto& source : st.recovery->sources)
-      entry.source_metadata.push_back(source->save_metadata());
-    encoded = encode_offsets_entry(entry);
-  }
+  OffsetsEntry entry{flight.start, flight.end, {}, flight.watermark, flight.processing_time};
+  // Asked on a replay too: a source may follow what it logged (the file source does).
+  for (const auto& source : st.recovery->sources)
+    entry.source_metadata.push_back(source->save_metadata());
+  // A replay logs its entry as it was: the sources may list more partitions since.
+  const std::string encoded = flight.logged.empty() ? encode_offsets_entry(entry) : flight.logged;
   Status logged = st.recovery->checkpoint->write_offsets(flight.epoch, encoded);
   if (!logged.is_ok()) return logged.with_context("writing offsets of epoch " + std::to_string(flight.epoch));
   SLUICE_RETURN_NOT_OK(fault_point(FaultPoint::after_offsets_logged, flight.epoch));
