@@ -476,6 +476,37 @@ BOOST_AUTO_TEST_CASE(
   BOOST_TEST(sorted(delivered.all()) == sorted(expected));
 }
 
+// An epoch logged but not committed when the query stopped re-runs after the restart with the
+// entry it logged, though a topic matching the pattern appeared meanwhile (the source lists
+// more partitions now): the new topic is read from the next epoch on.
+BOOST_AUTO_TEST_CASE(an_epoch_logged_before_a_topic_appeared_replays_after_the_restart) {
+  auto broker = start_broker();
+  BOOST_REQUIRE(broker->create_topic("late-a", 2).is_ok());
+  TemporaryDirectory checkpoint;
+  std::vector<std::string> expected;
+  produce(*broker, "late-a", "a", 10, expected);
+  {
+    Session session;
+    ScopedFault fault(FaultRule{FaultPoint::after_offsets_logged, FaultTrigger::nth_hit(1),
+                                FaultAction::fail(), 1});
+    StreamingQuery query = start_copy(session, pattern_options(*broker, "late-.*", "earliest"),
+                                      checkpoint.path(), "late", false);
+    BOOST_REQUIRE(query.await_termination(std::chrono::seconds(30)));
+    BOOST_REQUIRE(query.exception().has_value());
+    BOOST_TEST(fault.fired() == 1);
+  }
+  BOOST_REQUIRE(broker->create_topic("late-b", 3).is_ok());
+  produce(*broker, "late-b", "b", 9, expected);
+  Session session;
+  StreamingQuery query = start_copy(session, pattern_options(*broker, "late-.*", "earliest"),
+                                    checkpoint.path(), "late");
+  Status done = query.process_all_available();
+  BOOST_REQUIRE_MESSAGE(done.is_ok(), done.to_string());
+  BOOST_TEST(query.stop().is_ok());
+  auto seen = values_in(session, "late");
+  BOOST_TEST(sorted(seen) == sorted(expected));
+}
+
 BOOST_AUTO_TEST_CASE(
     a_topic_deleted_while_running_stops_the_query_naming_it_or_is_skipped_without_fail_on_data_loss) {
   auto broker = start_broker();
