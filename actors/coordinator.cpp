@@ -49,6 +49,7 @@ struct InFlight {
   // The watermark each stage depth runs with: [0] this epoch's, [d] the one d epochs before.
   std::vector<std::optional<int64_t>> depth_watermarks;
   int64_t processing_time = 0;                 // the query's clock at the start of the epoch (logged)
+  std::string logged;  // a replay: its offsets entry as logged before the restart
   struct PartitionDelta {
     int stage = 0;
     int partition = 0;
@@ -105,6 +106,10 @@ struct CoordinatorState {
   // Epochs started and not yet committed, oldest first; commits happen in this order.
   std::map<int64_t, InFlight> flights;
   bool continuous = false;  // the Continuous trigger, once replays are planned
+  // Continuous: per pipeline, how many of the source's partitions are streamed (by their own
+  // actor, or added to one while running), and where each added one started.
+  std::vector<int> streamed;
+  std::vector<std::map<int, int64_t>> stream_starts;
   bool tick_scheduled = false;
   std::optional<std::vector<SourceOffset>> stop_target;  // Once / AvailableNow
   bool stop_after_epoch = false;
@@ -276,8 +281,12 @@ Status log_offsets(coordinator_actor* self, InFlight& flight) {
   auto& st = self->state;
   const auto wal_start = Clock::now();
   OffsetsEntry entry{flight.start, flight.end, {}, flight.watermark, flight.processing_time};
-  for (const auto& source : st.recovery->sources) entry.source_metadata.push_back(source->save_metadata());
-  Status logged = st.recovery->checkpoint->write_offsets(flight.epoch, encode_offsets_entry(entry));
+  // Asked on a replay too: a source may follow what it logged (the file source does).
+  for (const auto& source : st.recovery->sources)
+    entry.source_metadata.push_back(source->save_metadata());
+  // A replay logs its entry as it was: the sources may list more partitions since.
+  const std::string encoded = flight.logged.empty() ? encode_offsets_entry(entry) : flight.logged;
+  Status logged = st.recovery->checkpoint->write_offsets(flight.epoch, encoded);
   if (!logged.is_ok()) return logged.with_context("writing offsets of epoch " + std::to_string(flight.epoch));
   SLUICE_RETURN_NOT_OK(fault_point(FaultPoint::after_offsets_logged, flight.epoch));
   flight.wal_commit_ms = elapsed_ms(wal_start);
@@ -289,9 +298,10 @@ Status log_offsets(coordinator_actor* self, InFlight& flight) {
 void start_epoch(coordinator_actor* self, const std::vector<SourceOffset>& end,
                  const std::vector<SourceOffset>& latest, Clock::time_point trigger_start,
                  int64_t latest_offset_ms, std::optional<std::optional<int64_t>> watermark = {},
-                 std::optional<int64_t> processing_time = {}) {
+                 std::optional<int64_t> processing_time = {}, std::string logged = {}) {
   auto& st = self->state;
   InFlight flight = new_flight(self, trigger_start);
+  flight.logged = std::move(logged);
   if (watermark) flight.watermark = *watermark;  // a replay runs with its logged watermark
   if (processing_time) flight.processing_time = *processing_time;  // and its logged clock
   // A partition the source found since the last epoch starts at its initial offset; the range
@@ -344,25 +354,62 @@ void open_continuous_epoch(coordinator_actor* self) {
   flight.offsets_logged = false;
   flight.end = flight.start;
   flight.latest = flight.start;
-  for (const auto& partitions : st.source_actors) {
-    flight.pending_sources += static_cast<int>(partitions.size());
-    flight.pending_cuts += static_cast<int>(partitions.size());
+  for (int partitions : st.streamed) {
+    flight.pending_sources += partitions;
+    flight.pending_cuts += partitions;
   }
   send_epoch_start(self, flight);
   st.flights.emplace(flight.epoch, std::move(flight));
 }
 
+// Continuous trigger: partitions a source found while running (Kafka topics that grew or newly
+// match subscribePattern) are streamed by the existing source actors, round robin, from their
+// initial offset and from the newest open epoch on. That epoch's logged range starts them
+// there (see the SourceCut handler), so a replay or a restart reads the same records.
+void stream_found_partitions(coordinator_actor* self) {
+  auto& st = self->state;
+  if (!st.continuous || st.flights.empty()) return;
+  InFlight& open = st.flights.rbegin()->second;
+  for (size_t s = 0; s < st.source_actors.size(); ++s) {
+    const auto& actors = st.source_actors[s];
+    const int found = st.recovery->sources[s]->num_partitions();
+    if (actors.empty() || found <= st.streamed[s]) continue;
+    // Read after the count: the source appends partitions and their offsets together.
+    const SourceOffset initial = st.recovery->sources[s]->initial_offset();
+    for (int p = st.streamed[s]; p < found; ++p) {
+      const int64_t start =
+          static_cast<size_t>(p) < initial.size() ? initial[static_cast<size_t>(p)] : 0;
+      st.stream_starts[s][p] = start;
+      self->send(actors[static_cast<size_t>(p) % actors.size()],
+                 ContinuousAdd{open.epoch, p, start});
+      ++open.pending_cuts;
+      ++open.pending_sources;
+    }
+    st.streamed[s] = found;
+  }
+}
+
 void start_continuous(coordinator_actor* self) {
   auto& st = self->state;
   st.continuous = true;
+  st.streamed.clear();
+  st.stream_starts.assign(st.source_actors.size(), {});
+  for (size_t s = 0; s < st.source_actors.size(); ++s) {
+    st.streamed.push_back(static_cast<int>(st.source_actors[s].size()));
+    // Partitions with an actor of their own that no epoch read yet start at their initial offset.
+    const SourceOffset initial = st.recovery->sources[s]->initial_offset();
+    for (size_t p = st.planned[s].size(); p < st.source_actors[s].size(); ++p) {
+      st.planned[s].push_back(p < initial.size() ? initial[p] : 0);
+    }
+  }
   open_continuous_epoch(self);
   const int64_t epoch = st.flights.rbegin()->first;
   for (size_t s = 0; s < st.source_actors.size(); ++s) {
     for (size_t p = 0; p < st.source_actors[s].size(); ++p) {
-      const int64_t from = p < st.planned[s].size() ? st.planned[s][p] : 0;
-      self->send(st.source_actors[s][p], ContinuousStart{epoch, from});
+      self->send(st.source_actors[s][p], ContinuousStart{epoch, st.planned[s][p]});
     }
   }
+  stream_found_partitions(self);
 }
 
 // Continuous trigger: every interval, the open epoch is cut at the sources' positions and the
@@ -403,6 +450,7 @@ void on_tick(coordinator_actor* self) {
   if (st.finished) return;
   const Trigger& trigger = st.runtime->spec().trigger;
   if (st.continuous) {
+    stream_found_partitions(self);
     cut_epoch(self);
     return schedule_tick(self, trigger.interval);
   }
@@ -419,7 +467,7 @@ void on_tick(coordinator_actor* self) {
     auto replay = st.recovery->replays.front();
     st.recovery->replays.erase(st.recovery->replays.begin());
     start_epoch(self, replay.end, replay.end, trigger_start, 0, replay.watermark,
-                replay.processing_time);
+                replay.processing_time, std::move(replay.logged));
     return schedule_tick(self, std::chrono::milliseconds(0));
   }
   if (trigger.kind == Trigger::Kind::continuous) {
@@ -591,6 +639,11 @@ void check_progress(coordinator_actor* self) {
     int sources = 0;
     for (const auto& partitions : st.source_actors)
       sources += static_cast<int>(partitions.size());
+    if (st.continuous) {
+      // Continuous epochs wait for a cut of every partition streamed, found ones included.
+      sources = 0;
+      for (int partitions : st.streamed) sources += partitions;
+    }
     add(flight.pending_sources, sources, "source partitions");
     add(flight.pending_stages, static_cast<int>(st.stage_actors.size()), "stages (their barrier)");
     add(flight.pending_states, static_cast<int>(st.stateful_actors.size()),
@@ -867,6 +920,18 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         flight.rows[static_cast<size_t>(cut.pipeline)] += cut.rows;
         --flight.pending_sources;
         if (--flight.pending_cuts > 0) return;
+        // A partition first streamed in this epoch starts where it was added (every partition
+        // past the previous epoch's end was added while running).
+        for (size_t s = 0; s < flight.start.size(); ++s) {
+          auto& start = flight.start[s];
+          const SourceOffset initial = st.recovery->sources[s]->initial_offset();
+          for (size_t p = start.size(); p < flight.end[s].size(); ++p) {
+            auto added = st.stream_starts[s].find(static_cast<int>(p));
+            start.push_back(added != st.stream_starts[s].end() ? added->second
+                            : p < initial.size()               ? initial[p]
+                                                               : flight.end[s][p]);
+          }
+        }
         // The epoch's range is known only now: log it before the sink may finish the epoch.
         if (Status logged = log_offsets(self, flight); !logged.is_ok()) return finish(self, logged);
         flight.offsets_logged = true;
@@ -920,15 +985,8 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         auto latest = latest_offsets(self, true);
         if (!latest.ok()) return request.done->set_value(latest.status());
         Waiter waiter{*latest, request.done};
-        if (st.runtime->spec().trigger.kind == Trigger::Kind::continuous) {
-          // Continuous epochs read only the partitions that have actors (found ones wait for
-          // a restart): waiting for the others would never end.
-          for (size_t s = 0; s < waiter.target.size() && s < st.source_actors.size(); ++s) {
-            if (waiter.target[s].size() > st.source_actors[s].size()) {
-              waiter.target[s].resize(st.source_actors[s].size());
-            }
-          }
-        }
+        // Continuous: partitions just found are streamed from now on, so they are waited for too.
+        stream_found_partitions(self);
         if (reached(st.committed, waiter.target) && st.recovery->replays.empty() &&
             st.flights.empty() && !processing_timeout_due(self)) {
           return waiter.done->set_value(Status::ok());

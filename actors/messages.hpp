@@ -136,12 +136,24 @@ struct ContinuousStart {
   int64_t start = 0;
 };
 
+/// Coordinator → source actor (continuous trigger): also stream source partition `partition`,
+/// one the source found while running (a Kafka topic that grew or newly matches
+/// subscribePattern), from `start` on. Its rows belong to the epoch the actor streams now,
+/// `epoch` (the newest the coordinator opened), and every later cut reports it too.
+struct ContinuousAdd {
+  int64_t epoch = 0;
+  int partition = 0;
+  int64_t start = 0;
+};
+
 /// Coordinator → source actor (continuous trigger): end epoch `epoch` at the current position.
 struct CutEpoch {
   int64_t epoch = 0;
 };
 
-/// Source actor → coordinator (continuous trigger): where the partition cut epoch `epoch`.
+/// Source actor → coordinator (continuous trigger): where a partition the actor streams cut epoch
+/// `epoch`; an actor streaming several partitions sends one per partition, `rows` (all of the
+/// actor's rows in the epoch) with the first.
 struct SourceCut {
   int64_t epoch = 0;
   int pipeline = 0;
@@ -176,6 +188,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::EpochStart)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::StateDone)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::EpochCommitted)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::ContinuousStart)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::ContinuousAdd)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::CutEpoch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::SourceCut)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::actors::OffsetsLogged)

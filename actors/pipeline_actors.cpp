@@ -50,10 +50,16 @@ struct SourceState {
   int partition = 0;
   std::string name;
   bool failed = false;
-  // Continuous trigger: once the logged ranges are read, stream from `position` on as
-  // `continuous_epoch`, polling the source for new data when caught up.
-  std::optional<ContinuousStart> continuous;
-  int64_t position = 0;
+  // Continuous trigger: once the logged ranges are read, stream the actor's partition and any
+  // the coordinator added (ContinuousAdd), each from its position on, round robin, as
+  // `continuous_epoch`, polling the source for new data when all caught up.
+  struct Stream {
+    int partition = 0;
+    int64_t position = 0;
+  };
+  bool continuous = false;
+  std::vector<Stream> streams;
+  size_t current = 0;  // the stream `reader` reads, or the last one read
   int64_t continuous_epoch = 0;
   int64_t epoch_rows = 0;
   bool poll_scheduled = false;
@@ -121,33 +127,36 @@ void read_step(source_actor* self) {
   if (st.reader || !st.ranges.empty()) schedule_read(self);
 }
 
-// Streams the partition: reads what is available now, polls when caught up.
+// Streams the partitions: reads what one has available now, then the next one's, round robin;
+// polls when all caught up.
 void continuous_step(source_actor* self) {
   auto& st = self->state;
   if (!st.reader) {
-    if (st.position < 0) {
-      st.position = st.continuous->start;
-      st.continuous_epoch = st.continuous->epoch;
-    }
     SourceOffset zero(static_cast<size_t>(st.source->num_partitions()), 0);
     auto latest = st.source->latest_offset(zero, ReadLimit{});
     if (!latest.ok()) return fail(self, latest.status());
-    const int64_t available = static_cast<size_t>(st.partition) < latest->size() ? (*latest)[static_cast<size_t>(st.partition)] : 0;
-    if (available <= st.position) {
+    for (size_t tried = 0; tried < st.streams.size() && !st.reader; ++tried) {
+      st.current = (st.current + 1) % st.streams.size();
+      const auto& stream = st.streams[st.current];
+      const auto index = static_cast<size_t>(stream.partition);
+      const int64_t available = index < latest->size() ? (*latest)[index] : 0;
+      if (available <= stream.position) continue;
+      auto reader = st.source->open_reader(stream.partition, stream.position, available);
+      if (!reader.ok()) return fail(self, reader.status());
+      if (!(*reader)->position()) {
+        return fail(self, Status::invalid_argument(st.source->description() +
+                                                   " cannot run with the continuous trigger: its "
+                                                   "readers do not report their position"));
+      }
+      st.reader = std::move(*reader);
+    }
+    if (!st.reader) {
       if (!st.poll_scheduled) {
         st.poll_scheduled = true;
         self->delayed_send(self, kContinuousPoll, read_atom::value);
       }
       return;
     }
-    auto reader = st.source->open_reader(st.partition, st.position, available);
-    if (!reader.ok()) return fail(self, reader.status());
-    if (!(*reader)->position()) {
-      return fail(self, Status::invalid_argument(st.source->description() +
-                                                 " cannot run with the continuous trigger: its "
-                                                 "readers do not report their position"));
-    }
-    st.reader = std::move(*reader);
   }
   if (!st.out.has_credit()) return;  // resumed by the next credit
   RecordBatchPtr batch;
@@ -161,23 +170,23 @@ void continuous_step(source_actor* self) {
     st.epoch_rows += batch->num_rows();
     st.out.send_batch(st.continuous_epoch, std::move(batch));
   } else {
-    st.position = *st.reader->position();
+    st.streams[st.current].position = *st.reader->position();
     st.reader.reset();
   }
   schedule_read(self);
 }
 
-// Ends the current continuous epoch at the reader's position and starts the next one.
+// Ends the current continuous epoch at every stream's position and starts the next one.
 void cut(source_actor* self, int64_t epoch) {
   auto& st = self->state;
   if (st.failed) return;
-  if (st.position < 0) {
-    st.position = st.continuous->start;
-    st.continuous_epoch = st.continuous->epoch;
-  }
-  const int64_t end = st.reader ? *st.reader->position() : st.position;
   st.out.send_barrier(epoch);
-  self->send(st.coordinator, SourceCut{epoch, st.pipeline, st.partition, end, st.epoch_rows});
+  for (size_t i = 0; i < st.streams.size(); ++i) {
+    const int64_t end =
+        st.reader && i == st.current ? *st.reader->position() : st.streams[i].position;
+    self->send(st.coordinator, SourceCut{epoch, st.pipeline, st.streams[i].partition, end,
+                                         i == 0 ? st.epoch_rows : 0});
+  }
   st.continuous_epoch = epoch + 1;
   st.epoch_rows = 0;
 }
@@ -204,8 +213,24 @@ caf::behavior source_behavior(source_actor* self, caf::actor coordinator, caf::a
         read_step(self);
       },
       [=](ContinuousStart start) {
-        self->state.continuous = start;
-        self->state.position = -1;
+        auto& st = self->state;
+        st.continuous = true;
+        st.streams = {{st.partition, start.start}};
+        st.current = 0;
+        st.continuous_epoch = start.epoch;
+        schedule_read(self);
+      },
+      [=](ContinuousAdd add) {
+        auto& st = self->state;
+        // The coordinator adds a partition to the newest epoch it opened, after sending the cut
+        // of the one before, so it is the epoch this actor streams now.
+        if (add.epoch != st.continuous_epoch) {
+          return fail(self, Status::internal("partition " + std::to_string(add.partition) +
+                                             " was added to epoch " + std::to_string(add.epoch) +
+                                             " while the actor streams epoch " +
+                                             std::to_string(st.continuous_epoch)));
+        }
+        st.streams.push_back({add.partition, add.start});
         schedule_read(self);
       },
       [=](CutEpoch epoch) { cut(self, epoch.epoch); },

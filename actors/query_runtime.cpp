@@ -267,7 +267,7 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
   SLUICE_ASSIGN_OR_RETURN(auto last_committed, checkpoint.latest_committed_epoch());
   SLUICE_ASSIGN_OR_RETURN(auto last_logged, checkpoint.latest_offsets_epoch());
   recovery->next_epoch = last_committed ? *last_committed + 1 : 0;
-  auto restore = [&](int64_t epoch) -> Result<OffsetsEntry> {
+  auto restore = [&](int64_t epoch, std::string* logged = nullptr) -> Result<OffsetsEntry> {
     SLUICE_ASSIGN_OR_RETURN(auto text, checkpoint.read_offsets(epoch));
     if (!text) {
       return Status::corrupt("checkpoint " + location + " has no offsets for epoch " +
@@ -275,6 +275,7 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
     }
     auto entry = decode_offsets_entry(*text);
     if (!entry.ok()) return entry.status().with_context("epoch " + std::to_string(epoch));
+    if (logged != nullptr) *logged = *text;
     if (entry->end.size() != recovery->sources.size()) {
       return Status::corrupt("offsets of epoch " + std::to_string(epoch) + " list " +
                              std::to_string(entry->end.size()) + " sources, the query has " +
@@ -316,9 +317,11 @@ Result<std::shared_ptr<QueryRuntime>> QueryRuntime::start(caf::actor_system& sys
   if (last_logged && (!last_committed || *last_logged > *last_committed)) {
     // Epochs may overlap, so several may be logged past the last commit: re-run them all.
     for (int64_t epoch = recovery->next_epoch; epoch <= *last_logged; ++epoch) {
-      SLUICE_ASSIGN_OR_RETURN(OffsetsEntry entry, restore(epoch));
+      std::string logged;
+      SLUICE_ASSIGN_OR_RETURN(OffsetsEntry entry, restore(epoch, &logged));
       if (epoch == recovery->next_epoch) recovery->committed = entry.start;
-      recovery->replays.push_back({entry.start, entry.end, entry.watermark, entry.processing_time});
+      recovery->replays.push_back(
+          {entry.start, entry.end, entry.watermark, entry.processing_time, std::move(logged)});
     }
   }
 

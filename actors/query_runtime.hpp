@@ -106,6 +106,9 @@ struct Recovery {
     std::vector<SourceOffset> end;
     std::optional<int64_t> watermark;
     std::optional<int64_t> processing_time;  ///< the epoch's clock reading, when logged
+    /// The offsets entry as logged: the re-run logs it again unchanged, though the sources may
+    /// list more partitions now (start and end above are widened to them, with empty ranges).
+    std::string logged;
   };
   std::vector<Replay> replays;
   /// The workers reached for option `workers` (those that answered, at a restart): stateful

@@ -10,8 +10,9 @@
 #include <set>
 
 #include "core/column_builder.hpp"
-#include "operators/record_parsing.hpp"
+#include "io/kafka_partition_discovery.hpp"
 #include "io/option_map.hpp"
+#include "operators/record_parsing.hpp"
 
 namespace sluice {
 namespace {
@@ -24,6 +25,8 @@ constexpr int kMetadataTimeoutMs = 10'000;
 constexpr int kConsumeTimeoutMs = 5;
 constexpr int64_t kBatchRows = 16'384;
 constexpr size_t kConsumeBatch = 1024;
+// How long an answer of the broker's offsets serves other callers (continuous source actors).
+constexpr auto kWatermarksReuse = std::chrono::milliseconds(5);
 
 // The columns in their fixed order.
 enum Column { kKey, kValue, kTopic, kPartition, kOffset, kTimestamp, kTimestampType, kHeaders, kNumColumns };
@@ -558,6 +561,13 @@ Result<std::vector<TopicPartition>> KafkaSource::resolve_partitions() {
 Status KafkaSource::discover_partitions(bool now) {
   // Assigned partitions are fixed; a bounded read (endingOffsets) reads what it started with.
   if (!options_.assign.empty() || options_.ending) return Status::ok();
+  // Continuous source actors ask concurrently: one discovers at a time, or two would both append
+  // the same new partitions. Others skip it unless they need it now.
+  std::unique_lock discovering(discovery_mutex_, std::try_to_lock);
+  if (!discovering.owns_lock()) {
+    if (!now) return Status::ok();
+    discovering.lock();
+  }
   const auto started = std::chrono::steady_clock::now();
   if (!now &&
       started - last_discovery_ < std::chrono::microseconds(options_.discovery_interval_micros)) {
@@ -565,39 +575,24 @@ Status KafkaSource::discover_partitions(bool now) {
   }
   last_discovery_ = started;
   SLUICE_ASSIGN_OR_RETURN(auto topics, kafka::list_topics(client_.get(), kMetadataTimeoutMs));
-  std::set<TopicPartition> known;
-  std::set<std::string> known_topics;
+  std::vector<TopicPartition> known;
   {
     std::lock_guard lock(partitions_mutex_);
-    known.insert(partitions_.begin(), partitions_.end());
-    for (const auto& tp : partitions_)
-      known_topics.insert(tp.topic);
+    known = partitions_;
   }
-  std::set<std::string> deleted;
-  for (const auto& topic : known_topics) {
-    if (topics.count(topic)) continue;
+  SLUICE_ASSIGN_OR_RETURN(
+      kafka::DiscoveredPartitions discovered,
+      kafka::discover_partitions(known, topics, {options_.subscribe, options_.subscribe_pattern}));
+  if (!discovered.deleted.empty()) {
     saw_deleted_topic_ = true;
     if (options_.fail_on_data_loss) {
-      return Status::io_error("Kafka topic " + topic +
+      return Status::io_error("Kafka topic " + *discovered.deleted.begin() +
                               " was deleted while the query read it (the cluster at " +
                               options_.properties.at("bootstrap.servers") +
                               " no longer lists it); set failOnDataLoss=false to go on without it");
     }
-    deleted.insert(topic);
   }
-  std::vector<TopicPartition> found;
-  std::regex pattern(options_.subscribe_pattern.empty() ? std::string(".*")
-                                                        : options_.subscribe_pattern);
-  for (const auto& [name, count] : topics) {
-    const bool subscribed = options_.subscribe_pattern.empty()
-                                ? std::find(options_.subscribe.begin(), options_.subscribe.end(),
-                                            name) != options_.subscribe.end()
-                                : std::regex_match(name, pattern);
-    if (!subscribed) continue;
-    for (int32_t p = 0; p < count; ++p) {
-      if (!known.count({name, p})) found.push_back({name, p});
-    }
-  }
+  const std::vector<TopicPartition>& found = discovered.found;
   SourceOffset earliest;
   if (!found.empty()) {
     // Partitions that appear while the query runs are read from their start, as Spark does.
@@ -605,7 +600,7 @@ Status KafkaSource::discover_partitions(bool now) {
                             kafka::query_offsets(client_.get(), found, false, kMetadataTimeoutMs));
   }
   std::lock_guard lock(partitions_mutex_);
-  deleted_topics_ = std::move(deleted);
+  deleted_topics_ = std::move(discovered.deleted);
   partitions_.insert(partitions_.end(), found.begin(), found.end());
   initial_.insert(initial_.end(), earliest.begin(), earliest.end());
   return Status::ok();
@@ -669,6 +664,8 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
     deleted = deleted_topics_;
   }
   SourceOffset latest(partitions.size(), 0);
+  // Known partitions go on where the last epoch ended, found ones from their earliest offset.
+  const SourceOffset starts = kafka::next_epoch_start(start, initial);
   std::optional<SourceOffset> ending;
   if (options_.ending) {
     SLUICE_ASSIGN_OR_RETURN(ending, ending_offsets());
@@ -679,15 +676,12 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
   for (const auto& tp : partitions) {
     if (!deleted.count(tp.topic)) present.push_back(tp);
   }
-  // Two requests per leader broker, whatever the number of partitions.
-  SLUICE_ASSIGN_OR_RETURN(auto lows,
-                          kafka::query_offsets(client_.get(), present, false, kMetadataTimeoutMs));
-  SLUICE_ASSIGN_OR_RETURN(auto highs,
-                          kafka::query_offsets(client_.get(), present, true, kMetadataTimeoutMs));
+  SLUICE_ASSIGN_OR_RETURN(auto marks_of_present, watermarks(present, limit.everything));
+  const auto& [lows, highs] = marks_of_present;
   size_t asked = 0;
   for (size_t p = 0; p < partitions.size(); ++p) {
     const TopicPartition& tp = partitions[p];
-    const int64_t from = p < start.size() ? start[p] : initial[p];
+    const int64_t from = starts[p];
     if (deleted.count(tp.topic)) {
       latest[p] = from;
       continue;
@@ -721,7 +715,7 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
       now - last_trigger_ < std::chrono::microseconds(options_.max_trigger_delay_micros)) {
     SourceOffset unchanged(partitions.size());
     for (size_t p = 0; p < partitions.size(); ++p)
-      unchanged[p] = p < start.size() ? start[p] : initial[p];
+      unchanged[p] = starts[p];
     return unchanged;
   }
   const int64_t cap = limit.max_rows >= 0 ? limit.max_rows : options_.max_offsets_per_trigger;
@@ -731,7 +725,7 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
     const SourceOffset full = latest;
     int64_t given = 0;
     for (size_t p = 0; p < partitions.size(); ++p) {
-      const int64_t from = p < start.size() ? start[p] : initial[p];
+      const int64_t from = starts[p];
       const int64_t share = static_cast<int64_t>(static_cast<__int128>(full[p] - from) * cap / available);
       latest[p] = from + share;
       given += share;
@@ -746,6 +740,39 @@ Result<SourceOffset> KafkaSource::latest_offset(const SourceOffset& start, const
   }
   if (available > 0) last_trigger_ = now;
   return latest;
+}
+
+Result<std::pair<std::vector<int64_t>, std::vector<int64_t>>> KafkaSource::watermarks(
+    const std::vector<TopicPartition>& partitions, bool fresh) {
+  auto reusable =
+      [&](bool any_age) -> std::optional<std::pair<std::vector<int64_t>, std::vector<int64_t>>> {
+    std::lock_guard lock(watermarks_mutex_);
+    if (watermarks_partitions_ != partitions) return std::nullopt;
+    if (!any_age && std::chrono::steady_clock::now() - watermarks_time_ > kWatermarksReuse)
+      return std::nullopt;
+    return watermarks_;
+  };
+  if (!fresh) {
+    if (auto recent = reusable(false)) return *recent;
+  }
+  std::unique_lock asking(watermarks_query_mutex_, std::try_to_lock);
+  if (!asking.owns_lock()) {
+    if (!fresh) {
+      if (auto last = reusable(true)) return *last;
+    }
+    asking.lock();
+  }
+  const auto asked_at = std::chrono::steady_clock::now();
+  // Two requests per leader broker, whatever the number of partitions.
+  SLUICE_ASSIGN_OR_RETURN(
+      auto lows, kafka::query_offsets(client_.get(), partitions, false, kMetadataTimeoutMs));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto highs, kafka::query_offsets(client_.get(), partitions, true, kMetadataTimeoutMs));
+  std::lock_guard lock(watermarks_mutex_);
+  watermarks_time_ = asked_at;
+  watermarks_partitions_ = partitions;
+  watermarks_ = {std::move(lows), std::move(highs)};
+  return watermarks_;
 }
 
 std::vector<std::pair<std::string, std::string>> KafkaSource::progress_metrics(const SourceOffset& end,
@@ -852,50 +879,18 @@ Status KafkaSource::commit(const SourceOffset& end) {
 
 std::string KafkaSource::save_metadata() const {
   std::lock_guard lock(partitions_mutex_);
-  std::string text = "[";
-  for (size_t p = 0; p < partitions_.size(); ++p) {
-    if (p > 0) text += ',';
-    text += '[';
-    append_json_string(partitions_[p].topic, text);
-    text += ',' + std::to_string(partitions_[p].partition) + ']';
-  }
-  return text + "]";
+  return kafka::encode_partition_list(partitions_);
 }
 
 Status KafkaSource::restore_metadata(std::string_view saved) {
   if (saved.empty()) return Status::ok();
-  auto bad = [&](const std::string& why) {
-    return Status::corrupt("the kafka source's partitions in the checkpoint are not readable (" + why + "): " +
-                           std::string(saved.substr(0, 200)));
-  };
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  simdjson::padded_string padded(saved);
-  if (parser.parse(padded).get(root) != simdjson::SUCCESS) return bad("not JSON");
-  simdjson::dom::array list;
-  if (root.get_array().get(list) != simdjson::SUCCESS) return bad("not a list");
-  std::vector<TopicPartition> restored;
-  for (auto entry : list) {
-    simdjson::dom::array pair;
-    std::string_view topic;
-    int64_t partition = 0;
-    if (entry.get_array().get(pair) != simdjson::SUCCESS || pair.size() != 2 ||
-        pair.at(0).get_string().get(topic) != simdjson::SUCCESS ||
-        pair.at(1).get_int64().get(partition) != simdjson::SUCCESS) {
-      return bad("an entry is not [topic, partition]");
-    }
-    restored.push_back({std::string(topic), static_cast<int32_t>(partition)});
-  }
+  SLUICE_ASSIGN_OR_RETURN(auto restored, kafka::decode_partition_list(saved));
   // The checkpoint's order stays (its offsets are in that order), then partitions that
   // appeared since. Every partition the checkpoint's offsets do not cover starts at its
   // earliest offset, as Spark does: it appeared after the query started (partitions present at
   // the first start are in every offsets entry, whatever startingOffsets said).
-  std::vector<TopicPartition> order = restored;
-  std::set<TopicPartition> known(restored.begin(), restored.end());
+  std::vector<TopicPartition> order = kafka::merge_partition_order(restored, partitions_);
   std::set<TopicPartition> present(partitions_.begin(), partitions_.end());
-  for (const auto& tp : partitions_) {
-    if (!known.count(tp)) order.push_back(tp);
-  }
   std::vector<TopicPartition> asked;
   for (const auto& tp : order) {
     if (present.count(tp)) asked.push_back(tp);

@@ -104,6 +104,10 @@ class KafkaSource final : public Source {
   /// partitions found; fails naming a topic that disappeared, with failOnDataLoss.
   Status discover_partitions(bool now);
   PartitionConsumer& consumer_for(int partition, const kafka::TopicPartition& tp);
+  /// Returns the earliest and latest offsets of `partitions` from the broker; unless `fresh`,
+  /// an answer a few milliseconds old, or the last one while another caller asks. Thread-safe.
+  Result<std::pair<std::vector<int64_t>, std::vector<int64_t>>> watermarks(
+      const std::vector<kafka::TopicPartition>& partitions, bool fresh);
 
   KafkaSourceOptions options_;
   SchemaPtr full_schema_;
@@ -115,12 +119,20 @@ class KafkaSource final : public Source {
   std::vector<kafka::TopicPartition> partitions_;  ///< only grows while the query runs
   SourceOffset initial_;
   std::set<std::string> deleted_topics_;  ///< read before, gone now (failOnDataLoss=false)
+  std::mutex discovery_mutex_;            ///< one discovery at a time; guards last_discovery_
   std::chrono::steady_clock::time_point last_discovery_;
   std::atomic<bool> saw_deleted_topic_{false};
   std::optional<SourceOffset> ending_;
   mutable std::mutex planning_mutex_;  ///< latest_offset runs on the coordinator and, continuous, on source actors
   std::chrono::steady_clock::time_point last_trigger_;
   std::optional<SourceOffset> available_;
+  // Every continuous source actor polls latest_offset: they share the broker's answers, so
+  // that one of them at a time waits for it (the others would hold all scheduler threads).
+  std::mutex watermarks_query_mutex_;  ///< held while asking the broker
+  std::mutex watermarks_mutex_;        ///< guards the last answer below
+  std::chrono::steady_clock::time_point watermarks_time_;
+  std::vector<kafka::TopicPartition> watermarks_partitions_;
+  std::pair<std::vector<int64_t>, std::vector<int64_t>> watermarks_;
   std::mutex consumers_mutex_;
   std::map<int, std::unique_ptr<PartitionConsumer>> consumers_;
 };

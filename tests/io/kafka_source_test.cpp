@@ -5,6 +5,9 @@
 #include <sluice/testing.hpp>
 
 #include <cstdlib>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <random>
 
 #include "io/kafka_dev_broker.hpp"
@@ -262,6 +265,16 @@ std::vector<std::string> values_in(Session& session, const std::string& name) {
   return values;
 }
 
+// Options of a source reading every topic matching `pattern`, resolved again at every trigger.
+std::map<std::string, std::string> pattern_options(const kafka::DevBroker& broker,
+                                                   const std::string& pattern,
+                                                   const std::string& starting_offsets) {
+  return {{"kafka.bootstrap.servers", broker.bootstrap_servers()},
+          {"subscribePattern", pattern},
+          {"startingOffsets", starting_offsets},
+          {"partitionDiscoveryInterval", "0 seconds"}};
+}
+
 void produce(const kafka::DevBroker& broker, const std::string& topic, const std::string& prefix,
              int count, std::vector<std::string>& expected) {
   auto records = numbered(prefix, 0, count);
@@ -283,11 +296,7 @@ BOOST_AUTO_TEST_CASE(
   std::vector<std::string> skipped;
   produce(*broker, "events-a", "before-start-", 10, skipped);  // startingOffsets=latest skips these
   TemporaryDirectory checkpoint;
-  const std::map<std::string, std::string> options = {
-      {"kafka.bootstrap.servers", broker->bootstrap_servers()},
-      {"subscribePattern", "events-.*"},
-      {"startingOffsets", "latest"},
-      {"partitionDiscoveryInterval", "0 seconds"}};
+  const auto options = pattern_options(*broker, "events-.*", "latest");
   std::vector<std::string> expected;
   std::vector<std::string> seen;
   {
@@ -336,6 +345,166 @@ BOOST_AUTO_TEST_CASE(
   std::sort(seen.begin(), seen.end());
   std::sort(expected.begin(), expected.end());
   BOOST_TEST(seen == expected);
+}
+
+namespace {
+
+// What a continuous copy query delivered, by epoch: a replayed epoch replaces its rows, so the
+// union over epochs holds each record once exactly when the query is exactly-once.
+struct EpochRows {
+  std::mutex mutex;
+  std::map<int64_t, std::vector<std::string>> by_epoch;
+  // The first epoch that reads a record of topic `fail_on_topic` fails once, its rows kept here.
+  std::string fail_on_topic;
+  std::optional<std::pair<int64_t, std::vector<std::string>>> failed;
+
+  std::vector<std::string> all() {
+    std::lock_guard lock(mutex);
+    std::vector<std::string> values;
+    for (const auto& [epoch, rows] : by_epoch)
+      values.insert(values.end(), rows.begin(), rows.end());
+    return values;
+  }
+};
+
+StreamingQuery start_continuous_copy(Session& session,
+                                     const std::map<std::string, std::string>& options,
+                                     const std::string& checkpoint, EpochRows& delivered) {
+  auto query =
+      session.read_stream()
+          .format("kafka")
+          .options(options)
+          .load()
+          .select(col("value"), col("topic"))
+          .write_stream()
+          .foreach_batch([&delivered](const RecordBatchPtr& batch, int64_t epoch) -> Status {
+            std::vector<std::string> values;
+            bool fail = false;
+            for (const auto& row : batch->to_rows()) {
+              values.push_back(row[0].as_string());
+              fail = fail || row[1].as_string() == delivered.fail_on_topic;
+            }
+            std::lock_guard lock(delivered.mutex);
+            if (fail && !delivered.failed) {
+              delivered.failed.emplace(epoch, std::move(values));
+              return Status::io_error("the test fails the first epoch reading " +
+                                      delivered.fail_on_topic);
+            }
+            delivered.by_epoch[epoch] = std::move(values);
+            return Status::ok();
+          })
+          .option("checkpointLocation", checkpoint)
+          .option("restart.strategy", "fixed-delay")
+          .option("restart.attempts", "2")
+          .option("restart.delay", "10 ms")
+          .trigger(Trigger::Continuous(std::chrono::milliseconds(10)))
+          .start();
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  return std::move(*query);
+}
+
+std::vector<std::string> sorted(std::vector<std::string> values) {
+  std::sort(values.begin(), values.end());
+  return values;
+}
+
+}  // namespace
+
+// The continuous trigger streams partitions found while running (new topics matching the
+// pattern; the mock cannot grow a topic) with the source actors it has, from their earliest
+// offset, their ranges in the offsets log: an epoch that fails replays exactly what it read,
+// and a restart goes on where the log ends.
+BOOST_AUTO_TEST_CASE(
+    a_continuous_query_reads_topics_created_while_running_once_across_a_failed_epoch_and_a_restart) {
+  auto broker = start_broker();
+  BOOST_REQUIRE(broker->create_topic("live-a", 2).is_ok());
+  TemporaryDirectory checkpoint;
+  const auto options = pattern_options(*broker, "live-.*", "earliest");
+  std::vector<std::string> expected;
+  EpochRows delivered;
+  delivered.fail_on_topic = "live-c";
+  produce(*broker, "live-a", "a", 20, expected);
+  {
+    Session session;
+    StreamingQuery query = start_continuous_copy(session, options, checkpoint.path(), delivered);
+    BOOST_REQUIRE(query.process_all_available().is_ok());
+    BOOST_TEST(sorted(delivered.all()) == sorted(expected));
+    BOOST_REQUIRE(broker->create_topic("live-b", 3).is_ok());
+    BOOST_REQUIRE(broker->create_topic("other", 1).is_ok());  // does not match: never read
+    std::vector<std::string> ignored;
+    produce(*broker, "other", "other", 5, ignored);
+    produce(*broker, "live-b", "b", 30, expected);
+    produce(*broker, "live-a", "a-more-", 6, expected);
+    Status done = query.process_all_available();
+    BOOST_REQUIRE_MESSAGE(done.is_ok(), done.to_string());
+    BOOST_TEST(sorted(delivered.all()) == sorted(expected));
+    // The first epoch reading live-c fails after its range is logged; the query restarts and
+    // replays that epoch from the log.
+    BOOST_REQUIRE(broker->create_topic("live-c", 2).is_ok());
+    produce(*broker, "live-c", "c", 12, expected);
+    done = query.process_all_available();
+    BOOST_REQUIRE_MESSAGE(done.is_ok(), done.to_string());
+    BOOST_REQUIRE(delivered.failed.has_value());
+    BOOST_TEST(query.last_progress()->num_restarts == 1);
+    {
+      std::lock_guard lock(delivered.mutex);
+      const auto& [epoch, rows] = *delivered.failed;
+      BOOST_REQUIRE(delivered.by_epoch.count(epoch) == 1u);
+      BOOST_TEST(sorted(delivered.by_epoch[epoch]) == sorted(rows),
+                 "epoch " << epoch << " replayed");
+    }
+    BOOST_TEST(sorted(delivered.all()) == sorted(expected));
+    BOOST_TEST(query.stop().is_ok());
+  }
+  // A topic created while the query is stopped, more records in found ones, and a topic created
+  // while the restarted query runs.
+  BOOST_REQUIRE(broker->create_topic("live-d", 1).is_ok());
+  produce(*broker, "live-d", "d", 7, expected);
+  produce(*broker, "live-b", "b-again-", 9, expected);
+  {
+    Session session;
+    StreamingQuery query = start_continuous_copy(session, options, checkpoint.path(), delivered);
+    Status done = query.process_all_available();
+    BOOST_REQUIRE_MESSAGE(done.is_ok(), done.to_string());
+    BOOST_REQUIRE(broker->create_topic("live-e", 2).is_ok());
+    produce(*broker, "live-e", "e", 11, expected);
+    produce(*broker, "live-c", "c-again-", 4, expected);
+    done = query.process_all_available();
+    BOOST_REQUIRE_MESSAGE(done.is_ok(), done.to_string());
+    BOOST_TEST(query.stop().is_ok());
+  }
+  BOOST_TEST(sorted(delivered.all()) == sorted(expected));
+}
+
+// An epoch logged but not committed when the query stopped re-runs after the restart with the
+// entry it logged, though a topic matching the pattern appeared meanwhile (the source lists
+// more partitions now): the new topic is read from the next epoch on.
+BOOST_AUTO_TEST_CASE(an_epoch_logged_before_a_topic_appeared_replays_after_the_restart) {
+  auto broker = start_broker();
+  BOOST_REQUIRE(broker->create_topic("late-a", 2).is_ok());
+  TemporaryDirectory checkpoint;
+  std::vector<std::string> expected;
+  produce(*broker, "late-a", "a", 10, expected);
+  {
+    Session session;
+    ScopedFault fault(FaultRule{FaultPoint::after_offsets_logged, FaultTrigger::nth_hit(1),
+                                FaultAction::fail(), 1});
+    StreamingQuery query = start_copy(session, pattern_options(*broker, "late-.*", "earliest"),
+                                      checkpoint.path(), "late", false);
+    BOOST_REQUIRE(query.await_termination(std::chrono::seconds(30)));
+    BOOST_REQUIRE(query.exception().has_value());
+    BOOST_TEST(fault.fired() == 1);
+  }
+  BOOST_REQUIRE(broker->create_topic("late-b", 3).is_ok());
+  produce(*broker, "late-b", "b", 9, expected);
+  Session session;
+  StreamingQuery query = start_copy(session, pattern_options(*broker, "late-.*", "earliest"),
+                                    checkpoint.path(), "late");
+  Status done = query.process_all_available();
+  BOOST_REQUIRE_MESSAGE(done.is_ok(), done.to_string());
+  BOOST_TEST(query.stop().is_ok());
+  auto seen = values_in(session, "late");
+  BOOST_TEST(sorted(seen) == sorted(expected));
 }
 
 BOOST_AUTO_TEST_CASE(
