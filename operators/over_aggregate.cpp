@@ -60,28 +60,44 @@ struct Config {
   // The columns that order rows of equal order time: the other order columns, then every
   // other input column but the partition columns (equal within a partition).
   std::vector<int> tie_columns;
+  // The bytes a waiting row takes in a state value, about (strings counted as 16).
+  size_t waiting_row_bytes = 0;
   std::string fingerprint;
 };
 
-void fold(const CallConfig& call, const ArgumentValue& value, Accumulator& acc) {
-  if (call.argument == Argument::none) {
+template <Argument kArgument>
+void fold_as(const ArgumentValue& value, Accumulator& acc) {
+  if constexpr (kArgument == Argument::none) {
     ++acc.count;
     return;
   }
   if (!value.valid) return;
-  if (call.argument == Argument::integer) {
+  if constexpr (kArgument == Argument::integer) {
     const auto v = static_cast<int64_t>(value.bits);
     acc.sum = static_cast<uint64_t>(static_cast<int64_t>(acc.sum) +
                                     static_cast<int64_t>(static_cast<uint64_t>(v)));
     if (acc.count == 0 || v < static_cast<int64_t>(acc.min)) acc.min = value.bits;
     if (acc.count == 0 || v > static_cast<int64_t>(acc.max)) acc.max = value.bits;
-  } else if (call.argument == Argument::real) {
+  } else if constexpr (kArgument == Argument::real) {
     const double v = std::bit_cast<double>(value.bits);
     acc.sum = std::bit_cast<uint64_t>((acc.count == 0 ? 0.0 : std::bit_cast<double>(acc.sum)) + v);
     if (acc.count == 0 || v < std::bit_cast<double>(acc.min)) acc.min = value.bits;
     if (acc.count == 0 || v > std::bit_cast<double>(acc.max)) acc.max = value.bits;
   }
   ++acc.count;
+}
+
+void fold(const CallConfig& call, const ArgumentValue& value, Accumulator& acc) {
+  switch (call.argument) {
+    case Argument::none:
+      return fold_as<Argument::none>(value, acc);
+    case Argument::integer:
+      return fold_as<Argument::integer>(value, acc);
+    case Argument::real:
+      return fold_as<Argument::real>(value, acc);
+    case Argument::presence:
+      return fold_as<Argument::presence>(value, acc);
+  }
 }
 
 void append_result(const CallConfig& call, const Accumulator& acc, ColumnBuilder& out) {
@@ -267,19 +283,28 @@ class OverAggregateState final : public StatefulOperatorState {
 
   Status finish_epoch(const EpochContext& context, std::vector<RecordBatchPtr>& out,
                       StateDelta& delta) override {
-    const Config& config = *config_;
+    bool released = false;
     if (!pending_.empty() || (waiting_ && context.watermark != EpochContext::kNoWatermark)) {
       SLUICE_RETURN_NOT_OK(release(release_bound(context.watermark), out));
+      released = true;
     }
-    delta_.clear();
-    for (int32_t id : dirty_) {
+    // The changed partitions in key order (a replayed epoch yields the same delta): release
+    // left the partitions it saw, every changed one among them, in key order.
+    if (!released) {
+      touched_ = dirty_;
+      std::sort(touched_.begin(), touched_.end(), [&](int32_t a, int32_t b) {
+        return partitions_[static_cast<size_t>(a)].key < partitions_[static_cast<size_t>(b)].key;
+      });
+    }
+    delta.changes.reserve(delta.changes.size() + dirty_.size());
+    for (int32_t id : touched_) {
       Partition& partition = partitions_[static_cast<size_t>(id)];
-      std::string& value = delta_.begin_written(partition.key);
-      encode(partition, value);
-      delta_.end_written();
+      if (!partition.dirty) continue;
+      StateDelta::Change& change = delta.changes.emplace_back();
+      change.key = partition.key;
+      encode(partition, change.value.emplace());
       partition.dirty = false;
     }
-    delta_.write(delta);
     metrics_.num_rows_updated = static_cast<int64_t>(dirty_.size());
     dirty_.clear();
     metrics_.num_rows_removed = 0;
@@ -288,7 +313,6 @@ class OverAggregateState final : public StatefulOperatorState {
     metrics_.num_rows_total = static_cast<int64_t>(partitions_.size());
     metrics_.memory_used_bytes = memory_bytes();
     metrics_.custom_metrics["numRowsWaiting"] = static_cast<int64_t>(waiting_partitions_.size());
-    (void)config;
     return Status::ok();
   }
 
@@ -483,12 +507,36 @@ class OverAggregateState final : public StatefulOperatorState {
     }
     const size_t frame_rows = entry.frame.size() / num_calls;
     for (size_t c = 0; c < num_calls; ++c) {
+      // The ring holds the frame from frame_start on, then from 0 (the oldest row first, the
+      // order the sums of doubles are taken in).
       Accumulator acc;
-      for (size_t i = 0, at = entry.frame_start; i < frame_rows; ++i) {
-        fold(config.calls[c], entry.frame[at * num_calls + c], acc);
-        if (++at == frame_rows) at = 0;
+      const ArgumentValue* values = entry.frame.data() + c;
+      const size_t start = entry.frame_start;
+      auto fold_frame = [&]<Argument kArgument>() {
+        if constexpr (kArgument == Argument::none) {
+          acc.count = static_cast<int64_t>(frame_rows) + 1;
+        } else {
+          for (size_t i = start; i < frame_rows; ++i)
+            fold_as<kArgument>(values[i * num_calls], acc);
+          for (size_t i = 0; i < start; ++i)
+            fold_as<kArgument>(values[i * num_calls], acc);
+          fold_as<kArgument>(arguments_[c], acc);
+        }
+      };
+      switch (config.calls[c].argument) {
+        case Argument::none:
+          fold_frame.template operator()<Argument::none>();
+          break;
+        case Argument::integer:
+          fold_frame.template operator()<Argument::integer>();
+          break;
+        case Argument::real:
+          fold_frame.template operator()<Argument::real>();
+          break;
+        case Argument::presence:
+          fold_frame.template operator()<Argument::presence>();
+          break;
       }
-      fold(config.calls[c], arguments_[c], acc);
       append_result(config.calls[c], acc, results[c]);
     }
     if (preceding == 0) return;
@@ -511,6 +559,8 @@ class OverAggregateState final : public StatefulOperatorState {
       se::put_byte(out, value.valid ? 1 : 0);
       if (value.valid) se::put_fixed64(out, value.bits);
     };
+    out.reserve(32 + entry.frame.size() * 9 + entry.totals.size() * 34 +
+                static_cast<size_t>(entry.num_waiting) * config_->waiting_row_bytes);
     se::put_byte(out, kOverFormatVersion);
     const size_t frame_rows = entry.frame.size() / num_calls;
     se::put_varint(out, frame_rows);
@@ -686,7 +736,6 @@ class OverAggregateState final : public StatefulOperatorState {
   std::vector<int32_t> released_;
   std::vector<int32_t> kept_;
   std::vector<ArgumentValue> arguments_;  // the values of the row being emitted
-  DeltaBuilder delta_;
   int64_t epoch_dropped_ = 0;
   StateOperatorMetrics metrics_;
 };
@@ -787,6 +836,8 @@ Result<std::shared_ptr<const StatefulOperator>> make_over_aggregate(SchemaPtr in
     if (!among(options.order_columns) && !among(options.partition_columns))
       config->tie_columns.push_back(i);
   }
+  for (const Field& field : input->fields())
+    config->waiting_row_bytes += field.type == Type::Bool ? 1 : field.type == Type::String ? 16 : 8;
   config->key_encoder = std::make_shared<const KeyEncoder>(std::move(keys));
   config->fingerprint =
       "over keys=[" + key_columns_text(*input, options.partition_columns) + "] order=[" +
