@@ -65,7 +65,8 @@ struct Config {
   std::string fingerprint;
 };
 
-template <Argument kArgument>
+// Folds value into acc; min and max only when kExtremes (sum and count always).
+template <Argument kArgument, bool kExtremes = true>
 void fold_as(const ArgumentValue& value, Accumulator& acc) {
   if constexpr (kArgument == Argument::none) {
     ++acc.count;
@@ -76,13 +77,17 @@ void fold_as(const ArgumentValue& value, Accumulator& acc) {
     const auto v = static_cast<int64_t>(value.bits);
     acc.sum = static_cast<uint64_t>(static_cast<int64_t>(acc.sum) +
                                     static_cast<int64_t>(static_cast<uint64_t>(v)));
-    if (acc.count == 0 || v < static_cast<int64_t>(acc.min)) acc.min = value.bits;
-    if (acc.count == 0 || v > static_cast<int64_t>(acc.max)) acc.max = value.bits;
+    if constexpr (kExtremes) {
+      if (acc.count == 0 || v < static_cast<int64_t>(acc.min)) acc.min = value.bits;
+      if (acc.count == 0 || v > static_cast<int64_t>(acc.max)) acc.max = value.bits;
+    }
   } else if constexpr (kArgument == Argument::real) {
     const double v = std::bit_cast<double>(value.bits);
     acc.sum = std::bit_cast<uint64_t>((acc.count == 0 ? 0.0 : std::bit_cast<double>(acc.sum)) + v);
-    if (acc.count == 0 || v < std::bit_cast<double>(acc.min)) acc.min = value.bits;
-    if (acc.count == 0 || v > std::bit_cast<double>(acc.max)) acc.max = value.bits;
+    if constexpr (kExtremes) {
+      if (acc.count == 0 || v < std::bit_cast<double>(acc.min)) acc.min = value.bits;
+      if (acc.count == 0 || v > std::bit_cast<double>(acc.max)) acc.max = value.bits;
+    }
   }
   ++acc.count;
 }
@@ -139,44 +144,115 @@ void append_result(const CallConfig& call, const Accumulator& acc, ColumnBuilder
   }
 }
 
-// Orders two values of one column as KeyEncoder's bytes do: nulls first, -0.0 == 0.0, NaN
-// above every other double, strings bytewise.
-int compare_values(const Column& column, int64_t a, int64_t b) {
-  const bool valid_a = column.is_valid(a);
-  const bool valid_b = column.is_valid(b);
+// Orders value a of column x and value b of column y (one type) as KeyEncoder's bytes do:
+// nulls first, -0.0 == 0.0, NaN above every other double, strings bytewise.
+int compare_values(const Column& x, int64_t a, const Column& y, int64_t b) {
+  const bool valid_a = x.is_valid(a);
+  const bool valid_b = y.is_valid(b);
   if (!valid_a || !valid_b) return static_cast<int>(valid_a) - static_cast<int>(valid_b);
-  switch (column.type()) {
-    case Type::Bool: {
-      const uint8_t* values = column.values<uint8_t>();
-      return static_cast<int>(values[a] != 0) - static_cast<int>(values[b] != 0);
-    }
+  switch (x.type()) {
+    case Type::Bool:
+      return static_cast<int>(x.values<uint8_t>()[a] != 0) -
+             static_cast<int>(y.values<uint8_t>()[b] != 0);
     case Type::Double: {
-      const double x = column.values<double>()[a];
-      const double y = column.values<double>()[b];
-      if (x < y) return -1;
-      if (x > y) return 1;
-      const bool nan_x = std::isnan(x);
-      const bool nan_y = std::isnan(y);
-      return static_cast<int>(nan_x) - static_cast<int>(nan_y);
+      const double u = x.values<double>()[a];
+      const double v = y.values<double>()[b];
+      if (u < v) return -1;
+      if (u > v) return 1;
+      return static_cast<int>(std::isnan(u)) - static_cast<int>(std::isnan(v));
     }
     case Type::String: {
-      const int order = column.string_at(a).compare(column.string_at(b));
+      const int order = x.string_at(a).compare(y.string_at(b));
       return (order > 0) - (order < 0);
     }
     default: {
-      const int64_t x = column.values<int64_t>()[a];
-      const int64_t y = column.values<int64_t>()[b];
-      return (x > y) - (x < y);
+      const int64_t u = x.values<int64_t>()[a];
+      const int64_t v = y.values<int64_t>()[b];
+      return (u > v) - (u < v);
     }
   }
 }
 
-// A row of the rows being sorted: its order time (first, so most comparisons stop there) and
-// its index in the combined batch.
-struct SortedRow {
-  int64_t time;
+// A row of one of the batches being released from: the batch's index and the row's.
+struct RowRef {
+  int32_t part;
   int32_t row;
 };
+
+// A row being sorted: its order time (first, so most comparisons stop there) and where it is.
+struct SortedRow {
+  int64_t time;
+  RowRef ref;
+};
+
+// Returns column `column` of the rows refs point to in parts, in order: the output and the
+// waiting rows gathered from the waiting batch and the epoch's batches without concatenating
+// them first.
+ColumnPtr gather(const std::vector<RecordBatchPtr>& parts, int column, const RowRef* refs,
+                 int64_t count) {
+  const Type type = parts.front()->column(column)->type();
+  std::vector<const Column*> sources;
+  bool any_nulls = false;
+  for (const auto& part : parts) {
+    sources.push_back(part->column(column).get());
+    any_nulls |= sources.back()->has_nulls();
+  }
+  std::shared_ptr<Buffer> validity;
+  if (any_nulls) {
+    validity = Buffer::allocate(bitmap::bytes_for(count));
+    uint8_t* bits = validity->mutable_data();
+    for (int64_t i = 0; i < count; ++i) {
+      if (sources[static_cast<size_t>(refs[i].part)]->is_valid(refs[i].row)) bitmap::set(bits, i);
+    }
+  }
+  if (type == Type::String) {
+    int64_t total = 0;
+    for (int64_t i = 0; i < count; ++i)
+      total += static_cast<int64_t>(
+          sources[static_cast<size_t>(refs[i].part)]->string_at(refs[i].row).size());
+    auto offsets = Buffer::allocate_for_overwrite((count + 1) * 8);
+    auto data = Buffer::allocate_for_overwrite(total);
+    int64_t* out_offsets = offsets->mutable_as<int64_t>();
+    uint8_t* out_data = data->mutable_data();
+    int64_t position = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      const std::string_view value =
+          sources[static_cast<size_t>(refs[i].part)]->string_at(refs[i].row);
+      out_offsets[i] = position;
+      std::memcpy(out_data + position, value.data(), value.size());
+      position += static_cast<int64_t>(value.size());
+    }
+    out_offsets[count] = position;
+    return Column::make_unchecked(type, count, std::move(offsets), std::move(validity),
+                                  std::move(data));
+  }
+  if (type == Type::Bool) {
+    auto values = Buffer::allocate_for_overwrite(count);
+    uint8_t* out = values->mutable_data();
+    for (int64_t i = 0; i < count; ++i)
+      out[i] = sources[static_cast<size_t>(refs[i].part)]->values<uint8_t>()[refs[i].row];
+    return Column::make_unchecked(type, count, std::move(values), std::move(validity));
+  }
+  std::vector<const int64_t*> inputs;
+  for (const Column* source : sources)
+    inputs.push_back(source->values<int64_t>());
+  auto values = Buffer::allocate_for_overwrite(count * 8);
+  int64_t* out = values->mutable_as<int64_t>();
+  for (int64_t i = 0; i < count; ++i)
+    out[i] = inputs[static_cast<size_t>(refs[i].part)][refs[i].row];
+  return Column::make_unchecked(type, count, std::move(values), std::move(validity));
+}
+
+// Empties a scratch vector for the next epoch, keeping its memory unless it is far larger than
+// this epoch needed.
+template <typename T>
+void reuse(std::vector<T>& scratch) {
+  if (scratch.capacity() > 4 * scratch.size() + 4096) {
+    std::vector<T>().swap(scratch);
+  } else {
+    scratch.clear();
+  }
+}
 
 // The state of one partition key. Its waiting rows are rows [waiting_begin, waiting_begin +
 // num_waiting) of the state's waiting batch, in frame order.
@@ -292,9 +368,7 @@ class OverAggregateState final : public StatefulOperatorState {
     // left the partitions it saw, every changed one among them, in key order.
     if (!released) {
       touched_ = dirty_;
-      std::sort(touched_.begin(), touched_.end(), [&](int32_t a, int32_t b) {
-        return partitions_[static_cast<size_t>(a)].key < partitions_[static_cast<size_t>(b)].key;
-      });
+      sort_by_key(touched_);
     }
     delta.changes.reserve(delta.changes.size() + dirty_.size());
     for (int32_t id : touched_) {
@@ -373,52 +447,55 @@ class OverAggregateState final : public StatefulOperatorState {
   // batch, grouped by partition.
   Status release(int64_t bound, std::vector<RecordBatchPtr>& out) {
     const Config& config = *config_;
-    // All rows as one batch: the waiting ones, then this epoch's.
+    // The rows: the waiting ones, then this epoch's; each part's rows' partitions.
     std::vector<RecordBatchPtr> parts;
-    if (waiting_) parts.push_back(waiting_);
+    std::vector<const std::vector<int32_t>*> part_partitions;
+    if (waiting_) {
+      parts.push_back(waiting_);
+      part_partitions.push_back(&waiting_partitions_);
+    }
     for (const auto& pending : pending_) {
       parts.push_back(pending.batch);
-      waiting_partitions_.insert(waiting_partitions_.end(), pending.partitions.begin(),
-                                 pending.partitions.end());
+      part_partitions.push_back(&pending.partitions);
     }
-    pending_.clear();
-    SLUICE_ASSIGN_OR_RETURN(const RecordBatchPtr rows, RecordBatch::concatenate(parts));
-    parts.clear();
-    const int64_t num_rows = rows->num_rows();
 
     // Counting sort by partition, the partitions in key order (the output does not depend on
     // hashing or arrival).
     counts_.resize(partitions_.size(), 0);
     touched_.clear();
-    for (int32_t id : waiting_partitions_) {
-      if (counts_[static_cast<size_t>(id)]++ == 0) touched_.push_back(id);
+    int64_t num_rows = 0;
+    for (const auto* partitions : part_partitions) {
+      num_rows += static_cast<int64_t>(partitions->size());
+      for (int32_t id : *partitions) {
+        if (counts_[static_cast<size_t>(id)]++ == 0) touched_.push_back(id);
+      }
     }
-    std::sort(touched_.begin(), touched_.end(), [&](int32_t a, int32_t b) {
-      return partitions_[static_cast<size_t>(a)].key < partitions_[static_cast<size_t>(b)].key;
-    });
+    sort_by_key(touched_);
     int64_t offset = 0;
     for (int32_t id : touched_) {
       const int64_t count = counts_[static_cast<size_t>(id)];
       counts_[static_cast<size_t>(id)] = static_cast<int32_t>(offset);
-      partitions_[static_cast<size_t>(id)].waiting_begin = offset;
-      partitions_[static_cast<size_t>(id)].num_waiting = count;
       offset += count;
     }
-    const int64_t* times = rows->column(config.options.order_columns.front())->values<int64_t>();
     sorted_.resize(static_cast<size_t>(num_rows));
-    for (int64_t r = 0; r < num_rows; ++r) {
-      const int32_t at =
-          counts_[static_cast<size_t>(waiting_partitions_[static_cast<size_t>(r)])]++;
-      sorted_[static_cast<size_t>(at)] = {times[r], static_cast<int32_t>(r)};
+    const int order_column = config.options.order_columns.front();
+    for (size_t p = 0; p < parts.size(); ++p) {
+      const int64_t* times = parts[p]->column(order_column)->values<int64_t>();
+      const std::vector<int32_t>& partitions = *part_partitions[p];
+      for (size_t r = 0; r < partitions.size(); ++r) {
+        const int32_t at = counts_[static_cast<size_t>(partitions[r])]++;
+        sorted_[static_cast<size_t>(at)] = {times[r],
+                                            {static_cast<int32_t>(p), static_cast<int32_t>(r)}};
+      }
     }
-    for (int32_t id : touched_)
-      counts_[static_cast<size_t>(id)] = 0;
-
-    const RecordBatch& batch = *rows;
+    // counts_ now holds where each partition's rows end.
     auto frame_less = [&](const SortedRow& a, const SortedRow& b) {
       if (a.time != b.time) return a.time < b.time;
+      const RecordBatch& x = *parts[static_cast<size_t>(a.ref.part)];
+      const RecordBatch& y = *parts[static_cast<size_t>(b.ref.part)];
       for (int column : config.tie_columns) {
-        const int order = compare_values(*batch.column(column), a.row, b.row);
+        const int order =
+            compare_values(*x.column(column), a.ref.row, *y.column(column), b.ref.row);
         if (order != 0) return order < 0;
       }
       return false;
@@ -436,21 +513,25 @@ class OverAggregateState final : public StatefulOperatorState {
       results.emplace_back(call.result);
       results.back().reserve(num_rows);
     }
+    int64_t begin_at = 0;
     for (int32_t id : touched_) {
+      const int64_t end_at = counts_[static_cast<size_t>(id)];
+      counts_[static_cast<size_t>(id)] = 0;
       Partition& partition = partitions_[static_cast<size_t>(id)];
-      auto begin = sorted_.begin() + partition.waiting_begin;
-      auto end = begin + partition.num_waiting;
+      auto begin = sorted_.begin() + begin_at;
+      auto end = sorted_.begin() + end_at;
+      begin_at = end_at;
       std::sort(begin, end, frame_less);
       auto it = begin;
       for (; it != end && it->time < bound; ++it) {
-        released_.push_back(it->row);
-        emit(partition, batch, it->row, results);
+        released_.push_back(it->ref);
+        emit(partition, *parts[static_cast<size_t>(it->ref.part)], it->ref.row, results);
       }
       if (it != begin) mark_dirty(id);
       partition.waiting_begin = static_cast<int64_t>(kept_.size());
       partition.num_waiting = end - it;
       for (; it != end; ++it) {
-        kept_.push_back(it->row);
+        kept_.push_back(it->ref);
         kept_partitions.push_back(id);
       }
     }
@@ -459,22 +540,33 @@ class OverAggregateState final : public StatefulOperatorState {
       std::vector<ColumnPtr> columns;
       columns.reserve(static_cast<size_t>(num_inputs) + num_calls);
       for (int c = 0; c < num_inputs; ++c)
-        columns.push_back(batch.column(c)->take(released_.data(), n));
+        columns.push_back(gather(parts, c, released_.data(), n));
       for (auto& result : results)
         columns.push_back(result.finish());
       out.push_back(RecordBatch::make_unchecked(config.output, std::move(columns), n));
     }
-    waiting_ = kept_.empty()
-                   ? nullptr
-                   : RecordBatch::make_unchecked(
-                         config.input,
-                         batch.take(kept_.data(), static_cast<int64_t>(kept_.size()))->columns(),
-                         static_cast<int64_t>(kept_.size()));
+    RecordBatchPtr waiting;
+    if (!kept_.empty()) {
+      const auto n = static_cast<int64_t>(kept_.size());
+      std::vector<ColumnPtr> columns;
+      for (int c = 0; c < num_inputs; ++c)
+        columns.push_back(gather(parts, c, kept_.data(), n));
+      waiting = RecordBatch::make_unchecked(config.input, std::move(columns), n);
+    }
+    waiting_ = std::move(waiting);
     waiting_partitions_ = std::move(kept_partitions);
-    clear_scratch(sorted_);
-    clear_scratch(released_);
-    clear_scratch(kept_);
+    pending_.clear();
+    reuse(sorted_);
+    reuse(released_);
+    reuse(kept_);
     return Status::ok();
+  }
+
+  // Sorts partition ids by their keys' bytes.
+  void sort_by_key(std::vector<int32_t>& ids) const {
+    std::sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) {
+      return partitions_[static_cast<size_t>(a)].key < partitions_[static_cast<size_t>(b)].key;
+    });
   }
 
   // Appends the calls' results for row `row` of batch, then moves its values into the frame.
@@ -512,29 +604,39 @@ class OverAggregateState final : public StatefulOperatorState {
       Accumulator acc;
       const ArgumentValue* values = entry.frame.data() + c;
       const size_t start = entry.frame_start;
-      auto fold_frame = [&]<Argument kArgument>() {
+      auto fold_frame = [&]<Argument kArgument, bool kExtremes>() {
         if constexpr (kArgument == Argument::none) {
           acc.count = static_cast<int64_t>(frame_rows) + 1;
         } else {
           for (size_t i = start; i < frame_rows; ++i)
-            fold_as<kArgument>(values[i * num_calls], acc);
+            fold_as<kArgument, kExtremes>(values[i * num_calls], acc);
           for (size_t i = 0; i < start; ++i)
-            fold_as<kArgument>(values[i * num_calls], acc);
-          fold_as<kArgument>(arguments_[c], acc);
+            fold_as<kArgument, kExtremes>(values[i * num_calls], acc);
+          fold_as<kArgument, kExtremes>(arguments_[c], acc);
         }
       };
-      switch (config.calls[c].argument) {
+      const CallConfig& call = config.calls[c];
+      const bool extremes = call.kind == AggregateKind::min || call.kind == AggregateKind::max;
+      switch (call.argument) {
         case Argument::none:
-          fold_frame.template operator()<Argument::none>();
+          fold_frame.template operator()<Argument::none, false>();
           break;
         case Argument::integer:
-          fold_frame.template operator()<Argument::integer>();
+          if (extremes) {
+            fold_frame.template operator()<Argument::integer, true>();
+          } else {
+            fold_frame.template operator()<Argument::integer, false>();
+          }
           break;
         case Argument::real:
-          fold_frame.template operator()<Argument::real>();
+          if (extremes) {
+            fold_frame.template operator()<Argument::real, true>();
+          } else {
+            fold_frame.template operator()<Argument::real, false>();
+          }
           break;
         case Argument::presence:
-          fold_frame.template operator()<Argument::presence>();
+          fold_frame.template operator()<Argument::presence, false>();
           break;
       }
       append_result(config.calls[c], acc, results[c]);
@@ -733,8 +835,8 @@ class OverAggregateState final : public StatefulOperatorState {
   std::vector<int32_t> counts_;
   std::vector<int32_t> touched_;
   std::vector<SortedRow> sorted_;
-  std::vector<int32_t> released_;
-  std::vector<int32_t> kept_;
+  std::vector<RowRef> released_;
+  std::vector<RowRef> kept_;
   std::vector<ArgumentValue> arguments_;  // the values of the row being emitted
   int64_t epoch_dropped_ = 0;
   StateOperatorMetrics metrics_;
