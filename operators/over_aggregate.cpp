@@ -616,24 +616,23 @@ class OverAggregateState final : public StatefulOperatorState {
         }
       };
       const CallConfig& call = config.calls[c];
-      const bool extremes = call.kind == AggregateKind::min || call.kind == AggregateKind::max;
+      // min and max only for min and max: avg and sum skip two comparisons per value.
+      auto fold_numbers = [&]<Argument kArgument>() {
+        if (call.kind == AggregateKind::min || call.kind == AggregateKind::max) {
+          fold_frame.template operator()<kArgument, true>();
+        } else {
+          fold_frame.template operator()<kArgument, false>();
+        }
+      };
       switch (call.argument) {
         case Argument::none:
           fold_frame.template operator()<Argument::none, false>();
           break;
         case Argument::integer:
-          if (extremes) {
-            fold_frame.template operator()<Argument::integer, true>();
-          } else {
-            fold_frame.template operator()<Argument::integer, false>();
-          }
+          fold_numbers.template operator()<Argument::integer>();
           break;
         case Argument::real:
-          if (extremes) {
-            fold_frame.template operator()<Argument::real, true>();
-          } else {
-            fold_frame.template operator()<Argument::real, false>();
-          }
+          fold_numbers.template operator()<Argument::real>();
           break;
         case Argument::presence:
           fold_frame.template operator()<Argument::presence, false>();
