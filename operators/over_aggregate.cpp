@@ -312,6 +312,9 @@ class OverAggregateState final : public StatefulOperatorState {
         columns.push_back(builder.finish());
       waiting_ = RecordBatch::make_unchecked(config_->input, std::move(columns),
                                              static_cast<int64_t>(waiting_partitions_.size()));
+      const int64_t* times =
+          waiting_->column(config_->options.order_columns.front())->values<int64_t>();
+      earliest_waiting_ = *std::min_element(times, times + waiting_->num_rows());
     }
     return Status::ok();
   }
@@ -360,8 +363,11 @@ class OverAggregateState final : public StatefulOperatorState {
   Status finish_epoch(const EpochContext& context, std::vector<RecordBatchPtr>& out,
                       StateDelta& delta) override {
     bool released = false;
-    if (!pending_.empty() || (waiting_ && context.watermark != EpochContext::kNoWatermark)) {
-      SLUICE_RETURN_NOT_OK(release(release_bound(context.watermark), out));
+    // Without new rows, the waiting ones are sorted and grouped already: only a bound past the
+    // earliest of them releases any.
+    const int64_t bound = release_bound(context.watermark);
+    if (!pending_.empty() || (waiting_ && earliest_waiting_ < bound)) {
+      SLUICE_RETURN_NOT_OK(release(bound, out));
       released = true;
     }
     // The changed partitions in key order (a replayed epoch yields the same delta): release
@@ -502,6 +508,7 @@ class OverAggregateState final : public StatefulOperatorState {
     };
 
     // Each partition's rows in frame order; the ones below bound come out.
+    int64_t earliest = std::numeric_limits<int64_t>::max();
     released_.clear();
     kept_.clear();
     std::vector<int32_t> kept_partitions;
@@ -530,6 +537,7 @@ class OverAggregateState final : public StatefulOperatorState {
       if (it != begin) mark_dirty(id);
       partition.waiting_begin = static_cast<int64_t>(kept_.size());
       partition.num_waiting = end - it;
+      if (it != end) earliest = std::min(earliest, it->time);
       for (; it != end; ++it) {
         kept_.push_back(it->ref);
         kept_partitions.push_back(id);
@@ -554,6 +562,7 @@ class OverAggregateState final : public StatefulOperatorState {
       waiting = RecordBatch::make_unchecked(config.input, std::move(columns), n);
     }
     waiting_ = std::move(waiting);
+    earliest_waiting_ = earliest;
     waiting_partitions_ = std::move(kept_partitions);
     pending_.clear();
     reuse(sorted_);
@@ -828,6 +837,7 @@ class OverAggregateState final : public StatefulOperatorState {
   // partition of each (as of the last finish_epoch; then this epoch's accepted rows).
   RecordBatchPtr waiting_;
   std::vector<int32_t> waiting_partitions_;
+  int64_t earliest_waiting_ = std::numeric_limits<int64_t>::max();  // the least order time waiting
   std::vector<PendingBatch> pending_;
   EncodedKeys keys_;
   std::vector<int32_t> selection_;
