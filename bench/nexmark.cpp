@@ -1,9 +1,9 @@
-// Nexmark on Sluice: for each query the engine runs, events/s with 1 and 2 worker threads,
-// events per CPU-second (the whole process, generator included), p50/p99 latency from event
-// creation to the sink at half the maximum rate, peak RSS, and the throughput with a durable
-// checkpoint per epoch against a single epoch. The generator alone, in a plain loop, is the
-// baseline of the same run. Prints a table next to the published per-core figures and
-// `bench <name> <value> <unit>` lines. `--quick` is what `make bench` runs; `--source kafka`
+// Nexmark on Sluice: for each query the engine runs (and q6's SQL form, q6-sql), events/s with 1
+// and 2 worker threads, events per CPU-second (the whole process, generator included), p50/p99
+// latency from event creation to the sink at half the maximum rate, peak RSS, and the throughput
+// with a durable checkpoint per epoch against a single epoch. The generator alone, in a plain
+// loop, is the baseline of the same run. Prints a table next to the published per-core figures
+// and `bench <name> <value> <unit>` lines. `--quick` is what `make bench` runs; `--source kafka`
 // reads the events as JSON records from a topic of the embedded Kafka broker instead.
 #include <malloc.h>
 #include <sys/resource.h>
@@ -17,6 +17,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <tuple>
 
@@ -156,6 +157,7 @@ struct RunOptions {
   int64_t events_per_epoch = 4'000'000;
   std::string checkpoint;  // "" = a temporary one
   std::string kafka_servers;  // "": the in-process generator; else read kKafkaTopic there
+  bool sql = false;           // the query's SQL form instead of its DataFrame form
 };
 
 constexpr const char* kKafkaTopic = "nexmark";
@@ -193,8 +195,13 @@ Result<RunResult> run(const Query& query, const RunOptions& options) {
   auto sink = std::make_shared<TimingSink>();
   auto listener = std::make_shared<RangeListener>();
   session.streams().add_listener(listener);
+  SLUICE_ASSIGN_OR_RETURN(DataFrame frame, options.sql
+                                               ? sql_frame(session, query, streams)
+                                               : Result<DataFrame>(query.dataframe(streams)));
   DataStreamWriter writer =
-      query.dataframe(streams).write_stream().output_mode(query.mode).sink(sink);
+      frame.write_stream()
+          .output_mode(options.sql && query.sql_mode ? *query.sql_mode : query.mode)
+          .sink(sink);
   if (!options.checkpoint.empty()) writer.option("checkpointLocation", options.checkpoint);
   const double cpu_before = cpu_seconds();
   const auto started_at = BenchClock::now();
@@ -387,11 +394,12 @@ int main(int argc, char** argv) {
                 std::strcmp(argv[i + 1], "generator") == 0)) {
       kafka = std::strcmp(argv[++i], "kafka") == 0;
     } else {
-      std::fprintf(stderr,
-                   "usage: bench_nexmark [--quick] [--throughput] [--events N] [--query qN]... "
-                   "[--source generator|kafka "
-                   "[--bootstrap-servers HOST:PORT (a topic 'nexmark' of 50 partitions per 500 K "
-                   "events)]]\n");
+      std::fprintf(
+          stderr,
+          "usage: bench_nexmark [--quick] [--throughput] [--events N] [--query qN|q6-sql]... "
+          "[--source generator|kafka "
+          "[--bootstrap-servers HOST:PORT (a topic 'nexmark' of 50 partitions per 500 K "
+          "events)]]\n");
       return 2;
     }
   }
@@ -414,22 +422,44 @@ int main(int argc, char** argv) {
   std::printf("bench nexmark_generator_alone_bids %.0f events/s\n", generator_rate);
   std::printf("bench nexmark_generator_alone_all_kinds %.0f events/s\n", generator_all_rate);
 
-  std::vector<std::string> table;
+  // Each query's DataFrame form, and the SQL form of those whose SQL plans differ (q6: an OVER
+  // over the join and the aggregation, where the DataFrame form keeps each seller's last ten
+  // wins in flat_map_groups_with_state). `--query q6` runs both forms, `--query q6-sql` one.
+  struct Form {
+    const Query* query;
+    bool sql;
+    std::string name;    // in the table: q6, q6-sql
+    std::string metric;  // in the bench lines: q6, q6_sql
+  };
+  const std::set<std::string> sql_forms = {"q6"};
+  std::vector<Form> forms;
   for (const Query& query : queries()) {
-    if (!only.empty() && std::find(only.begin(), only.end(), query.name) == only.end()) continue;
+    forms.push_back({&query, false, query.name, query.name});
+    if (sql_forms.contains(query.name))
+      forms.push_back({&query, true, query.name + "-sql", query.name + "_sql"});
+  }
+  const auto wanted = [&](const std::string& name) {
+    return std::find(only.begin(), only.end(), name) != only.end();
+  };
+  std::vector<std::string> table;
+  for (const Form& form : forms) {
+    const Query& query = *form.query;
+    if (!only.empty() && !wanted(form.name) && !wanted(query.name)) continue;
     const Reference& reference = kReferences.at(query.name);
+    const char* name = form.name.c_str();
+    const char* metric = form.metric.c_str();
     char line[512];
     if (!query.pending.empty()) {
-      std::snprintf(line, sizeof line, "%-4s | %-58s | %6s | %7s | %10s", query.name.c_str(),
+      std::snprintf(line, sizeof line, "%-6s | %-58s | %6s | %7s | %10s", name,
                     ("pending: " + query.pending).substr(0, 58).c_str(), reference.flink,
                     reference.feldera, reference.risingwave);
       table.push_back(line);
       continue;
     }
-    auto one = run(query, {.threads = 1, .events = events});
-    if (!one.ok()) fail(query.name + " with 1 thread", one.status());
-    auto two = run(query, {.threads = 2, .events = events});
-    if (!two.ok()) fail(query.name + " with 2 threads", two.status());
+    auto one = run(query, {.threads = 1, .events = events, .sql = form.sql});
+    if (!one.ok()) fail(form.name + " with 1 thread", one.status());
+    auto two = run(query, {.threads = 2, .events = events, .sql = form.sql});
+    if (!two.ok()) fail(form.name + " with 2 threads", two.status());
     const double rate_one = static_cast<double>(events) / one->seconds;
     const double rate_two = static_cast<double>(events) / two->seconds;
     const double per_cpu = static_cast<double>(events) / one->cpu;
@@ -439,8 +469,9 @@ int main(int argc, char** argv) {
       auto paced = run(query, {.threads = 2,
                                .events = static_cast<int64_t>(half_rate * latency_seconds),
                                .events_per_second = half_rate,
-                               .events_per_epoch = half_rate * 10});
-      if (!paced.ok()) fail(query.name + " paced", paced.status());
+                               .events_per_epoch = half_rate * 10,
+                               .sql = form.sql});
+      if (!paced.ok()) fail(form.name + " paced", paced.status());
       p50 = percentile(paced->latencies_ms, 0.5);
       p99 = percentile(paced->latencies_ms, 0.99);
       // Ten epochs, each committed durably to a checkpoint on disk, against one epoch; the best
@@ -451,10 +482,12 @@ int main(int argc, char** argv) {
         auto with = run(query, {.threads = 1,
                                 .events = events,
                                 .events_per_epoch = events / 10,
-                                .checkpoint = checkpoint_root + "/" + query.name});
-        if (!with.ok()) fail(query.name + " with checkpoints", with.status());
-        auto without = run(query, {.threads = 1, .events = events, .events_per_epoch = events});
-        if (!without.ok()) fail(query.name + " in one epoch", without.status());
+                                .checkpoint = checkpoint_root + "/" + form.metric,
+                                .sql = form.sql});
+        if (!with.ok()) fail(form.name + " with checkpoints", with.status());
+        auto without = run(
+            query, {.threads = 1, .events = events, .events_per_epoch = events, .sql = form.sql});
+        if (!without.ok()) fail(form.name + " in one epoch", without.status());
         with_seconds = std::min(with_seconds, with->seconds);
         without_seconds = std::min(without_seconds, without->seconds);
       }
@@ -462,33 +495,29 @@ int main(int argc, char** argv) {
       checkpoint_ratio = without_seconds / with_seconds;
       commit_interval = with_seconds / 10;
     }
-    std::printf("bench nexmark_%s_events_per_s_1_thread %.0f events/s\n", query.name.c_str(),
-                rate_one);
-    std::printf("bench nexmark_%s_events_per_s_2_threads %.0f events/s\n", query.name.c_str(),
-                rate_two);
-    std::printf("bench nexmark_%s_events_per_cpu_s %.0f events/cpu-s\n", query.name.c_str(),
-                per_cpu);
-    std::printf("bench nexmark_%s_vs_generator_alone %.3f ratio\n", query.name.c_str(),
+    std::printf("bench nexmark_%s_events_per_s_1_thread %.0f events/s\n", metric, rate_one);
+    std::printf("bench nexmark_%s_events_per_s_2_threads %.0f events/s\n", metric, rate_two);
+    std::printf("bench nexmark_%s_events_per_cpu_s %.0f events/cpu-s\n", metric, per_cpu);
+    std::printf("bench nexmark_%s_vs_generator_alone %.3f ratio\n", metric,
                 rate_one / generator_rate);
-    std::printf("bench nexmark_%s_peak_rss %.0f MB\n", query.name.c_str(), one->rss_mb);
-    std::printf("bench nexmark_%s_state_rows %lld rows\n", query.name.c_str(),
+    std::printf("bench nexmark_%s_peak_rss %.0f MB\n", metric, one->rss_mb);
+    std::printf("bench nexmark_%s_state_rows %lld rows\n", metric,
                 static_cast<long long>(one->state_rows));
-    std::printf("bench nexmark_%s_state_memory %.0f MB\n", query.name.c_str(),
+    std::printf("bench nexmark_%s_state_memory %.0f MB\n", metric,
                 static_cast<double>(one->state_bytes) / (1 << 20));
     if (!throughput_only) {
-      std::printf("bench nexmark_%s_latency_p50 %.1f ms\n", query.name.c_str(), p50);
-      std::printf("bench nexmark_%s_latency_p99 %.1f ms\n", query.name.c_str(), p99);
-      std::printf("bench nexmark_%s_checkpoint_throughput_ratio %.3f ratio\n", query.name.c_str(),
+      std::printf("bench nexmark_%s_latency_p50 %.1f ms\n", metric, p50);
+      std::printf("bench nexmark_%s_latency_p99 %.1f ms\n", metric, p99);
+      std::printf("bench nexmark_%s_checkpoint_throughput_ratio %.3f ratio\n", metric,
                   checkpoint_ratio);
     }
     std::fflush(stdout);
     std::snprintf(
         line, sizeof line,
-        "%-4s | %8s %8s %8s | %7.1f %7.1f @%-6s | %6.0f | %5.2f (%4.1fs) | %6s | %7s | %10s",
-        query.name.c_str(), thousands(rate_one).c_str(), thousands(rate_two).c_str(),
-        thousands(per_cpu).c_str(), p50, p99, thousands(static_cast<double>(half_rate)).c_str(),
-        one->rss_mb, checkpoint_ratio, commit_interval, reference.flink, reference.feldera,
-        reference.risingwave);
+        "%-6s | %8s %8s %8s | %7.1f %7.1f @%-6s | %6.0f | %5.2f (%4.1fs) | %6s | %7s | %10s", name,
+        thousands(rate_one).c_str(), thousands(rate_two).c_str(), thousands(per_cpu).c_str(), p50,
+        p99, thousands(static_cast<double>(half_rate)).c_str(), one->rss_mb, checkpoint_ratio,
+        commit_interval, reference.flink, reference.feldera, reference.risingwave);
     table.push_back(line);
   }
   std::printf(
@@ -497,7 +526,7 @@ int main(int argc, char** argv) {
       "events/s producing the bids, %s producing all three kinds\n",
       static_cast<long long>(events), thousands(generator_rate).c_str(),
       thousands(generator_all_rate).c_str());
-  std::printf("%-4s | %8s %8s %8s | %7s %7s %-7s | %6s | %12s | %6s | %7s | %10s\n", "", "ev/s 1T",
+  std::printf("%-6s | %8s %8s %8s | %7s %7s %-7s | %6s | %12s | %6s | %7s | %10s\n", "", "ev/s 1T",
               "ev/s 2T", "ev/CPU-s", "p50 ms", "p99 ms", "@rate", "RSS MB", "ckpt (every)", "Flink",
               "Feldera", "RisingWave");
   for (const auto& row : table)

@@ -55,11 +55,12 @@ Result<Type> over_result_type(AggregateKind kind, Type input);
 /// null, are late: dropped and counted. Nulls are skipped by the aggregates as in SQL.
 ///
 /// State: one entry per partition key, key = the encoded partition columns (the routing key),
-/// value = format version, the argument values of the last `preceding` emitted rows (or the
-/// running totals when unbounded), then the rows still waiting (each encoded by KeyEncoder over
-/// the order columns and every input column, so their bytes sort in frame order). A partition
-/// loads its entries at start and keeps them in memory; a partition key's entry stays for the
-/// life of the query (as Flink's OVER without state TTL).
+/// value = format version (2), the argument values of the last `preceding` emitted rows oldest
+/// first (or the running totals when unbounded), then the rows still waiting, in frame order,
+/// column by column (a null flag, a validity bitmap when some are null, the values). A
+/// partition loads its entries at start and keeps them in memory, the waiting rows as one batch
+/// grouped by key; a partition key's entry stays for the life of the query (as Flink's OVER
+/// without state TTL).
 ///
 /// The operator is immutable and may be shared by all partitions; each state is used by one
 /// thread. After a call fails, the runtime recreates the state from the committed state.

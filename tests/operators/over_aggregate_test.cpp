@@ -209,3 +209,122 @@ BOOST_AUTO_TEST_CASE(unsupported_functions_and_types_are_refused_naming_them) {
   BOOST_TEST(op.status().to_string().find("ORDER BY id") != std::string::npos,
              op.status().to_string());
 }
+
+namespace {
+
+// Rows of every type, with few distinct values, so that order times tie often and the other
+// columns (strings, booleans, doubles with -0.0 and 0.0, nulls) decide the frame order.
+SchemaPtr mixed_schema() {
+  return Schema::make({{"k", Type::String},
+                       {"ts", Type::Timestamp},
+                       {"s", Type::String},
+                       {"b", Type::Bool},
+                       {"e", Type::Double},
+                       {"d", Type::Double},
+                       {"v", Type::Int64}})
+      .value();
+}
+
+// The reference of mixed rows: each k's rows ordered by the bytes KeyEncoder gives (ts, then
+// every column), the definition of the frame order; count(s), sum(v), max(d), min(v) over the
+// row and the two before it.
+Rows mixed_reference(const Rows& accepted) {
+  std::map<std::string, std::vector<std::pair<std::string, Row>>> by_key;
+  if (!accepted.empty()) {
+    auto batch = RecordBatch::from_rows(mixed_schema(), accepted);
+    BOOST_REQUIRE(batch.ok());
+    auto encoder = KeyEncoder::make(*mixed_schema(), {1, 0, 1, 2, 3, 4, 5, 6});
+    BOOST_REQUIRE(encoder.ok());
+    std::vector<std::string> keys;
+    encoder->encode(**batch, keys);
+    for (size_t r = 0; r < accepted.size(); ++r)
+      by_key[accepted[r][0].as_string()].emplace_back(keys[r], accepted[r]);
+  }
+  Rows out;
+  for (auto& [key, rows] : by_key) {
+    std::sort(rows.begin(), rows.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t i = 0; i < rows.size(); ++i) {
+      int64_t count_s = 0, sum_v = 0, min_v = 0, num_v = 0, num_d = 0;
+      double max_d = 0;
+      for (size_t j = i < 2 ? 0 : i - 2; j <= i; ++j) {
+        const Row& row = rows[j].second;
+        if (!row[2].is_null()) ++count_s;
+        if (!row[5].is_null()) {
+          max_d = num_d++ == 0 ? row[5].as_double() : std::max(max_d, row[5].as_double());
+        }
+        if (!row[6].is_null()) {
+          const int64_t v = row[6].as_int64();
+          min_v = num_v++ == 0 ? v : std::min(min_v, v);
+          sum_v += v;
+        }
+      }
+      Row row = rows[i].second;
+      row.push_back(Value(count_s));
+      row.push_back(num_v == 0 ? Value() : Value(sum_v));
+      row.push_back(num_d == 0 ? Value() : Value(max_d));
+      row.push_back(num_v == 0 ? Value() : Value(min_v));
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(rows_of_equal_time_are_ordered_by_their_other_columns_of_every_type) {
+  const uint64_t seed = test_seed();
+  std::mt19937_64 random(seed);
+  OverAggregateOptions options;
+  options.partition_columns = {0};
+  options.order_columns = {1};
+  options.event_time_column = 1;
+  options.preceding = 2;
+  options.calls = {{AggregateKind::count, 2, "count_s"},
+                   {AggregateKind::sum, 6, "sum_v"},
+                   {AggregateKind::max, 5, "max_d"},
+                   {AggregateKind::min, 6, "min_v"}};
+  auto op = make_over_aggregate(mixed_schema(), options);
+  BOOST_REQUIRE_MESSAGE(op.ok(), op.status().to_string());
+  for (int run = 0; run < 10; ++run) {
+    StatefulRunner runner(*op, 1 + static_cast<int>(random() % 3));
+    const std::vector<std::string> strings = {"", "a", std::string("a\0", 2), "ab", "b"};
+    const std::vector<double> doubles = {-0.0, 0.0, -1.5, 2.25};
+    auto pick = [&](auto values, bool nullable) {
+      const size_t at = static_cast<size_t>(random() % (values.size() + (nullable ? 1 : 0)));
+      return at == values.size() ? Value() : Value(values[at]);
+    };
+    Rows accepted, output;
+    const int num_epochs = 6;
+    const int crash_epoch = static_cast<int>(random() % num_epochs);
+    for (int epoch = 0; epoch <= num_epochs; ++epoch) {
+      Rows rows;
+      for (int r = 0; epoch < num_epochs && r < 40; ++r) {
+        rows.push_back({Value(std::string(1, static_cast<char>('p' + random() % 3))),
+                        Value(Timestamp{epoch * 10 + static_cast<int64_t>(random() % 12)}),
+                        pick(strings, true), pick(std::vector<bool>{false, true}, true),
+                        pick(doubles, true), pick(doubles, true),
+                        pick(std::vector<int64_t>{-3, 0, 7}, true)});
+      }
+      // The watermark trails by 12: every row of this epoch is on time.
+      const int64_t watermark =
+          epoch == num_epochs ? std::numeric_limits<int64_t>::max() : epoch * 10 - 2;
+      accepted.insert(accepted.end(), rows.begin(), rows.end());
+      std::vector<RecordBatchPtr> batches;
+      if (!rows.empty()) {
+        auto batch = RecordBatch::from_rows(mixed_schema(), rows);
+        BOOST_REQUIRE_MESSAGE(batch.ok(), batch.status().to_string());
+        batches.push_back(*batch);
+      }
+      const EpochContext context = epoch_context(epoch, watermark, OutputMode::Append);
+      if (epoch == crash_epoch) {
+        runner.run_epoch(batches, context, false);
+        runner.restart(1 + static_cast<int>(random() % 3));
+      }
+      for (auto& row : runner.run_epoch(batches, context))
+        output.push_back(std::move(row));
+    }
+    check_same_rows(output, mixed_reference(accepted),
+                    "OVER rows of every type, seed " + std::to_string(seed));
+  }
+}
