@@ -53,10 +53,7 @@ BOOST_AUTO_TEST_CASE(an_inner_range_join_whose_output_time_is_the_later_side_fee
   BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
   const auto events = random_join_events(random, 120, 60, 6, 0, 5 * kJoinSecond);
   for (size_t next = 0; next < events.size(); next += 20) {
-    JoinRows rows[2];
-    for (size_t i = next; i < std::min(events.size(), next + 20); ++i) rows[events[i].side].push_back(events[i].row);
-    if (!rows[0].empty()) BOOST_REQUIRE(left.add_data(rows[0]).is_ok());
-    if (!rows[1].empty()) BOOST_REQUIRE(right.add_data(rows[1]).is_ok());
+    BOOST_REQUIRE(add_in_arrival_order(left, right, events, next, std::min(events.size(), next + 20)).is_ok());
     BOOST_REQUIRE(query->process_all_available().is_ok());
   }
   // Far-future rows on both sides (keys that match nothing) close every window.

@@ -18,6 +18,7 @@ using namespace std::chrono_literals;
 using sluice::testing::join_left_schema;
 using sluice::testing::join_range_condition;
 using sluice::testing::join_right_schema;
+using sluice::testing::add_in_arrival_order;
 using sluice::testing::JoinRow;
 using sluice::testing::JoinRows;
 using sluice::testing::kJoinSecond;
@@ -75,10 +76,7 @@ BOOST_AUTO_TEST_CASE(each_join_kind_through_the_runtime_equals_a_batch_join_acro
       bool restarted = false;
       while (next < events.size()) {
         const size_t end = std::min(events.size(), next + cut(random));
-        Rows rows[2];
-        for (size_t i = next; i < end; ++i) rows[events[i].side].push_back(events[i].row);
-        if (!rows[0].empty()) BOOST_REQUIRE(left.add_data(rows[0]).is_ok());
-        if (!rows[1].empty()) BOOST_REQUIRE(right.add_data(rows[1]).is_ok());
+        BOOST_REQUIRE(add_in_arrival_order(left, right, events, next, end).is_ok());
         Status processed = query->process_all_available();
         BOOST_REQUIRE_MESSAGE(processed.is_ok(), processed.to_string());
         next = end;

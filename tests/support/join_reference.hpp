@@ -64,6 +64,26 @@ inline std::vector<JoinEvent> random_join_events(std::mt19937_64& random, int ro
   return events;
 }
 
+/// Adds events [begin, end) to the two streams in arrival order, one add_data per run of rows
+/// of one side. A query running meanwhile may start an epoch after any of these calls; each
+/// then holds a prefix of the arrival order, where no row is behind the watermark. (Adding a
+/// range's left rows, then its right rows, let an epoch see left rows that arrived after right
+/// rows still to come, and drop those right rows as late.)
+template <typename Stream>
+[[nodiscard]] Status add_in_arrival_order(Stream& left, Stream& right, const std::vector<JoinEvent>& events,
+                                          size_t begin, size_t end) {
+  size_t run = begin;
+  while (run < end) {
+    const int side = events[run].side;
+    JoinRows rows;
+    size_t i = run;
+    for (; i < end && events[i].side == side; ++i) rows.push_back(events[i].row);
+    SLUICE_RETURN_NOT_OK((side == 0 ? left : right).add_data(rows));
+    run = i;
+  }
+  return Status::ok();
+}
+
 /// Computes the join of all events' rows as a batch: pairs with equal non-null keys (and, with
 /// the condition, right time within [left time, left time + kJoinBound]), plus unmatched rows
 /// with nulls per the type; sorted.
