@@ -987,8 +987,9 @@ caf::behavior coordinator_behavior(coordinator_actor* self, std::shared_ptr<Quer
         Waiter waiter{*latest, request.done};
         // Continuous: partitions just found are streamed from now on, so they are waited for too.
         stream_found_partitions(self);
+        // As notify_waiters: an epoch the watermark still owes (it closes windows) counts too.
         if (reached(st.committed, waiter.target) && st.recovery->replays.empty() &&
-            st.flights.empty() && !processing_timeout_due(self)) {
+            st.flights.empty() && !st.watermark_epoch_due && !processing_timeout_due(self)) {
           return waiter.done->set_value(Status::ok());
         }
         st.waiters.push_back(std::move(waiter));

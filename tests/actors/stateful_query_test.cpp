@@ -4,6 +4,8 @@
 #include <sluice/sluice.hpp>
 #include <sluice/testing.hpp>
 
+#include <atomic>
+#include <future>
 #include <map>
 #include <random>
 #include <set>
@@ -331,6 +333,39 @@ BOOST_AUTO_TEST_CASE(the_watermark_is_the_minimum_over_inputs_unless_the_policy_
       (void)query->stop();
     }
   }
+}
+
+// The epoch that only moves the watermark (and closes the windows it passes) waits for the
+// trigger; process_all_available called while it waits returns only after it, as it does when
+// called before the data's epoch committed.
+BOOST_AUTO_TEST_CASE(process_all_available_waits_for_the_epoch_the_watermark_still_owes) {
+  Session session;
+  MemoryStream input(session, events());
+  struct DataCommitted final : StreamingQueryListener {
+    std::promise<void> committed;
+    std::atomic<bool> done{false};
+    void on_progress(const StreamingQueryProgress& progress) override {
+      if (progress.num_input_rows > 0 && !done.exchange(true)) committed.set_value();
+    }
+  };
+  auto listener = std::make_shared<DataCommitted>();
+  auto data_committed = listener->committed.get_future();
+  session.streams().add_listener(listener);
+  auto df = input.to_df().with_watermark("ts", "0 seconds")
+                .group_by(window(col("ts"), "10 seconds")).agg(count().alias("n"));
+  auto query = df.write_stream().format("memory").query_name("owed")
+                   .output_mode(OutputMode::Append).trigger(Trigger::ProcessingTime(1s)).start();
+  BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
+  // The row at 15 s moves the watermark past the window [0 s, 10 s) of the row at 1 s.
+  BOOST_REQUIRE(input.add_data({{"a", 1, ts(1)}, {"a", 1, ts(15)}}).is_ok());
+  BOOST_REQUIRE(data_committed.wait_for(60s) == std::future_status::ready);
+  BOOST_REQUIRE(query->process_all_available().is_ok());
+  const auto rows = session.memory_table("owed")->rows();
+  BOOST_TEST_REQUIRE(rows.size() == 1u, "the window closed by the watermark is missing");
+  BOOST_TEST(rows[0][0] == ts(0));
+  BOOST_TEST(rows[0][2].as_int64() == 1);
+  session.streams().remove_listener(listener);
+  (void)query->stop();
 }
 
 BOOST_AUTO_TEST_CASE(an_idle_input_stops_holding_the_watermark_back_after_the_timeout) {
