@@ -12,6 +12,7 @@
 #include "bench/nexmark/queries.hpp"
 #include "parquet/writer.hpp"
 #include "tests/parquet/duckdb_process.hpp"
+#include "tests/support/canonical_rows.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 using namespace sluice;
@@ -54,24 +55,6 @@ std::map<std::string, std::string> source_options(bool paced) {
                                              {"maxEventsPerTrigger", "200000"}};
   if (paced) options["eventsPerSecond"] = std::to_string(kRate);
   return options;
-}
-
-// Renders a value the way the DuckDB forms do: integers and timestamps (µs) as decimal,
-// doubles as round(x * 1000), strings as they are.
-std::string canonical(const Column& column, int64_t row) {
-  if (column.is_null(row)) return "null";
-  switch (column.type()) {
-    case Type::Int64:
-    case Type::Timestamp:
-      return std::to_string(column.values<int64_t>()[row]);
-    case Type::Double:
-      return std::to_string(std::llround(column.values<double>()[row] * 1000));
-    case Type::String:
-      return std::string(column.string_at(row));
-    case Type::Bool:
-      return column.values<uint8_t>()[row] ? "true" : "false";
-  }
-  return "?";
 }
 
 std::string unquote(const std::string& json) {
@@ -178,12 +161,7 @@ Rows run_sluice(const Query& query, bool use_sql) {
                      .output_mode(use_sql && query.sql_mode ? *query.sql_mode : query.mode)
                      .foreach_batch([&](const RecordBatchPtr& batch, int64_t) {
                        std::lock_guard lock(mutex);
-                       for (int64_t r = 0; r < batch->num_rows(); ++r) {
-                         std::vector<std::string> row;
-                         for (int c = 0; c < batch->num_columns(); ++c)
-                           row.push_back(canonical(*batch->column(c), r));
-                         rows.push_back(std::move(row));
-                       }
+                       sluice::testing::append_canonical_rows(*batch, rows);
                      })
                      .start();
   BOOST_REQUIRE_MESSAGE(started.ok(), started.status().to_string());

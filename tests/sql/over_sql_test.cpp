@@ -11,6 +11,7 @@
 #include "sql/sql_context.hpp"
 #include "tests/operators/stateful_fixture.hpp"
 #include "tests/parquet/duckdb_process.hpp"
+#include "tests/support/canonical_rows.hpp"
 #include "tests/support/over_frames.hpp"
 #include "tests/support/temporary_directory.hpp"
 
@@ -20,15 +21,6 @@ using Strings = std::vector<std::vector<std::string>>;
 namespace {
 
 constexpr int64_t kSecond = 1'000'000;
-
-// Renders a value as the DuckDB side does: integers and timestamps (µs) in decimal, doubles as
-// round(x * 1000), null as null.
-std::string canonical(const Column& column, int64_t row) {
-  if (column.is_null(row)) return "null";
-  if (column.type() == Type::Double)
-    return std::to_string(std::llround(column.values<double>()[row] * 1000));
-  return std::to_string(column.values<int64_t>()[row]);
-}
 
 // Runs `select` (over the view `events`, a watermarked memory stream) on random rows in random
 // epochs, and the same window in DuckDB over a CSV of the rows (`duckdb_select` over `events`
@@ -52,12 +44,7 @@ void check_against_duckdb(const std::string& select, const std::string& duckdb_s
                    .output_mode(OutputMode::Append)
                    .foreach_batch([&](const RecordBatchPtr& batch, int64_t) {
                      std::lock_guard lock(mutex);
-                     for (int64_t r = 0; r < batch->num_rows(); ++r) {
-                       std::vector<std::string> row;
-                       for (int c = 0; c < batch->num_columns(); ++c)
-                         row.push_back(canonical(*batch->column(c), r));
-                       actual.push_back(std::move(row));
-                     }
+                     sluice::testing::append_canonical_rows(*batch, actual);
                    })
                    .start();
   BOOST_REQUIRE_MESSAGE(query.ok(), query.status().to_string());
